@@ -1,0 +1,86 @@
+//! Writing files so that nothing is ever half-written: check the destination
+//! up front, write a temporary file beside it, flush it to disk, then rename.
+
+use anyhow::{anyhow, bail, Result};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Refuse a destination we could not replace safely, before any long work:
+/// a missing or unwritable folder, a directory, or anything that is not a
+/// regular file (renaming onto `/dev/full` as root would replace the device).
+pub fn check_destination(path: &Path) -> Result<()> {
+    let shown = path.display();
+    if path.as_os_str().is_empty() {
+        bail!("output path is empty");
+    }
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => bail!("{shown}: is a directory; expected a file name"),
+        Ok(m) if !m.is_file() => bail!("{shown}: not a regular file; refusing to replace it"),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => bail!("{shown}: cannot inspect ({e})"),
+    }
+    let dir = parent_dir(path);
+    match std::fs::metadata(&dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => bail!("{shown}: {} is not a folder", dir.display()),
+        Err(_) => bail!("{shown}: folder {} does not exist", dir.display()),
+    }
+    // The only reliable test of "can we write here" (root ignores mode bits,
+    // read-only mounts don't show in them) is to try.
+    tempfile::Builder::new()
+        .prefix(".gatescope-probe-")
+        .tempfile_in(&dir)
+        .map_err(|e| anyhow!("{shown}: cannot write in folder {} ({e})", dir.display()))?;
+    Ok(())
+}
+
+/// Write `bytes` to `path` atomically: readers see the old file or the new
+/// one, never a mixture, even if the process is killed or the disk fills.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    check_destination(path)?;
+    let shown = path.display();
+    let dir = parent_dir(path);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".gatescope-")
+        .suffix(".tmp")
+        .tempfile_in(&dir)
+        .map_err(|e| anyhow!("{shown}: cannot create a temporary file in {} ({e})", dir.display()))?;
+    tmp.write_all(bytes)
+        .and_then(|_| tmp.as_file().sync_all())
+        .map_err(|e| anyhow!("{shown}: write failed ({e}); the previous file, if any, is unchanged"))?;
+    tmp.persist(path).map_err(|e| anyhow!("{shown}: cannot move the finished file into place ({})", e.error))?;
+    Ok(())
+}
+
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_directories_missing_folders_and_devices() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(check_destination(dir.path()).unwrap_err().to_string().contains("is a directory"));
+        let missing = dir.path().join("nope/x.safetensors");
+        assert!(check_destination(&missing).unwrap_err().to_string().contains("does not exist"));
+        assert!(check_destination(Path::new("/dev/full")).unwrap_err().to_string().contains("not a regular file"));
+    }
+
+    #[test]
+    fn replaces_a_file_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.bin");
+        write_atomic(&p, b"first").unwrap();
+        write_atomic(&p, b"second").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"second");
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "no temporary files left behind");
+    }
+}

@@ -1,0 +1,11 @@
+//! gatescope: a terminal playground for character-level LSTM language models.
+//! The binary is a thin layer over this library, so tests reach every part.
+
+pub mod atomic;
+pub mod cli;
+pub mod commands;
+pub mod data;
+pub mod generate;
+pub mod model;
+pub mod train;
+pub mod vocab;

@@ -1,0 +1,128 @@
+//! The checkpoint format: one `.safetensors` file holding a PyTorch
+//! `state_dict` of embed / lstm / head (f32; f16 and bf16 accepted on load),
+//! with the vocabulary as a JSON array in the metadata key `vocab`. Sizes come
+//! from tensor shapes. Every error names the file and what is wrong with it.
+
+use super::lstm::{CharLstm, LayerWeights};
+use crate::atomic::write_atomic;
+use crate::vocab::Vocab;
+use anyhow::{anyhow, bail, Result};
+use safetensors::{tensor::TensorView, Dtype, SafeTensors};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use tch::Tensor;
+
+pub struct Checkpoint {
+    pub path: PathBuf,
+    pub model: CharLstm,
+    /// Every metadata key but `vocab`, e.g. `val_loss`, `steps`, `trained_on`.
+    pub metadata: BTreeMap<String, String>,
+    /// Things that load but deserve a word to the user (non-finite weights).
+    pub warnings: Vec<String>,
+}
+
+impl Checkpoint {
+    pub fn name(&self) -> String {
+        self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| self.path.display().to_string())
+    }
+}
+
+pub fn load_checkpoint(path: &Path) -> Result<Checkpoint> {
+    let what = std::fs::metadata(path).map_err(|e| anyhow!("{}: cannot read ({e})", path.display()))?;
+    if !what.is_file() {
+        bail!("{}: not a regular file; expected a .safetensors checkpoint", path.display());
+    }
+    let bytes = std::fs::read(path).map_err(|e| anyhow!("{}: cannot read ({e})", path.display()))?;
+    parse(&bytes).map_err(|e| anyhow!("{}: {e}", path.display())).map(|(model, metadata, warnings)| Checkpoint {
+        path: path.to_path_buf(),
+        model,
+        metadata,
+        warnings,
+    })
+}
+
+type Parsed = (CharLstm, BTreeMap<String, String>, Vec<String>);
+
+/// Parse checkpoint bytes. Allocation stays within the file's size: the
+/// safetensors header is checked against the buffer before any tensor is made.
+pub fn parse(bytes: &[u8]) -> Result<Parsed> {
+    if bytes.is_empty() {
+        bail!("file is empty; expected a safetensors checkpoint");
+    }
+    let st = SafeTensors::deserialize(bytes).map_err(|e| anyhow!("not a valid safetensors file ({e})"))?;
+    let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| anyhow!("not a valid safetensors file ({e})"))?;
+    let mut metadata: BTreeMap<String, String> =
+        header.metadata().clone().unwrap_or_default().into_iter().collect();
+    let vocab_json = metadata.remove("vocab").ok_or_else(|| anyhow!("metadata key 'vocab' is missing"))?;
+    let vocab = Vocab::from_json(&vocab_json)?;
+
+    let names: Vec<String> = st.names().into_iter().map(|s| s.to_string()).collect();
+    let layer_count = (0..).take_while(|k| names.iter().any(|n| *n == format!("lstm.weight_ih_l{k}"))).count();
+    if layer_count == 0 {
+        bail!("missing tensor 'lstm.weight_ih_l0'");
+    }
+    let get = |name: &str| -> Result<Tensor> { tensor(&st, name) };
+    let embed = if names.iter().any(|n| n == "embed.weight") { Some(get("embed.weight")?) } else { None };
+    let mut layers = Vec::with_capacity(layer_count);
+    for k in 0..layer_count {
+        layers.push(LayerWeights {
+            w_ih: get(&format!("lstm.weight_ih_l{k}"))?,
+            w_hh: get(&format!("lstm.weight_hh_l{k}"))?,
+            b_ih: get(&format!("lstm.bias_ih_l{k}"))?,
+            b_hh: get(&format!("lstm.bias_hh_l{k}"))?,
+        });
+    }
+    let head_w = get("head.weight")?;
+    let head_b = get("head.bias")?;
+    let rows = head_w.size().first().copied().unwrap_or(0) as usize;
+    if rows != vocab.len() {
+        bail!("metadata 'vocab' has {} entries but tensor 'head.weight' has {rows} rows", vocab.len());
+    }
+    let model = CharLstm::new(vocab, embed, layers, head_w, head_b)?;
+    let mut warnings = Vec::new();
+    if !model.all_finite() {
+        warnings.push("some weights are NaN or infinite; its output will be meaningless".to_string());
+    }
+    Ok((model, metadata, warnings))
+}
+
+fn tensor(st: &SafeTensors, name: &str) -> Result<Tensor> {
+    let view = st.tensor(name).map_err(|_| anyhow!("missing tensor '{name}'"))?;
+    let data = view.data();
+    let floats: Vec<f32> = match view.dtype() {
+        Dtype::F32 => data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
+        Dtype::F16 => data.chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
+        Dtype::BF16 => data.chunks_exact(2).map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
+        other => bail!("tensor '{name}' has dtype {other:?}; expected F32, F16 or BF16"),
+    };
+    let shape: Vec<i64> = view.shape().iter().map(|&d| d as i64).collect();
+    Ok(Tensor::from_slice(&floats).reshape(&shape))
+}
+
+/// Write `model` and `metadata` atomically (temporary file, then rename).
+pub fn save_checkpoint(model: &CharLstm, metadata: &BTreeMap<String, String>, path: &Path) -> Result<()> {
+    let bytes = to_bytes(model, metadata)?;
+    write_atomic(path, &bytes)
+}
+
+pub fn to_bytes(model: &CharLstm, metadata: &BTreeMap<String, String>) -> Result<Vec<u8>> {
+    let named = model.named_tensors();
+    let buffers: Vec<(String, Vec<usize>, Vec<u8>)> = named
+        .iter()
+        .map(|(name, t)| {
+            let t = t.detach().to_kind(tch::Kind::Float).contiguous();
+            let n = t.numel();
+            let mut v = vec![0f32; n];
+            t.copy_data(&mut v, n);
+            let shape = t.size().iter().map(|&d| d as usize).collect();
+            (name.clone(), shape, v.iter().flat_map(|x| x.to_le_bytes()).collect())
+        })
+        .collect();
+    let views = buffers
+        .iter()
+        .map(|(name, shape, data)| Ok((name.clone(), TensorView::new(Dtype::F32, shape.clone(), data)?)))
+        .collect::<Result<Vec<_>, safetensors::SafeTensorError>>()?;
+    let mut meta: HashMap<String, String> = metadata.clone().into_iter().collect();
+    meta.insert("vocab".into(), model.vocab.to_json());
+    Ok(safetensors::serialize(views, Some(meta))?)
+}

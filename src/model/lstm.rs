@@ -1,0 +1,435 @@
+//! `CharLstm`: input layer (embedding or one-hot) -> stacked LSTM -> linear head,
+//! with PyTorch's tensor names, shapes and gate order.
+//!
+//! Two paths read the same weights:
+//! - `forward`: libtorch's fused LSTM, for training, evaluation and bulk work;
+//! - `Stepper::step`: the cell written out, one character at a time, returning
+//!   every gate, so the panels draw what the model really computed.
+//! `prime_with_gates` joins the two for long prompts: the fused pass gives every
+//! h_(t-1) of a layer at once, so all its gates come from one matrix product.
+
+use crate::vocab::Vocab;
+use anyhow::{bail, Result};
+use tch::{Device, Kind, Tensor};
+
+/// The one place that knows PyTorch's gate order: rows of weight_ih / weight_hh
+/// are four blocks of `hidden` rows each, in this order.
+pub const GATE_ORDER: [&str; 4] = ["i", "f", "g", "o"];
+
+/// Sizes of a model, all read off tensor shapes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dims {
+    pub vocab: usize,
+    /// Embedding width; 0 means one-hot input (weight_ih_l0 has `vocab` columns).
+    pub embed: usize,
+    pub hidden: usize,
+    pub layers: usize,
+}
+
+impl Dims {
+    pub fn input_width(&self) -> usize {
+        if self.embed == 0 {
+            self.vocab
+        } else {
+            self.embed
+        }
+    }
+
+    pub fn parameter_count(&self) -> usize {
+        let (v, h) = (self.vocab, self.hidden);
+        let embed = v * self.embed;
+        let lstm: usize = (0..self.layers)
+            .map(|k| {
+                let input = if k == 0 { self.input_width() } else { h };
+                4 * h * (input + h) + 8 * h
+            })
+            .sum();
+        embed + lstm + h * v + v
+    }
+}
+
+/// One LSTM layer's parameters, as PyTorch names them with suffix `_l{k}`.
+pub struct LayerWeights {
+    pub w_ih: Tensor,
+    pub w_hh: Tensor,
+    pub b_ih: Tensor,
+    pub b_hh: Tensor,
+}
+
+pub struct CharLstm {
+    pub vocab: Vocab,
+    pub dims: Dims,
+    pub embed: Option<Tensor>,
+    pub layers: Vec<LayerWeights>,
+    pub head_w: Tensor,
+    pub head_b: Tensor,
+}
+
+/// Recurrent state: per layer, h and c as `[hidden]` tensors.
+pub struct LstmState {
+    pub h: Vec<Tensor>,
+    pub c: Vec<Tensor>,
+}
+
+impl LstmState {
+    pub fn zeros(dims: &Dims) -> Self {
+        let z = || Tensor::zeros([dims.hidden as i64], (Kind::Float, Device::Cpu));
+        Self { h: (0..dims.layers).map(|_| z()).collect(), c: (0..dims.layers).map(|_| z()).collect() }
+    }
+
+    /// As `[layers, 1, hidden]` tensors, the shape libtorch's fused LSTM takes.
+    fn stacked(&self) -> (Tensor, Tensor) {
+        (Tensor::stack(&self.h, 0).unsqueeze(1), Tensor::stack(&self.c, 0).unsqueeze(1))
+    }
+}
+
+/// What one layer computed at one step, as plain data. Gates are after their
+/// nonlinearity: i, f, o in (0, 1); g in (-1, 1).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerGates {
+    pub i: Vec<f32>,
+    pub f: Vec<f32>,
+    pub g: Vec<f32>,
+    pub o: Vec<f32>,
+    pub c: Vec<f32>,
+    pub h: Vec<f32>,
+}
+
+impl LayerGates {
+    /// Split one `[i f g o c h]` row of 6*hidden floats.
+    fn from_row(row: &[f32], hidden: usize) -> Self {
+        let part = |k: usize| row[k * hidden..(k + 1) * hidden].to_vec();
+        Self { i: part(0), f: part(1), g: part(2), o: part(3), c: part(4), h: part(5) }
+    }
+}
+
+/// Every layer's gates at one step, and the logits for the next character.
+#[derive(Debug, Clone)]
+pub struct StepOutput {
+    pub layers: Vec<LayerGates>,
+    pub logits: Vec<f32>,
+}
+
+pub fn l2_norm(v: &[f32]) -> f32 {
+    v.iter().map(|x| x * x).sum::<f32>().sqrt()
+}
+
+impl Clone for LayerWeights {
+    /// Shares storage with the original (libtorch's shallow clone).
+    fn clone(&self) -> Self {
+        Self {
+            w_ih: self.w_ih.shallow_clone(),
+            w_hh: self.w_hh.shallow_clone(),
+            b_ih: self.b_ih.shallow_clone(),
+            b_hh: self.b_hh.shallow_clone(),
+        }
+    }
+}
+
+impl Clone for CharLstm {
+    /// Shares storage with the original: cheap, and sees the same weights.
+    fn clone(&self) -> Self {
+        Self {
+            vocab: self.vocab.clone(),
+            dims: self.dims,
+            embed: self.embed.as_ref().map(|e| e.shallow_clone()),
+            layers: self.layers.clone(),
+            head_w: self.head_w.shallow_clone(),
+            head_b: self.head_b.shallow_clone(),
+        }
+    }
+}
+
+impl CharLstm {
+    /// Check that the tensors fit together and make a model. Every shape is
+    /// checked against the others so a bad checkpoint fails here, with the
+    /// tensor's name, instead of deep inside libtorch.
+    pub fn new(
+        vocab: Vocab,
+        embed: Option<Tensor>,
+        layers: Vec<LayerWeights>,
+        head_w: Tensor,
+        head_b: Tensor,
+    ) -> Result<Self> {
+        let v = vocab.len();
+        if layers.is_empty() {
+            bail!("no LSTM layers (expected tensors lstm.weight_ih_l0 ...)");
+        }
+        let hidden = layers[0].w_hh.size().get(1).copied().unwrap_or(0) as usize;
+        if hidden == 0 {
+            bail!("tensor 'lstm.weight_hh_l0' has shape {:?}; expected [4*hidden, hidden]", layers[0].w_hh.size());
+        }
+        let embed_width = match &embed {
+            Some(e) => {
+                expect_shape("embed.weight", e, &[v, e.size().get(1).copied().unwrap_or(0) as usize])?;
+                let w = e.size()[1] as usize;
+                if w == 0 {
+                    bail!("tensor 'embed.weight' has zero width");
+                }
+                w
+            }
+            None => 0,
+        };
+        let dims = Dims { vocab: v, embed: embed_width, hidden, layers: layers.len() };
+        for (k, l) in layers.iter().enumerate() {
+            let input = if k == 0 { dims.input_width() } else { hidden };
+            expect_shape(&format!("lstm.weight_ih_l{k}"), &l.w_ih, &[4 * hidden, input])?;
+            expect_shape(&format!("lstm.weight_hh_l{k}"), &l.w_hh, &[4 * hidden, hidden])?;
+            expect_shape(&format!("lstm.bias_ih_l{k}"), &l.b_ih, &[4 * hidden])?;
+            expect_shape(&format!("lstm.bias_hh_l{k}"), &l.b_hh, &[4 * hidden])?;
+        }
+        expect_shape("head.weight", &head_w, &[v, hidden])?;
+        expect_shape("head.bias", &head_b, &[v])?;
+        Ok(Self { vocab, dims, embed, layers, head_w, head_b })
+    }
+
+    /// A model with PyTorch's default initialisation, for tests and demos.
+    pub fn random(vocab: Vocab, embed: usize, hidden: usize, layers: usize, seed: i64) -> Self {
+        tch::manual_seed(seed);
+        let (v, h) = (vocab.len() as i64, hidden as i64);
+        let bound = 1.0 / (hidden as f64).sqrt();
+        let uni = |shape: &[i64]| Tensor::rand(shape, (Kind::Float, Device::Cpu)) * (2.0 * bound) - bound;
+        let embed_t = (embed > 0).then(|| Tensor::randn([v, embed as i64], (Kind::Float, Device::Cpu)));
+        let input = if embed > 0 { embed as i64 } else { v };
+        let layer_weights = (0..layers)
+            .map(|k| LayerWeights {
+                w_ih: uni(&[4 * h, if k == 0 { input } else { h }]),
+                w_hh: uni(&[4 * h, h]),
+                b_ih: uni(&[4 * h]),
+                b_hh: uni(&[4 * h]),
+            })
+            .collect();
+        Self::new(vocab, embed_t, layer_weights, uni(&[v, h]), uni(&[v])).expect("consistent shapes")
+    }
+
+    /// Tensors under their checkpoint names, in a stable order.
+    pub fn named_tensors(&self) -> Vec<(String, &Tensor)> {
+        let mut out = Vec::new();
+        if let Some(e) = &self.embed {
+            out.push(("embed.weight".to_string(), e));
+        }
+        for (k, l) in self.layers.iter().enumerate() {
+            out.push((format!("lstm.weight_ih_l{k}"), &l.w_ih));
+            out.push((format!("lstm.weight_hh_l{k}"), &l.w_hh));
+            out.push((format!("lstm.bias_ih_l{k}"), &l.b_ih));
+            out.push((format!("lstm.bias_hh_l{k}"), &l.b_hh));
+        }
+        out.push(("head.weight".to_string(), &self.head_w));
+        out.push(("head.bias".to_string(), &self.head_b));
+        out
+    }
+
+    /// Whether every weight is finite; a diverged run can save NaN weights.
+    pub fn all_finite(&self) -> bool {
+        self.named_tensors().iter().all(|(_, t)| t.isfinite().all().int64_value(&[]) != 0)
+    }
+
+    fn input_layer(&self, ids: &Tensor) -> Tensor {
+        match &self.embed {
+            Some(e) => Tensor::embedding(e, ids, -1, false, false),
+            None => ids.one_hot(self.dims.vocab as i64).to_kind(Kind::Float),
+        }
+    }
+
+    fn flat_params(&self) -> Vec<&Tensor> {
+        self.layers.iter().flat_map(|l| [&l.w_ih, &l.w_hh, &l.b_ih, &l.b_hh]).collect()
+    }
+
+    /// libtorch's fused LSTM over `ids: [batch, time]`. Returns logits
+    /// `[batch, time, vocab]` and the final `(h, c)`, each `[layers, batch, hidden]`.
+    /// `dropout` applies between layers and before the head when `train` is set.
+    pub fn forward(
+        &self,
+        ids: &Tensor,
+        state: Option<(&Tensor, &Tensor)>,
+        dropout: f64,
+        train: bool,
+    ) -> (Tensor, (Tensor, Tensor)) {
+        let batch = ids.size()[0];
+        let x = self.input_layer(ids);
+        let zeros = || {
+            Tensor::zeros(
+                [self.dims.layers as i64, batch, self.dims.hidden as i64],
+                (Kind::Float, ids.device()),
+            )
+        };
+        let (h0, c0) = match state {
+            Some((h, c)) => (h.shallow_clone(), c.shallow_clone()),
+            None => (zeros(), zeros()),
+        };
+        let (out, h, c) = x.lstm(
+            &[&h0, &c0],
+            &self.flat_params(),
+            true,
+            self.dims.layers as i64,
+            dropout,
+            train,
+            false,
+            true,
+        );
+        let out = if train && dropout > 0.0 { out.dropout(dropout, true) } else { out };
+        (out.linear(&self.head_w, Some(&self.head_b)), (h, c))
+    }
+
+    /// Pre-computed weights for fast single steps; rebuild after the weights change.
+    pub fn stepper(&self) -> Stepper {
+        let _guard = tch::no_grad_guard();
+        let l0 = &self.layers[0];
+        let bias0 = &l0.b_ih + &l0.b_hh;
+        // Layer 0's input part depends only on the character: a [vocab, 4H] table.
+        let all_ids = Tensor::arange(self.dims.vocab as i64, (Kind::Int64, Device::Cpu));
+        let input_table = self.input_layer(&all_ids).matmul(&l0.w_ih.tr()) + &bias0;
+        // Deeper layers: one product with [W_ih | W_hh] over [x ; h].
+        let joined = self.layers[1..]
+            .iter()
+            .map(|l| (Tensor::cat(&[&l.w_ih, &l.w_hh], 1), &l.b_ih + &l.b_hh))
+            .collect();
+        Stepper {
+            dims: self.dims,
+            head_w: self.head_w.shallow_clone(),
+            head_b: self.head_b.shallow_clone(),
+            input_table, w_hh0: l0.w_hh.shallow_clone(), joined }
+    }
+
+    /// Run a prompt (or any known sequence) from `state`, returning every step's
+    /// gates and logits, and leaving `state` after the last character. Equal to
+    /// calling `Stepper::step` per character, but each layer's gates come from
+    /// one batched product over the whole sequence.
+    pub fn prime_with_gates(&self, ids: &[i64], state: &mut LstmState) -> Vec<StepOutput> {
+        let _guard = tch::no_grad_guard();
+        let t = ids.len();
+        if t == 0 {
+            return Vec::new();
+        }
+        let (hd, dims) = (self.dims.hidden, self.dims);
+        let ids_t = Tensor::from_slice(ids);
+        let mut input = self.input_layer(&ids_t); // [T, in]
+        let mut rows: Vec<Vec<f32>> = vec![Vec::with_capacity(6 * hd * dims.layers); t];
+        for (k, l) in self.layers.iter().enumerate() {
+            let (h0, c0) = (state.h[k].view([1, 1, -1]), state.c[k].view([1, 1, -1]));
+            let (out, h_n, c_n) = input.unsqueeze(0).lstm(
+                &[&h0, &c0],
+                &[&l.w_ih, &l.w_hh, &l.b_ih, &l.b_hh],
+                true,
+                1,
+                0.0,
+                false,
+                false,
+                true,
+            );
+            let out = out.squeeze_dim(0); // [T, H]: h_t for every t
+            let h_prev = Tensor::cat(&[state.h[k].view([1, -1]), out.narrow(0, 0, t as i64 - 1)], 0);
+            let pre = input.linear(&l.w_ih, Some(&l.b_ih)) + h_prev.linear(&l.w_hh, Some(&l.b_hh));
+            let act = activate(&pre); // [T, 4H]
+            let act_v = to_vec(&act);
+            let out_v = to_vec(&out);
+            // c_t is not returned per step by the fused kernel; the scan over the
+            // real gates recovers it exactly as the cell defines it.
+            let mut c: Vec<f32> = to_vec(&state.c[k]);
+            for (step, row) in rows.iter_mut().enumerate() {
+                let g4 = &act_v[step * 4 * hd..(step + 1) * 4 * hd];
+                for u in 0..hd {
+                    c[u] = g4[hd + u] * c[u] + g4[u] * g4[2 * hd + u];
+                }
+                row.extend_from_slice(g4);
+                row.extend_from_slice(&c);
+                row.extend_from_slice(&out_v[step * hd..(step + 1) * hd]);
+            }
+            state.h[k] = h_n.view([-1]);
+            state.c[k] = c_n.view([-1]);
+            input = out;
+        }
+        let last_h = &input; // [T, H] of the top layer
+        let logits = last_h.linear(&self.head_w, Some(&self.head_b));
+        let logits_v = to_vec(&logits);
+        let v = dims.vocab;
+        rows.into_iter()
+            .enumerate()
+            .map(|(step, row)| StepOutput {
+                layers: (0..dims.layers).map(|k| LayerGates::from_row(&row[k * 6 * hd..(k + 1) * 6 * hd], hd)).collect(),
+                logits: logits_v[step * v..(step + 1) * v].to_vec(),
+            })
+            .collect()
+    }
+
+    /// Fused forward from a given state, returning only the last step's logits.
+    /// Cheap priming when no gates are wanted.
+    pub fn prime(&self, ids: &[i64], state: &mut LstmState) -> Vec<f32> {
+        let _guard = tch::no_grad_guard();
+        let x = Tensor::from_slice(ids).unsqueeze(0);
+        let (h0, c0) = state.stacked();
+        let (logits, (h, c)) = self.forward(&x, Some((&h0, &c0)), 0.0, false);
+        for k in 0..self.dims.layers {
+            state.h[k] = h.get(k as i64).view([-1]);
+            state.c[k] = c.get(k as i64).view([-1]);
+        }
+        to_vec(&logits.get(0).get(ids.len() as i64 - 1))
+    }
+}
+
+/// i, f, o through sigmoid and g through tanh, on the last dimension of [.., 4H].
+fn activate(pre: &Tensor) -> Tensor {
+    let parts = pre.chunk(4, -1);
+    Tensor::cat(&[parts[0].sigmoid(), parts[1].sigmoid(), parts[2].tanh(), parts[3].sigmoid()], -1)
+}
+
+fn to_vec(t: &Tensor) -> Vec<f32> {
+    let t = t.contiguous();
+    let n = t.numel();
+    let mut v = vec![0f32; n];
+    t.copy_data(&mut v, n);
+    v
+}
+
+fn expect_shape(name: &str, t: &Tensor, want: &[usize]) -> Result<()> {
+    let got: Vec<usize> = t.size().iter().map(|&d| d as usize).collect();
+    if got != want {
+        bail!("tensor '{name}' has shape {got:?}; expected {want:?}");
+    }
+    Ok(())
+}
+
+/// The explicit cell, one character at a time, with the weights laid out for
+/// batch-1 speed (see `CharLstm::stepper`).
+pub struct Stepper {
+    dims: Dims,
+    head_w: Tensor,
+    head_b: Tensor,
+    input_table: Tensor,
+    w_hh0: Tensor,
+    joined: Vec<(Tensor, Tensor)>,
+}
+
+impl Stepper {
+    /// Consume one character id, update `state`, and return every gate.
+    pub fn step(&self, id: i64, state: &mut LstmState) -> StepOutput {
+        let _guard = tch::no_grad_guard();
+        let dims = self.dims;
+        let mut rows = Vec::with_capacity(dims.layers + 1);
+        let mut x = Tensor::new();
+        for k in 0..dims.layers {
+            let pre = if k == 0 {
+                self.input_table.get(id).addmv(&self.w_hh0, &state.h[0])
+            } else {
+                let (w, b) = &self.joined[k - 1];
+                b.addmv(w, &Tensor::cat(&[&x, &state.h[k]], 0))
+            };
+            let act = activate(&pre);
+            let gates = act.chunk(4, 0);
+            let c = &gates[1] * &state.c[k] + &gates[0] * &gates[2];
+            let h = &gates[3] * c.tanh();
+            rows.push(act);
+            rows.push(c.shallow_clone());
+            rows.push(h.shallow_clone());
+            state.c[k] = c;
+            state.h[k] = h.shallow_clone();
+            x = h;
+        }
+        rows.push(self.head_b.addmv(&self.head_w, &x));
+        // One copy out of libtorch per step.
+        let flat = to_vec(&Tensor::cat(&rows, 0));
+        let hd = dims.hidden;
+        let layers = (0..dims.layers).map(|k| LayerGates::from_row(&flat[k * 6 * hd..(k + 1) * 6 * hd], hd)).collect();
+        StepOutput { layers, logits: flat[dims.layers * 6 * hd..].to_vec() }
+    }
+}

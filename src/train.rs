@@ -1,0 +1,371 @@
+//! `gatescope train` and `gatescope eval`: batching, the optimisation loop,
+//! validation, progress and checkpoints. No TUI imports.
+
+use crate::atomic::check_destination;
+use crate::cli::{DeviceArg, EvalArgs, TrainArgs};
+use crate::data::{read_text, Corpus};
+use crate::model::{load_checkpoint, save_checkpoint, CharLstm, LayerWeights};
+use anyhow::{anyhow, bail, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+use tch::nn::{self, OptimizerConfig};
+use tch::{Device, Tensor};
+
+/// Validation loss in the two measures `gatescope eval` prints.
+#[derive(Debug, Clone, Copy)]
+pub struct ValLoss {
+    /// Mean over consecutive windows, each from a zero state (nanoGPT-comparable).
+    pub windowed: f64,
+    /// Mean over one pass with the state carried across the whole split.
+    pub stateful: f64,
+}
+
+/// Mean cross-entropy (nats/char) over `ids`, read in consecutive windows of
+/// `window` characters that each start from a zero state. Every character
+/// after the first is predicted exactly once.
+pub fn windowed_loss(model: &CharLstm, ids: &[i64], window: usize, device: Device) -> f64 {
+    let _guard = tch::no_grad_guard();
+    let n_pred = ids.len().saturating_sub(1);
+    if n_pred == 0 {
+        return f64::NAN;
+    }
+    let full = n_pred / window;
+    let mut total = 0.0f64;
+    // Full windows in batches; their targets are the inputs shifted by one.
+    let batch = 64;
+    let mut w = 0;
+    while w < full {
+        let b = batch.min(full - w);
+        let mut x = Vec::with_capacity(b * window);
+        let mut y = Vec::with_capacity(b * window);
+        for k in w..w + b {
+            let s = k * window;
+            x.extend_from_slice(&ids[s..s + window]);
+            y.extend_from_slice(&ids[s + 1..s + window + 1]);
+        }
+        total += sum_loss(model, &x, &y, b, window, device, None).0;
+        w += b;
+    }
+    let s = full * window;
+    if s < n_pred {
+        let len = n_pred - s;
+        total += sum_loss(model, &ids[s..s + len], &ids[s + 1..], 1, len, device, None).0;
+    }
+    total / n_pred as f64
+}
+
+/// Mean cross-entropy over one pass through `ids`, carrying the state.
+pub fn stateful_loss(model: &CharLstm, ids: &[i64], device: Device) -> f64 {
+    let _guard = tch::no_grad_guard();
+    let n_pred = ids.len().saturating_sub(1);
+    if n_pred == 0 {
+        return f64::NAN;
+    }
+    let (mut total, mut state) = (0.0, None);
+    let mut s = 0;
+    while s < n_pred {
+        let len = 1000.min(n_pred - s);
+        let (l, st) = sum_loss(model, &ids[s..s + len], &ids[s + 1..s + len + 1], 1, len, device, state.as_ref());
+        total += l;
+        state = Some(st);
+        s += len;
+    }
+    total / n_pred as f64
+}
+
+fn sum_loss(
+    model: &CharLstm,
+    x: &[i64],
+    y: &[i64],
+    b: usize,
+    t: usize,
+    device: Device,
+    state: Option<&(Tensor, Tensor)>,
+) -> (f64, (Tensor, Tensor)) {
+    let xs = Tensor::from_slice(x).view([b as i64, t as i64]).to_device(device);
+    let ys = Tensor::from_slice(&y[..b * t]).to_device(device);
+    let (logits, st) = model.forward(&xs, state.map(|(h, c)| (h, c)), 0.0, false);
+    let loss = logits
+        .view([-1, model.dims.vocab as i64])
+        .cross_entropy_loss::<Tensor>(&ys, None, tch::Reduction::Sum, -100, 0.0);
+    (loss.double_value(&[]), st)
+}
+
+pub fn evaluate(model: &CharLstm, val: &[i64], window: usize, device: Device) -> ValLoss {
+    ValLoss { windowed: windowed_loss(model, val, window, device), stateful: stateful_loss(model, val, device) }
+}
+
+pub fn run_eval(args: &EvalArgs, model: &CharLstm) -> Result<()> {
+    let text = read_text(&args.data)?;
+    let corpus = Corpus::new(&text, Some(model.vocab.clone()), args.val_frac)
+        .map_err(|e| anyhow!("{}: {e}", args.data.display()))?;
+    if corpus.val.len() < 2 {
+        bail!("{}: the validation split has fewer than 2 characters", args.data.display());
+    }
+    let v = evaluate(model, &corpus.val, args.window, Device::Cpu);
+    println!(
+        "val_chars={} windowed{}_loss={:.4} stateful_loss={:.4} windowed_bpc={:.4} stateful_bpc={:.4}",
+        corpus.val.len(),
+        args.window,
+        v.windowed,
+        v.stateful,
+        v.windowed / std::f64::consts::LN_2,
+        v.stateful / std::f64::consts::LN_2
+    );
+    Ok(())
+}
+
+/// The latest-state file kept beside `--out`, for `--resume`.
+pub fn last_path(out: &Path) -> PathBuf {
+    let stem = out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
+    out.with_file_name(format!("{stem}.last.safetensors"))
+}
+
+/// Learning rate at `step` of `total`: linear warm-up, then cosine decay to
+/// `min_frac * peak`. `warm_from` restarts the warm-up after a resume, since
+/// the optimizer's moments start again from zero.
+pub fn learning_rate(a: &TrainArgs, step: usize, total: usize, warm_from: usize) -> f64 {
+    let since = step - warm_from.min(step);
+    let warm = if a.warmup > 0 { ((since + 1) as f64 / a.warmup as f64).min(1.0) } else { 1.0 };
+    let progress = step as f64 / total.max(1) as f64;
+    let cosine = 0.5 * (1.0 + (std::f64::consts::PI * progress.min(1.0)).cos());
+    a.lr * warm * (a.min_lr_frac + (1.0 - a.min_lr_frac) * cosine)
+}
+
+fn device(arg: DeviceArg) -> Result<Device> {
+    Ok(match arg {
+        DeviceArg::Cpu => Device::Cpu,
+        DeviceArg::Auto => Device::cuda_if_available(),
+        DeviceArg::Cuda if tch::Cuda::is_available() => Device::Cuda(0),
+        DeviceArg::Cuda => bail!("--device cuda: no CUDA device is available"),
+    })
+}
+
+/// Build trainable variables named as the checkpoint names them, initialised
+/// as PyTorch initialises nn.Embedding, nn.LSTM and nn.Linear.
+fn build_model(vs: &nn::VarStore, vocab: crate::vocab::Vocab, a: &TrainArgs) -> Result<CharLstm> {
+    let root = vs.root();
+    let (v, h, e) = (vocab.len() as i64, a.hidden as i64, a.embed as i64);
+    let embed = (a.embed > 0).then(|| root.sub("embed").var("weight", &[v, e], nn::Init::Randn { mean: 0.0, stdev: 1.0 }));
+    let bound = 1.0 / (a.hidden as f64).sqrt();
+    let uni = nn::Init::Uniform { lo: -bound, up: bound };
+    let lstm = root.sub("lstm");
+    let layers = (0..a.layers)
+        .map(|k| {
+            let input = if k == 0 { if a.embed > 0 { e } else { v } } else { h };
+            LayerWeights {
+                w_ih: lstm.var(&format!("weight_ih_l{k}"), &[4 * h, input], uni),
+                w_hh: lstm.var(&format!("weight_hh_l{k}"), &[4 * h, h], uni),
+                b_ih: lstm.var(&format!("bias_ih_l{k}"), &[4 * h], uni),
+                b_hh: lstm.var(&format!("bias_hh_l{k}"), &[4 * h], uni),
+            }
+        })
+        .collect();
+    let head = root.sub("head");
+    let head_w = head.var("weight", &[v, h], uni);
+    let head_b = head.var("bias", &[v], uni);
+    CharLstm::new(vocab, embed, layers, head_w, head_b)
+}
+
+pub fn run_train(mut a: TrainArgs) -> Result<()> {
+    if a.layers == 0 || a.hidden == 0 || a.seq == 0 || a.batch == 0 {
+        bail!("--layers, --hidden, --seq and --batch must be at least 1");
+    }
+    // Check every destination before any long work starts.
+    let last = last_path(&a.out);
+    check_destination(&a.out)?;
+    check_destination(&last)?;
+    if let Some(t) = a.threads {
+        tch::set_num_threads(t.max(1) as i32);
+    }
+    let dev = device(a.device)?;
+    tch::manual_seed(a.seed as i64);
+
+    let text = read_text(&a.data)?;
+    let resumed = match &a.resume {
+        Some(p) => Some(load_checkpoint(p)?),
+        None => None,
+    };
+    if let Some(ck) = &resumed {
+        // The architecture is the checkpoint's; flags that contradict it would be ignored silently.
+        let d = ck.model.dims;
+        (a.layers, a.hidden, a.embed) = (d.layers, d.hidden, d.embed);
+    }
+    let corpus = Corpus::new(&text, resumed.as_ref().map(|c| c.model.vocab.clone()), a.val_frac)
+        .map_err(|e| anyhow!("{}: {e}", a.data.display()))?;
+    let need = a.seq + 2;
+    if corpus.train.len() < need || corpus.val.len() < 2 {
+        bail!(
+            "{}: too short to train on: {} characters give {} for training and {} for validation; \
+             need at least {} for one batch of --seq {} and 2 for validation",
+            a.data.display(),
+            corpus.train.len() + corpus.val.len(),
+            corpus.train.len(),
+            corpus.val.len(),
+            need,
+            a.seq
+        );
+    }
+
+    let vs = nn::VarStore::new(dev);
+    let model = build_model(&vs, corpus.vocab.clone(), &a)?;
+    let mut start_step = 0;
+    let mut best = f64::INFINITY;
+    if let Some(ck) = &resumed {
+        tch::no_grad(|| {
+            for ((_, dst), (_, src)) in model.named_tensors().iter().zip(ck.model.named_tensors()) {
+                dst.shallow_clone().copy_(src);
+            }
+        });
+        start_step = ck.metadata.get("steps").and_then(|s| s.parse().ok()).unwrap_or(0);
+        best = ck.metadata.get("best_val_loss").and_then(|s| s.parse().ok()).unwrap_or(f64::INFINITY);
+    }
+    let chars_per_step = a.batch * a.seq;
+    let total = a.steps.unwrap_or_else(|| ((a.epochs * corpus.train.len() as f64) / chars_per_step as f64).ceil() as usize).max(1);
+    if start_step >= total {
+        bail!("{}: already trained for {start_step} of {total} steps; raise --steps or --epochs", a.resume.as_ref().unwrap().display());
+    }
+    let mut opt = if a.weight_decay > 0.0 {
+        nn::AdamW { wd: a.weight_decay, ..Default::default() }.build(&vs, a.lr)?
+    } else {
+        nn::Adam::default().build(&vs, a.lr)?
+    };
+
+    let interrupted = Arc::new(AtomicBool::new(false));
+    {
+        let flag = interrupted.clone();
+        // A second handler can't be installed (tests call run_train twice); one is enough.
+        let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
+    }
+
+    let params = model.dims.parameter_count();
+    eprintln!(
+        "training {}x{} (embed {}, {} parameters) on {} ({} train / {} val chars, vocab {}), {} steps from step {}, device {:?}",
+        a.layers, a.hidden, a.embed, params, a.data.display(), corpus.train.len(), corpus.val.len(), corpus.vocab.len(), total, start_step, dev
+    );
+    let bar = progress_bar(total as u64, start_step as u64);
+    let mut rng = ChaCha8Rng::seed_from_u64(a.seed ^ (start_step as u64).wrapping_mul(0x9E37_79B9));
+    let started = Instant::now();
+    let mut smoothed = f64::NAN;
+    let mut last_val = f64::NAN;
+    let mut step = start_step;
+    let v = corpus.vocab.len() as i64;
+    let hyper = hyperparameters(&a, total);
+    let meta = |step: usize, val: f64, best: f64| -> BTreeMap<String, String> {
+        let mut m = BTreeMap::new();
+        m.insert("val_loss".into(), format!("{val:.6}"));
+        m.insert("best_val_loss".into(), format!("{best:.6}"));
+        m.insert("steps".into(), step.to_string());
+        m.insert("hyperparameters".into(), hyper.clone());
+        m.insert("trained_on".into(), a.data.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+        m.insert("data_bytes".into(), text.len().to_string());
+        m.insert("tokenizer".into(), "char".into());
+        m
+    };
+
+    while step < total {
+        opt.set_lr(learning_rate(&a, step, total, start_step));
+        let (x, y) = random_batch(&corpus.train, a.batch, a.seq, &mut rng);
+        let xs = Tensor::from_slice(&x).view([a.batch as i64, a.seq as i64]).to_device(dev);
+        let ys = Tensor::from_slice(&y).to_device(dev);
+        let (logits, _) = model.forward(&xs, None, a.dropout, true);
+        let loss = logits.view([-1, v]).cross_entropy_for_logits(&ys);
+        opt.backward_step_clip_norm(&loss, a.grad_clip);
+        let l = loss.double_value(&[]);
+        if !l.is_finite() {
+            bar.abandon();
+            bail!("training diverged at step {step} (loss {l}); try a lower --lr. The last good checkpoint is {}", a.out.display());
+        }
+        smoothed = if smoothed.is_nan() { l } else { 0.98 * smoothed + 0.02 * l };
+        step += 1;
+
+        let elapsed = started.elapsed().as_secs_f64();
+        let cps = (step - start_step) as f64 * chars_per_step as f64 / elapsed;
+        let epoch = step as f64 * chars_per_step as f64 / corpus.train.len() as f64;
+        bar.set_position(step as u64);
+        bar.set_message(format!("epoch {epoch:.2}  loss {smoothed:.4}  val {last_val:.4}  {cps:.0} chars/s"));
+
+        let stopping = interrupted.load(Ordering::SeqCst);
+        if step % a.eval_every == 0 || step == total {
+            let val = windowed_loss(&model, &corpus.val, 256, dev);
+            last_val = val;
+            let note = if val < best {
+                best = val;
+                save_checkpoint(&model, &meta(step, val, best), &a.out)?;
+                " (best; saved)"
+            } else {
+                ""
+            };
+            log(&bar, format!(
+                "step {step}/{total}  epoch {epoch:.2}  train {smoothed:.4}  val {val:.4} nats ({:.4} bpc){note}  {cps:.0} chars/s",
+                val / std::f64::consts::LN_2
+            ));
+        }
+        if step % a.checkpoint_every == 0 || step == total || stopping {
+            save_checkpoint(&model, &meta(step, last_val, best), &last)?;
+        }
+        if stopping {
+            bar.abandon();
+            eprintln!("interrupted at step {step}: latest state in {} (continue with --resume {0}); best in {}", last.display(), a.out.display());
+            return Ok(());
+        }
+    }
+    bar.finish();
+    eprintln!(
+        "done: {step} steps in {:.0} s; best validation loss {best:.4} nats/char ({:.4} bpc) in {}",
+        started.elapsed().as_secs_f64(),
+        best / std::f64::consts::LN_2,
+        a.out.display()
+    );
+    Ok(())
+}
+
+fn random_batch(src: &[i64], batch: usize, seq: usize, rng: &mut ChaCha8Rng) -> (Vec<i64>, Vec<i64>) {
+    let mut x = Vec::with_capacity(batch * seq);
+    let mut y = Vec::with_capacity(batch * seq);
+    for _ in 0..batch {
+        let s = rng.random_range(0..src.len() - seq);
+        x.extend_from_slice(&src[s..s + seq]);
+        y.extend_from_slice(&src[s + 1..s + seq + 1]);
+    }
+    (x, y)
+}
+
+fn hyperparameters(a: &TrainArgs, total: usize) -> String {
+    serde_json::json!({
+        "layers": a.layers, "hidden": a.hidden, "embed": a.embed, "seq": a.seq, "batch": a.batch,
+        "dropout": a.dropout, "lr": a.lr, "warmup": a.warmup, "min_lr_frac": a.min_lr_frac,
+        "weight_decay": a.weight_decay, "grad_clip": a.grad_clip, "total_steps": total,
+        "val_frac": a.val_frac, "seed": a.seed,
+    })
+    .to_string()
+}
+
+/// A bar on a terminal; plain log lines (from `log`) when stderr is a pipe or file.
+fn progress_bar(total: u64, pos: u64) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total).with_position(pos);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} steps  {msg}  ETA {eta}")
+            .expect("valid template")
+            .progress_chars("█▉▊▋▌▍▎▏ "),
+    );
+    bar
+}
+
+fn log(bar: &ProgressBar, line: String) {
+    if bar.is_hidden() {
+        eprintln!("{line}");
+    } else {
+        bar.println(line);
+    }
+}
