@@ -6,7 +6,7 @@ use crate::generate::Generator;
 use crate::model::checkpoint::{parse, Checkpoint};
 use crate::model::load_checkpoint;
 use crate::model::sample::Sampling;
-use crate::vocab::escape_char;
+use crate::vocab::quoted_char;
 use anyhow::{anyhow, bail, Result};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -133,7 +133,7 @@ pub fn info(a: InfoArgs) -> Result<()> {
         println!("input       embedding {} x {}", d.vocab, d.embed);
     }
     println!("parameters  {}", d.parameter_count());
-    let shown: Vec<String> = ck.model.vocab.chars().iter().map(|&c| escape_char(c).split(' ').next().unwrap_or("").to_string()).collect();
+    let shown: Vec<String> = ck.model.vocab.chars().iter().map(|&c| quoted_char(c)).collect();
     println!("vocabulary  {} characters: {}", d.vocab, shown.join(" "));
     for (k, v) in &ck.metadata {
         println!("meta        {k} = {v}");

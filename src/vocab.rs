@@ -117,6 +117,17 @@ pub fn escape_char(c: char) -> String {
     }
 }
 
+/// A character quoted for a listing: 'a', '\n', or U+001B for other controls.
+pub fn quoted_char(c: char) -> String {
+    match c {
+        '\n' => "'\\n'".into(),
+        '\t' => "'\\t'".into(),
+        '\r' => "'\\r'".into(),
+        c if c.is_control() => format!("U+{:04X}", c as u32),
+        c => format!("'{c}'"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,41 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use gatescope::model::{save_checkpoint, CharLstm};
+use gatescope::vocab::Vocab;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The project's .venv python, which has torch, numpy and safetensors.
+pub fn venv_python() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    assert!(p.exists(), "{} is missing: run the tests through `make test`, which creates it", p.display());
+    p
+}
+
+pub fn gatescope() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_gatescope"))
+}
+
+pub fn run(args: &[&str]) -> Output {
+    gatescope().args(args).output().expect("gatescope runs")
+}
+
+/// A tiny random model saved as a checkpoint in `dir`.
+pub fn tiny_checkpoint(dir: &Path, name: &str, text: &str, embed: usize, hidden: usize, layers: usize) -> PathBuf {
+    let model = CharLstm::random(Vocab::from_text(text).unwrap(), embed, hidden, layers, 7);
+    let path = dir.join(name);
+    save_checkpoint(&model, &BTreeMap::new(), &path).unwrap();
+    path
+}
+
+/// stderr as text, asserting the error contract: one line, non-zero exit, no panic.
+pub fn one_line_error(out: &Output) -> String {
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "expected failure, got success; stderr: {err}");
+    assert_eq!(out.status.code(), Some(1), "exit status; stderr: {err}");
+    assert!(!err.contains("panicked"), "panic: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line expected: {err}");
+    err
+}
