@@ -8,7 +8,7 @@ use crate::model::load_checkpoint;
 use crate::model::sample::Sampling;
 use crate::vocab::quoted_char;
 use anyhow::{anyhow, bail, Result};
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 /// Where the shipped model lives in the source tree (and is embedded from).
@@ -82,7 +82,11 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
             tr.write(&step.to_json_line())?;
         }
     }
-    writeln!(out).and_then(|_| out.flush()).map_err(broken_pipe)?;
+    // Only a terminal gets a closing newline: piped output is exactly prompt + continuation.
+    if std::io::stdout().is_terminal() {
+        writeln!(out).map_err(broken_pipe)?;
+    }
+    out.flush().map_err(broken_pipe)?;
     if let Some(tr) = trace {
         let path = tr.finish()?;
         eprintln!("trace: {} lines in {}", prompt_steps.len() + a.length, path.display());

@@ -292,6 +292,9 @@ pub fn run_train(mut a: TrainArgs) -> Result<()> {
         bar.set_position(step as u64);
         bar.set_message(format!("epoch {epoch:.2}  loss {smoothed:.4}  val {last_val:.4}  {cps:.0} chars/s"));
 
+        if bar.is_hidden() && step % 50 == 0 && step % a.eval_every != 0 {
+            eprintln!("step {step}/{total}  epoch {epoch:.2}  train {smoothed:.4}  {cps:.0} chars/s");
+        }
         let stopping = interrupted.load(Ordering::SeqCst);
         if step % a.eval_every == 0 || step == total {
             let val = windowed_loss(&model, &corpus.val, 256, dev);
