@@ -153,6 +153,6 @@ pub fn eval(a: EvalArgs) -> Result<()> {
     crate::train::run_eval(&a, &ck.model)
 }
 
-pub fn play(_a: PlayArgs) -> Result<()> {
-    bail!("the playground is not built yet")
+pub fn play(a: PlayArgs) -> Result<()> {
+    crate::tui::run(a.checkpoint)
 }

@@ -8,4 +8,5 @@ pub mod data;
 pub mod generate;
 pub mod model;
 pub mod train;
+pub mod tui;
 pub mod vocab;

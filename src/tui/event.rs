@@ -1,0 +1,69 @@
+//! Everything the main loop reacts to arrives as one `Event` on one channel:
+//! keys, pastes and resizes from the input thread, and results from the
+//! model worker. Only plain data crosses threads.
+
+use crate::generate::Step;
+use ratatui::crossterm::event::{self as ct, KeyEvent, KeyEventKind};
+use std::sync::mpsc::Sender;
+
+/// What the model worker reports.
+#[derive(Debug, Clone)]
+pub enum WorkerEvent {
+    /// A model is ready (at start, or after a `Load`).
+    Loaded(ModelInfo),
+    /// A `Load` failed; the previous model stays.
+    LoadFailed(String),
+    /// One consumed character of request `id`.
+    Step { id: u64, step: Box<Step> },
+    /// Request `id` finished (reached its length, or was stopped).
+    Done { id: u64 },
+    /// Request `id` could not run (e.g. the prompt has unknown characters).
+    Failed { id: u64, message: String },
+    /// The worker panicked; the app must restore the terminal and exit.
+    Panicked(String),
+}
+
+/// What the status bar says about the model, as plain data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelInfo {
+    pub name: String,
+    pub layers: usize,
+    pub hidden: usize,
+    pub params: usize,
+    pub device: String,
+    pub vocab: Vec<char>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Event {
+    Key(KeyEvent),
+    Paste(String),
+    Resize(u16, u16),
+    Worker(WorkerEvent),
+    /// The input thread could not read the terminal any more.
+    InputClosed(String),
+}
+
+/// Read terminal events forever, forwarding presses (not releases or
+/// repeats-as-release: some platforms report every key twice), pastes and
+/// resizes. Ends when the receiver is gone.
+pub fn spawn_input_thread(tx: Sender<Event>) -> std::io::Result<()> {
+    std::thread::Builder::new().name("gatescope-input".into()).spawn(move || loop {
+        let ev = match ct::read() {
+            Ok(ct::Event::Key(k)) if k.kind == KeyEventKind::Press => Event::Key(k),
+            Ok(ct::Event::Key(_)) => continue,
+            Ok(ct::Event::Paste(s)) => Event::Paste(s),
+            Ok(ct::Event::Resize(w, h)) => Event::Resize(w, h),
+            Ok(_) => continue,
+            Err(e) => {
+                let _ = tx.send(Event::InputClosed(e.to_string()));
+                return;
+            }
+        };
+        if tx.send(ev).is_err() {
+            return;
+        }
+    })?;
+    Ok(())
+}

@@ -1,0 +1,177 @@
+//! The playground: a ratatui app that streams text as you type and shows the
+//! gates at work. See DESIGN.md: one input thread and one model worker feed
+//! one event channel; `App::update` handles each event; `ui::draw` is a pure
+//! function of the state. The loop blocks when nothing happens, drains what
+//! is waiting, and draws at most ~60 times a second.
+
+pub mod app;
+pub mod editor;
+pub mod event;
+pub mod text;
+pub mod ui;
+pub mod worker;
+
+use anyhow::{anyhow, bail, Result};
+use app::App;
+use event::{Event, WorkerEvent};
+use ratatui::backend::{Backend, CrosstermBackend};
+use ratatui::crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
+use ratatui::crossterm::execute;
+use ratatui::crossterm::terminal::{disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen};
+use ratatui::Terminal;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+use worker::WorkerCmd;
+
+/// At most one frame per this long while text streams.
+pub const FRAME_INTERVAL: Duration = Duration::from_millis(16);
+
+/// Set by the panic hook: no more drawing into a restored terminal.
+static PANICKED: AtomicBool = AtomicBool::new(false);
+static HOOK: std::sync::Once = std::sync::Once::new();
+
+/// Leave raw mode and the alternate screen, show the cursor. Safe to call twice.
+pub fn restore_terminal() {
+    let _ = disable_raw_mode();
+    let _ = execute!(
+        std::io::stdout(),
+        DisableBracketedPaste,
+        LeaveAlternateScreen,
+        ratatui::crossterm::cursor::Show
+    );
+}
+
+/// Any panic, on any thread, restores the terminal before the message prints.
+fn install_panic_hook() {
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            PANICKED.store(true, Ordering::SeqCst);
+            restore_terminal();
+            previous(info);
+        }));
+    });
+}
+
+pub fn run(checkpoint: Option<PathBuf>) -> Result<()> {
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        bail!(
+            "the playground needs a terminal, and {} is not one; run `gatescope play` in a terminal, \
+             or use `gatescope generate --prompt TEXT` for plain text output",
+            if std::io::stdout().is_terminal() { "stdin" } else { "stdout" }
+        );
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (cmd_tx, _worker) = worker::spawn(checkpoint, tx.clone())?;
+    let mut app = App::new();
+    // Wait for the model before touching the terminal: a bad --checkpoint is
+    // then a plain one-line error.
+    loop {
+        match rx.recv() {
+            Ok(Event::Worker(WorkerEvent::LoadFailed(e))) => bail!("{e}"),
+            Ok(Event::Worker(WorkerEvent::Panicked(m))) => bail!("the model worker crashed: {m}"),
+            Ok(ev @ Event::Worker(WorkerEvent::Loaded(_))) => {
+                app.update(ev);
+                break;
+            }
+            Ok(_) => {}
+            Err(_) => bail!("the model worker ended before loading a model"),
+        }
+    }
+    install_panic_hook();
+    let mut terminal = match init_terminal() {
+        Ok(t) => t,
+        Err(e) => {
+            restore_terminal();
+            bail!("cannot set up the terminal: {e}");
+        }
+    };
+    event::spawn_input_thread(tx.clone()).map_err(|e| {
+        restore_terminal();
+        anyhow!("cannot start the input thread: {e}")
+    })?;
+    drop(tx);
+    let result = main_loop(&mut terminal, &mut app, &rx, &cmd_tx);
+    restore_terminal();
+    let _ = cmd_tx.send(WorkerCmd::Shutdown);
+    result?;
+    if let Some(f) = app.fatal.take() {
+        bail!("{f}");
+    }
+    Ok(())
+}
+
+fn init_terminal() -> Result<Terminal<CrosstermBackend<std::io::Stdout>>> {
+    enable_raw_mode()?;
+    execute!(std::io::stdout(), EnterAlternateScreen, EnableBracketedPaste)?;
+    Ok(Terminal::new(CrosstermBackend::new(std::io::stdout()))?)
+}
+
+/// The event loop, generic over the backend so it can run headless.
+pub fn main_loop<B: Backend>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    rx: &Receiver<Event>,
+    cmd_tx: &Sender<WorkerCmd>,
+) -> Result<()>
+where
+    B::Error: Send + Sync + 'static,
+{
+    let mut dirty = true;
+    let mut last_draw: Option<Instant> = None;
+    let send = |cmd: Option<WorkerCmd>| {
+        if let Some(c) = cmd {
+            // If the worker is gone its Panicked event explains why.
+            let _ = cmd_tx.send(c);
+        }
+    };
+    loop {
+        if PANICKED.load(Ordering::SeqCst) {
+            bail!("a panic occurred; see the message above");
+        }
+        let now = Instant::now();
+        if dirty && last_draw.is_none_or(|t| now.duration_since(t) >= FRAME_INTERVAL) {
+            terminal.draw(|f| ui::draw(f, app))?;
+            last_draw = Some(Instant::now());
+            dirty = false;
+        }
+        let mut deadline = app.deadline();
+        if dirty {
+            let next = last_draw.map(|t| t + FRAME_INTERVAL).unwrap_or(now);
+            deadline = Some(deadline.map_or(next, |d| d.min(next)));
+        }
+        let first = match deadline {
+            Some(d) => match rx.recv_timeout(d.saturating_duration_since(Instant::now())) {
+                Ok(e) => Some(e),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => bail!("every event source has ended"),
+            },
+            None => Some(rx.recv().map_err(|_| anyhow!("every event source has ended"))?),
+        };
+        if let Some(ev) = first {
+            send(app.update(ev));
+            dirty = true;
+            // Coalesce: take whatever else is waiting, for at most a frame's time.
+            let t0 = Instant::now();
+            while t0.elapsed() < FRAME_INTERVAL {
+                match rx.try_recv() {
+                    Ok(ev) => send(app.update(ev)),
+                    Err(_) => break,
+                }
+                if app.quit {
+                    break;
+                }
+            }
+        }
+        if let Some(cmd) = app.tick(Instant::now()) {
+            send(Some(cmd));
+            dirty = true;
+        }
+        if app.quit {
+            return Ok(());
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! Drawing: a pure function of `&App` into any ratatui backend. One file per
+//! panel; each renders into its own `Rect` of the frame's buffer.
+
+pub mod gates;
+pub mod help;
+pub mod norms;
+pub mod output;
+pub mod prompt;
+pub mod status;
+pub mod theme;
+pub mod topk;
+
+use super::app::{App, Mode};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::Frame;
+
+/// Below this the layout does not fit; the app says so instead.
+pub const MIN_WIDTH: u16 = 80;
+pub const MIN_HEIGHT: u16 = 24;
+
+/// The panels' rectangles for a frame of `area`.
+pub struct Areas {
+    pub output: Rect,
+    pub gates: Rect,
+    pub norms: Rect,
+    pub topk: Rect,
+    pub prompt: Rect,
+    pub status: Rect,
+}
+
+pub fn areas(area: Rect) -> Areas {
+    let bottom = if area.height >= 40 { 12 } else if area.height >= 30 { 8 } else { 7 };
+    let [main, bottom, prompt, status] = Layout::vertical([
+        Constraint::Min(8),
+        Constraint::Length(bottom),
+        Constraint::Length(3),
+        Constraint::Length(2),
+    ])
+    .areas(area);
+    let [output, gates] = Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(main);
+    let [norms, topk] = Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(bottom);
+    Areas { output, gates, norms, topk, prompt, status }
+}
+
+/// Draw the whole screen. Reads `app`, writes the frame; nothing else.
+pub fn draw(frame: &mut Frame, app: &App) {
+    let area = frame.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        too_small(frame, area);
+        return;
+    }
+    let a = areas(area);
+    let buf = frame.buffer_mut();
+    output::render(app, a.output, buf);
+    gates::render(app, a.gates, buf);
+    norms::render(app, a.norms, buf);
+    topk::render(app, a.topk, buf);
+    let cursor = prompt::render(app, a.prompt, buf);
+    status::render(app, a.status, buf);
+    if app.help {
+        help::render(area, buf);
+    } else if let Some(pos) = cursor {
+        if app.mode != Mode::Inspect {
+            frame.set_cursor_position(pos);
+        }
+    }
+}
+
+fn too_small(frame: &mut Frame, area: Rect) {
+    let text = vec![
+        Line::from(format!("terminal too small: {}×{}", area.width, area.height)),
+        Line::from(format!("gatescope needs at least {MIN_WIDTH}×{MIN_HEIGHT}")),
+        Line::from("(enlarge the window; Ctrl-C quits)"),
+    ];
+    let h = (text.len() as u16).min(area.height);
+    let y = area.y + area.height.saturating_sub(h) / 2;
+    let r = Rect { x: area.x, y, width: area.width, height: h };
+    frame.render_widget(Paragraph::new(text).centered().wrap(Wrap { trim: true }), r);
+}
+
+/// The window of steps the panels show: `width` steps ending at the newest,
+/// or around the inspect cursor when it has moved back past them.
+pub fn step_window(app: &App, width: usize) -> (usize, usize) {
+    let len = app.steps.len();
+    if width == 0 || len == 0 {
+        return (0, 0);
+    }
+    let mut end = len;
+    if let Some(f) = app.focus() {
+        if f + width < len {
+            end = (f + 1 + width / 2).min(len);
+        }
+    }
+    (end.saturating_sub(width), end)
+}

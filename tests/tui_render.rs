@@ -1,0 +1,521 @@
+//! Render tests: the real App, driven by key events and real `Step`s from a
+//! tiny random model, drawn into ratatui's TestBackend. Snapshots hold the
+//! text; colours are checked by reading cells.
+
+use gatescope::generate::{Generator, LayerStep, Step};
+use gatescope::model::CharLstm;
+use gatescope::tui::app::{ring_capacity, App, ColorMode, Mode, RunState, MAX_STEPS};
+use gatescope::tui::event::{Event, ModelInfo, WorkerEvent};
+use gatescope::tui::ui::{self, theme};
+use gatescope::tui::worker::WorkerCmd;
+use gatescope::vocab::Vocab;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::Rect;
+use ratatui::style::Color;
+use ratatui::Terminal;
+
+const TEXT: &str = "ROMEO:\nBut soft, what light through yonder window breaks?\n";
+
+fn model() -> CharLstm {
+    CharLstm::random(Vocab::from_text(TEXT).unwrap(), 8, 16, 2, 7)
+}
+
+fn info(m: &CharLstm) -> ModelInfo {
+    ModelInfo {
+        name: "tiny.safetensors".into(),
+        layers: m.dims.layers,
+        hidden: m.dims.hidden,
+        params: m.dims.parameter_count(),
+        device: "cpu".into(),
+        vocab: m.vocab.chars().to_vec(),
+        warnings: vec![],
+    }
+}
+
+fn key(code: KeyCode) -> Event {
+    Event::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn alt(c: char) -> Event {
+    Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::ALT))
+}
+
+fn type_str(app: &mut App, s: &str) {
+    for c in s.chars() {
+        app.update(key(KeyCode::Char(c)));
+    }
+}
+
+/// An app with a loaded tiny model, `prompt` typed, Enter pressed, and the
+/// worker's answer (computed here by a real Generator) delivered.
+fn app_with_run(prompt: &str, generated: usize) -> App {
+    let m = model();
+    let mut app = App::new();
+    app.update(Event::Worker(WorkerEvent::Loaded(info(&m))));
+    type_str(&mut app, prompt);
+    let Some(WorkerCmd::Start { id, prompt: p, sampling, .. }) = app.update(key(KeyCode::Enter)) else {
+        panic!("Enter starts a run")
+    };
+    let mut g = Generator::new(&m, sampling);
+    for s in g.feed_prompt(&p).unwrap() {
+        app.update(Event::Worker(WorkerEvent::Step { id, step: Box::new(s) }));
+    }
+    for _ in 0..generated {
+        let s = g.generate_step().unwrap();
+        app.update(Event::Worker(WorkerEvent::Step { id, step: Box::new(s) }));
+    }
+    app.update(Event::Worker(WorkerEvent::Done { id }));
+    app
+}
+
+fn draw(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| ui::draw(f, app)).unwrap();
+    t
+}
+
+fn panel(app: &App, w: u16, h: u16, f: fn(&App, Rect, &mut Buffer)) -> Terminal<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|fr| {
+        let area = fr.area();
+        f(app, area, fr.buffer_mut())
+    })
+    .unwrap();
+    t
+}
+
+fn screen_text(t: &Terminal<TestBackend>) -> String {
+    let buf = t.backend().buffer();
+    let mut s = String::new();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            s.push_str(buf[(x, y)].symbol());
+        }
+        s.push('\n');
+    }
+    s
+}
+
+#[test]
+fn full_layout_100x30() {
+    let app = app_with_run("ROMEO:\n", 150);
+    insta::assert_snapshot!("full_100x30", draw(&app, 100, 30).backend());
+}
+
+#[test]
+fn full_layout_160x48() {
+    let app = app_with_run("ROMEO:\n", 300);
+    insta::assert_snapshot!("full_160x48", draw(&app, 160, 48).backend());
+}
+
+#[test]
+fn inspect_mode_with_g_and_h() {
+    let mut app = app_with_run("But soft", 60);
+    app.update(key(KeyCode::Tab));
+    assert_eq!(app.mode, Mode::Inspect);
+    for _ in 0..20 {
+        app.update(key(KeyCode::Left));
+    }
+    app.update(key(KeyCode::Char('g')));
+    app.update(key(KeyCode::Char('h')));
+    app.update(key(KeyCode::Char('l')));
+    assert!(app.show_g && app.show_h && app.layer == 1);
+    let t = draw(&app, 120, 40);
+    insta::assert_snapshot!("inspect_120x40", t.backend());
+    let text = screen_text(&t);
+    assert!(text.contains("g candidate"), "the g heatmap shows when toggled");
+    assert!(text.contains("h L1"), "|h| is in the chart legend");
+    assert!(text.contains("layer 2/2"));
+}
+
+#[test]
+fn panels_one_by_one() {
+    let mut app = app_with_run("ROMEO:\n", 80);
+    insta::assert_snapshot!("panel_output", panel(&app, 60, 12, ui::output::render).backend());
+    insta::assert_snapshot!("panel_gates", panel(&app, 70, 20, ui::gates::render).backend());
+    insta::assert_snapshot!("panel_norms", panel(&app, 60, 10, ui::norms::render).backend());
+    insta::assert_snapshot!("panel_topk", panel(&app, 40, 7, ui::topk::render).backend());
+    insta::assert_snapshot!("panel_status", panel(&app, 160, 2, ui::status::render).backend());
+    let mut t = Terminal::new(TestBackend::new(60, 3)).unwrap();
+    t.draw(|f| {
+        let a = f.area();
+        ui::prompt::render(&app, a, f.buffer_mut());
+    })
+    .unwrap();
+    insta::assert_snapshot!("panel_prompt", t.backend());
+    app.update(key(KeyCode::F(1)));
+    assert!(app.help);
+    insta::assert_snapshot!("help_overlay_100x30", draw(&app, 100, 30).backend());
+}
+
+#[test]
+fn too_small_and_every_size_down_to_1x1() {
+    let app = app_with_run("ROMEO:\n", 50);
+    insta::assert_snapshot!("too_small_60x20", draw(&app, 60, 20).backend());
+    // A resize storm: every size from 1x1 to past the minimum, never a panic.
+    let mut t = Terminal::new(TestBackend::new(1, 1)).unwrap();
+    for (w, h) in (1..=120u16).step_by(7).flat_map(|w| (1..=50u16).step_by(5).map(move |h| (w, h))) {
+        t.backend_mut().resize(w, h);
+        t.autoresize().unwrap();
+        t.draw(|f| ui::draw(f, &app)).unwrap();
+    }
+    t.backend_mut().resize(100, 30);
+    t.autoresize().unwrap();
+    t.draw(|f| ui::draw(f, &app)).unwrap();
+    assert!(screen_text(&t).contains(" output "), "the layout comes back after a resize");
+}
+
+#[test]
+fn ghost_text_follows_the_prompt_while_previewing() {
+    let m = model();
+    let mut app = App::new();
+    app.update(Event::Worker(WorkerEvent::Loaded(info(&m))));
+    type_str(&mut app, "ROMEO:");
+    assert!(app.deadline().is_some(), "an edit schedules the preview");
+    let cmd = app.tick(std::time::Instant::now() + std::time::Duration::from_millis(150));
+    let Some(WorkerCmd::Start { id, prompt, length, sampling }) = cmd else { panic!("the preview starts: {cmd:?}") };
+    assert_eq!(length, gatescope::tui::app::PREVIEW_LEN);
+    let mut g = Generator::new(&m, sampling);
+    for s in g.feed_prompt(&prompt).unwrap() {
+        app.update(Event::Worker(WorkerEvent::Step { id, step: Box::new(s) }));
+    }
+    let mut ghost = String::new();
+    for _ in 0..20 {
+        let s = g.generate_step().unwrap();
+        ghost.push(s.ch);
+        app.update(Event::Worker(WorkerEvent::Step { id, step: Box::new(s) }));
+    }
+    app.update(Event::Worker(WorkerEvent::Done { id }));
+    let t = draw(&app, 100, 30);
+    let buf = t.backend().buffer();
+    let areas = ui::areas(buf.area);
+    let y = areas.prompt.y + 1;
+    let first_ghost = ghost.chars().find(|c| *c != '\n' && *c != ' ').unwrap();
+    let ghost_cell = (areas.prompt.x + 1..areas.prompt.right() - 1)
+        .map(|x| &buf[(x, y)])
+        .skip(6)
+        .find(|c| c.symbol() == first_ghost.to_string())
+        .expect("a ghost character after the prompt");
+    assert_eq!(ghost_cell.fg, theme::GHOST, "ghost text is dim");
+    insta::assert_snapshot!("preview_100x30", t.backend());
+}
+
+fn synthetic_step(t: usize, ch: char, is_prompt: bool, v: f32, prob: Option<f32>) -> Step {
+    let n = 16;
+    let layer = LayerStep {
+        i: vec![v; n],
+        f: vec![v; n],
+        g: vec![v * 2.0 - 1.0; n],
+        o: vec![v; n],
+        c: vec![v; n],
+        c_norm: v * 4.0,
+        h_norm: v,
+    };
+    Step { t, ch, is_prompt, prob, layers: vec![layer.clone(), layer], top: vec![(ch, prob.unwrap_or(f32::NAN)), ('a', 0.1)] }
+}
+
+/// An app whose current run is exactly `steps`.
+fn app_with_steps(steps: Vec<Step>) -> App {
+    let m = model();
+    let mut app = App::new();
+    app.update(Event::Worker(WorkerEvent::Loaded(info(&m))));
+    type_str(&mut app, "R");
+    let Some(WorkerCmd::Start { id, .. }) = app.update(key(KeyCode::Enter)) else { panic!() };
+    for s in steps {
+        app.update(Event::Worker(WorkerEvent::Step { id, step: Box::new(s) }));
+    }
+    app.update(Event::Worker(WorkerEvent::Done { id }));
+    app
+}
+
+#[test]
+fn heatmap_colours_follow_the_fixed_scale() {
+    // Steps alternate between all-zero and all-one gates.
+    let steps: Vec<Step> = (0..40).map(|t| synthetic_step(t, 'a', t < 3, (t % 2) as f32, Some(0.5))).collect();
+    let app = app_with_steps(steps);
+    let t = panel(&app, 70, 20, ui::gates::render);
+    let buf = t.backend().buffer();
+    let mut seen_zero = false;
+    let mut seen_one = false;
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            let c = &buf[(x, y)];
+            if c.symbol() == "▀" && c.bg != Color::Reset {
+                assert_eq!(c.fg, c.bg, "upper and lower unit of one step agree here");
+                seen_zero |= c.fg == theme::unit(0.0);
+                seen_one |= c.fg == theme::unit(1.0);
+            }
+        }
+    }
+    assert!(seen_zero && seen_one, "0 and 1 map to the ends of the scale");
+    assert_eq!(theme::unit(0.0), Color::Rgb(68, 1, 84));
+    assert_eq!(theme::unit(1.0), Color::Rgb(253, 231, 37));
+    assert_eq!(theme::signed(-1.0), Color::Rgb(33, 102, 172));
+    // The step strip sets prompt steps apart.
+    let strip_y = buf.area.height - 2;
+    let strip: Vec<Color> = (0..buf.area.width).map(|x| buf[(x, strip_y)].bg).collect();
+    assert!(strip.contains(&theme::PROMPT_BG) && strip.contains(&theme::GENERATED_BG));
+}
+
+#[test]
+fn surprise_and_cell_colour_modes() {
+    let steps: Vec<Step> = (0..10).map(|t| synthetic_step(t, 'x', false, 0.9, Some(if t % 2 == 0 { 0.99 } else { 0.001 }))).collect();
+    let mut app = app_with_steps(steps);
+    app.update(alt('c'));
+    assert_eq!(app.color, ColorMode::Surprise);
+    let t = panel(&app, 30, 5, ui::output::render);
+    let buf = t.backend().buffer();
+    assert_eq!(buf[(1, 1)].bg, theme::surprise(0.99));
+    assert_eq!(buf[(2, 1)].bg, theme::surprise(0.001));
+    assert_ne!(buf[(1, 1)].bg, buf[(2, 1)].bg);
+    app.update(alt('c'));
+    assert_eq!(app.color, ColorMode::Cell);
+    let t = panel(&app, 30, 5, ui::output::render);
+    assert_eq!(t.backend().buffer()[(1, 1)].bg, theme::signed(0.9f32.tanh()));
+    app.update(alt('c'));
+    assert_eq!(app.color, ColorMode::Plain);
+}
+
+#[test]
+fn non_finite_values_never_panic_a_widget() {
+    let mut steps = Vec::new();
+    for t in 0..30 {
+        let mut s = synthetic_step(t, 'b', false, 0.5, Some(f32::NAN));
+        if t % 3 == 0 {
+            for l in &mut s.layers {
+                l.i[0] = f32::NAN;
+                l.c_norm = f32::NAN;
+                l.h_norm = f32::INFINITY;
+                l.c[0] = f32::NEG_INFINITY;
+            }
+        }
+        s.top = vec![('b', f32::NAN), ('a', f32::INFINITY)];
+        steps.push(s);
+    }
+    let mut app = app_with_steps(steps);
+    app.update(alt('h'));
+    for mode in 0..3 {
+        let t = draw(&app, 100, 30);
+        if mode == 0 {
+            let text = screen_text(&t);
+            assert!(text.contains("NaN"), "the top-k panel says NaN");
+        }
+        app.update(alt('c'));
+    }
+    assert_eq!(ui::norms::bounds([f64::NAN, f64::INFINITY].into_iter()), [0.0, 1.0]);
+    let b = ui::norms::bounds([2.0, 2.0, f64::NAN].into_iter());
+    assert!(b[0] < b[1]);
+    // An all-NaN gate column is drawn with the NaN colour.
+    let steps: Vec<Step> = (0..5).map(|t| synthetic_step(t, 'c', false, f32::NAN, None)).collect();
+    let app = app_with_steps(steps);
+    let t = panel(&app, 70, 20, ui::gates::render);
+    let buf = t.backend().buffer();
+    assert!((0..buf.area.width).any(|x| (0..buf.area.height).any(|y| buf[(x, y)].symbol() == "▀" && buf[(x, y)].fg == theme::NAN)));
+}
+
+#[test]
+fn control_characters_never_reach_the_screen() {
+    let nasty = ['\t', '\r', '\u{1b}', '\u{301}', '\u{7}', '\u{202e}', '\u{85}', '\u{7f}', 'e', '\u{301}', '語', '\0'];
+    let steps: Vec<Step> = nasty.iter().enumerate().map(|(t, &c)| synthetic_step(t, c, false, 0.5, Some(0.5))).collect();
+    let app = app_with_steps(steps);
+    let t = draw(&app, 100, 30);
+    let buf = t.backend().buffer();
+    for c in buf.content() {
+        for ch in c.symbol().chars() {
+            assert!(!ch.is_control(), "control character U+{:04X} reached a cell", ch as u32);
+            assert!(!('\u{202a}'..='\u{202e}').contains(&ch), "a bidi override reached a cell");
+        }
+    }
+    let out = screen_text(&panel(&app, 40, 4, ui::output::render));
+    assert!(out.contains("⇥␍␛◌\u{301}"), "tab, CR, ESC and a lone mark are shown as symbols: {out}");
+    assert!(out.contains("e\u{301}"), "a combining accent joins its letter");
+    assert!(out.contains('語'));
+}
+
+#[test]
+fn stale_steps_are_dropped() {
+    let m = model();
+    let mut app = App::new();
+    app.update(Event::Worker(WorkerEvent::Loaded(info(&m))));
+    type_str(&mut app, "RO");
+    let Some(WorkerCmd::Start { id: first, .. }) = app.update(key(KeyCode::Enter)) else { panic!() };
+    app.update(Event::Worker(WorkerEvent::Step { id: first, step: Box::new(synthetic_step(0, 'R', true, 0.1, None)) }));
+    // An edit cancels: Stop goes out at once, and steps of the old request are stale.
+    assert_eq!(app.update(key(KeyCode::Char('M'))), Some(WorkerCmd::Stop));
+    app.update(Event::Worker(WorkerEvent::Step { id: first, step: Box::new(synthetic_step(1, 'z', false, 0.1, None)) }));
+    assert!(app.steps.iter().all(|s| s.ch != 'z'));
+    // A storm of edits: nothing starts until typing pauses, then one preview for the last prompt.
+    for i in 0..1000 {
+        let c = if i % 2 == 0 { 'E' } else { 'O' };
+        let cmd = app.update(key(KeyCode::Char(c)));
+        assert!(cmd.is_none(), "no new work while typing: {cmd:?}");
+    }
+    let Some(WorkerCmd::Start { id: last, prompt, .. }) = app.tick(std::time::Instant::now() + std::time::Duration::from_secs(1)) else {
+        panic!()
+    };
+    assert_eq!(prompt.chars().count(), 3 + 1000);
+    assert!(last > first);
+    app.update(Event::Worker(WorkerEvent::Step { id: first, step: Box::new(synthetic_step(2, 'z', false, 0.1, None)) }));
+    app.update(Event::Worker(WorkerEvent::Step { id: last, step: Box::new(synthetic_step(0, 'R', true, 0.1, None)) }));
+    assert_eq!(app.steps.len(), 1);
+    assert_eq!(app.steps[0].ch, 'R');
+}
+
+#[test]
+fn the_ring_keeps_memory_bounded() {
+    let one = synthetic_step(0, 'a', false, 0.5, Some(0.5));
+    let cap = ring_capacity(one.heap_bytes());
+    assert_eq!(cap, MAX_STEPS, "a tiny model is capped by count");
+    assert_eq!(ring_capacity(20_700), 12_967, "a 2x512 model is capped by the 256 MB budget");
+    let steps: Vec<Step> = (0..cap + 250).map(|t| synthetic_step(t, 'a', false, 0.5, Some(0.5))).collect();
+    let app = app_with_steps(steps);
+    assert_eq!(app.steps.len(), cap);
+    assert_eq!(app.dropped, 250);
+    assert_eq!(app.steps.front().unwrap().t, 250);
+    let text = screen_text(&draw(&app, 100, 30));
+    assert!(text.contains("first 250 chars dropped"));
+}
+
+#[test]
+fn unknown_characters_are_marked_not_dropped() {
+    let m = model();
+    let mut app = App::new();
+    app.update(Event::Worker(WorkerEvent::Loaded(info(&m))));
+    type_str(&mut app, "RQ☃");
+    assert_eq!(app.editor.text(), "RQ☃", "nothing is dropped");
+    assert_eq!(app.update(key(KeyCode::Enter)), None, "no run with unreadable characters");
+    let msg = app.message.clone().unwrap().0;
+    assert!(msg.contains("'Q'") && msg.contains("'☃'"), "{msg}");
+    let t = draw(&app, 100, 30);
+    let buf = t.backend().buffer();
+    let a = ui::areas(buf.area);
+    let y = a.prompt.y + 1;
+    assert_eq!(buf[(a.prompt.x + 2, y)].symbol(), "Q");
+    assert_eq!(buf[(a.prompt.x + 2, y)].bg, theme::UNKNOWN_BG);
+    assert_ne!(buf[(a.prompt.x + 1, y)].bg, theme::UNKNOWN_BG);
+}
+
+#[test]
+fn every_key_in_help_does_something() {
+    let mut app = app_with_run("ROMEO:\n", 40);
+    let s0 = app.sampling;
+    assert!(matches!(app.update(alt('t')), Some(WorkerCmd::SetSampling(s)) if s.temperature < s0.temperature));
+    assert!(matches!(app.update(alt('T')), Some(WorkerCmd::SetSampling(s)) if (s.temperature - s0.temperature).abs() < 1e-6));
+    assert!(matches!(app.update(alt('k')), Some(WorkerCmd::SetSampling(s)) if s.top_k == 160));
+    assert!(matches!(app.update(alt('k')), Some(WorkerCmd::SetSampling(s)) if s.top_k == 80));
+    assert!(matches!(app.update(alt('K')), Some(WorkerCmd::SetSampling(s)) if s.top_k == 160));
+    assert!(matches!(app.update(alt('p')), Some(WorkerCmd::SetSampling(s)) if s.top_p < 1.0));
+    assert!(matches!(app.update(alt('P')), Some(WorkerCmd::SetSampling(s)) if s.top_p == 1.0));
+    assert!(matches!(app.update(alt('S')), Some(WorkerCmd::SetSampling(s)) if s.seed == 1));
+    assert!(matches!(app.update(alt('s')), Some(WorkerCmd::SetSampling(s)) if s.seed == 0));
+    let len = app.length;
+    app.update(alt('+'));
+    assert_eq!(app.length, len * 2);
+    app.update(alt('-'));
+    assert_eq!(app.length, len);
+    app.update(alt('l'));
+    assert_eq!(app.layer, 1);
+    app.update(alt('L'));
+    assert_eq!(app.layer, 0);
+    app.update(alt('g'));
+    assert!(app.show_g);
+    app.update(alt('h'));
+    assert!(app.show_h);
+    app.update(alt('n'));
+    assert_eq!((app.cell, app.color), (1, ColorMode::Cell));
+    app.update(alt('N'));
+    assert_eq!(app.cell, 0);
+    app.update(alt('m'));
+    assert_eq!(Some(app.cell), app.most_active_cell());
+    app.update(alt('v'));
+    assert!(!app.preview);
+    app.update(Event::Key(KeyEvent::new(KeyCode::Char('p'), KeyModifiers::CONTROL)));
+    assert!(app.preview);
+    // Save writes both files where it says.
+    let dir = tempfile::tempdir().unwrap();
+    app.save_dir = dir.path().to_path_buf();
+    app.update(Event::Key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL)));
+    let msg = app.message.clone().unwrap().0;
+    assert!(msg.starts_with("saved "), "{msg}");
+    let names: Vec<String> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let txt = names.iter().find(|n| n.ends_with(".txt")).expect("a transcript");
+    let jsonl = names.iter().find(|n| n.ends_with(".jsonl")).expect("a trace");
+    assert!(msg.contains(txt.as_str()));
+    let transcript = std::fs::read_to_string(dir.path().join(txt)).unwrap();
+    assert!(transcript.starts_with("ROMEO:\n"));
+    assert_eq!(transcript.chars().count(), app.steps.len());
+    let trace = std::fs::read_to_string(dir.path().join(jsonl)).unwrap();
+    assert_eq!(trace.lines().count(), app.steps.len());
+    assert_eq!(trace.lines().next().unwrap(), app.steps[0].to_json_line());
+    // A failing destination is reported, not fatal.
+    app.save_dir = dir.path().join("missing");
+    app.update(alt('w'));
+    assert!(app.message.clone().unwrap().0.starts_with("save failed"));
+    // Load opens a path prompt; Enter sends the path; failure keeps the model.
+    app.update(alt('o'));
+    assert_eq!(app.mode, Mode::Load);
+    type_str(&mut app, "/nope.safetensors");
+    assert_eq!(app.update(key(KeyCode::Enter)), Some(WorkerCmd::Load("/nope.safetensors".into())));
+    app.update(Event::Worker(WorkerEvent::LoadFailed("/nope.safetensors: cannot read".into())));
+    assert!(app.model.is_some() && app.message.clone().unwrap().0.contains("keeping the current model"));
+    app.update(Event::Key(KeyEvent::new(KeyCode::Char('o'), KeyModifiers::CONTROL)));
+    assert_eq!(app.mode, Mode::Load);
+    app.update(key(KeyCode::Esc));
+    assert_eq!(app.mode, Mode::Typing);
+    // Help: F1, or ? on an empty prompt; any key closes it.
+    app.update(key(KeyCode::F(1)));
+    assert!(app.help);
+    app.update(key(KeyCode::Char('x')));
+    assert!(!app.help);
+    // Inspect: Tab pauses, arrows move, Tab resumes.
+    app.update(key(KeyCode::Tab));
+    assert_eq!(app.mode, Mode::Inspect);
+    let last = app.steps.len() - 1;
+    app.update(key(KeyCode::Home));
+    assert_eq!(app.focus(), Some(0));
+    app.update(key(KeyCode::Right));
+    app.update(key(KeyCode::PageDown));
+    assert_eq!(app.focus(), Some(11));
+    app.update(key(KeyCode::End));
+    assert_eq!(app.focus(), Some(last));
+    app.update(key(KeyCode::Char('q')));
+    assert!(!app.quit, "q does not quit with a prompt");
+    app.update(key(KeyCode::Esc));
+    assert_eq!(app.mode, Mode::Typing);
+    // History.
+    app.update(Event::Key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL)));
+    assert!(app.editor.is_empty());
+    app.update(key(KeyCode::Up));
+    assert_eq!(app.editor.text(), "ROMEO:\n");
+    app.update(key(KeyCode::Down));
+    assert_eq!(app.editor.text(), "");
+    // ? on an empty prompt is help, q quits.
+    app.update(key(KeyCode::Char('?')));
+    assert!(app.help);
+    app.update(key(KeyCode::Esc));
+    assert_eq!(app.update(key(KeyCode::Char('q'))), Some(WorkerCmd::Shutdown));
+    assert!(app.quit);
+    let mut app = App::new();
+    type_str(&mut app, "abc");
+    app.update(Event::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)));
+    assert!(app.quit, "Ctrl-C always quits");
+}
+
+#[test]
+fn esc_stops_and_tab_pauses_a_running_generation() {
+    let m = model();
+    let mut app = App::new();
+    app.update(Event::Worker(WorkerEvent::Loaded(info(&m))));
+    type_str(&mut app, "RO");
+    let Some(WorkerCmd::Start { id, .. }) = app.update(key(KeyCode::Enter)) else { panic!() };
+    app.update(Event::Worker(WorkerEvent::Step { id, step: Box::new(synthetic_step(0, 'R', true, 0.1, None)) }));
+    assert_eq!(app.state, RunState::Generating);
+    assert_eq!(app.update(key(KeyCode::Tab)), Some(WorkerCmd::Pause));
+    assert_eq!(app.state, RunState::Paused);
+    assert_eq!(app.update(key(KeyCode::Tab)), Some(WorkerCmd::Resume));
+    assert_eq!(app.state, RunState::Generating);
+    assert_eq!(app.update(key(KeyCode::Esc)), Some(WorkerCmd::Stop));
+    assert_eq!(app.state, RunState::Idle);
+}
