@@ -253,6 +253,9 @@ pub fn run_train(mut a: TrainArgs) -> Result<()> {
     let bar = progress_bar(total as u64, start_step as u64);
     let mut rng = ChaCha8Rng::seed_from_u64(a.seed ^ (start_step as u64).wrapping_mul(0x9E37_79B9));
     let started = Instant::now();
+    // Throughput is timed after two warm-up steps, as the PyTorch reference times it.
+    let mut timed_from: Option<(Instant, usize)> = None;
+    let mut cps = f64::NAN;
     let mut smoothed = f64::NAN;
     let mut last_val = f64::NAN;
     let mut step = start_step;
@@ -285,9 +288,13 @@ pub fn run_train(mut a: TrainArgs) -> Result<()> {
         }
         smoothed = if smoothed.is_nan() { l } else { 0.98 * smoothed + 0.02 * l };
         step += 1;
-
-        let elapsed = started.elapsed().as_secs_f64();
-        let cps = (step - start_step) as f64 * chars_per_step as f64 / elapsed;
+        if step == start_step + 2 {
+            timed_from = Some((Instant::now(), step));
+        }
+        cps = match timed_from {
+            Some((t0, s0)) if step > s0 => (step - s0) as f64 * chars_per_step as f64 / t0.elapsed().as_secs_f64(),
+            _ => f64::NAN,
+        };
         let epoch = step as f64 * chars_per_step as f64 / corpus.train.len() as f64;
         bar.set_position(step as u64);
         bar.set_message(format!("epoch {epoch:.2}  loss {smoothed:.4}  val {last_val:.4}  {cps:.0} chars/s"));
@@ -322,7 +329,7 @@ pub fn run_train(mut a: TrainArgs) -> Result<()> {
     }
     bar.finish();
     eprintln!(
-        "done: {step} steps in {:.0} s; best validation loss {best:.4} nats/char ({:.4} bpc) in {}",
+        "done: {step} steps in {:.0} s ({cps:.0} chars/s); best validation loss {best:.4} nats/char ({:.4} bpc) in {}",
         started.elapsed().as_secs_f64(),
         best / std::f64::consts::LN_2,
         a.out.display()

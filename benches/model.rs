@@ -1,0 +1,67 @@
+//! Model-side speed, printed as `key=value` for bench/bench.py to set beside
+//! the PyTorch reference:
+//!   cargo bench --bench model -- CHECKPOINT [LENGTH]
+//! gen_chars_per_s        explicit step with every gate captured (what the TUI streams)
+//! gen_trace_chars_per_s  the same, also writing the JSONL trace
+//! prompt1000_ms          a 1,000-character prompt through the batched path, with gates
+
+use gatescope::commands::{load_model, use_one_thread};
+use gatescope::generate::Generator;
+use gatescope::model::sample::Sampling;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let checkpoint = args.first().map(PathBuf::from);
+    let length: usize = args.get(1).map(|s| s.parse()).transpose()?.unwrap_or(2000);
+    use_one_thread();
+    let ck = load_model(checkpoint.as_deref())?;
+    let sampling = Sampling { temperature: 1.0, ..Default::default() };
+
+    let mut gen = Generator::new(&ck.model, sampling);
+    gen.feed_prompt("ROMEO:")?;
+    for _ in 0..50 {
+        gen.generate_step()?; // warm-up
+    }
+    let t0 = Instant::now();
+    let mut kept = 0usize;
+    for _ in 0..length {
+        kept += gen.generate_step()?.layers.len();
+    }
+    let gen_cps = length as f64 / t0.elapsed().as_secs_f64();
+
+    let mut sink = std::io::BufWriter::new(tempfile::tempfile()?);
+    let t0 = Instant::now();
+    for _ in 0..length {
+        writeln!(sink, "{}", gen.generate_step()?.to_json_line())?;
+    }
+    sink.flush()?;
+    let trace_cps = length as f64 / t0.elapsed().as_secs_f64();
+
+    let prompt: String = "ROMEO:\nWhat light through yonder window breaks? ".chars().cycle().take(1000).collect();
+    let prompt: String = prompt.chars().filter(|&c| ck.model.vocab.contains(c)).collect();
+    let mut times = Vec::new();
+    for _ in 0..7 {
+        let mut g = Generator::new(&ck.model, sampling);
+        let t0 = Instant::now();
+        let steps = g.feed_prompt(&prompt)?;
+        times.push(t0.elapsed().as_secs_f64() * 1e3);
+        assert_eq!(steps.len(), prompt.chars().count());
+    }
+    let d = ck.model.dims;
+    println!(
+        "model={}x{} gen_chars_per_s={gen_cps:.0} gen_trace_chars_per_s={trace_cps:.0} prompt1000_ms={:.1} layers_seen={}",
+        d.layers,
+        d.hidden,
+        median(times),
+        kept / length
+    );
+    Ok(())
+}

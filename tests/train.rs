@@ -1,0 +1,122 @@
+//! `gatescope train`: it learns, resumes, survives interruption, and refuses bad data.
+
+mod common;
+
+use common::{gatescope, one_line_error, run};
+use gatescope::model::load_checkpoint;
+use std::io::{BufRead, Read};
+use std::path::Path;
+
+fn meta(path: &Path, key: &str) -> f64 {
+    load_checkpoint(path).unwrap().metadata[key].parse().unwrap()
+}
+
+fn tiny_train<'a>(data: &'a str, out: &'a str, steps: &'a str) -> Vec<&'a str> {
+    vec![
+        "train", "--data", data, "--out", out, "--layers", "1", "--hidden", "32", "--embed", "8", "--seq", "32",
+        "--batch", "16", "--steps", steps, "--eval-every", "50", "--checkpoint-every", "50", "--lr", "1e-2",
+        "--warmup", "10", "--dropout", "0", "--threads", "1",
+    ]
+}
+
+#[test]
+fn learns_a_repeating_pattern_then_resumes_from_its_step_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("pattern.txt");
+    std::fs::write(&data, "abcdefghij\n".repeat(300)).unwrap();
+    let out = dir.path().join("m.safetensors");
+    let (d, o) = (data.to_str().unwrap(), out.to_str().unwrap());
+
+    let first = run(&tiny_train(d, o, "100"));
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let after_100 = meta(&out, "val_loss");
+    assert_eq!(meta(&out, "steps"), 100.0);
+
+    let last = dir.path().join("m.last.safetensors");
+    let mut args = tiny_train(d, o, "300");
+    args.extend(["--resume", last.to_str().unwrap()]);
+    let second = run(&args);
+    let log = String::from_utf8_lossy(&second.stderr);
+    assert!(second.status.success(), "{log}");
+    assert!(log.contains("300 steps from step 100"), "{log}");
+    assert_eq!(meta(&last, "steps"), 300.0);
+    let after_300 = meta(&out, "val_loss");
+    assert!(after_300 < after_100, "resume improves: {after_100} -> {after_300}");
+    assert!(after_300 < 0.05, "the pattern is learned: val loss {after_300}");
+    let ck = load_checkpoint(&out).unwrap();
+    assert_eq!(ck.metadata["tokenizer"], "char");
+    assert_eq!(ck.metadata["trained_on"], "pattern.txt");
+}
+
+#[test]
+fn interrupt_finishes_the_step_writes_a_checkpoint_and_exits_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d.txt");
+    std::fs::write(&data, "the cat sat on the mat. ".repeat(200)).unwrap();
+    let out = dir.path().join("m.safetensors");
+    let mut child = gatescope()
+        .args(tiny_train(data.to_str().unwrap(), out.to_str().unwrap(), "1000000"))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until it is training (a progress line), then press "Ctrl-C".
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut log = String::new();
+    loop {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "train ended early: {log}");
+        log.push_str(&line);
+        if line.starts_with("step ") {
+            break;
+        }
+    }
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    stderr.read_to_string(&mut log).unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit 0 after Ctrl-C: {log}");
+    assert!(log.contains("interrupted at step"), "{log}");
+    let last = load_checkpoint(&dir.path().join("m.last.safetensors")).unwrap();
+    assert!(last.metadata["steps"].parse::<usize>().unwrap() > 0);
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "no temporary files left");
+}
+
+#[test]
+fn bad_data_is_refused_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m.safetensors");
+    let o = out.to_str().unwrap();
+    let cases: [(&str, &[u8], &str); 3] = [
+        ("latin1.txt", b"hello w\xf6rld, this is long enough", "not UTF-8 text (invalid byte 0xF6 at byte offset 7)"),
+        ("empty.txt", b"", "file is empty"),
+        ("short.txt", b"abc", "too short to train on"),
+    ];
+    for (name, bytes, needle) in cases {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        let err = one_line_error(&run(&tiny_train(p.to_str().unwrap(), o, "10")));
+        assert!(err.contains(needle) && err.contains(name), "{name}: {err}");
+    }
+    assert!(!out.exists(), "nothing written for bad data");
+}
+
+#[test]
+fn bad_output_paths_are_refused_before_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d.txt");
+    std::fs::write(&data, "some text to learn from. ".repeat(50)).unwrap();
+    let missing = dir.path().join("no/such/m.safetensors");
+    for (dest, needle) in [
+        (missing.to_str().unwrap(), "does not exist"),
+        ("/dev/full", "not a regular file"),
+        (dir.path().to_str().unwrap(), "is a directory"),
+    ] {
+        let err = one_line_error(&run(&tiny_train(data.to_str().unwrap(), dest, "10")));
+        assert!(err.contains(needle), "{dest}: {err}");
+        assert!(!err.contains("training"), "refused before training: {err}");
+    }
+}
