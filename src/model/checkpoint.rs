@@ -61,6 +61,15 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed> {
     if layer_count == 0 {
         bail!("missing tensor 'lstm.weight_ih_l0'");
     }
+    let mut expected: Vec<String> = vec!["embed.weight".into(), "head.weight".into(), "head.bias".into()];
+    for k in 0..layer_count {
+        for part in ["weight_ih", "weight_hh", "bias_ih", "bias_hh"] {
+            expected.push(format!("lstm.{part}_l{k}"));
+        }
+    }
+    if let Some(extra) = names.iter().find(|n| !expected.contains(n)) {
+        bail!("unexpected tensor '{extra}' (a gatescope checkpoint holds embed.weight, lstm.*_l{{k}} and head.*)");
+    }
     let get = |name: &str| -> Result<Tensor> { tensor(&st, name) };
     let embed = if names.iter().any(|n| n == "embed.weight") { Some(get("embed.weight")?) } else { None };
     let mut layers = Vec::with_capacity(layer_count);
@@ -96,7 +105,9 @@ fn tensor(st: &SafeTensors, name: &str) -> Result<Tensor> {
         other => bail!("tensor '{name}' has dtype {other:?}; expected F32, F16 or BF16"),
     };
     let shape: Vec<i64> = view.shape().iter().map(|&d| d as i64).collect();
-    Ok(Tensor::from_slice(&floats).reshape(&shape))
+    Tensor::f_from_slice(&floats)
+        .and_then(|t| t.f_reshape(&shape))
+        .map_err(|e| anyhow!("tensor '{name}' cannot take shape {shape:?} ({e})"))
 }
 
 /// Write `model` and `metadata` atomically (temporary file, then rename).
