@@ -127,6 +127,8 @@ pub struct App {
     /// The request whose steps are accepted; any other id is stale.
     pub active: Option<u64>,
     pub run_kind: RunKind,
+    /// The prompt the current run started from.
+    pub run_prompt: String,
     pub state: RunState,
     /// The state to go back to when inspect ends.
     resume_to: Option<RunState>,
@@ -180,6 +182,7 @@ impl App {
             last_id: 0,
             active: None,
             run_kind: RunKind::Full,
+            run_prompt: String::new(),
             state: RunState::Loading,
             resume_to: None,
             sampling: Sampling::default(),
@@ -214,6 +217,11 @@ impl App {
         } else {
             Some(self.steps.len() - 1)
         }
+    }
+
+    /// Whether the preview's ghost text belongs to the prompt as it is now.
+    pub fn ghost_visible(&self) -> bool {
+        self.run_kind == RunKind::Preview && self.mode == Mode::Typing && self.run_prompt == self.editor.text()
     }
 
     pub fn layers(&self) -> usize {
@@ -412,6 +420,7 @@ impl App {
         let id = self.last_id;
         self.active = Some(id);
         self.run_kind = kind;
+        self.run_prompt = prompt.clone();
         self.state = RunState::Generating;
         self.edit_at = None;
         let length = if kind == RunKind::Preview { PREVIEW_LEN } else { self.length };

@@ -33,8 +33,16 @@ pub const FRAME_INTERVAL: Duration = Duration::from_millis(16);
 static PANICKED: AtomicBool = AtomicBool::new(false);
 static HOOK: std::sync::Once = std::sync::Once::new();
 
-/// Leave raw mode and the alternate screen, show the cursor. Safe to call twice.
+/// Whether we have the terminal in raw mode / the alternate screen.
+static TERMINAL_ACTIVE: AtomicBool = AtomicBool::new(false);
+
+/// Leave raw mode and the alternate screen, show the cursor. Only the first
+/// call after `init_terminal` acts: leaving the alternate screen twice would
+/// move the cursor back over whatever was printed in between (a panic message).
 pub fn restore_terminal() {
+    if !TERMINAL_ACTIVE.swap(false, Ordering::SeqCst) {
+        return;
+    }
     let _ = disable_raw_mode();
     let _ = execute!(
         std::io::stdout(),
@@ -105,6 +113,7 @@ pub fn run(checkpoint: Option<PathBuf>) -> Result<()> {
 }
 
 fn init_terminal() -> Result<Terminal<CrosstermBackend<std::io::Stdout>>> {
+    TERMINAL_ACTIVE.store(true, Ordering::SeqCst);
     enable_raw_mode()?;
     execute!(std::io::stdout(), EnterAlternateScreen, EnableBracketedPaste)?;
     Ok(Terminal::new(CrosstermBackend::new(std::io::stdout()))?)
@@ -130,10 +139,19 @@ where
     };
     loop {
         if PANICKED.load(Ordering::SeqCst) {
-            bail!("a panic occurred; see the message above");
+            // Most likely the worker: its own report names the cause.
+            let t0 = Instant::now();
+            while let Some(left) = Duration::from_millis(500).checked_sub(t0.elapsed()) {
+                match rx.recv_timeout(left) {
+                    Ok(Event::Worker(WorkerEvent::Panicked(m))) => bail!("the model worker crashed: {m}"),
+                    Ok(_) => {}
+                    Err(_) => break,
+                }
+            }
+            bail!("an internal error (a panic, reported above) stopped the playground");
         }
         let now = Instant::now();
-        if dirty && last_draw.is_none_or(|t| now.duration_since(t) >= FRAME_INTERVAL) {
+        if dirty && !PANICKED.load(Ordering::SeqCst) && last_draw.is_none_or(|t| now.duration_since(t) >= FRAME_INTERVAL) {
             terminal.draw(|f| ui::draw(f, app))?;
             last_draw = Some(Instant::now());
             dirty = false;

@@ -3,7 +3,7 @@
 //! text after the prompt, scrolled sideways to keep the cursor in view.
 
 use super::theme;
-use crate::tui::app::{App, Mode, RunKind};
+use crate::tui::app::{App, Mode};
 use crate::tui::editor::Editor;
 use crate::tui::text::{char_label, display_grapheme};
 use ratatui::buffer::Buffer;
@@ -54,7 +54,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) -> Option<Position> {
     let cursor_cell = cursor_cell.unwrap_or(cells.len());
     let text_cells = cells.len();
     // Ghost text: the preview's continuation.
-    if !loading && app.run_kind == RunKind::Preview {
+    if !loading && app.ghost_visible() {
         for s in app.steps.iter().filter(|s| !s.is_prompt).take(inner.width as usize) {
             let label = if s.ch == ' ' { " ".to_string() } else { char_label(s.ch) };
             let w = unicode_width::UnicodeWidthStr::width(label.as_str()).clamp(1, 2) as u16;

@@ -1,0 +1,311 @@
+//! End-to-end: the real binary in a pseudo-terminal, read back through a
+//! terminal emulator (vt100). Type a prompt, see ghost text, press Enter, see
+//! streamed text and the gate panels, resize (down to "too small" and back),
+//! quit, and find the terminal restored (the shell's `stty -a` afterwards
+//! shows canonical mode and echo back on). Also: a worker panic restores the
+//! terminal and exits non-zero, and `play` without a terminal says what to do.
+
+use gatescope::model::{save_checkpoint, CharLstm};
+use gatescope::tui::event::{Event, WorkerEvent};
+use gatescope::tui::worker::{self, WorkerCmd};
+use gatescope::vocab::Vocab;
+use portable_pty::{native_pty_system, Child, CommandBuilder, MasterPty, PtySize};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_gatescope");
+const TEXT: &str = "ROMEO:\nBut soft, what light through yonder window breaks?\n";
+const WAIT: Duration = Duration::from_secs(30);
+
+fn checkpoint(dir: &Path) -> PathBuf {
+    let m = CharLstm::random(Vocab::from_text(TEXT).unwrap(), 8, 16, 2, 3);
+    let p = dir.join("tiny.safetensors");
+    save_checkpoint(&m, &Default::default(), &p).unwrap();
+    p
+}
+
+struct Pty {
+    parser: Arc<Mutex<vt100::Parser>>,
+    master: Box<dyn MasterPty + Send>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn Child + Send + Sync>,
+}
+
+impl Pty {
+    /// Run `script` under `sh -c` in a rows x cols pty.
+    fn spawn(script: &str, rows: u16, cols: u16, env: &[(&str, &str)]) -> Pty {
+        let pair = native_pty_system().openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 }).unwrap();
+        let mut cmd = CommandBuilder::new("sh");
+        cmd.args(["-c", script]);
+        cmd.env("TERM", "xterm-256color");
+        cmd.env_remove("RUST_BACKTRACE");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = pair.slave.spawn_command(cmd).unwrap();
+        drop(pair.slave);
+        let parser = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
+        let mut reader = pair.master.try_clone_reader().unwrap();
+        let p = parser.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                p.lock().unwrap().process(&buf[..n]);
+            }
+        });
+        let writer = pair.master.take_writer().unwrap();
+        Pty { parser, master: pair.master, writer, child }
+    }
+
+    fn send(&mut self, s: &str) {
+        self.writer.write_all(s.as_bytes()).unwrap();
+        self.writer.flush().unwrap();
+    }
+
+    fn contents(&self) -> String {
+        self.parser.lock().unwrap().screen().contents()
+    }
+
+    fn row(&self, r: u16) -> String {
+        let p = self.parser.lock().unwrap();
+        let (_, cols) = p.screen().size();
+        p.screen().contents_between(r, 0, r, cols)
+    }
+
+    fn wait_for(&self, what: &str, cond: impl Fn(&vt100::Screen) -> bool) {
+        let t0 = Instant::now();
+        loop {
+            if cond(self.parser.lock().unwrap().screen()) {
+                return;
+            }
+            if t0.elapsed() > WAIT {
+                panic!("timed out waiting for {what}; screen:\n{}", self.contents());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn resize(&self, rows: u16, cols: u16) {
+        self.parser.lock().unwrap().screen_mut().set_size(rows, cols);
+        self.master.resize(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 }).unwrap();
+    }
+
+    fn wait_exit(&mut self) -> portable_pty::ExitStatus {
+        let t0 = Instant::now();
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s;
+            }
+            if t0.elapsed() > WAIT {
+                let _ = self.child.kill();
+                panic!("the process did not exit; screen:\n{}", self.contents());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// The shell's view after the app: canonical mode and echo are back on.
+fn assert_restored(screen: &str) {
+    let tokens: Vec<&str> = screen.split_whitespace().collect();
+    assert!(tokens.contains(&"icanon") && !tokens.contains(&"-icanon"), "canonical mode restored:\n{screen}");
+    assert!(tokens.contains(&"echo") && !tokens.contains(&"-echo"), "echo restored:\n{screen}");
+}
+
+fn script(ck: &Path) -> String {
+    format!("'{BIN}' play --checkpoint '{}'; echo EXIT=$?; stty -a", ck.display())
+}
+
+/// Ghost text: dim characters on the prompt line after the typed prompt.
+fn has_ghost(s: &vt100::Screen, prompt_row: u16, after_col: u16) -> bool {
+    let (_, cols) = s.size();
+    (after_col..cols.saturating_sub(1)).any(|c| s.cell(prompt_row, c).is_some_and(|cell| cell.fgcolor() == vt100::Color::Idx(8) && !cell.contents().trim().is_empty()))
+}
+
+#[test]
+fn type_preview_enter_stream_resize_quit() {
+    let dir = tempfile::tempdir().unwrap();
+    let ck = checkpoint(dir.path());
+    let mut pty = Pty::spawn(&script(&ck), 30, 100, &[]);
+    pty.wait_for("the playground", |s| s.alternate_screen() && s.contents().contains("prompt · live preview on"));
+    pty.send("ROMEO:");
+    // Prompt line is row 26 of 30 (inside its border); "ROMEO:" takes columns 1..=6.
+    pty.wait_for("ghost text", |s| has_ghost(s, 26, 7));
+    assert!(pty.row(26).contains("ROMEO:"));
+    assert!(pty.contents().contains("output · preview"));
+    pty.send("\r");
+    pty.wait_for("a full continuation", |s| {
+        let c = s.contents();
+        !c.contains("output · preview") && c.contains("│ idle │") && c.contains("t=505)")
+    });
+    let screen = pty.contents();
+    for panel in ["i input", "f forget", "o output", "cell-state norm", "next char after", "tiny.safetensors · 2×16"] {
+        assert!(screen.contains(panel), "{panel} is on screen:\n{screen}");
+    }
+    assert!(screen.matches('▀').count() > 200, "the heatmaps are drawn");
+    let ghost_gone = !has_ghost(pty.parser.lock().unwrap().screen(), 26, 7);
+    assert!(ghost_gone, "no ghost after a full run");
+    // Resize bigger, then too small, then back.
+    pty.resize(40, 120);
+    pty.wait_for("the layout at 120x40", |s| s.contents_between(38, 0, 38, 120).contains("T 0.80"));
+    pty.resize(20, 60);
+    pty.wait_for("the too-small message", |s| s.contents().contains("terminal too small: 60×20"));
+    pty.resize(1, 1);
+    std::thread::sleep(Duration::from_millis(100));
+    pty.resize(30, 100);
+    pty.wait_for("the layout back at 100x30", |s| s.contents_between(28, 0, 28, 100).contains("T 0.80"));
+    // Ctrl-C quits (q would type into the non-empty prompt).
+    pty.send("\x03");
+    pty.wait_for("the shell after exit", |s| s.contents().contains("EXIT=0") && s.contents().contains("icanon"));
+    let st = pty.wait_exit();
+    assert!(st.success());
+    let screen = pty.contents();
+    assert!(!pty.parser.lock().unwrap().screen().alternate_screen(), "left the alternate screen");
+    assert_restored(&screen);
+}
+
+#[test]
+fn q_quits_on_an_empty_prompt_and_an_edit_storm_ends_on_the_last_prompt() {
+    let dir = tempfile::tempdir().unwrap();
+    let ck = checkpoint(dir.path());
+    let mut pty = Pty::spawn(&script(&ck), 30, 100, &[]);
+    pty.wait_for("the playground", |s| s.contents().contains("prompt · live preview on"));
+    // 1,000 edits: every intermediate prompt starts "ROM"; the last is "RO:".
+    let mut storm = String::from("RO");
+    for _ in 0..500 {
+        storm.push_str("M\x7f");
+    }
+    storm.push(':');
+    pty.send(&storm);
+    pty.wait_for("the preview of the last prompt", |s| has_ghost(s, 26, 4));
+    pty.wait_for("the preview to finish", |s| s.contents().contains("│ idle │"));
+    assert!(pty.row(1).starts_with("│RO:"), "the output is for the last prompt:\n{}", pty.contents());
+    // Empty the prompt, then q quits.
+    pty.send("\x15");
+    pty.wait_for("an empty prompt", |s| s.contents_between(26, 0, 26, 100).trim_matches(|c| c == '│' || c == ' ').is_empty());
+    pty.send("q");
+    pty.wait_for("exit", |s| s.contents().contains("EXIT=0") && s.contents().contains("icanon"));
+    assert_restored(&pty.contents());
+}
+
+#[test]
+fn a_worker_panic_restores_the_terminal_and_exits_non_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let ck = checkpoint(dir.path());
+    let mut pty = Pty::spawn(&script(&ck), 30, 100, &[("GATESCOPE_FAULT", "worker-panic")]);
+    pty.wait_for("the playground", |s| s.contents().contains("prompt · live preview on"));
+    pty.send("ROMEO:\r");
+    pty.wait_for("exit", |s| s.contents().contains("EXIT=") && s.contents().contains("icanon"));
+    let screen = pty.contents();
+    assert!(screen.contains("EXIT=1"), "non-zero exit:\n{screen}");
+    assert!(screen.contains("the model worker crashed") && screen.contains("GATESCOPE_FAULT"), "a useful message:\n{screen}");
+    assert!(!pty.parser.lock().unwrap().screen().alternate_screen());
+    assert_restored(&screen);
+    assert!(!pty.wait_exit().success() || screen.contains("EXIT=1"));
+}
+
+#[test]
+fn play_without_a_terminal_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let ck = checkpoint(dir.path());
+    let out = std::process::Command::new(BIN)
+        .args(["play", "--checkpoint"])
+        .arg(&ck)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("run `gatescope play` in a terminal") && err.contains("gatescope generate"), "{err}");
+    // The same through a real pipe: `gatescope play | cat`.
+    let out = std::process::Command::new("sh")
+        .args(["-c", &format!("'{BIN}' play --checkpoint '{}' | cat; exit ${{PIPESTATUS:-0}}", ck.display())])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("needs a terminal"), "{err}");
+}
+
+#[test]
+fn a_bad_checkpoint_is_a_plain_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.safetensors");
+    std::fs::write(&bad, b"not a checkpoint").unwrap();
+    let mut pty = Pty::spawn(&format!("'{BIN}' play --checkpoint '{}'; echo EXIT=$?", bad.display()), 30, 100, &[]);
+    pty.wait_for("exit", |s| s.contents().contains("EXIT="));
+    let screen = pty.contents();
+    assert!(screen.contains("EXIT=1") && screen.contains("bad.safetensors"), "{screen}");
+    pty.wait_exit();
+}
+
+/// The worker itself: a storm of 1,000 requests leaves exactly one
+/// generation, for the last one; no step of another request follows its first step.
+#[test]
+fn worker_storm_runs_only_the_last_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let ck = checkpoint(dir.path());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (cmd, _h) = worker::spawn(Some(ck), tx).unwrap();
+    match rx.recv_timeout(WAIT).unwrap() {
+        Event::Worker(WorkerEvent::Loaded(i)) => assert_eq!(i.hidden, 16),
+        other => panic!("{other:?}"),
+    }
+    let sampling = Default::default();
+    for id in 1..=1000u64 {
+        let prompt = if id == 1000 { "RO:".to_string() } else { format!("ROM{}", "E".repeat((id % 7) as usize)) };
+        cmd.send(WorkerCmd::Start { id, prompt, length: 200, sampling }).unwrap();
+    }
+    let mut last_steps = 0;
+    let mut seen_last = false;
+    let t0 = Instant::now();
+    loop {
+        let ev = rx.recv_timeout(WAIT).expect("the worker keeps talking");
+        match ev {
+            Event::Worker(WorkerEvent::Step { id, step }) => {
+                if id == 1000 {
+                    if last_steps < 3 {
+                        assert_eq!(step.ch, "RO:".chars().nth(last_steps).unwrap());
+                    }
+                    seen_last = true;
+                    last_steps += 1;
+                } else {
+                    assert!(!seen_last, "a step of request {id} after the last request began");
+                }
+            }
+            Event::Worker(WorkerEvent::Done { id: 1000 }) => break,
+            Event::Worker(WorkerEvent::Done { .. }) => {}
+            other => panic!("{other:?}"),
+        }
+        assert!(t0.elapsed() < WAIT);
+    }
+    assert_eq!(last_steps, 3 + 200, "the last request ran whole");
+    // Pause holds, Resume continues, Stop ends with Done.
+    cmd.send(WorkerCmd::Start { id: 1001, prompt: "RO".into(), length: 1_000_000, sampling }).unwrap();
+    cmd.send(WorkerCmd::Pause).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    while rx.try_recv().is_ok() {}
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(rx.try_recv().is_err(), "nothing while paused");
+    cmd.send(WorkerCmd::Resume).unwrap();
+    assert!(matches!(rx.recv_timeout(WAIT).unwrap(), Event::Worker(WorkerEvent::Step { id: 1001, .. })));
+    cmd.send(WorkerCmd::Stop).unwrap();
+    loop {
+        match rx.recv_timeout(WAIT).unwrap() {
+            Event::Worker(WorkerEvent::Done { id: 1001 }) => break,
+            Event::Worker(WorkerEvent::Step { id: 1001, .. }) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    // A bad Load keeps the model: the next Start still runs.
+    cmd.send(WorkerCmd::Load(dir.path().join("missing.safetensors"))).unwrap();
+    assert!(matches!(rx.recv_timeout(WAIT).unwrap(), Event::Worker(WorkerEvent::LoadFailed(m)) if m.contains("missing.safetensors")));
+    cmd.send(WorkerCmd::Start { id: 1002, prompt: "R".into(), length: 1, sampling }).unwrap();
+    assert!(matches!(rx.recv_timeout(WAIT).unwrap(), Event::Worker(WorkerEvent::Step { id: 1002, .. })));
+    cmd.send(WorkerCmd::Shutdown).unwrap();
+}
