@@ -39,3 +39,13 @@ pub fn one_line_error(out: &Output) -> String {
     assert_eq!(err.trim_end().lines().count(), 1, "one line expected: {err}");
     err
 }
+
+/// For commands that log progress first (train): the failure is the last line.
+pub fn last_line_error(out: &Output) -> String {
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(1), "exit status; stderr: {err}");
+    assert!(!err.contains("panicked"), "panic: {err}");
+    let last = err.trim_end().lines().last().unwrap_or("").to_string();
+    assert!(last.starts_with("gatescope: "), "last line is the error: {err}");
+    last
+}
