@@ -338,25 +338,29 @@ fn control_characters_never_reach_the_screen() {
 fn stale_steps_are_dropped() {
     let m = model();
     let mut app = App::new();
-    app.update(Event::Worker(WorkerEvent::Loaded(info(&m))));
-    type_str(&mut app, "RO");
-    let Some(WorkerCmd::Start { id: first, .. }) = app.update(key(KeyCode::Enter)) else { panic!() };
-    app.update(Event::Worker(WorkerEvent::Step { id: first, step: Box::new(synthetic_step(0, 'R', true, 0.1, None)) }));
-    // An edit cancels: Stop goes out at once, and steps of the old request are stale.
-    assert_eq!(app.update(key(KeyCode::Char('M'))), Some(WorkerCmd::Stop));
-    app.update(Event::Worker(WorkerEvent::Step { id: first, step: Box::new(synthetic_step(1, 'z', false, 0.1, None)) }));
+    let t0 = std::time::Instant::now();
+    let at = |ms: u64| t0 + std::time::Duration::from_millis(ms);
+    app.update_at(Event::Worker(WorkerEvent::Loaded(info(&m))), at(0));
+    // The first keystroke after a quiet spell previews at once.
+    assert!(matches!(app.update_at(key(KeyCode::Char('R')), at(0)), Some(WorkerCmd::Start { .. })));
+    app.update_at(key(KeyCode::Char('O')), at(10));
+    let Some(WorkerCmd::Start { id: first, .. }) = app.update_at(key(KeyCode::Enter), at(20)) else { panic!() };
+    app.update_at(Event::Worker(WorkerEvent::Step { id: first, step: Box::new(synthetic_step(0, 'R', true, 0.1, None)) }), at(21));
+    // An edit in a burst cancels at once (Stop), and steps of the old request are stale.
+    assert_eq!(app.update_at(key(KeyCode::Char('M')), at(30)), Some(WorkerCmd::Stop));
+    app.update_at(Event::Worker(WorkerEvent::Step { id: first, step: Box::new(synthetic_step(1, 'z', false, 0.1, None)) }), at(31));
     assert!(app.steps.iter().all(|s| s.ch != 'z'));
-    // A storm of edits: nothing starts until typing pauses, then one preview for the last prompt.
-    for i in 0..1000 {
+    // A storm of 1,000 edits: nothing starts while typing, then one preview for the last prompt.
+    for i in 0..1000u64 {
         let c = if i % 2 == 0 { 'E' } else { 'O' };
-        let cmd = app.update(key(KeyCode::Char(c)));
+        let cmd = app.update_at(key(KeyCode::Char(c)), at(40 + i));
         assert!(cmd.is_none(), "no new work while typing: {cmd:?}");
     }
-    let Some(WorkerCmd::Start { id: last, prompt, .. }) = app.tick(std::time::Instant::now() + std::time::Duration::from_secs(1)) else {
-        panic!()
-    };
+    assert!(app.tick(at(1039 + 50)).is_none(), "not before the typing pauses");
+    let Some(WorkerCmd::Start { id: last, prompt, .. }) = app.tick(at(1039 + 100)) else { panic!() };
     assert_eq!(prompt.chars().count(), 3 + 1000);
     assert!(last > first);
+    assert!(app.tick(at(5000)).is_none(), "exactly one start");
     app.update(Event::Worker(WorkerEvent::Step { id: first, step: Box::new(synthetic_step(2, 'z', false, 0.1, None)) }));
     app.update(Event::Worker(WorkerEvent::Step { id: last, step: Box::new(synthetic_step(0, 'R', true, 0.1, None)) }));
     assert_eq!(app.steps.len(), 1);

@@ -150,6 +150,10 @@ pub struct App {
     pub message: Option<(String, MsgKind)>,
     /// When the last edit happened, while a preview is pending.
     pub edit_at: Option<Instant>,
+    /// When the prompt was last edited (for the leading-edge preview).
+    last_edit: Option<Instant>,
+    /// The time of the event being handled (see `update_at`).
+    now: Instant,
     /// Generated characters per second.
     pub rate: f32,
     rate_t0: Option<Instant>,
@@ -199,6 +203,8 @@ impl App {
             scroll: 0,
             message: None,
             edit_at: None,
+            last_edit: None,
+            now: Instant::now(),
             rate: 0.0,
             rate_t0: None,
             rate_n: 0,
@@ -275,6 +281,12 @@ impl App {
     }
 
     pub fn update(&mut self, event: Event) -> Option<WorkerCmd> {
+        self.update_at(event, Instant::now())
+    }
+
+    /// `update` with the clock given: tests drive time by hand.
+    pub fn update_at(&mut self, event: Event, now: Instant) -> Option<WorkerCmd> {
+        self.now = now;
         match event {
             Event::Key(k) => self.on_key(k),
             Event::Paste(s) => self.on_paste(&s),
@@ -315,7 +327,7 @@ impl App {
                 }
                 self.check_vocab();
                 if !self.editor.is_empty() && self.preview {
-                    self.edit_at = Some(Instant::now());
+                    self.edit_at = Some(self.now);
                 }
                 None
             }
@@ -427,11 +439,23 @@ impl App {
         Some(WorkerCmd::Start { id, prompt, length, sampling: self.sampling })
     }
 
-    /// The prompt changed: cancel what runs, and schedule the preview.
+    /// The prompt changed: cancel what runs, and preview the new prompt.
+    /// Debounced on both edges: the first edit after a quiet spell starts the
+    /// preview at once (a single keystroke gets its ghost text without
+    /// waiting), while a burst of edits starts one preview `PREVIEW_DELAY`
+    /// after its last edit. Either way a new request cancels the old one.
     fn edited(&mut self) -> Option<WorkerCmd> {
         self.hist_pos = None;
         self.check_vocab();
-        self.edit_at = if self.preview && !self.editor.is_empty() { Some(Instant::now()) } else { None };
+        let quiet = self.last_edit.is_none_or(|t| self.now.saturating_duration_since(t) >= PREVIEW_DELAY);
+        self.last_edit = Some(self.now);
+        self.edit_at = None;
+        if self.preview && !self.editor.is_empty() && self.mode == Mode::Typing {
+            if quiet && self.unknown_chars().is_empty() {
+                return self.start(RunKind::Preview);
+            }
+            self.edit_at = Some(self.now);
+        }
         self.stop()
     }
 
@@ -481,8 +505,8 @@ impl App {
             Mode::Inspect | Mode::Typing => {
                 let stop = self.stop();
                 self.editor.insert_str(s);
-                let cmd = self.edited();
-                stop.or(cmd)
+                // A new preview (Start) cancels by itself; else the Stop stands.
+                self.edited().or(stop)
             }
         }
     }
