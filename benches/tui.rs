@@ -1,0 +1,209 @@
+//! Playground speed, one line per figure (median of several runs):
+//!   frame_ms_median=          full frame at 200x60, 2,000 steps of history, 2x512 model
+//!   frame_ms_median_all_panels= the same with g, |h| and cell colouring on
+//!   keystroke_to_ghost_ms_median= real binary in a pty: keystroke -> first ghost character
+//!   idle_cpu_s=               CPU seconds the process uses over 10 s idle (/proc/PID/stat)
+//! The latency uses GATESCOPE_BENCH_CHECKPOINT, or a random 2x512 model saved to a temp file.
+//! Run: cargo bench --bench tui
+
+use gatescope::generate::Generator;
+use gatescope::model::{save_checkpoint, CharLstm};
+use gatescope::tui::app::App;
+use gatescope::tui::event::{Event, ModelInfo, WorkerEvent};
+use gatescope::tui::ui;
+use gatescope::tui::worker::WorkerCmd;
+use gatescope::vocab::Vocab;
+use portable_pty::{native_pty_system, CommandBuilder, PtySize};
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_gatescope");
+
+fn charset() -> String {
+    let mut s: String = (' '..='~').collect();
+    s.push('\n');
+    s
+}
+
+fn model() -> CharLstm {
+    CharLstm::random(Vocab::from_text(&charset()).unwrap(), 64, 512, 2, 1)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn key(c: KeyCode) -> Event {
+    Event::Key(KeyEvent::new(c, KeyModifiers::NONE))
+}
+
+fn frame_bench(m: &CharLstm) -> (f64, f64) {
+    let info = ModelInfo {
+        name: "random-2x512.safetensors".into(),
+        layers: m.dims.layers,
+        hidden: m.dims.hidden,
+        params: m.dims.parameter_count(),
+        device: "cpu".into(),
+        vocab: m.vocab.chars().to_vec(),
+        warnings: vec![],
+    };
+    let mut app = App::new();
+    app.update(Event::Worker(WorkerEvent::Loaded(info)));
+    for c in "ROMEO:\n".chars() {
+        app.update(key(KeyCode::Char(c)));
+    }
+    let Some(WorkerCmd::Start { id, prompt, sampling, .. }) = app.update(key(KeyCode::Enter)) else { panic!("Enter starts") };
+    let mut g = Generator::new(m, sampling);
+    let mut n = 0;
+    for s in g.feed_prompt(&prompt).unwrap() {
+        app.update(Event::Worker(WorkerEvent::Step { id, step: Box::new(s) }));
+        n += 1;
+    }
+    while n < 2000 {
+        let s = g.generate_step().unwrap();
+        app.update(Event::Worker(WorkerEvent::Step { id, step: Box::new(s) }));
+        n += 1;
+    }
+    app.update(Event::Worker(WorkerEvent::Done { id }));
+    assert_eq!(app.steps.len(), 2000);
+    let mut term = Terminal::new(TestBackend::new(200, 60)).unwrap();
+    let mut time = |app: &App| {
+        for _ in 0..5 {
+            term.draw(|f| ui::draw(f, app)).unwrap();
+        }
+        let runs: Vec<f64> = (0..60)
+            .map(|_| {
+                let t = Instant::now();
+                term.draw(|f| ui::draw(f, app)).unwrap();
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .collect();
+        median(runs)
+    };
+    let plain = time(&app);
+    for c in ['g', 'h', 'm'] {
+        app.update(Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::ALT)));
+    }
+    let all = time(&app);
+    (plain, all)
+}
+
+struct Session {
+    parser: Arc<Mutex<vt100::Parser>>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    _master: Box<dyn portable_pty::MasterPty + Send>,
+}
+
+impl Session {
+    fn start(ck: &std::path::Path) -> Session {
+        let pair = native_pty_system().openpty(PtySize { rows: 30, cols: 100, pixel_width: 0, pixel_height: 0 }).unwrap();
+        let mut cmd = CommandBuilder::new(BIN);
+        cmd.args(["play", "--checkpoint"]);
+        cmd.arg(ck);
+        cmd.env("TERM", "xterm-256color");
+        let child = pair.slave.spawn_command(cmd).unwrap();
+        drop(pair.slave);
+        let parser = Arc::new(Mutex::new(vt100::Parser::new(30, 100, 0)));
+        let mut reader = pair.master.try_clone_reader().unwrap();
+        let p = parser.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 16384];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                p.lock().unwrap().process(&buf[..n]);
+            }
+        });
+        let writer = pair.master.take_writer().unwrap();
+        let s = Session { parser, writer, child, _master: pair.master };
+        s.wait("the playground", |sc| sc.contents().contains("prompt · live preview on"));
+        s
+    }
+
+    fn wait(&self, what: &str, cond: impl Fn(&vt100::Screen) -> bool) {
+        let t0 = Instant::now();
+        while !cond(self.parser.lock().unwrap().screen()) {
+            if t0.elapsed() > Duration::from_secs(60) {
+                panic!("timed out waiting for {what}:\n{}", self.parser.lock().unwrap().screen().contents());
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+
+    fn send(&mut self, s: &str) {
+        self.writer.write_all(s.as_bytes()).unwrap();
+        self.writer.flush().unwrap();
+    }
+}
+
+/// The prompt line is row 26 of 30; column 1 is the first prompt character.
+fn ghost_after(s: &vt100::Screen, typed: char, col: u16) -> bool {
+    let me = s.cell(26, col);
+    let next = s.cell(26, col + 1);
+    matches!((me, next), (Some(a), Some(b)) if a.contents() == typed.to_string() && a.fgcolor() != vt100::Color::Idx(8) && b.fgcolor() == vt100::Color::Idx(8))
+}
+
+fn latency_and_idle(ck: &std::path::Path) -> (f64, f64) {
+    let mut s = Session::start(ck);
+    let mut lat = Vec::new();
+    for (i, c) in "abcdefghijklmnop".chars().enumerate() {
+        std::thread::sleep(Duration::from_millis(400)); // quiet: each keystroke stands alone
+        let t0 = Instant::now();
+        s.send(&c.to_string());
+        s.wait("ghost text", |sc| ghost_after(sc, c, 1 + i as u16));
+        lat.push(t0.elapsed().as_secs_f64() * 1e3);
+    }
+    // Idle: let the preview finish, then measure CPU time over 10 s, three times.
+    s.wait("idle", |sc| sc.contents().contains("│ idle │"));
+    let pid = s.child.process_id().expect("a pid");
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    let cpu = || -> f64 {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        let rest = &stat[stat.rfind(')').unwrap() + 2..];
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        // After the command name: state is field 3; utime and stime are fields 14 and 15.
+        (f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap()) / ticks
+    };
+    std::thread::sleep(Duration::from_secs(1));
+    let mut idle = Vec::new();
+    for _ in 0..3 {
+        let a = cpu();
+        std::thread::sleep(Duration::from_secs(10));
+        idle.push(cpu() - a);
+    }
+    s.send("\x03");
+    let t0 = Instant::now();
+    while s.child.try_wait().unwrap().is_none() && t0.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (median(lat), median(idle))
+}
+
+fn main() {
+    // `cargo bench` passes --bench; nothing to filter here.
+    gatescope::commands::use_one_thread();
+    let m = model();
+    let (plain, all) = frame_bench(&m);
+    println!("frame_ms_median={plain:.3}");
+    println!("frame_ms_median_all_panels={all:.3}");
+    let dir = tempfile::tempdir().unwrap();
+    let ck = match std::env::var_os("GATESCOPE_BENCH_CHECKPOINT") {
+        Some(p) => PathBuf::from(p),
+        None => {
+            let p = dir.path().join("random-2x512.safetensors");
+            save_checkpoint(&m, &Default::default(), &p).unwrap();
+            p
+        }
+    };
+    let (lat, idle) = latency_and_idle(&ck);
+    println!("keystroke_to_ghost_ms_median={lat:.1}");
+    println!("idle_cpu_s={idle:.3}");
+}
