@@ -309,3 +309,51 @@ fn worker_storm_runs_only_the_last_request() {
     assert!(matches!(rx.recv_timeout(WAIT).unwrap(), Event::Worker(WorkerEvent::Step { id: 1002, .. })));
     cmd.send(WorkerCmd::Shutdown).unwrap();
 }
+
+fn rss_mb() -> f64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+    let pages: f64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+    pages * unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as f64 / 1e6
+}
+
+/// 1,000,000 characters through the worker into the App: once the ring is
+/// full, resident memory stays flat. Takes a minute or so:
+/// `cargo test --release --test tui_e2e -- --ignored long_run --nocapture`
+#[test]
+#[ignore]
+fn long_run_keeps_memory_flat() {
+    let dir = tempfile::tempdir().unwrap();
+    let ck = checkpoint(dir.path());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (cmd, _h) = worker::spawn(Some(ck), tx).unwrap();
+    let mut app = gatescope::tui::app::App::new();
+    app.update(rx.recv_timeout(WAIT).unwrap());
+    let total = 1_000_000usize;
+    let id = 1;
+    cmd.send(WorkerCmd::Start { id, prompt: "ROMEO:".into(), length: total, sampling: Default::default() }).unwrap();
+    // The App would only take steps of its own active request; drive it as Enter would.
+    for c in "ROMEO:".chars() {
+        app.update(Event::Key(ratatui::crossterm::event::KeyEvent::from(ratatui::crossterm::event::KeyCode::Char(c))));
+    }
+    let start_cmd = app.update(Event::Key(ratatui::crossterm::event::KeyEvent::from(ratatui::crossterm::event::KeyCode::Enter)));
+    let Some(WorkerCmd::Start { id: app_id, .. }) = start_cmd else { panic!() };
+    let (mut n, mut mid, t0) = (0usize, 0.0, Instant::now());
+    loop {
+        match rx.recv_timeout(WAIT).unwrap() {
+            Event::Worker(WorkerEvent::Step { step, .. }) => {
+                n += 1;
+                app.update(Event::Worker(WorkerEvent::Step { id: app_id, step }));
+                if n == 100_000 {
+                    mid = rss_mb();
+                }
+            }
+            Event::Worker(WorkerEvent::Done { id: 1 }) => break,
+            _ => {}
+        }
+    }
+    let end = rss_mb();
+    println!("long run: {n} steps in {:.1} s; RSS {mid:.1} MB at 100k steps, {end:.1} MB at {n}; ring {} steps", t0.elapsed().as_secs_f64(), app.steps.len());
+    assert_eq!(n, 6 + total);
+    assert_eq!(app.steps.len(), app.capacity);
+    assert!(end - mid < 16.0, "memory grew from {mid:.1} MB to {end:.1} MB");
+}

@@ -99,8 +99,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
     match app.color {
         ColorMode::Plain => {}
-        ColorMode::Surprise => title.push_str("· colour: surprise (green expected, red surprising) "),
-        ColorMode::Cell => title.push_str(&format!("· colour: tanh(c) of cell {} layer {} ", app.cell, app.layer + 1)),
+        ColorMode::Surprise => title.push_str("· surprise: red = unexpected "),
+        ColorMode::Cell => title.push_str(&format!("· tanh(c) cell {} L{}: blue − red + ", app.cell, app.layer + 1)),
     }
     if app.dropped > 0 {
         title.push_str(&format!("· first {} chars dropped ", app.dropped));
