@@ -357,3 +357,52 @@ fn long_run_keeps_memory_flat() {
     assert_eq!(app.steps.len(), app.capacity);
     assert!(end - mid < 16.0, "memory grew from {mid:.1} MB to {end:.1} MB");
 }
+
+/// A huge pasted prompt is read in chunks: steps stream out in order, and a
+/// new request interrupts it between chunks.
+#[test]
+fn worker_reads_a_long_prompt_in_interruptible_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    let ck = checkpoint(dir.path());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (cmd, _h) = worker::spawn(Some(ck), tx).unwrap();
+    assert!(matches!(rx.recv_timeout(WAIT).unwrap(), Event::Worker(WorkerEvent::Loaded(_))));
+    let sampling = Default::default();
+    let long: String = TEXT.chars().cycle().take(3000).collect();
+    cmd.send(WorkerCmd::Start { id: 1, prompt: long.clone(), length: 5, sampling }).unwrap();
+    let mut ts = Vec::new();
+    loop {
+        match rx.recv_timeout(WAIT).unwrap() {
+            Event::Worker(WorkerEvent::Step { id: 1, step }) => {
+                if step.is_prompt {
+                    assert_eq!(step.ch, long.chars().nth(step.t).unwrap());
+                }
+                ts.push(step.t)
+            }
+            Event::Worker(WorkerEvent::Done { id: 1 }) => break,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(ts, (0..3005).collect::<Vec<_>>());
+    // Interrupt a very long prompt with a new request.
+    let huge: String = TEXT.chars().cycle().take(400_000).collect();
+    cmd.send(WorkerCmd::Start { id: 2, prompt: huge, length: 5, sampling }).unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    cmd.send(WorkerCmd::Start { id: 3, prompt: "RO".into(), length: 5, sampling }).unwrap();
+    let t0 = Instant::now();
+    let mut n2 = 0;
+    let mut n3 = 0;
+    loop {
+        match rx.recv_timeout(WAIT).unwrap() {
+            Event::Worker(WorkerEvent::Step { id: 2, .. }) => n2 += 1,
+            Event::Worker(WorkerEvent::Step { id: 3, .. }) => n3 += 1,
+            Event::Worker(WorkerEvent::Done { id: 3 }) => break,
+            Event::Worker(WorkerEvent::Done { id: 2 }) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(n3, 7);
+    assert!(n2 < 400_000, "the long prompt was interrupted ({n2} steps)");
+    assert!(t0.elapsed() < Duration::from_secs(20));
+    cmd.send(WorkerCmd::Shutdown).unwrap();
+}

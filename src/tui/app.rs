@@ -818,6 +818,9 @@ impl App {
                 }
                 self.info("q quits on an empty prompt; Ctrl-C always quits");
             }
+            _ if self.mode == Mode::Inspect => {
+                self.info("in inspect mode letters are controls (? lists them); Tab returns to the prompt")
+            }
             _ => {}
         }
         if self.sampling != sampling_before {

@@ -65,6 +65,9 @@ fn fault_injected() -> bool {
     std::env::var("GATESCOPE_FAULT").map(|v| v == "worker-panic").unwrap_or(false)
 }
 
+/// Prompt characters read per batched pass (see `worker_loop`).
+const PROMPT_CHUNK: usize = 1024;
+
 struct Job {
     id: u64,
     remaining: usize,
@@ -88,10 +91,14 @@ fn worker_loop(checkpoint: Option<PathBuf>, rx: Receiver<WorkerCmd>, tx: Sender<
     };
     let mut job: Option<Job> = None;
     let mut paused = false;
+    let mut pending: Vec<WorkerCmd> = Vec::new();
     loop {
         // Block only when there is nothing to do; otherwise peek.
-        let mut cmds = Vec::new();
-        if job.is_some() && !paused {
+        // Commands that interrupted a long prompt come first.
+        let mut cmds: Vec<WorkerCmd> = pending.drain(..).collect();
+        if !cmds.is_empty() {
+            // Already have work to look at.
+        } else if job.is_some() && !paused {
             match rx.try_recv() {
                 Ok(c) => cmds.push(c),
                 Err(TryRecvError::Empty) => {}
@@ -160,18 +167,40 @@ fn worker_loop(checkpoint: Option<PathBuf>, rx: Receiver<WorkerCmd>, tx: Sender<
             };
             g.reset();
             g.set_sampling(sampling);
-            match g.feed_prompt(&prompt) {
-                Ok(steps) => {
-                    for step in steps {
-                        if !send(WorkerEvent::Step { id, step: Box::new(step) }) {
-                            return;
+            // Read the prompt in chunks: memory stays bounded for a huge
+            // paste, and a new command can interrupt between chunks.
+            let chars: Vec<char> = prompt.chars().collect();
+            let mut ok = true;
+            for (k, chunk) in chars.chunks(PROMPT_CHUNK).enumerate() {
+                if k > 0 {
+                    if let Ok(c) = rx.try_recv() {
+                        pending.push(c);
+                        while let Ok(c) = rx.try_recv() {
+                            pending.push(c);
+                        }
+                        send(WorkerEvent::Done { id });
+                        ok = false;
+                        break;
+                    }
+                }
+                let text: String = chunk.iter().collect();
+                match g.feed_prompt(&text) {
+                    Ok(steps) => {
+                        for step in steps {
+                            if !send(WorkerEvent::Step { id, step: Box::new(step) }) {
+                                return;
+                            }
                         }
                     }
-                    job = Some(Job { id, remaining: length });
+                    Err(e) => {
+                        send(WorkerEvent::Failed { id, message: one_line(&e) });
+                        ok = false;
+                        break;
+                    }
                 }
-                Err(e) => {
-                    send(WorkerEvent::Failed { id, message: one_line(&e) });
-                }
+            }
+            if ok {
+                job = Some(Job { id, remaining: length });
             }
             continue;
         }

@@ -30,11 +30,14 @@ pub fn bounds(values: impl Iterator<Item = f64>) -> [f64; 2] {
     [low, hi + pad]
 }
 
+/// A named, coloured line of (t, value) points.
+type Series = (String, Color, Vec<(f64, f64)>);
+
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     // The window matches the heatmaps' so the marker lines up in meaning.
     let (start, end) = step_window(app, (area.width as usize).saturating_sub(12).max(1) * 2);
     let layers = app.layers();
-    let mut series: Vec<(String, Color, Vec<(f64, f64)>)> = Vec::new();
+    let mut series: Vec<Series> = Vec::new();
     for l in 0..layers {
         let color = theme::LAYERS[l % theme::LAYERS.len()];
         let pts = |h: bool| -> Vec<(f64, f64)> {

@@ -33,8 +33,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         let frac = if p.is_finite() { p.clamp(0.0, 1.0) } else { 0.0 };
         let eighths = (frac * bar_w as f32 * 8.0).round() as usize;
         let mut bar = "█".repeat(eighths / 8);
-        if eighths % 8 > 0 {
-            bar.push_str(EIGHTHS[eighths % 8]);
+        let rest = eighths % 8;
+        if rest > 0 {
+            bar.push_str(EIGHTHS[rest]);
         }
         let color = if Some(c) == next { theme::CURSOR_BG } else { Color::LightBlue };
         buf.set_stringn(inner.x + 3, y, &bar, bar_w, Style::new().fg(color));
