@@ -406,3 +406,28 @@ fn worker_reads_a_long_prompt_in_interruptible_chunks() {
     assert!(t0.elapsed() < Duration::from_secs(20));
     cmd.send(WorkerCmd::Shutdown).unwrap();
 }
+
+/// `kill` (SIGTERM) restores the terminal too.
+#[test]
+fn sigterm_restores_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let ck = checkpoint(dir.path());
+    let flag = dir.path().join("kill-now");
+    let mut pty = Pty::spawn(
+        &format!(
+            "'{BIN}' play --checkpoint '{}' </dev/tty & p=$!; while [ ! -f '{}' ]; do sleep 0.05; done; kill $p; wait $p; echo EXIT=$?; stty -a",
+            ck.display(),
+            flag.display()
+        ),
+        30,
+        100,
+        &[],
+    );
+    pty.wait_for("the playground", |s| s.alternate_screen() && s.contents().contains("prompt · live preview on"));
+    std::fs::write(&flag, b"").unwrap();
+    pty.wait_for("exit", |s| s.contents().contains("EXIT=") && s.contents().contains("icanon"));
+    let screen = pty.contents();
+    assert!(screen.contains("stopped by SIGTERM") && screen.contains("EXIT=1"), "{screen}");
+    assert_restored(&screen);
+    pty.wait_exit();
+}

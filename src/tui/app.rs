@@ -292,6 +292,17 @@ impl App {
             Event::Paste(s) => self.on_paste(&s),
             Event::Resize(..) => None,
             Event::Worker(w) => self.on_worker(w),
+            Event::Signal(sig) => {
+                let name = match sig {
+                    1 => "SIGHUP",
+                    2 => "SIGINT",
+                    15 => "SIGTERM",
+                    _ => "a signal",
+                };
+                self.fatal = Some(format!("stopped by {name}"));
+                self.quit = true;
+                None
+            }
             Event::InputClosed(e) => {
                 self.fatal = Some(format!("cannot read the terminal any more ({e})"));
                 self.quit = true;

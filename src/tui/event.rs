@@ -43,6 +43,21 @@ pub enum Event {
     Worker(WorkerEvent),
     /// The input thread could not read the terminal any more.
     InputClosed(String),
+    /// SIGTERM, SIGHUP or SIGINT from outside: quit cleanly.
+    Signal(i32),
+}
+
+/// Turn termination signals into events, so the terminal is restored on
+/// `kill` too (in raw mode Ctrl-C arrives as a key, not as SIGINT).
+pub fn spawn_signal_thread(tx: Sender<Event>) -> std::io::Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT])?;
+    std::thread::Builder::new().name("gatescope-signals".into()).spawn(move || {
+        if let Some(sig) = signals.forever().next() {
+            let _ = tx.send(Event::Signal(sig));
+        }
+    })?;
+    Ok(())
 }
 
 /// Read terminal events forever, forwarding presses (not releases or

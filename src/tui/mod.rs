@@ -101,6 +101,10 @@ pub fn run(checkpoint: Option<PathBuf>) -> Result<()> {
         restore_terminal();
         anyhow!("cannot start the input thread: {e}")
     })?;
+    event::spawn_signal_thread(tx.clone()).map_err(|e| {
+        restore_terminal();
+        anyhow!("cannot watch for signals: {e}")
+    })?;
     drop(tx);
     let result = main_loop(&mut terminal, &mut app, &rx, &cmd_tx);
     restore_terminal();
