@@ -523,3 +523,48 @@ fn esc_stops_and_tab_pauses_a_running_generation() {
     assert_eq!(app.update(key(KeyCode::Esc)), Some(WorkerCmd::Stop));
     assert_eq!(app.state, RunState::Idle);
 }
+
+#[test]
+fn editing_keys_reach_the_prompt_and_scroll_keys_the_output() {
+    let mut app = app_with_run("ROMEO:\n", 400);
+    let ctrl = |c: char| Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL));
+    app.update(Event::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::ALT)));
+    assert_eq!(app.editor.text(), "ROMEO:\n\n", "Alt-Enter inserts a line break");
+    app.update(key(KeyCode::Backspace));
+    app.update(key(KeyCode::Home));
+    app.update(key(KeyCode::Delete));
+    assert_eq!(app.editor.text(), "OMEO:\n");
+    app.update(key(KeyCode::End));
+    type_str(&mut app, "But soft");
+    app.update(ctrl('w'));
+    assert_eq!(app.editor.text(), "OMEO:\nBut ");
+    app.update(key(KeyCode::Left));
+    app.update(key(KeyCode::Right));
+    app.update(ctrl('a'));
+    assert_eq!(app.editor.cursor(), 0);
+    app.update(ctrl('e'));
+    assert_eq!(app.editor.cursor(), app.editor.text().len());
+    app.update(Event::Paste("JULIET:\r\nO".into()));
+    assert!(app.editor.text().ends_with("JULIET:\nO"), "paste inserts, line breaks normalised");
+    // PgUp scrolls the output back; PgDn returns.
+    let before = screen_text(&panel(&app, 40, 8, ui::output::render));
+    app.update(key(KeyCode::PageUp));
+    assert_eq!(app.scroll, 5);
+    let after = screen_text(&panel(&app, 40, 8, ui::output::render));
+    assert_ne!(before, after, "the output scrolled");
+    app.update(key(KeyCode::PageDown));
+    assert_eq!(app.scroll, 0);
+    // Esc stops nothing when idle but clears a message.
+    app.update(key(KeyCode::Esc));
+    assert!(app.message.is_none());
+}
+
+#[test]
+fn the_minimum_size_shows_every_panel() {
+    let mut app = app_with_run("ROMEO:\n", 100);
+    app.update(alt('g'));
+    let text = screen_text(&draw(&app, 80, 24));
+    for p in [" output ", "gates", "i input", "f forget", "o output", "g candidate", "norm", "next char", "prompt", "T 0.80", "F1 help"] {
+        assert!(text.contains(p), "{p} at 80x24:\n{text}");
+    }
+}
