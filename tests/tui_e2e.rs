@@ -210,6 +210,22 @@ fn a_worker_panic_restores_the_terminal_and_exits_non_zero() {
 }
 
 #[test]
+fn a_ui_panic_restores_the_terminal_and_exits_non_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let ck = checkpoint(dir.path());
+    let mut pty = Pty::spawn(&script(&ck), 30, 100, &[("GATESCOPE_FAULT", "ui-panic")]);
+    pty.wait_for("the playground", |s| s.contents().contains("prompt · live preview on"));
+    pty.send("ROMEO:");
+    pty.wait_for("exit", |s| s.contents().contains("EXIT=") && s.contents().contains("icanon"));
+    let screen = pty.contents();
+    assert!(!screen.contains("EXIT=0"), "non-zero exit:\n{screen}");
+    assert!(screen.contains("GATESCOPE_FAULT=ui-panic"), "the panic message is shown:\n{screen}");
+    assert!(!pty.parser.lock().unwrap().screen().alternate_screen());
+    assert_restored(&screen);
+    pty.wait_exit();
+}
+
+#[test]
 fn play_without_a_terminal_says_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
     let ck = checkpoint(dir.path());

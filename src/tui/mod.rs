@@ -135,6 +135,9 @@ where
 {
     let mut dirty = true;
     let mut last_draw: Option<Instant> = None;
+    // Test-only fault injection: GATESCOPE_FAULT=ui-panic panics on the UI
+    // thread after the first frame (worker-panic: see worker.rs).
+    let ui_fault = std::env::var("GATESCOPE_FAULT").is_ok_and(|v| v == "ui-panic");
     let send = |cmd: Option<WorkerCmd>| {
         if let Some(c) = cmd {
             // If the worker is gone its Panicked event explains why.
@@ -159,6 +162,9 @@ where
             terminal.draw(|f| ui::draw(f, app))?;
             last_draw = Some(Instant::now());
             dirty = false;
+            if ui_fault && !app.steps.is_empty() {
+                panic!("injected fault: GATESCOPE_FAULT=ui-panic");
+            }
         }
         let mut deadline = app.deadline();
         if dirty {
