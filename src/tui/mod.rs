@@ -60,6 +60,10 @@ fn install_panic_hook() {
             PANICKED.store(true, Ordering::SeqCst);
             restore_terminal();
             previous(info);
+            // The worker's panics are reported by the main loop, with context.
+            if std::thread::current().name() != Some("gatescope-worker") {
+                eprintln!("gatescope: internal error (a bug; please report the message above); the terminal has been restored");
+            }
         }));
     });
 }
