@@ -431,6 +431,13 @@ fn every_key_in_help_does_something() {
     assert_eq!((app.cell, app.color), (1, ColorMode::Cell));
     app.update(alt('N'));
     assert_eq!(app.cell, 0);
+    app.update(alt('.'));
+    assert_eq!(app.cell, 10);
+    app.update(alt(','));
+    app.update(alt(','));
+    assert_eq!(app.cell, 6, "wraps around the 16 units");
+    app.update(alt('.'));
+    assert_eq!(app.cell, 0);
     app.update(alt('m'));
     assert_eq!(Some(app.cell), app.most_active_cell());
     app.update(alt('v'));

@@ -99,7 +99,8 @@ pub const KEYS: &[(&str, &str)] = &[
     ("Alt-g", "show the g gate"),
     ("Alt-h", "show |h| in the norm chart"),
     ("Alt-c", "colour: plain/surprise/cell"),
-    ("Alt-n / Alt-N", "colouring cell + / −"),
+    ("Alt-n / Alt-N", "colouring cell + / − 1"),
+    ("Alt-. / Alt-,", "colouring cell + / − 10"),
     ("Alt-m", "cell = most active at cursor"),
     ("Alt-v  Ctrl-P", "live preview on / off"),
     ("Alt-w  Ctrl-S", "save transcript + trace"),
@@ -798,6 +799,11 @@ impl App {
             'n' | 'N' => {
                 let n = self.model.as_ref().map(|m| m.hidden).unwrap_or(1).max(1);
                 self.cell = if c == 'n' { (self.cell + 1) % n } else { (self.cell + n - 1) % n };
+                self.color = ColorMode::Cell;
+            }
+            ',' | '.' => {
+                let n = self.model.as_ref().map(|m| m.hidden).unwrap_or(1).max(1);
+                self.cell = if c == '.' { (self.cell + 10) % n } else { (self.cell + n - 10 % n) % n };
                 self.color = ColorMode::Cell;
             }
             'm' => match self.most_active_cell() {

@@ -47,8 +47,17 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         if let Some(st) = app.focus().and_then(|f| app.steps.get(f)) {
             spans.push(sep.clone());
             let p = st.prob.map(|p| format!("p={p:.3}")).unwrap_or_else(|| "p=–".into());
+            let cell = match app.color {
+                ColorMode::Cell => st
+                    .layers
+                    .get(app.layer)
+                    .and_then(|l| l.c.get(app.cell))
+                    .map(|v| format!(" c[{}]={v:.2}", app.cell))
+                    .unwrap_or_default(),
+                _ => String::new(),
+            };
             spans.push(Span::styled(
-                format!("t={} {} {}", st.t, crate::tui::text::char_label(st.ch), p),
+                format!("t={} {} {}{cell}", st.t, crate::tui::text::char_label(st.ch), p),
                 Style::new().fg(theme::CURSOR_BG),
             ));
         }
@@ -71,7 +80,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         Some((m, MsgKind::Info)) => Line::from(Span::styled(format!(" {m}"), Style::new().fg(theme::ACCENT))),
         None => {
             let hints = match app.mode {
-                Mode::Inspect => " ←→ step · PgUp/PgDn ×10 · Home/End · t/T k/K p/P s/S l g h c n m · Tab back · ? help",
+                Mode::Inspect => " ←→ step · PgUp/PgDn ×10 · Home/End · t/T k/K p/P s/S l g h c n , . m · Tab back · ? help",
                 Mode::Load => " Enter load · Esc cancel",
                 Mode::Typing => " F1 help · Enter generate · Esc stop · Tab inspect · Ctrl-C quit · Alt-t/T temp · Alt-l layer · Alt-g g · Alt-c colour · Ctrl-S save · Ctrl-O load",
             };
