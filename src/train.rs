@@ -328,8 +328,9 @@ pub fn run_train(mut a: TrainArgs) -> Result<()> {
         }
     }
     bar.finish();
+    let cps = if cps.is_finite() { format!("{cps:.0} chars/s") } else { "too short to time".into() };
     eprintln!(
-        "done: {step} steps in {:.0} s ({cps:.0} chars/s); best validation loss {best:.4} nats/char ({:.4} bpc) in {}",
+        "done: {step} steps in {:.0} s ({cps}); best validation loss {best:.4} nats/char ({:.4} bpc) in {}",
         started.elapsed().as_secs_f64(),
         best / std::f64::consts::LN_2,
         a.out.display()

@@ -65,7 +65,7 @@ proptest! {
         let n = u64::from_le_bytes(good[..8].try_into().unwrap()) as usize;
         let header = String::from_utf8(good[8..8 + n].to_vec()).unwrap();
         // Replace each JSON value-ish token in turn with the edit.
-        for (pos, _) in header.match_indices(|c: char| c == '[' || c == '"') {
+        for (pos, _) in header.match_indices(['[', '"']) {
             let mut h = header.clone();
             let end = h[pos..].find([',', '}']).map(|e| pos + e).unwrap_or(h.len());
             h.replace_range(pos..end, &edit);

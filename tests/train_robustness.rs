@@ -4,7 +4,6 @@ mod common;
 
 use common::{gatescope, last_line_error, one_line_error, run};
 use gatescope::model::load_checkpoint;
-use std::path::Path;
 use std::process::Command;
 
 fn tiny<'a>(data: &'a str, out: &'a str, steps: &'a str) -> Vec<&'a str> {

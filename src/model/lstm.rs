@@ -5,6 +5,7 @@
 //! - `forward`: libtorch's fused LSTM, for training, evaluation and bulk work;
 //! - `Stepper::step`: the cell written out, one character at a time, returning
 //!   every gate, so the panels draw what the model really computed.
+//!
 //! `prime_with_gates` joins the two for long prompts: the fused pass gives every
 //! h_(t-1) of a layer at once, so all its gates come from one matrix product.
 
@@ -185,6 +186,10 @@ impl CharLstm {
 
     /// A model with PyTorch's default initialisation, for tests and demos.
     pub fn random(vocab: Vocab, embed: usize, hidden: usize, layers: usize, seed: i64) -> Self {
+        // libtorch's generator is global: without the lock, two test threads
+        // seeding and drawing at once would interleave and get other weights.
+        static SEEDED: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _lock = SEEDED.lock().unwrap_or_else(|e| e.into_inner());
         tch::manual_seed(seed);
         let (v, h) = (vocab.len() as i64, hidden as i64);
         let bound = 1.0 / (hidden as f64).sqrt();

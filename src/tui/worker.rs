@@ -95,7 +95,7 @@ fn worker_loop(checkpoint: Option<PathBuf>, rx: Receiver<WorkerCmd>, tx: Sender<
     loop {
         // Block only when there is nothing to do; otherwise peek.
         // Commands that interrupted a long prompt come first.
-        let mut cmds: Vec<WorkerCmd> = pending.drain(..).collect();
+        let mut cmds: Vec<WorkerCmd> = std::mem::take(&mut pending);
         if !cmds.is_empty() {
             // Already have work to look at.
         } else if job.is_some() && !paused {
