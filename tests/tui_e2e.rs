@@ -447,3 +447,33 @@ fn sigterm_restores_the_terminal() {
     assert_restored(&screen);
     pty.wait_exit();
 }
+
+#[test]
+fn a_resize_storm_while_streaming_leaves_a_correct_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let ck = checkpoint(dir.path());
+    let mut pty = Pty::spawn(&script(&ck), 30, 100, &[]);
+    pty.wait_for("the playground", |s| s.contents().contains("prompt · live preview on"));
+    // A long continuation (500 doubled five times) so the storm lands mid-stream.
+    pty.send("\x1b+\x1b+\x1b+\x1b+\x1b+");
+    pty.send("ROMEO:\r");
+    pty.wait_for("streaming", |s| s.contents().contains("generating"));
+    // The app sees every size; the parser (vt100, which panics when handed a
+    // frame drawn for another size) keeps one grid big enough for all of them.
+    pty.parser.lock().unwrap().screen_mut().set_size(60, 200);
+    let sizes = [(1, 1), (24, 80), (5, 200), (60, 20), (2, 2), (48, 160), (24, 79), (30, 101)];
+    for i in 0..120 {
+        let (r, c) = sizes[i % sizes.len()];
+        pty.master.resize(PtySize { rows: r, cols: c, pixel_width: 0, pixel_height: 0 }).unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    pty.resize(30, 100);
+    pty.wait_for("the layout back at 100x30", |s| {
+        let c = s.contents();
+        c.contains("T 0.80") && c.contains("i input") && c.contains("cell-state norm")
+    });
+    pty.send("\x1b");
+    pty.send("\x03");
+    pty.wait_for("exit", |s| s.contents().contains("EXIT=0") && s.contents().contains("icanon"));
+    assert!(pty.wait_exit().success(), "no panic through the storm");
+}
