@@ -67,8 +67,10 @@ def main():
         rows.append((f"generation 2x{hidden} with gates, chars/s", r, o, o / r, rs, os_))
         trace = [field(x, "gen_trace_chars_per_s") for x in bench_out["all"]]
         prompt = [field(x, "prompt1000_ms") for x in bench_out["all"]]
+        fused = [field(x, "prompt1000_fused_only_ms") for x in bench_out["all"]]
         rows.append((f"generation 2x{hidden} writing the JSONL trace, chars/s", r, statistics.median(trace), statistics.median(trace) / r, rs, trace))
         rows.append((f"1,000-char prompt 2x{hidden} with gates, ms", None, statistics.median(prompt), None, [], prompt))
+        rows.append((f"  the same through libtorch's fused LSTM alone, ms", None, statistics.median(fused), None, [], fused))
 
     print()
     print(f"{'measure':52} {'PyTorch':>10} {'gatescope':>10} {'ratio':>7}   runs (gatescope)")

@@ -4,10 +4,12 @@
 //! gen_chars_per_s        explicit step with every gate captured (what the TUI streams)
 //! gen_trace_chars_per_s  the same, also writing the JSONL trace
 //! prompt1000_ms          a 1,000-character prompt through the batched path, with gates
+//! prompt1000_fused_only_ms  the same prompt through libtorch's fused LSTM alone
 
 use gatescope::commands::{load_model, use_one_thread};
 use gatescope::generate::Generator;
 use gatescope::model::sample::Sampling;
+use gatescope::model::LstmState;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -55,12 +57,23 @@ fn main() -> anyhow::Result<()> {
         times.push(t0.elapsed().as_secs_f64() * 1e3);
         assert_eq!(steps.len(), prompt.chars().count());
     }
+    // For scale: libtorch's own fused LSTM over the same prompt, no gates kept.
+    // Its batch-1 recurrence is the floor any prompt path here stands on.
+    let ids = ck.model.vocab.encode(&prompt)?;
+    let mut fused = Vec::new();
+    for _ in 0..7 {
+        let mut state = LstmState::zeros(&ck.model.dims);
+        let t0 = Instant::now();
+        let _ = ck.model.prime(&ids, &mut state);
+        fused.push(t0.elapsed().as_secs_f64() * 1e3);
+    }
     let d = ck.model.dims;
     println!(
-        "model={}x{} gen_chars_per_s={gen_cps:.0} gen_trace_chars_per_s={trace_cps:.0} prompt1000_ms={:.1} layers_seen={}",
+        "model={}x{} gen_chars_per_s={gen_cps:.0} gen_trace_chars_per_s={trace_cps:.0} prompt1000_ms={:.1} prompt1000_fused_only_ms={:.1} layers_seen={}",
         d.layers,
         d.hidden,
         median(times),
+        median(fused),
         kept / length
     );
     Ok(())
