@@ -84,7 +84,11 @@ fn unknown_prompt_characters_are_named() {
 fn bad_trace_destinations_are_refused_before_work() {
     let dir = tempfile::tempdir().unwrap();
     let ck = tiny_checkpoint(dir.path(), "m.safetensors", TEXT, 8, 16, 1);
+    let fifo = dir.path().join("fifo.jsonl");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
     for (dest, needle) in [
+        (fifo.to_str().unwrap(), "not a regular file"),
         ("/dev/full", "not a regular file"),
         (dir.path().join("missing/t.jsonl").to_str().unwrap(), "does not exist"),
         (dir.path().to_str().unwrap(), "is a directory"),
