@@ -6,11 +6,10 @@
 //! prompt1000_ms          a 1,000-character prompt through the batched path, with gates
 //! prompt1000_fused_only_ms  the same prompt through libtorch's fused LSTM alone
 
-use gatescope::commands::{load_model, use_one_thread};
+use gatescope::commands::{load_model, use_one_thread, TraceThread, TraceWriter};
 use gatescope::generate::Generator;
 use gatescope::model::sample::Sampling;
 use gatescope::model::LstmState;
-use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -39,12 +38,14 @@ fn main() -> anyhow::Result<()> {
     }
     let gen_cps = length as f64 / t0.elapsed().as_secs_f64();
 
-    let mut sink = std::io::BufWriter::new(tempfile::tempfile()?);
+    // As `generate --trace` does it: JSON written on its own thread.
+    let dir = tempfile::tempdir()?;
+    let mut trace = TraceThread::start(TraceWriter::create(&dir.path().join("trace.jsonl"))?);
     let t0 = Instant::now();
     for _ in 0..length {
-        writeln!(sink, "{}", gen.generate_step()?.to_json_line())?;
+        trace.send(gen.generate_step()?)?;
     }
-    sink.flush()?;
+    trace.finish()?;
     let trace_cps = length as f64 / t0.elapsed().as_secs_f64();
 
     let prompt: String = "ROMEO:\nWhat light through yonder window breaks? ".chars().cycle().take(1000).collect();

@@ -2,7 +2,7 @@
 
 use crate::atomic::check_destination;
 use crate::cli::{EvalArgs, GenerateArgs, InfoArgs, PlayArgs, SamplingArgs};
-use crate::generate::Generator;
+use crate::generate::{Generator, Step};
 use crate::model::checkpoint::{parse, Checkpoint};
 use crate::model::load_checkpoint;
 use crate::model::sample::Sampling;
@@ -57,8 +57,10 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
     }
     let mut generator = Generator::new(&ck.model, Sampling::from(&a.sampling));
     let prompt_steps = generator.feed_prompt(&a.prompt)?;
+    // The trace is serialised on its own thread: JSON for every gate costs
+    // about as much as the step itself, and the two overlap on two cores.
     let mut trace = match &a.trace {
-        Some(path) => Some(TraceWriter::create(path)?),
+        Some(path) => Some(TraceThread::start(TraceWriter::create(path)?)),
         None => None,
     };
     let stdout = std::io::stdout();
@@ -66,9 +68,10 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
     let broken_pipe = |e: std::io::Error| anyhow!("stdout: {e}");
     out.write_all(a.prompt.as_bytes()).map_err(broken_pipe)?;
     out.flush().map_err(broken_pipe)?;
+    let n_prompt = prompt_steps.len();
     if let Some(tr) = trace.as_mut() {
-        for s in &prompt_steps {
-            tr.write(&s.to_json_line())?;
+        for s in prompt_steps {
+            tr.send(s)?;
         }
     }
     let mut buf = [0u8; 4];
@@ -79,7 +82,7 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
             out.flush().map_err(broken_pipe)?;
         }
         if let Some(tr) = trace.as_mut() {
-            tr.write(&step.to_json_line())?;
+            tr.send(step)?;
         }
     }
     // Only a terminal gets a closing newline: piped output is exactly prompt + continuation.
@@ -89,7 +92,7 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
     out.flush().map_err(broken_pipe)?;
     if let Some(tr) = trace {
         let path = tr.finish()?;
-        eprintln!("trace: {} lines in {}", prompt_steps.len() + a.length, path.display());
+        eprintln!("trace: {} lines in {}", n_prompt + a.length, path.display());
     }
     Ok(())
 }
@@ -99,6 +102,42 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
 pub struct TraceWriter {
     path: PathBuf,
     file: std::io::BufWriter<tempfile::NamedTempFile>,
+}
+
+/// A `TraceWriter` fed from another thread, so serialising overlaps generating.
+pub struct TraceThread {
+    steps: std::sync::mpsc::SyncSender<Step>,
+    done: Option<std::thread::JoinHandle<Result<PathBuf>>>,
+}
+
+impl TraceThread {
+    pub fn start(mut writer: TraceWriter) -> Self {
+        let (steps, rx) = std::sync::mpsc::sync_channel::<Step>(256);
+        let done = std::thread::spawn(move || {
+            for step in rx {
+                writer.write(&step.to_json_line())?;
+            }
+            writer.finish()
+        });
+        Self { steps, done: Some(done) }
+    }
+
+    pub fn send(&mut self, step: Step) -> Result<()> {
+        if self.steps.send(step).is_ok() {
+            return Ok(());
+        }
+        // A closed channel means the writer failed: report its error.
+        match self.done.take().map(|h| h.join()) {
+            Some(Ok(Err(e))) => Err(e),
+            _ => Err(anyhow!("the trace writer stopped")),
+        }
+    }
+
+    pub fn finish(mut self) -> Result<PathBuf> {
+        let done = self.done.take().ok_or_else(|| anyhow!("the trace writer stopped"))?;
+        drop(self.steps);
+        done.join().map_err(|_| anyhow!("the trace writer panicked"))?
+    }
 }
 
 impl TraceWriter {

@@ -121,8 +121,7 @@ fn missing_file_directory_and_fifo_are_refused() {
     expect_error(dir.path(), "not a regular file");
     // A FIFO would block a naive read forever.
     let fifo = dir.path().join("pipe.safetensors");
-    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    common::mkfifo(&fifo);
     expect_error(&fifo, "not a regular file");
 }
 

@@ -85,8 +85,7 @@ fn bad_trace_destinations_are_refused_before_work() {
     let dir = tempfile::tempdir().unwrap();
     let ck = tiny_checkpoint(dir.path(), "m.safetensors", TEXT, 8, 16, 1);
     let fifo = dir.path().join("fifo.jsonl");
-    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    common::mkfifo(&fifo);
     for (dest, needle) in [
         (fifo.to_str().unwrap(), "not a regular file"),
         ("/dev/full", "not a regular file"),
@@ -135,4 +134,24 @@ fn info_describes_the_model() {
     assert!(out.contains("2 LSTM layers x 16 hidden units"), "{out}");
     assert!(out.contains("one-hot over"), "{out}");
     assert!(out.contains("'\\n'"), "newline escaped: {out}");
+}
+
+#[test]
+fn a_trace_that_fills_the_disk_fails_cleanly_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let ck = tiny_checkpoint(dir.path(), "m.safetensors", TEXT, 8, 16, 2);
+    let trace = dir.path().join("t.jsonl");
+    // 64 KiB file-size limit with SIGXFSZ ignored: the write fails with EFBIG.
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg("ulimit -f 64; trap '' XFSZ; exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_gatescope"))
+        .args(["generate", "-c", ck.to_str().unwrap(), "-p", "Before", "-l", "5000", "--trace", trace.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = one_line_error(&out);
+    assert!(err.contains("t.jsonl: write failed"), "{err}");
+    assert!(!trace.exists(), "no partial trace");
+    let leftovers = std::fs::read_dir(dir.path()).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".tmp")).count();
+    assert_eq!(leftovers, 0, "temporary file removed");
 }

@@ -111,8 +111,7 @@ fn bad_output_paths_are_refused_before_training() {
     std::fs::write(&data, "some text to learn from. ".repeat(50)).unwrap();
     let missing = dir.path().join("no/such/m.safetensors");
     let fifo = dir.path().join("fifo.safetensors");
-    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    common::mkfifo(&fifo);
     for (dest, needle) in [
         (fifo.to_str().unwrap(), "not a regular file"),
         (missing.to_str().unwrap(), "does not exist"),

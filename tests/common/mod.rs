@@ -49,3 +49,9 @@ pub fn last_line_error(out: &Output) -> String {
     assert!(last.starts_with("gatescope: "), "last line is the error: {err}");
     last
 }
+
+/// A named pipe at `path`: a destination (or source) that is not a regular file.
+pub fn mkfifo(path: &Path) {
+    let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0, "mkfifo {}", path.display());
+}
