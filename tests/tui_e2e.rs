@@ -304,10 +304,13 @@ fn worker_storm_runs_only_the_last_request() {
     // Pause holds, Resume continues, Stop ends with Done.
     cmd.send(WorkerCmd::Start { id: 1001, prompt: "RO".into(), length: 1_000_000, sampling }).unwrap();
     cmd.send(WorkerCmd::Pause).unwrap();
-    std::thread::sleep(Duration::from_millis(100));
-    while rx.try_recv().is_ok() {}
-    std::thread::sleep(Duration::from_millis(100));
-    assert!(rx.try_recv().is_err(), "nothing while paused");
+    // Drain until quiet (the worker acts on Pause within one step, however
+    // loaded the machine); a worker that never pauses fails here.
+    let t0 = Instant::now();
+    while rx.recv_timeout(Duration::from_millis(300)).is_ok() {
+        assert!(t0.elapsed() < WAIT, "the worker never paused");
+    }
+    assert!(rx.recv_timeout(Duration::from_millis(300)).is_err(), "nothing while paused");
     cmd.send(WorkerCmd::Resume).unwrap();
     assert!(matches!(rx.recv_timeout(WAIT).unwrap(), Event::Worker(WorkerEvent::Step { id: 1001, .. })));
     cmd.send(WorkerCmd::Stop).unwrap();
