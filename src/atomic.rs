@@ -40,17 +40,26 @@ pub fn check_destination(path: &Path) -> Result<()> {
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     check_destination(path)?;
     let shown = path.display();
-    let dir = parent_dir(path);
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".gatescope-")
-        .suffix(".tmp")
-        .tempfile_in(&dir)
-        .map_err(|e| anyhow!("{shown}: cannot create a temporary file in {} ({e})", dir.display()))?;
+    let mut tmp = temp_beside(path)?;
     tmp.write_all(bytes)
         .and_then(|_| tmp.as_file().sync_all())
         .map_err(|e| anyhow!("{shown}: write failed ({e}); the previous file, if any, is unchanged"))?;
     tmp.persist(path).map_err(|e| anyhow!("{shown}: cannot move the finished file into place ({})", e.error))?;
     Ok(())
+}
+
+/// A temporary file in `path`'s folder, to be renamed onto `path`. It gets the
+/// mode a plainly created file would (0666 less the umask), not tempfile's
+/// private 0600, or the renamed result would be unreadable to others.
+pub fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = parent_dir(path);
+    tempfile::Builder::new()
+        .prefix(".gatescope-")
+        .suffix(".tmp")
+        .permissions(std::fs::Permissions::from_mode(0o666))
+        .tempfile_in(&dir)
+        .map_err(|e| anyhow!("{}: cannot create a temporary file in {} ({e})", path.display(), dir.display()))
 }
 
 fn parent_dir(path: &Path) -> PathBuf {
@@ -82,5 +91,8 @@ mod tests {
         assert_eq!(std::fs::read(&p).unwrap(), b"second");
         let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temporary files left behind");
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        assert_ne!(mode, 0o600, "a plain file's mode, not tempfile's private one");
     }
 }

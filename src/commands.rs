@@ -1,6 +1,6 @@
 //! What each subcommand does, apart from `train` (see train.rs).
 
-use crate::atomic::check_destination;
+use crate::atomic::{check_destination, temp_beside};
 use crate::cli::{EvalArgs, GenerateArgs, InfoArgs, PlayArgs, SamplingArgs};
 use crate::generate::{Generator, Step};
 use crate::model::checkpoint::{parse, Checkpoint};
@@ -143,12 +143,7 @@ impl TraceThread {
 impl TraceWriter {
     pub fn create(path: &Path) -> Result<Self> {
         check_destination(path)?;
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let tmp = tempfile::Builder::new()
-            .prefix(".gatescope-")
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .map_err(|e| anyhow!("{}: cannot create a temporary file ({e})", path.display()))?;
+        let tmp = temp_beside(path)?;
         Ok(Self { path: path.to_path_buf(), file: std::io::BufWriter::new(tmp) })
     }
 
