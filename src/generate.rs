@@ -73,6 +73,14 @@ impl Step {
     }
 }
 
+/// Where a `Generator` stood after reading some text; `rewind` goes back to it.
+#[derive(Clone)]
+pub struct Mark {
+    state: LstmState,
+    logits: Option<Vec<f32>>,
+    t: usize,
+}
+
 /// Runs a model over a prompt and on into generated text, one `Step` at a time.
 pub struct Generator {
     model: CharLstm,
@@ -109,6 +117,19 @@ impl Generator {
         self.state = LstmState::zeros(&self.model.dims);
         self.logits = None;
         self.t = 0;
+        self.sampler = Sampler::new(self.sampler.params);
+    }
+
+    pub fn mark(&self) -> Mark {
+        Mark { state: self.state.clone(), logits: self.logits.clone(), t: self.t }
+    }
+
+    /// Go back to `mark` (taken from this generator and model), with the
+    /// sampler's stream restarted as `reset` does.
+    pub fn rewind(&mut self, mark: &Mark) {
+        self.state = mark.state.clone();
+        self.logits = mark.logits.clone();
+        self.t = mark.t;
         self.sampler = Sampler::new(self.sampler.params);
     }
 

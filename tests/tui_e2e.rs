@@ -480,3 +480,52 @@ fn a_resize_storm_while_streaming_leaves_a_correct_layout() {
     pty.wait_for("exit", |s| s.contents().contains("EXIT=0") && s.contents().contains("icanon"));
     assert!(pty.wait_exit().success(), "no panic through the storm");
 }
+
+/// Typing at the end of the prompt reuses what was read; the steps (and a
+/// greedy continuation) equal a fresh read of the whole prompt. A deletion
+/// reads afresh and matches too.
+#[test]
+fn extending_the_prompt_reuses_its_state_and_matches_a_fresh_read() {
+    use gatescope::generate::Generator;
+    use gatescope::model::sample::Sampling;
+    let dir = tempfile::tempdir().unwrap();
+    let ck = checkpoint(dir.path());
+    let model = gatescope::model::load_checkpoint(&ck).unwrap().model;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (cmd, _h) = worker::spawn(Some(ck), tx).unwrap();
+    assert!(matches!(rx.recv_timeout(WAIT).unwrap(), Event::Worker(WorkerEvent::Loaded(_))));
+    let greedy = Sampling { temperature: 0.0, ..Default::default() };
+    let run = |id: u64, prompt: &str, length: usize| -> Vec<gatescope::generate::Step> {
+        cmd.send(WorkerCmd::Start { id, prompt: prompt.into(), length, sampling: greedy }).unwrap();
+        let mut steps = Vec::new();
+        loop {
+            match rx.recv_timeout(WAIT).unwrap() {
+                Event::Worker(WorkerEvent::Step { id: i, step }) if i == id => steps.push(*step),
+                Event::Worker(WorkerEvent::Done { id: i }) if i == id => return steps,
+                Event::Worker(WorkerEvent::Done { .. }) => {}
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    let fresh = |prompt: &str, length: usize| {
+        let mut g = Generator::new(&model, greedy);
+        let mut steps = g.feed_prompt(prompt).unwrap();
+        steps.extend((0..length).map(|_| g.generate_step().unwrap()));
+        steps
+    };
+    let same = |a: &[gatescope::generate::Step], b: &[gatescope::generate::Step]| {
+        assert_eq!(a.len(), b.len());
+        for (x, y) in a.iter().zip(b) {
+            assert_eq!((x.t, x.ch, x.is_prompt), (y.t, y.ch, y.is_prompt));
+            for (lx, ly) in x.layers.iter().zip(&y.layers) {
+                let d = lx.i.iter().chain(&lx.f).chain(&lx.c).zip(ly.i.iter().chain(&ly.f).chain(&ly.c)).map(|(p, q)| (p - q).abs()).fold(0.0, f32::max);
+                assert!(d < 1e-5, "t={}: {d}", x.t);
+            }
+        }
+    };
+    let _ = run(1, "ROME", 10);
+    same(&run(2, "ROMEO:", 40), &fresh("ROMEO:", 40));
+    same(&run(3, "ROMEO:\nBut", 40), &fresh("ROMEO:\nBut", 40));
+    same(&run(4, "ROM", 40), &fresh("ROM", 40));
+    cmd.send(WorkerCmd::Shutdown).unwrap();
+}

@@ -72,6 +72,17 @@ pub struct LstmState {
     pub c: Vec<Tensor>,
 }
 
+impl Clone for LstmState {
+    /// Shares storage, which is safe because every path here replaces a
+    /// layer's h and c with new tensors and never writes into them.
+    fn clone(&self) -> Self {
+        Self {
+            h: self.h.iter().map(|t| t.shallow_clone()).collect(),
+            c: self.c.iter().map(|t| t.shallow_clone()).collect(),
+        }
+    }
+}
+
 impl LstmState {
     pub fn zeros(dims: &Dims) -> Self {
         let z = || Tensor::zeros([dims.hidden as i64], (Kind::Float, Device::Cpu));

@@ -6,7 +6,7 @@
 //! panic is caught and reported as `WorkerEvent::Panicked`.
 
 use super::event::{Event, ModelInfo, WorkerEvent};
-use crate::generate::Generator;
+use crate::generate::{Generator, Mark, Step};
 use crate::model::checkpoint::Checkpoint;
 use crate::model::sample::Sampling;
 use std::path::PathBuf;
@@ -73,6 +73,19 @@ struct Job {
     remaining: usize,
 }
 
+/// The last prompt read in full, its steps, and where the generator stood
+/// after it. Typing at the end of the prompt is the common edit: the next
+/// request then reads only the new characters instead of the whole prompt.
+struct PromptCache {
+    chars: Vec<char>,
+    steps: Vec<Step>,
+    after: Mark,
+}
+
+/// Prompts longer than this are not cached (2,048 steps of a 2x512 model
+/// hold about 40 MB).
+const PROMPT_CACHE_MAX: usize = 2048;
+
 fn worker_loop(checkpoint: Option<PathBuf>, rx: Receiver<WorkerCmd>, tx: Sender<Event>) {
     crate::commands::use_one_thread();
     let _guard = tch::no_grad_guard();
@@ -90,6 +103,7 @@ fn worker_loop(checkpoint: Option<PathBuf>, rx: Receiver<WorkerCmd>, tx: Sender<
         }
     };
     let mut job: Option<Job> = None;
+    let mut cache: Option<PromptCache> = None;
     let mut paused = false;
     let mut pending: Vec<WorkerCmd> = Vec::new();
     loop {
@@ -151,6 +165,7 @@ fn worker_loop(checkpoint: Option<PathBuf>, rx: Receiver<WorkerCmd>, tx: Sender<
                             send(WorkerEvent::Done { id: j.id });
                         }
                         generator = Some(Generator::new(&ck.model, sampling));
+                        cache = None;
                         send(WorkerEvent::Loaded(model_info(&ck)));
                     }
                     Err(e) => {
@@ -165,13 +180,31 @@ fn worker_loop(checkpoint: Option<PathBuf>, rx: Receiver<WorkerCmd>, tx: Sender<
                 send(WorkerEvent::Failed { id, message: "no model is loaded".into() });
                 continue;
             };
-            g.reset();
+            let chars: Vec<char> = prompt.chars().collect();
+            let keep = chars.len() <= PROMPT_CACHE_MAX;
+            let mut prompt_steps: Vec<Step> = Vec::new();
+            let old_cache = cache.take();
+            let mut from = 0;
+            match &old_cache {
+                Some(c) if !c.chars.is_empty() && chars.starts_with(&c.chars) => {
+                    g.rewind(&c.after);
+                    for step in &c.steps {
+                        if keep {
+                            prompt_steps.push(step.clone());
+                        }
+                        if !send(WorkerEvent::Step { id, step: Box::new(step.clone()) }) {
+                            return;
+                        }
+                    }
+                    from = c.chars.len();
+                }
+                _ => g.reset(),
+            }
             g.set_sampling(sampling);
             // Read the prompt in chunks: memory stays bounded for a huge
             // paste, and a new command can interrupt between chunks.
-            let chars: Vec<char> = prompt.chars().collect();
             let mut ok = true;
-            for (k, chunk) in chars.chunks(PROMPT_CHUNK).enumerate() {
+            for (k, chunk) in chars[from..].chunks(PROMPT_CHUNK).enumerate() {
                 if k > 0 {
                     if let Ok(c) = rx.try_recv() {
                         pending.push(c);
@@ -187,6 +220,9 @@ fn worker_loop(checkpoint: Option<PathBuf>, rx: Receiver<WorkerCmd>, tx: Sender<
                 match g.feed_prompt(&text) {
                     Ok(steps) => {
                         for step in steps {
+                            if keep {
+                                prompt_steps.push(step.clone());
+                            }
                             if !send(WorkerEvent::Step { id, step: Box::new(step) }) {
                                 return;
                             }
@@ -199,6 +235,7 @@ fn worker_loop(checkpoint: Option<PathBuf>, rx: Receiver<WorkerCmd>, tx: Sender<
                     }
                 }
             }
+            cache = if ok && keep { Some(PromptCache { chars, steps: prompt_steps, after: g.mark() }) } else { old_cache };
             if ok {
                 job = Some(Job { id, remaining: length });
             }
