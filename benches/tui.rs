@@ -187,6 +187,48 @@ fn latency_and_idle(ck: &std::path::Path) -> (f64, f64) {
     (median(lat), median(idle))
 }
 
+/// Through the model worker: a 1,000-character prompt extended by one
+/// character (the state after the old prompt is reused) against a changed
+/// one (read afresh), to the first generated step.
+fn worker_prompt_ms(ck: &std::path::Path) -> (f64, f64) {
+    use gatescope::tui::worker;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (cmd, _h) = worker::spawn(Some(ck.to_path_buf()), tx).unwrap();
+    let vocab = match rx.recv().unwrap() {
+        Event::Worker(WorkerEvent::Loaded(info)) => info.vocab,
+        other => panic!("{other:?}"),
+    };
+    let text: String = "ROMEO:\nBut soft, what light through yonder window breaks? ".chars().filter(|c| vocab.contains(c)).collect();
+    let base: String = text.chars().cycle().take(1000).collect();
+    let mut id = 0;
+    let mut first_generated = |prompt: String| -> f64 {
+        id += 1;
+        let t0 = Instant::now();
+        cmd.send(WorkerCmd::Start { id, prompt, length: 1, sampling: Default::default() }).unwrap();
+        let mut at = None;
+        loop {
+            match rx.recv().unwrap() {
+                Event::Worker(WorkerEvent::Step { id: i, step }) if i == id && !step.is_prompt => at = Some(t0.elapsed()),
+                Event::Worker(WorkerEvent::Done { id: i }) if i == id => break,
+                _ => {}
+            }
+        }
+        at.expect("a generated step").as_secs_f64() * 1e3
+    };
+    first_generated(base.clone());
+    let (mut extend, mut reread) = (Vec::new(), Vec::new());
+    let mut prompt = base.clone();
+    for k in 0..7 {
+        prompt.push(text.chars().nth(k).unwrap());
+        extend.push(first_generated(prompt.clone()));
+        let changed: String = std::iter::once(text.chars().nth(k + 1).unwrap()).chain(prompt.chars().skip(1)).collect();
+        reread.push(first_generated(changed));
+        first_generated(prompt.clone()); // the cache holds `prompt` again
+    }
+    cmd.send(WorkerCmd::Shutdown).unwrap();
+    (median(extend), median(reread))
+}
+
 fn main() {
     // `cargo bench` passes --bench; nothing to filter here.
     gatescope::commands::use_one_thread();
@@ -203,6 +245,9 @@ fn main() {
             p
         }
     };
+    let (extend, reread) = worker_prompt_ms(&ck);
+    println!("prompt1000_extended_by_one_ms_median={extend:.1}");
+    println!("prompt1000_read_afresh_ms_median={reread:.1}");
     let (lat, idle) = latency_and_idle(&ck);
     println!("keystroke_to_ghost_ms_median={lat:.1}");
     println!("idle_cpu_s={idle:.3}");
