@@ -440,6 +440,16 @@ fn every_key_in_help_does_something() {
     assert_eq!(app.cell, 0);
     app.update(alt('m'));
     assert_eq!(Some(app.cell), app.most_active_cell());
+    // Alt-# asks for a unit number; a bad one is refused and named.
+    app.update(alt('#'));
+    type_str(&mut app, "12");
+    app.update(key(KeyCode::Enter));
+    assert_eq!((app.cell, app.color), (12, ColorMode::Cell));
+    app.update(alt('#'));
+    type_str(&mut app, "99");
+    app.update(key(KeyCode::Enter));
+    assert_eq!(app.cell, 12);
+    assert!(app.message.clone().unwrap().0.contains("no cell \"99\""), "{:?}", app.message);
     app.update(alt('v'));
     assert!(!app.preview);
     app.update(Event::Key(KeyEvent::new(KeyCode::Char('p'), KeyModifiers::CONTROL)));
@@ -534,6 +544,9 @@ fn esc_stops_and_tab_pauses_a_running_generation() {
 #[test]
 fn editing_keys_reach_the_prompt_and_scroll_keys_the_output() {
     let mut app = app_with_run("ROMEO:\n", 400);
+    // No preview: with the real clock an edit may start one (and replace the
+    // run this test scrolls) depending on how long the set-up took.
+    app.preview = false;
     let ctrl = |c: char| Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL));
     app.update(Event::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::ALT)));
     assert_eq!(app.editor.text(), "ROMEO:\n\n", "Alt-Enter inserts a line break");

@@ -66,6 +66,8 @@ pub enum Mode {
     Inspect,
     /// A path prompt for loading a checkpoint.
     Load,
+    /// A number prompt for the cell that colours the text.
+    Cell,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +104,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("Alt-n / Alt-N", "colouring cell + / − 1"),
     ("Alt-. / Alt-,", "colouring cell + / − 10"),
     ("Alt-m", "cell = most active at cursor"),
+    ("Alt-#", "colouring cell by number"),
     ("Alt-v  Ctrl-P", "live preview on / off"),
     ("Alt-w  Ctrl-S", "save transcript + trace"),
     ("Alt-o  Ctrl-O", "load a checkpoint"),
@@ -510,7 +513,7 @@ impl App {
             self.help = false;
         }
         match self.mode {
-            Mode::Load => {
+            Mode::Load | Mode::Cell => {
                 self.load_editor.insert_str(&s.replace(['\n', '\r'], ""));
                 None
             }
@@ -538,7 +541,7 @@ impl App {
             self.help = true;
             return None;
         }
-        if self.mode == Mode::Load {
+        if matches!(self.mode, Mode::Load | Mode::Cell) {
             return self.load_key(k, ctrl);
         }
         if alt {
@@ -728,8 +731,14 @@ impl App {
         let e = &mut self.load_editor;
         match k.code {
             KeyCode::Esc => {
+                let what = if self.mode == Mode::Cell { "cell choice cancelled" } else { "load cancelled" };
                 self.mode = Mode::Typing;
-                self.info("load cancelled");
+                self.info(what);
+            }
+            KeyCode::Enter if self.mode == Mode::Cell => {
+                let typed = e.text().trim().to_string();
+                self.mode = Mode::Typing;
+                self.choose_cell(&typed);
             }
             KeyCode::Enter => {
                 let path = e.text().trim().to_string();
@@ -765,6 +774,19 @@ impl App {
             _ => {}
         }
         None
+    }
+
+    /// Colour the text by the unit number `typed` of the selected layer.
+    fn choose_cell(&mut self, typed: &str) {
+        let units = self.model.as_ref().map(|m| m.hidden).unwrap_or(0);
+        match typed.parse::<usize>() {
+            Ok(u) if u < units => {
+                self.cell = u;
+                self.color = ColorMode::Cell;
+                self.info(format!("colouring by cell {u} of layer {}", self.layer + 1));
+            }
+            _ => self.error(format!("no cell {:?}: type a unit number from 0 to {}", typed, units.saturating_sub(1))),
+        }
     }
 
     /// The single-letter controls (Alt-letter while typing, the bare letter
@@ -824,6 +846,11 @@ impl App {
             'w' => self.save(),
             'o' => {
                 self.mode = Mode::Load;
+                self.load_editor.clear();
+                self.help = false;
+            }
+            '#' => {
+                self.mode = Mode::Cell;
                 self.load_editor.clear();
                 self.help = false;
             }

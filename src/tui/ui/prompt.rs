@@ -14,8 +14,11 @@ use unicode_segmentation::UnicodeSegmentation;
 
 /// Draws the prompt; returns where the terminal cursor belongs.
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) -> Option<Position> {
-    let loading = app.mode == Mode::Load;
-    let title = if loading {
+    let loading = matches!(app.mode, Mode::Load | Mode::Cell);
+    let title = if app.mode == Mode::Cell {
+        let units = app.model.as_ref().map(|m| m.hidden).unwrap_or(0);
+        format!(" colouring cell: type a unit number (0-{}), Enter sets, Esc cancels ", units.saturating_sub(1))
+    } else if loading {
         " load checkpoint: type a path, Enter loads, Esc cancels ".to_string()
     } else {
         let mut t = String::from(" prompt ");

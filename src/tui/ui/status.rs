@@ -82,6 +82,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             let hints = match app.mode {
                 Mode::Inspect => " ←→ step · PgUp/PgDn ×10 · Home/End · t/T k/K p/P s/S l g h c n , . m · Tab back · ? help",
                 Mode::Load => " Enter load · Esc cancel",
+                Mode::Cell => " Enter set the colouring cell · Esc cancel",
                 Mode::Typing => " F1 help · Enter generate · Esc stop · Tab inspect · Ctrl-C quit · Alt-t/T temp · Alt-l layer · Alt-g g · Alt-c colour · Ctrl-S save · Ctrl-O load",
             };
             Line::from(Span::styled(hints, theme::dim()))
