@@ -13,10 +13,6 @@ use crate::vocab::Vocab;
 use anyhow::{bail, Result};
 use tch::{Device, Kind, Tensor};
 
-/// The one place that knows PyTorch's gate order: rows of weight_ih / weight_hh
-/// are four blocks of `hidden` rows each, in this order.
-pub const GATE_ORDER: [&str; 4] = ["i", "f", "g", "o"];
-
 /// Sizes of a model, all read off tensor shapes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Dims {
@@ -383,7 +379,9 @@ impl CharLstm {
     }
 }
 
-/// i, f, o through sigmoid and g through tanh, on the last dimension of [.., 4H].
+/// PyTorch's gate order lives here and in `LayerGates::from_row`: rows of
+/// weight_ih / weight_hh are four blocks of `hidden`, in the order i, f, g, o.
+/// i, f, o go through sigmoid and g through tanh, on the last dimension of [.., 4H].
 fn activate(pre: &Tensor) -> Tensor {
     let parts = pre.chunk(4, -1);
     Tensor::cat(&[parts[0].sigmoid(), parts[1].sigmoid(), parts[2].tanh(), parts[3].sigmoid()], -1)
