@@ -121,7 +121,7 @@ pub fn to_bytes(model: &CharLstm, metadata: &BTreeMap<String, String>) -> Result
     let buffers: Vec<(String, Vec<usize>, Vec<u8>)> = named
         .iter()
         .map(|(name, t)| {
-            let t = t.detach().to_kind(tch::Kind::Float).contiguous();
+            let t = t.detach().to_device(tch::Device::Cpu).to_kind(tch::Kind::Float).contiguous();
             let n = t.numel();
             let mut v = vec![0f32; n];
             t.copy_data(&mut v, n);
