@@ -44,15 +44,7 @@ fn key(c: KeyCode) -> Event {
 }
 
 fn frame_bench(m: &CharLstm) -> (f64, f64) {
-    let info = ModelInfo {
-        name: "random-2x512.safetensors".into(),
-        layers: m.dims.layers,
-        hidden: m.dims.hidden,
-        params: m.dims.parameter_count(),
-        device: "cpu".into(),
-        vocab: m.vocab.chars().to_vec(),
-        warnings: vec![],
-    };
+    let info = ModelInfo::new("random-2x512.safetensors", m, vec![]);
     let mut app = App::new();
     app.update(Event::Worker(WorkerEvent::Loaded(info)));
     for c in "ROMEO:\n".chars() {

@@ -9,6 +9,20 @@ use std::path::{Path, PathBuf};
 /// a missing or unwritable folder, a directory, or anything that is not a
 /// regular file (renaming onto `/dev/full` as root would replace the device).
 pub fn check_destination(path: &Path) -> Result<()> {
+    check_kind(path)?;
+    // The only reliable test of "can we write here" (root ignores mode bits,
+    // read-only mounts don't show in them) is to try.
+    let dir = parent_dir(path);
+    tempfile::Builder::new()
+        .prefix(".gatescope-probe-")
+        .tempfile_in(&dir)
+        .map_err(|e| anyhow!("{}: cannot write in folder {} ({e})", path.display(), dir.display()))?;
+    Ok(())
+}
+
+/// The cheap half of `check_destination`: the path is a file name (or a
+/// regular file) in a folder that exists.
+pub fn check_kind(path: &Path) -> Result<()> {
     let shown = path.display();
     if path.as_os_str().is_empty() {
         bail!("output path is empty");
@@ -26,19 +40,14 @@ pub fn check_destination(path: &Path) -> Result<()> {
         Ok(_) => bail!("{shown}: {} is not a folder", dir.display()),
         Err(_) => bail!("{shown}: folder {} does not exist", dir.display()),
     }
-    // The only reliable test of "can we write here" (root ignores mode bits,
-    // read-only mounts don't show in them) is to try.
-    tempfile::Builder::new()
-        .prefix(".gatescope-probe-")
-        .tempfile_in(&dir)
-        .map_err(|e| anyhow!("{shown}: cannot write in folder {} ({e})", dir.display()))?;
     Ok(())
 }
 
 /// Write `bytes` to `path` atomically: readers see the old file or the new
 /// one, never a mixture, even if the process is killed or the disk fills.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    check_destination(path)?;
+    // No write probe: creating the temporary file is the test.
+    check_kind(path)?;
     let shown = path.display();
     let mut tmp = temp_beside(path)?;
     tmp.write_all(bytes)

@@ -1,6 +1,6 @@
 //! What each subcommand does, apart from `train` (see train.rs).
 
-use crate::atomic::{check_destination, temp_beside};
+use crate::atomic::{check_destination, check_kind, temp_beside};
 use crate::cli::{EvalArgs, GenerateArgs, InfoArgs, PlayArgs, SamplingArgs};
 use crate::generate::{Generator, Step};
 use crate::model::checkpoint::{parse, Checkpoint};
@@ -142,7 +142,8 @@ impl TraceThread {
 
 impl TraceWriter {
     pub fn create(path: &Path) -> Result<Self> {
-        check_destination(path)?;
+        // Creating the temporary file tests the folder; no separate probe.
+        check_kind(path)?;
         let tmp = temp_beside(path)?;
         Ok(Self { path: path.to_path_buf(), file: std::io::BufWriter::new(tmp) })
     }

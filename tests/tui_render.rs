@@ -23,15 +23,7 @@ fn model() -> CharLstm {
 }
 
 fn info(m: &CharLstm) -> ModelInfo {
-    ModelInfo {
-        name: "tiny.safetensors".into(),
-        layers: m.dims.layers,
-        hidden: m.dims.hidden,
-        params: m.dims.parameter_count(),
-        device: "cpu".into(),
-        vocab: m.vocab.chars().to_vec(),
-        warnings: vec![],
-    }
+    ModelInfo::new("tiny.safetensors", m, vec![])
 }
 
 fn key(code: KeyCode) -> Event {

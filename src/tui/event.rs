@@ -35,6 +35,22 @@ pub struct ModelInfo {
     pub warnings: Vec<String>,
 }
 
+impl ModelInfo {
+    /// The status bar's facts about `model`, shown under `name`.
+    pub fn new(name: impl Into<String>, model: &crate::model::CharLstm, warnings: Vec<String>) -> Self {
+        let d = model.dims;
+        Self {
+            name: name.into(),
+            layers: d.layers,
+            hidden: d.hidden,
+            params: d.parameter_count(),
+            device: "cpu".into(),
+            vocab: model.vocab.chars().to_vec(),
+            warnings,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum Event {
     Key(KeyEvent),

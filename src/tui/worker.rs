@@ -49,16 +49,7 @@ pub fn spawn(checkpoint: Option<PathBuf>, events: Sender<Event>) -> std::io::Res
 }
 
 pub fn model_info(ck: &Checkpoint) -> ModelInfo {
-    let d = ck.model.dims;
-    ModelInfo {
-        name: ck.name(),
-        layers: d.layers,
-        hidden: d.hidden,
-        params: d.parameter_count(),
-        device: "cpu".into(),
-        vocab: ck.model.vocab.chars().to_vec(),
-        warnings: ck.warnings.clone(),
-    }
+    ModelInfo::new(ck.name(), &ck.model, ck.warnings.clone())
 }
 
 fn fault_injected() -> bool {
