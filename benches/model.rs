@@ -6,10 +6,11 @@
 //! prompt1000_ms          a 1,000-character prompt through the batched path, with gates
 //! prompt1000_fused_only_ms  the same prompt through libtorch's fused LSTM alone
 
-use gatescope::commands::{load_model, use_one_thread, TraceThread, TraceWriter};
 use gatescope::generate::Generator;
 use gatescope::model::sample::Sampling;
 use gatescope::model::LstmState;
+use gatescope::model::{load_model, use_one_thread};
+use gatescope::trace::{TraceThread, TraceWriter};
 use std::path::PathBuf;
 use std::time::Instant;
 

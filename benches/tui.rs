@@ -50,7 +50,9 @@ fn frame_bench(m: &CharLstm) -> (f64, f64) {
     for c in "ROMEO:\n".chars() {
         app.update(key(KeyCode::Char(c)));
     }
-    let Some(WorkerCmd::Start { id, prompt, sampling, .. }) = app.update(key(KeyCode::Enter)) else { panic!("Enter starts") };
+    let Some(WorkerCmd::Start { id, prompt, sampling, .. }) = app.update(key(KeyCode::Enter)) else {
+        panic!("Enter starts")
+    };
     let mut g = Generator::new(m, sampling);
     let mut n = 0;
     for s in g.feed_prompt(&prompt).unwrap() {
@@ -95,7 +97,8 @@ struct Session {
 
 impl Session {
     fn start(ck: &std::path::Path) -> Session {
-        let pair = native_pty_system().openpty(PtySize { rows: 30, cols: 100, pixel_width: 0, pixel_height: 0 }).unwrap();
+        let pair =
+            native_pty_system().openpty(PtySize { rows: 30, cols: 100, pixel_width: 0, pixel_height: 0 }).unwrap();
         let mut cmd = CommandBuilder::new(BIN);
         cmd.args(["play", "--checkpoint"]);
         cmd.arg(ck);
@@ -190,7 +193,8 @@ fn worker_prompt_ms(ck: &std::path::Path) -> (f64, f64) {
         Event::Worker(WorkerEvent::Loaded(info)) => info.vocab,
         other => panic!("{other:?}"),
     };
-    let text: String = "ROMEO:\nBut soft, what light through yonder window breaks? ".chars().filter(|c| vocab.contains(c)).collect();
+    let text: String =
+        "ROMEO:\nBut soft, what light through yonder window breaks? ".chars().filter(|c| vocab.contains(c)).collect();
     let base: String = text.chars().cycle().take(1000).collect();
     let mut id = 0;
     let mut first_generated = |prompt: String| -> f64 {
@@ -200,7 +204,9 @@ fn worker_prompt_ms(ck: &std::path::Path) -> (f64, f64) {
         let mut at = None;
         loop {
             match rx.recv().unwrap() {
-                Event::Worker(WorkerEvent::Step { id: i, step }) if i == id && !step.is_prompt => at = Some(t0.elapsed()),
+                Event::Worker(WorkerEvent::Step { id: i, step }) if i == id && !step.is_prompt => {
+                    at = Some(t0.elapsed())
+                }
                 Event::Worker(WorkerEvent::Done { id: i }) if i == id => break,
                 _ => {}
             }
@@ -223,7 +229,7 @@ fn worker_prompt_ms(ck: &std::path::Path) -> (f64, f64) {
 
 fn main() {
     // `cargo bench` passes --bench; nothing to filter here.
-    gatescope::commands::use_one_thread();
+    gatescope::model::use_one_thread();
     let m = model();
     let (plain, all) = frame_bench(&m);
     println!("frame_ms_median={plain:.3}");

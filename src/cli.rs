@@ -4,7 +4,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
-#[command(name = "gatescope", version, about = "Watch a character-level LSTM think: a terminal playground, generator and trainer")]
+#[command(
+    name = "gatescope",
+    version,
+    about = "Watch a character-level LSTM think: a terminal playground, generator and trainer"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -96,6 +100,9 @@ pub struct TrainArgs {
     /// Dropout between layers and before the head.
     #[arg(long, default_value_t = 0.2, value_parser = unit_interval_f64)]
     pub dropout: f64,
+    /// DropConnect on the hidden-to-hidden weights (AWD-LSTM's weight drop), one mask per step.
+    #[arg(long, default_value_t = 0.0, value_parser = unit_interval_f64)]
+    pub weight_drop: f64,
     /// Peak learning rate (Adam/AdamW).
     #[arg(long, default_value_t = 3e-3)]
     pub lr: f64,

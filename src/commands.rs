@@ -1,46 +1,33 @@
-//! What each subcommand does, apart from `train` (see train.rs).
+//! What each subcommand does: the one module that knows the CLI's types. It
+//! turns parsed arguments into the plain configs of the layers below, runs
+//! them, and prints.
 
-use crate::atomic::{check_destination, check_kind, temp_beside};
-use crate::cli::{EvalArgs, GenerateArgs, InfoArgs, PlayArgs, SamplingArgs};
-use crate::generate::{Generator, Step};
-use crate::model::checkpoint::{parse, Checkpoint};
-use crate::model::load_checkpoint;
+use crate::atomic::check_destination;
+use crate::cli::{Command, DeviceArg, EvalArgs, GenerateArgs, InfoArgs, PlayArgs, SamplingArgs, TrainArgs};
+use crate::generate::Generator;
 use crate::model::sample::Sampling;
+use crate::model::{load_model, use_one_thread};
+use crate::trace::{TraceThread, TraceWriter};
+use crate::train::{DeviceChoice, TrainConfig};
 use crate::vocab::quoted_char;
 use anyhow::{anyhow, bail, Result};
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
 
-/// Where the shipped model lives in the source tree (and is embedded from).
-pub const DEFAULT_CHECKPOINT: &str = "assets/default.safetensors";
-
-#[cfg(default_model)]
-const EMBEDDED: Option<&[u8]> = Some(include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/default.safetensors")));
-#[cfg(not(default_model))]
-const EMBEDDED: Option<&[u8]> = None;
-
-/// The checkpoint at `path`, or the model built into the binary.
-pub fn load_model(path: Option<&Path>) -> Result<Checkpoint> {
-    if let Some(p) = path {
-        return load_checkpoint(p);
+/// Run one parsed command (`play` when none was given).
+pub fn run(command: Option<Command>) -> Result<()> {
+    match command.unwrap_or(Command::Play(Default::default())) {
+        Command::Play(a) => play(a),
+        Command::Generate(a) => generate(a),
+        Command::Train(a) => train(a),
+        Command::Eval(a) => eval(a),
+        Command::Info(a) => info(a),
     }
-    let bytes = EMBEDDED.ok_or_else(|| {
-        anyhow!("no default model was built in ({DEFAULT_CHECKPOINT} was missing at build time); pass --checkpoint FILE")
-    })?;
-    let (model, metadata, warnings) = parse(bytes).map_err(|e| anyhow!("built-in {DEFAULT_CHECKPOINT}: {e}"))?;
-    Ok(Checkpoint { path: PathBuf::from(DEFAULT_CHECKPOINT), model, metadata, warnings })
 }
 
 impl From<&SamplingArgs> for Sampling {
     fn from(a: &SamplingArgs) -> Self {
         Sampling { temperature: a.temperature, top_k: a.top_k, top_p: a.top_p, seed: a.seed }
     }
-}
-
-/// The batch-1 step is fastest on one thread: libtorch's pool only adds
-/// synchronisation at these sizes (see DESIGN.md's measurement).
-pub fn use_one_thread() {
-    tch::set_num_threads(1);
 }
 
 pub fn generate(a: GenerateArgs) -> Result<()> {
@@ -97,70 +84,6 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
     Ok(())
 }
 
-/// A JSONL file written beside its destination and moved into place when
-/// complete, so an interrupted run never leaves half a trace.
-pub struct TraceWriter {
-    path: PathBuf,
-    file: std::io::BufWriter<tempfile::NamedTempFile>,
-}
-
-/// A `TraceWriter` fed from another thread, so serialising overlaps generating.
-pub struct TraceThread {
-    steps: std::sync::mpsc::SyncSender<Step>,
-    done: Option<std::thread::JoinHandle<Result<PathBuf>>>,
-}
-
-impl TraceThread {
-    pub fn start(mut writer: TraceWriter) -> Self {
-        let (steps, rx) = std::sync::mpsc::sync_channel::<Step>(256);
-        let done = std::thread::spawn(move || {
-            for step in rx {
-                writer.write(&step.to_json_line())?;
-            }
-            writer.finish()
-        });
-        Self { steps, done: Some(done) }
-    }
-
-    pub fn send(&mut self, step: Step) -> Result<()> {
-        if self.steps.send(step).is_ok() {
-            return Ok(());
-        }
-        // A closed channel means the writer failed: report its error.
-        match self.done.take().map(|h| h.join()) {
-            Some(Ok(Err(e))) => Err(e),
-            _ => Err(anyhow!("the trace writer stopped")),
-        }
-    }
-
-    pub fn finish(mut self) -> Result<PathBuf> {
-        let done = self.done.take().ok_or_else(|| anyhow!("the trace writer stopped"))?;
-        drop(self.steps);
-        done.join().map_err(|_| anyhow!("the trace writer panicked"))?
-    }
-}
-
-impl TraceWriter {
-    pub fn create(path: &Path) -> Result<Self> {
-        // Creating the temporary file tests the folder; no separate probe.
-        check_kind(path)?;
-        let tmp = temp_beside(path)?;
-        Ok(Self { path: path.to_path_buf(), file: std::io::BufWriter::new(tmp) })
-    }
-
-    pub fn write(&mut self, line: &str) -> Result<()> {
-        writeln!(self.file, "{line}").map_err(|e| anyhow!("{}: write failed ({e})", self.path.display()))
-    }
-
-    pub fn finish(self) -> Result<PathBuf> {
-        let shown = self.path.display().to_string();
-        let tmp = self.file.into_inner().map_err(|e| anyhow!("{shown}: write failed ({})", e.error()))?;
-        tmp.as_file().sync_all().map_err(|e| anyhow!("{shown}: write failed ({e})"))?;
-        tmp.persist(&self.path).map_err(|e| anyhow!("{shown}: cannot move into place ({})", e.error))?;
-        Ok(self.path)
-    }
-}
-
 pub fn info(a: InfoArgs) -> Result<()> {
     let ck = load_model(a.checkpoint.as_deref())?;
     let d = ck.model.dims;
@@ -185,9 +108,57 @@ pub fn info(a: InfoArgs) -> Result<()> {
 
 pub fn eval(a: EvalArgs) -> Result<()> {
     let ck = load_model(a.checkpoint.as_deref())?;
-    crate::train::run_eval(&a, &ck.model)
+    let (n, v) = crate::train::eval::evaluate_file(&ck.model, &a.data, a.val_frac, a.window)?;
+    let bpc = |nats: f64| nats / std::f64::consts::LN_2;
+    println!(
+        "val_chars={n} windowed{}_loss={:.4} stateful_loss={:.4} windowed_bpc={:.4} stateful_bpc={:.4}",
+        a.window,
+        v.windowed,
+        v.stateful,
+        bpc(v.windowed),
+        bpc(v.stateful)
+    );
+    Ok(())
 }
 
 pub fn play(a: PlayArgs) -> Result<()> {
     crate::tui::run(a.checkpoint)
+}
+
+pub fn train(a: TrainArgs) -> Result<()> {
+    crate::train::run(TrainConfig::from(a))
+}
+
+impl From<TrainArgs> for TrainConfig {
+    fn from(a: TrainArgs) -> Self {
+        TrainConfig {
+            data: a.data,
+            out: a.out,
+            layers: a.layers,
+            hidden: a.hidden,
+            embed: a.embed,
+            seq: a.seq,
+            batch: a.batch,
+            dropout: a.dropout,
+            weight_drop: a.weight_drop,
+            lr: a.lr,
+            warmup: a.warmup,
+            min_lr_frac: a.min_lr_frac,
+            weight_decay: a.weight_decay,
+            grad_clip: a.grad_clip,
+            epochs: a.epochs,
+            steps: a.steps,
+            val_frac: a.val_frac,
+            eval_every: a.eval_every,
+            checkpoint_every: a.checkpoint_every,
+            resume: a.resume,
+            device: match a.device {
+                DeviceArg::Auto => DeviceChoice::Auto,
+                DeviceArg::Cpu => DeviceChoice::Cpu,
+                DeviceArg::Cuda => DeviceChoice::Cuda,
+            },
+            seed: a.seed,
+            threads: a.threads,
+        }
+    }
 }

@@ -1,5 +1,8 @@
 //! gatescope: a terminal playground for character-level LSTM language models.
 //! The binary is a thin layer over this library, so tests reach every part.
+//!
+//! Layers import one way: vocab, atomic, data → model → generate, trace →
+//! train, tui → commands (the only module that knows the CLI) → main.
 
 pub mod atomic;
 pub mod cli;
@@ -7,6 +10,7 @@ pub mod commands;
 pub mod data;
 pub mod generate;
 pub mod model;
+pub mod trace;
 pub mod train;
 pub mod tui;
 pub mod vocab;

@@ -1,18 +1,10 @@
 use clap::Parser;
-use gatescope::cli::{Cli, Command};
-use gatescope::commands;
+use gatescope::cli::Cli;
 
 fn main() {
     short_openmp_spin();
     let cli = Cli::parse();
-    let result = match cli.command.unwrap_or(Command::Play(Default::default())) {
-        Command::Play(a) => commands::play(a),
-        Command::Generate(a) => commands::generate(a),
-        Command::Train(a) => gatescope::train::run_train(a),
-        Command::Eval(a) => commands::eval(a),
-        Command::Info(a) => commands::info(a),
-    };
-    if let Err(e) = result {
+    if let Err(e) = gatescope::commands::run(cli.command) {
         // One line: the error chain joined, as a user reads it.
         let msg: Vec<String> = e.chain().map(|c| c.to_string()).collect();
         eprintln!("gatescope: {}", msg.join(": "));
@@ -40,7 +32,8 @@ fn short_openmp_spin() {
         return;
     }
     if let Ok(exe) = std::env::current_exe() {
-        let err = std::process::Command::new(exe).args(std::env::args_os().skip(1)).env("GOMP_SPINCOUNT", "1000").exec();
+        let err =
+            std::process::Command::new(exe).args(std::env::args_os().skip(1)).env("GOMP_SPINCOUNT", "1000").exec();
         // exec only returns on failure; carry on with the default.
         eprintln!("gatescope: note: could not restart with GOMP_SPINCOUNT=1000 ({err})");
     }

@@ -131,11 +131,10 @@ fn half_precision_checkpoints_load() {
     let good = valid(dir.path());
     let p = rewrite(&good, &dir.path().join("f16.safetensors"), |t, _| {
         for x in t.iter_mut() {
-            let f: Vec<u8> = x
-                .3
-                .chunks_exact(4)
-                .flat_map(|b| half::f16::from_f32(f32::from_le_bytes([b[0], b[1], b[2], b[3]])).to_le_bytes())
-                .collect();
+            let f: Vec<u8> =
+                x.3.chunks_exact(4)
+                    .flat_map(|b| half::f16::from_f32(f32::from_le_bytes([b[0], b[1], b[2], b[3]])).to_le_bytes())
+                    .collect();
             (x.1, x.3) = (Dtype::F16, f);
         }
     });

@@ -17,7 +17,8 @@ fn writes_prompt_then_exactly_n_characters_and_same_seed_same_text() {
     let dir = tempfile::tempdir().unwrap();
     let ck = tiny_checkpoint(dir.path(), "m.safetensors", TEXT, 8, 16, 2);
     let ck = ck.to_str().unwrap();
-    let gen = |seed: &str| stdout(&run(&["generate", "-c", ck, "-p", "Before", "-l", "80", "-t", "1.0", "--seed", seed]));
+    let gen =
+        |seed: &str| stdout(&run(&["generate", "-c", ck, "-p", "Before", "-l", "80", "-t", "1.0", "--seed", seed]));
     let a = gen("3");
     assert!(a.starts_with("Before"));
     assert_eq!(a.chars().count(), "Before".len() + 80);
@@ -29,7 +30,8 @@ fn writes_prompt_then_exactly_n_characters_and_same_seed_same_text() {
 fn greedy_matches_pytorch_greedy() {
     let dir = tempfile::tempdir().unwrap();
     let ck = tiny_checkpoint(dir.path(), "m.safetensors", TEXT, 8, 24, 2);
-    let ours = stdout(&run(&["generate", "-c", ck.to_str().unwrap(), "-p", "First", "-l", "200", "--temperature", "0"]));
+    let ours =
+        stdout(&run(&["generate", "-c", ck.to_str().unwrap(), "-p", "First", "-l", "200", "--temperature", "0"]));
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/bench/pytorch_ref.py");
     if !std::path::Path::new(script).exists() {
         eprintln!("skipping: {script} not found");
@@ -48,7 +50,8 @@ fn trace_has_one_object_per_consumed_character() {
     let dir = tempfile::tempdir().unwrap();
     let ck = tiny_checkpoint(dir.path(), "m.safetensors", TEXT, 8, 16, 3);
     let trace = dir.path().join("t.jsonl");
-    let out = run(&["generate", "-c", ck.to_str().unwrap(), "-p", "hear me", "-l", "25", "--trace", trace.to_str().unwrap()]);
+    let out =
+        run(&["generate", "-c", ck.to_str().unwrap(), "-p", "hear me", "-l", "25", "--trace", trace.to_str().unwrap()]);
     let text = stdout(&out);
     let lines: Vec<serde_json::Value> =
         std::fs::read_to_string(&trace).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
@@ -113,7 +116,16 @@ fn eval_matches_the_pytorch_reference() {
         return;
     }
     let theirs = Command::new(venv_python())
-        .args([script, "eval", "--checkpoint", ck.to_str().unwrap(), "--data", data.to_str().unwrap(), "--window", "64"])
+        .args([
+            script,
+            "eval",
+            "--checkpoint",
+            ck.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+            "--window",
+            "64",
+        ])
         .output()
         .unwrap();
     let theirs = String::from_utf8(theirs.stdout).unwrap();
@@ -146,12 +158,25 @@ fn a_trace_that_fills_the_disk_fails_cleanly_and_leaves_nothing() {
         .arg("-c")
         .arg("ulimit -f 64; trap '' XFSZ; exec \"$0\" \"$@\"")
         .arg(env!("CARGO_BIN_EXE_gatescope"))
-        .args(["generate", "-c", ck.to_str().unwrap(), "-p", "Before", "-l", "5000", "--trace", trace.to_str().unwrap()])
+        .args([
+            "generate",
+            "-c",
+            ck.to_str().unwrap(),
+            "-p",
+            "Before",
+            "-l",
+            "5000",
+            "--trace",
+            trace.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     let err = one_line_error(&out);
     assert!(err.contains("t.jsonl: write failed"), "{err}");
     assert!(!trace.exists(), "no partial trace");
-    let leftovers = std::fs::read_dir(dir.path()).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".tmp")).count();
+    let leftovers = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".tmp"))
+        .count();
     assert_eq!(leftovers, 0, "temporary file removed");
 }

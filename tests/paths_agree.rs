@@ -45,7 +45,13 @@ fn fused_and_explicit_paths_agree_on_a_three_layer_model_over_200_characters() {
     for (t, (a, b)) in stepped.iter().zip(&primed).enumerate() {
         for k in 0..3 {
             let (x, y) = (&a.layers[k], &b.layers[k]);
-            let d = [max_diff(&x.i, &y.i), max_diff(&x.f, &y.f), max_diff(&x.g, &y.g), max_diff(&x.o, &y.o), max_diff(&x.c, &y.c)];
+            let d = [
+                max_diff(&x.i, &y.i),
+                max_diff(&x.f, &y.f),
+                max_diff(&x.g, &y.g),
+                max_diff(&x.o, &y.o),
+                max_diff(&x.c, &y.c),
+            ];
             assert!(d.iter().all(|&e| e < 1e-5), "t={t} layer {k}: {d:?}");
         }
     }

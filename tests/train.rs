@@ -13,9 +13,35 @@ fn meta(path: &Path, key: &str) -> f64 {
 
 fn tiny_train<'a>(data: &'a str, out: &'a str, steps: &'a str) -> Vec<&'a str> {
     vec![
-        "train", "--data", data, "--out", out, "--layers", "1", "--hidden", "32", "--embed", "8", "--seq", "32",
-        "--batch", "16", "--steps", steps, "--eval-every", "50", "--checkpoint-every", "50", "--lr", "1e-2",
-        "--warmup", "10", "--dropout", "0", "--threads", "1",
+        "train",
+        "--data",
+        data,
+        "--out",
+        out,
+        "--layers",
+        "1",
+        "--hidden",
+        "32",
+        "--embed",
+        "8",
+        "--seq",
+        "32",
+        "--batch",
+        "16",
+        "--steps",
+        steps,
+        "--eval-every",
+        "50",
+        "--checkpoint-every",
+        "50",
+        "--lr",
+        "1e-2",
+        "--warmup",
+        "10",
+        "--dropout",
+        "0",
+        "--threads",
+        "1",
     ]
 }
 

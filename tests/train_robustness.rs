@@ -8,8 +8,29 @@ use std::process::Command;
 
 fn tiny<'a>(data: &'a str, out: &'a str, steps: &'a str) -> Vec<&'a str> {
     vec![
-        "train", "--data", data, "--out", out, "--layers", "1", "--hidden", "16", "--embed", "4", "--seq", "8",
-        "--batch", "4", "--steps", steps, "--eval-every", "5", "--checkpoint-every", "5", "--threads", "1",
+        "train",
+        "--data",
+        data,
+        "--out",
+        out,
+        "--layers",
+        "1",
+        "--hidden",
+        "16",
+        "--embed",
+        "4",
+        "--seq",
+        "8",
+        "--batch",
+        "4",
+        "--steps",
+        steps,
+        "--eval-every",
+        "5",
+        "--checkpoint-every",
+        "5",
+        "--threads",
+        "1",
     ]
 }
 
@@ -53,7 +74,8 @@ fn a_full_disk_ends_with_an_error_and_the_previous_checkpoint_intact() {
     let args = tiny(data.to_str().unwrap(), out.to_str().unwrap(), "20");
     let limit_kib = before.len() / 1024 / 2;
     let script = format!("ulimit -f {}; trap '' XFSZ; exec \"$0\" \"$@\"", limit_kib.max(1));
-    let r = Command::new("bash").arg("-c").arg(script).arg(env!("CARGO_BIN_EXE_gatescope")).args(&args).output().unwrap();
+    let r =
+        Command::new("bash").arg("-c").arg(script).arg(env!("CARGO_BIN_EXE_gatescope")).args(&args).output().unwrap();
     let err = last_line_error(&r);
     assert!(err.contains("write failed") && err.contains("unchanged"), "{err}");
     assert_eq!(std::fs::read(&out).unwrap(), before, "previous checkpoint untouched");
@@ -95,4 +117,3 @@ fn killed_at_random_moments_the_last_complete_checkpoint_always_loads() {
     }
     assert!(seen_checkpoint > 0, "the kills came before any checkpoint; the test proved nothing");
 }
-

@@ -124,7 +124,10 @@ fn script(ck: &Path) -> String {
 /// Ghost text: dim characters on the prompt line after the typed prompt.
 fn has_ghost(s: &vt100::Screen, prompt_row: u16, after_col: u16) -> bool {
     let (_, cols) = s.size();
-    (after_col..cols.saturating_sub(1)).any(|c| s.cell(prompt_row, c).is_some_and(|cell| cell.fgcolor() == vt100::Color::Idx(8) && !cell.contents().trim().is_empty()))
+    (after_col..cols.saturating_sub(1)).any(|c| {
+        s.cell(prompt_row, c)
+            .is_some_and(|cell| cell.fgcolor() == vt100::Color::Idx(8) && !cell.contents().trim().is_empty())
+    })
 }
 
 #[test]
@@ -144,7 +147,8 @@ fn type_preview_enter_stream_resize_quit() {
         !c.contains("output · preview") && c.contains("│ idle │") && c.contains("t=505)")
     });
     let screen = pty.contents();
-    for panel in ["i input", "f forget", "o output", "cell-state norm", "next char after", "tiny.safetensors · 2×16"] {
+    for panel in ["i input", "f forget", "o output", "cell-state norm", "next char after", "tiny.safetensors · 2×16"]
+    {
         assert!(screen.contains(panel), "{panel} is on screen:\n{screen}");
     }
     assert!(screen.matches('▀').count() > 200, "the heatmaps are drawn");
@@ -187,7 +191,9 @@ fn q_quits_on_an_empty_prompt_and_an_edit_storm_ends_on_the_last_prompt() {
     assert!(pty.row(1).starts_with("│RO:"), "the output is for the last prompt:\n{}", pty.contents());
     // Empty the prompt, then q quits.
     pty.send("\x15");
-    pty.wait_for("an empty prompt", |s| s.contents_between(26, 0, 26, 100).trim_matches(|c| c == '│' || c == ' ').is_empty());
+    pty.wait_for("an empty prompt", |s| {
+        s.contents_between(26, 0, 26, 100).trim_matches(|c| c == '│' || c == ' ').is_empty()
+    });
     pty.send("q");
     pty.wait_for("exit", |s| s.contents().contains("EXIT=0") && s.contents().contains("icanon"));
     assert_restored(&pty.contents());
@@ -203,7 +209,10 @@ fn a_worker_panic_restores_the_terminal_and_exits_non_zero() {
     pty.wait_for("exit", |s| s.contents().contains("EXIT=") && s.contents().contains("icanon"));
     let screen = pty.contents();
     assert!(screen.contains("EXIT=1"), "non-zero exit:\n{screen}");
-    assert!(screen.contains("the model worker crashed") && screen.contains("GATESCOPE_FAULT"), "a useful message:\n{screen}");
+    assert!(
+        screen.contains("the model worker crashed") && screen.contains("GATESCOPE_FAULT"),
+        "a useful message:\n{screen}"
+    );
     assert!(!pty.parser.lock().unwrap().screen().alternate_screen());
     assert_restored(&screen);
     assert!(!pty.wait_exit().success() || screen.contains("EXIT=1"));
@@ -323,7 +332,9 @@ fn worker_storm_runs_only_the_last_request() {
     }
     // A bad Load keeps the model: the next Start still runs.
     cmd.send(WorkerCmd::Load(dir.path().join("missing.safetensors"))).unwrap();
-    assert!(matches!(rx.recv_timeout(WAIT).unwrap(), Event::Worker(WorkerEvent::LoadFailed(m)) if m.contains("missing.safetensors")));
+    assert!(
+        matches!(rx.recv_timeout(WAIT).unwrap(), Event::Worker(WorkerEvent::LoadFailed(m)) if m.contains("missing.safetensors"))
+    );
     cmd.send(WorkerCmd::Start { id: 1002, prompt: "R".into(), length: 1, sampling }).unwrap();
     assert!(matches!(rx.recv_timeout(WAIT).unwrap(), Event::Worker(WorkerEvent::Step { id: 1002, .. })));
     cmd.send(WorkerCmd::Shutdown).unwrap();
@@ -354,7 +365,8 @@ fn long_run_keeps_memory_flat() {
     for c in "ROMEO:".chars() {
         app.update(Event::Key(ratatui::crossterm::event::KeyEvent::from(ratatui::crossterm::event::KeyCode::Char(c))));
     }
-    let start_cmd = app.update(Event::Key(ratatui::crossterm::event::KeyEvent::from(ratatui::crossterm::event::KeyCode::Enter)));
+    let start_cmd =
+        app.update(Event::Key(ratatui::crossterm::event::KeyEvent::from(ratatui::crossterm::event::KeyCode::Enter)));
     let Some(WorkerCmd::Start { id: app_id, .. }) = start_cmd else { panic!() };
     let (mut n, mut mid, t0) = (0usize, 0.0, Instant::now());
     loop {
@@ -371,7 +383,11 @@ fn long_run_keeps_memory_flat() {
         }
     }
     let end = rss_mb();
-    println!("long run: {n} steps in {:.1} s; RSS {mid:.1} MB at 100k steps, {end:.1} MB at {n}; ring {} steps", t0.elapsed().as_secs_f64(), app.steps.len());
+    println!(
+        "long run: {n} steps in {:.1} s; RSS {mid:.1} MB at 100k steps, {end:.1} MB at {n}; ring {} steps",
+        t0.elapsed().as_secs_f64(),
+        app.steps.len()
+    );
     assert_eq!(n, 6 + total);
     assert_eq!(app.steps.len(), app.capacity);
     assert!(end - mid < 16.0, "memory grew from {mid:.1} MB to {end:.1} MB");
@@ -518,7 +534,13 @@ fn extending_the_prompt_reuses_its_state_and_matches_a_fresh_read() {
         for (x, y) in a.iter().zip(b) {
             assert_eq!((x.t, x.ch, x.is_prompt), (y.t, y.ch, y.is_prompt));
             for (lx, ly) in x.layers.iter().zip(&y.layers) {
-                let d = lx.i.iter().chain(&lx.f).chain(&lx.c).zip(ly.i.iter().chain(&ly.f).chain(&ly.c)).map(|(p, q)| (p - q).abs()).fold(0.0, f32::max);
+                let d =
+                    lx.i.iter()
+                        .chain(&lx.f)
+                        .chain(&lx.c)
+                        .zip(ly.i.iter().chain(&ly.f).chain(&ly.c))
+                        .map(|(p, q)| (p - q).abs())
+                        .fold(0.0, f32::max);
                 assert!(d < 1e-5, "t={}: {d}", x.t);
             }
         }

@@ -205,7 +205,14 @@ fn synthetic_step(t: usize, ch: char, is_prompt: bool, v: f32, prob: Option<f32>
         c_norm: v * 4.0,
         h_norm: v,
     };
-    Step { t, ch, is_prompt, prob, layers: vec![layer.clone(), layer], top: vec![(ch, prob.unwrap_or(f32::NAN)), ('a', 0.1)] }
+    Step {
+        t,
+        ch,
+        is_prompt,
+        prob,
+        layers: vec![layer.clone(), layer],
+        top: vec![(ch, prob.unwrap_or(f32::NAN)), ('a', 0.1)],
+    }
 }
 
 /// An app whose current run is exactly `steps`.
@@ -253,7 +260,8 @@ fn heatmap_colours_follow_the_fixed_scale() {
 
 #[test]
 fn surprise_and_cell_colour_modes() {
-    let steps: Vec<Step> = (0..10).map(|t| synthetic_step(t, 'x', false, 0.9, Some(if t % 2 == 0 { 0.99 } else { 0.001 }))).collect();
+    let steps: Vec<Step> =
+        (0..10).map(|t| synthetic_step(t, 'x', false, 0.9, Some(if t % 2 == 0 { 0.99 } else { 0.001 }))).collect();
     let mut app = app_with_steps(steps);
     app.update(alt('c'));
     assert_eq!(app.color, ColorMode::Surprise);
@@ -304,13 +312,15 @@ fn non_finite_values_never_panic_a_widget() {
     let app = app_with_steps(steps);
     let t = panel(&app, 70, 20, ui::gates::render);
     let buf = t.backend().buffer();
-    assert!((0..buf.area.width).any(|x| (0..buf.area.height).any(|y| buf[(x, y)].symbol() == "▀" && buf[(x, y)].fg == theme::NAN)));
+    assert!((0..buf.area.width)
+        .any(|x| (0..buf.area.height).any(|y| buf[(x, y)].symbol() == "▀" && buf[(x, y)].fg == theme::NAN)));
 }
 
 #[test]
 fn control_characters_never_reach_the_screen() {
     let nasty = ['\t', '\r', '\u{1b}', '\u{301}', '\u{7}', '\u{202e}', '\u{85}', '\u{7f}', 'e', '\u{301}', '語', '\0'];
-    let steps: Vec<Step> = nasty.iter().enumerate().map(|(t, &c)| synthetic_step(t, c, false, 0.5, Some(0.5))).collect();
+    let steps: Vec<Step> =
+        nasty.iter().enumerate().map(|(t, &c)| synthetic_step(t, c, false, 0.5, Some(0.5))).collect();
     let app = app_with_steps(steps);
     let t = draw(&app, 100, 30);
     let buf = t.backend().buffer();
@@ -337,10 +347,16 @@ fn stale_steps_are_dropped() {
     assert!(matches!(app.update_at(key(KeyCode::Char('R')), at(0)), Some(WorkerCmd::Start { .. })));
     app.update_at(key(KeyCode::Char('O')), at(10));
     let Some(WorkerCmd::Start { id: first, .. }) = app.update_at(key(KeyCode::Enter), at(20)) else { panic!() };
-    app.update_at(Event::Worker(WorkerEvent::Step { id: first, step: Box::new(synthetic_step(0, 'R', true, 0.1, None)) }), at(21));
+    app.update_at(
+        Event::Worker(WorkerEvent::Step { id: first, step: Box::new(synthetic_step(0, 'R', true, 0.1, None)) }),
+        at(21),
+    );
     // An edit in a burst cancels at once (Stop), and steps of the old request are stale.
     assert_eq!(app.update_at(key(KeyCode::Char('M')), at(30)), Some(WorkerCmd::Stop));
-    app.update_at(Event::Worker(WorkerEvent::Step { id: first, step: Box::new(synthetic_step(1, 'z', false, 0.1, None)) }), at(31));
+    app.update_at(
+        Event::Worker(WorkerEvent::Step { id: first, step: Box::new(synthetic_step(1, 'z', false, 0.1, None)) }),
+        at(31),
+    );
     assert!(app.steps.iter().all(|s| s.ch != 'z'));
     // A storm of 1,000 edits: nothing starts while typing, then one preview for the last prompt.
     for i in 0..1000u64 {
@@ -353,7 +369,10 @@ fn stale_steps_are_dropped() {
     assert_eq!(prompt.chars().count(), 3 + 1000);
     assert!(last > first);
     assert!(app.tick(at(5000)).is_none(), "exactly one start");
-    app.update(Event::Worker(WorkerEvent::Step { id: first, step: Box::new(synthetic_step(2, 'z', false, 0.1, None)) }));
+    app.update(Event::Worker(WorkerEvent::Step {
+        id: first,
+        step: Box::new(synthetic_step(2, 'z', false, 0.1, None)),
+    }));
     app.update(Event::Worker(WorkerEvent::Step { id: last, step: Box::new(synthetic_step(0, 'R', true, 0.1, None)) }));
     assert_eq!(app.steps.len(), 1);
     assert_eq!(app.steps[0].ch, 'R');
@@ -398,7 +417,9 @@ fn every_key_in_help_does_something() {
     let mut app = app_with_run("ROMEO:\n", 40);
     let s0 = app.sampling;
     assert!(matches!(app.update(alt('t')), Some(WorkerCmd::SetSampling(s)) if s.temperature < s0.temperature));
-    assert!(matches!(app.update(alt('T')), Some(WorkerCmd::SetSampling(s)) if (s.temperature - s0.temperature).abs() < 1e-6));
+    assert!(
+        matches!(app.update(alt('T')), Some(WorkerCmd::SetSampling(s)) if (s.temperature - s0.temperature).abs() < 1e-6)
+    );
     assert!(matches!(app.update(alt('k')), Some(WorkerCmd::SetSampling(s)) if s.top_k == 160));
     assert!(matches!(app.update(alt('k')), Some(WorkerCmd::SetSampling(s)) if s.top_k == 80));
     assert!(matches!(app.update(alt('K')), Some(WorkerCmd::SetSampling(s)) if s.top_k == 160));
@@ -452,7 +473,8 @@ fn every_key_in_help_does_something() {
     app.update(Event::Key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL)));
     let msg = app.message.clone().unwrap().0;
     assert!(msg.starts_with("saved "), "{msg}");
-    let names: Vec<String> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let names: Vec<String> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     let txt = names.iter().find(|n| n.ends_with(".txt")).expect("a transcript");
     let jsonl = names.iter().find(|n| n.ends_with(".jsonl")).expect("a trace");
     assert!(msg.contains(txt.as_str()));
@@ -576,7 +598,19 @@ fn the_minimum_size_shows_every_panel() {
     let mut app = app_with_run("ROMEO:\n", 100);
     app.update(alt('g'));
     let text = screen_text(&draw(&app, 80, 24));
-    for p in [" output ", "gates", "i input", "f forget", "o output", "g candidate", "norm", "next char", "prompt", "T 0.80", "F1 help"] {
+    for p in [
+        " output ",
+        "gates",
+        "i input",
+        "f forget",
+        "o output",
+        "g candidate",
+        "norm",
+        "next char",
+        "prompt",
+        "T 0.80",
+        "F1 help",
+    ] {
         assert!(text.contains(p), "{p} at 80x24:\n{text}");
     }
 }

@@ -3,6 +3,7 @@
 //! with the vocabulary as a JSON array in the metadata key `vocab`. Sizes come
 //! from tensor shapes. Every error names the file and what is wrong with it.
 
+use super::layout::{layer_tensor_names, EMBED_WEIGHT, HEAD_BIAS, HEAD_WEIGHT};
 use super::lstm::{CharLstm, LayerWeights};
 use crate::atomic::write_atomic;
 use crate::vocab::Vocab;
@@ -23,7 +24,10 @@ pub struct Checkpoint {
 
 impl Checkpoint {
     pub fn name(&self) -> String {
-        self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| self.path.display().to_string())
+        self.path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| self.path.display().to_string())
     }
 }
 
@@ -51,41 +55,32 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed> {
     }
     let st = SafeTensors::deserialize(bytes).map_err(|e| anyhow!("not a valid safetensors file ({e})"))?;
     let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| anyhow!("not a valid safetensors file ({e})"))?;
-    let mut metadata: BTreeMap<String, String> =
-        header.metadata().clone().unwrap_or_default().into_iter().collect();
+    let mut metadata: BTreeMap<String, String> = header.metadata().clone().unwrap_or_default().into_iter().collect();
     let vocab_json = metadata.remove("vocab").ok_or_else(|| anyhow!("metadata key 'vocab' is missing"))?;
     let vocab = Vocab::from_json(&vocab_json)?;
 
     let names: Vec<String> = st.names().into_iter().map(|s| s.to_string()).collect();
-    let layer_count = (0..).take_while(|k| names.iter().any(|n| *n == format!("lstm.weight_ih_l{k}"))).count();
+    let layer_count = (0..).take_while(|&k| names.contains(&layer_tensor_names(k)[0])).count();
     if layer_count == 0 {
-        bail!("missing tensor 'lstm.weight_ih_l0'");
+        bail!("missing tensor '{}'", layer_tensor_names(0)[0]);
     }
-    let mut expected: Vec<String> = vec!["embed.weight".into(), "head.weight".into(), "head.bias".into()];
-    for k in 0..layer_count {
-        for part in ["weight_ih", "weight_hh", "bias_ih", "bias_hh"] {
-            expected.push(format!("lstm.{part}_l{k}"));
-        }
-    }
+    let mut expected: Vec<String> = vec![EMBED_WEIGHT.into(), HEAD_WEIGHT.into(), HEAD_BIAS.into()];
+    expected.extend((0..layer_count).flat_map(layer_tensor_names));
     if let Some(extra) = names.iter().find(|n| !expected.contains(n)) {
-        bail!("unexpected tensor '{extra}' (a gatescope checkpoint holds embed.weight, lstm.*_l{{k}} and head.*)");
+        bail!("unexpected tensor '{extra}' (a gatescope checkpoint holds {EMBED_WEIGHT}, lstm.*_l{{k}} and head.*)");
     }
     let get = |name: &str| -> Result<Tensor> { tensor(&st, name) };
-    let embed = if names.iter().any(|n| n == "embed.weight") { Some(get("embed.weight")?) } else { None };
+    let embed = if names.iter().any(|n| n == EMBED_WEIGHT) { Some(get(EMBED_WEIGHT)?) } else { None };
     let mut layers = Vec::with_capacity(layer_count);
     for k in 0..layer_count {
-        layers.push(LayerWeights {
-            w_ih: get(&format!("lstm.weight_ih_l{k}"))?,
-            w_hh: get(&format!("lstm.weight_hh_l{k}"))?,
-            b_ih: get(&format!("lstm.bias_ih_l{k}"))?,
-            b_hh: get(&format!("lstm.bias_hh_l{k}"))?,
-        });
+        let [w_ih, w_hh, b_ih, b_hh] = layer_tensor_names(k);
+        layers.push(LayerWeights { w_ih: get(&w_ih)?, w_hh: get(&w_hh)?, b_ih: get(&b_ih)?, b_hh: get(&b_hh)? });
     }
-    let head_w = get("head.weight")?;
-    let head_b = get("head.bias")?;
+    let head_w = get(HEAD_WEIGHT)?;
+    let head_b = get(HEAD_BIAS)?;
     let rows = head_w.size().first().copied().unwrap_or(0) as usize;
     if rows != vocab.len() {
-        bail!("metadata 'vocab' has {} entries but tensor 'head.weight' has {rows} rows", vocab.len());
+        bail!("metadata 'vocab' has {} entries but tensor '{HEAD_WEIGHT}' has {rows} rows", vocab.len());
     }
     let model = CharLstm::new(vocab, embed, layers, head_w, head_b)?;
     let mut warnings = Vec::new();

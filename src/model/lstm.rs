@@ -9,6 +9,7 @@
 //! `prime_with_gates` joins the two for long prompts: the fused pass gives every
 //! h_(t-1) of a layer at once, so all its gates come from one matrix product.
 
+use super::layout::{layer_tensor_names, Gate, EMBED_WEIGHT, HEAD_BIAS, HEAD_WEIGHT};
 use crate::vocab::Vocab;
 use anyhow::{bail, Result};
 use tch::{Device, Kind, Tensor};
@@ -104,10 +105,17 @@ pub struct LayerGates {
 }
 
 impl LayerGates {
-    /// Split one `[i f g o c h]` row of 6*hidden floats.
+    /// Split one row of 6*hidden floats: the four gates in PyTorch's order, then c, then h.
     fn from_row(row: &[f32], hidden: usize) -> Self {
-        let part = |k: usize| row[k * hidden..(k + 1) * hidden].to_vec();
-        Self { i: part(0), f: part(1), g: part(2), o: part(3), c: part(4), h: part(5) }
+        let gate = |g: Gate| g.slice(row, hidden).to_vec();
+        Self {
+            i: gate(Gate::I),
+            f: gate(Gate::F),
+            g: gate(Gate::G),
+            o: gate(Gate::O),
+            c: row[4 * hidden..5 * hidden].to_vec(),
+            h: row[5 * hidden..6 * hidden].to_vec(),
+        }
     }
 }
 
@@ -120,6 +128,13 @@ pub struct StepOutput {
 
 pub fn l2_norm(v: &[f32]) -> f32 {
     v.iter().map(|x| x * x).sum::<f32>().sqrt()
+}
+
+impl LayerWeights {
+    /// In the order of `layer_tensor_names` (and of libtorch's fused LSTM).
+    pub fn tensors(&self) -> [&Tensor; 4] {
+        [&self.w_ih, &self.w_hh, &self.b_ih, &self.b_hh]
+    }
 }
 
 impl Clone for LayerWeights {
@@ -161,18 +176,22 @@ impl CharLstm {
     ) -> Result<Self> {
         let v = vocab.len();
         if layers.is_empty() {
-            bail!("no LSTM layers (expected tensors lstm.weight_ih_l0 ...)");
+            bail!("no LSTM layers (expected tensors {} ...)", layer_tensor_names(0)[0]);
         }
         let hidden = layers[0].w_hh.size().get(1).copied().unwrap_or(0) as usize;
         if hidden == 0 {
-            bail!("tensor 'lstm.weight_hh_l0' has shape {:?}; expected [4*hidden, hidden]", layers[0].w_hh.size());
+            bail!(
+                "tensor '{}' has shape {:?}; expected [4*hidden, hidden]",
+                layer_tensor_names(0)[1],
+                layers[0].w_hh.size()
+            );
         }
         let embed_width = match &embed {
             Some(e) => {
-                expect_shape("embed.weight", e, &[v, e.size().get(1).copied().unwrap_or(0) as usize])?;
+                expect_shape(EMBED_WEIGHT, e, &[v, e.size().get(1).copied().unwrap_or(0) as usize])?;
                 let w = e.size()[1] as usize;
                 if w == 0 {
-                    bail!("tensor 'embed.weight' has zero width");
+                    bail!("tensor '{EMBED_WEIGHT}' has zero width");
                 }
                 w
             }
@@ -181,17 +200,20 @@ impl CharLstm {
         let dims = Dims { vocab: v, embed: embed_width, hidden, layers: layers.len() };
         for (k, l) in layers.iter().enumerate() {
             let input = if k == 0 { dims.input_width() } else { hidden };
-            expect_shape(&format!("lstm.weight_ih_l{k}"), &l.w_ih, &[4 * hidden, input])?;
-            expect_shape(&format!("lstm.weight_hh_l{k}"), &l.w_hh, &[4 * hidden, hidden])?;
-            expect_shape(&format!("lstm.bias_ih_l{k}"), &l.b_ih, &[4 * hidden])?;
-            expect_shape(&format!("lstm.bias_hh_l{k}"), &l.b_hh, &[4 * hidden])?;
+            let [w_ih, w_hh, b_ih, b_hh] = layer_tensor_names(k);
+            expect_shape(&w_ih, &l.w_ih, &[4 * hidden, input])?;
+            expect_shape(&w_hh, &l.w_hh, &[4 * hidden, hidden])?;
+            expect_shape(&b_ih, &l.b_ih, &[4 * hidden])?;
+            expect_shape(&b_hh, &l.b_hh, &[4 * hidden])?;
         }
-        expect_shape("head.weight", &head_w, &[v, hidden])?;
-        expect_shape("head.bias", &head_b, &[v])?;
+        expect_shape(HEAD_WEIGHT, &head_w, &[v, hidden])?;
+        expect_shape(HEAD_BIAS, &head_b, &[v])?;
         Ok(Self { vocab, dims, embed, layers, head_w, head_b })
     }
 
-    /// A model with PyTorch's default initialisation, for tests and demos.
+    /// A model with PyTorch's default initialisation (nn.Embedding: N(0, 1);
+    /// nn.LSTM and nn.Linear: U(−1/√hidden, 1/√hidden)), drawn from libtorch's
+    /// generator seeded with `seed`. Training starts from this too.
     pub fn random(vocab: Vocab, embed: usize, hidden: usize, layers: usize, seed: i64) -> Self {
         // libtorch's generator is global: without the lock, two test threads
         // seeding and drawing at once would interleave and get other weights.
@@ -218,16 +240,13 @@ impl CharLstm {
     pub fn named_tensors(&self) -> Vec<(String, &Tensor)> {
         let mut out = Vec::new();
         if let Some(e) = &self.embed {
-            out.push(("embed.weight".to_string(), e));
+            out.push((EMBED_WEIGHT.to_string(), e));
         }
         for (k, l) in self.layers.iter().enumerate() {
-            out.push((format!("lstm.weight_ih_l{k}"), &l.w_ih));
-            out.push((format!("lstm.weight_hh_l{k}"), &l.w_hh));
-            out.push((format!("lstm.bias_ih_l{k}"), &l.b_ih));
-            out.push((format!("lstm.bias_hh_l{k}"), &l.b_hh));
+            out.extend(layer_tensor_names(k).into_iter().zip(l.tensors()));
         }
-        out.push(("head.weight".to_string(), &self.head_w));
-        out.push(("head.bias".to_string(), &self.head_b));
+        out.push((HEAD_WEIGHT.to_string(), &self.head_w));
+        out.push((HEAD_BIAS.to_string(), &self.head_b));
         out
     }
 
@@ -244,7 +263,7 @@ impl CharLstm {
     }
 
     fn flat_params(&self) -> Vec<&Tensor> {
-        self.layers.iter().flat_map(|l| [&l.w_ih, &l.w_hh, &l.b_ih, &l.b_hh]).collect()
+        self.layers.iter().flat_map(LayerWeights::tensors).collect()
     }
 
     /// libtorch's fused LSTM over `ids: [batch, time]`. Returns logits
@@ -257,28 +276,40 @@ impl CharLstm {
         dropout: f64,
         train: bool,
     ) -> (Tensor, (Tensor, Tensor)) {
+        self.fused(ids, state, &self.flat_params(), dropout, train)
+    }
+
+    /// The training pass: `forward` with dropout on, from a zero state, and
+    /// with DropConnect of rate `weight_drop` on every weight_hh (AWD-LSTM's
+    /// weight-dropped LSTM): one mask per call, shared by every time step,
+    /// scaled by 1/(1 − p) so the expected weight is unchanged.
+    pub fn forward_train(&self, ids: &Tensor, dropout: f64, weight_drop: f64) -> Tensor {
+        if weight_drop <= 0.0 {
+            return self.forward(ids, None, dropout, true).0;
+        }
+        let dropped: Vec<Tensor> = self.layers.iter().map(|l| l.w_hh.dropout(weight_drop, true)).collect();
+        let params: Vec<&Tensor> =
+            self.layers.iter().zip(&dropped).flat_map(|(l, w_hh)| [&l.w_ih, w_hh, &l.b_ih, &l.b_hh]).collect();
+        self.fused(ids, None, &params, dropout, true).0
+    }
+
+    fn fused(
+        &self,
+        ids: &Tensor,
+        state: Option<(&Tensor, &Tensor)>,
+        params: &[&Tensor],
+        dropout: f64,
+        train: bool,
+    ) -> (Tensor, (Tensor, Tensor)) {
         let batch = ids.size()[0];
         let x = self.input_layer(ids);
-        let zeros = || {
-            Tensor::zeros(
-                [self.dims.layers as i64, batch, self.dims.hidden as i64],
-                (Kind::Float, ids.device()),
-            )
-        };
+        let zeros =
+            || Tensor::zeros([self.dims.layers as i64, batch, self.dims.hidden as i64], (Kind::Float, ids.device()));
         let (h0, c0) = match state {
             Some((h, c)) => (h.shallow_clone(), c.shallow_clone()),
             None => (zeros(), zeros()),
         };
-        let (out, h, c) = x.lstm(
-            &[&h0, &c0],
-            &self.flat_params(),
-            true,
-            self.dims.layers as i64,
-            dropout,
-            train,
-            false,
-            true,
-        );
+        let (out, h, c) = x.lstm(&[&h0, &c0], params, true, self.dims.layers as i64, dropout, train, false, true);
         let out = if train && dropout > 0.0 { out.dropout(dropout, true) } else { out };
         (out.linear(&self.head_w, Some(&self.head_b)), (h, c))
     }
@@ -292,15 +323,16 @@ impl CharLstm {
         let all_ids = Tensor::arange(self.dims.vocab as i64, (Kind::Int64, Device::Cpu));
         let input_table = self.input_layer(&all_ids).matmul(&l0.w_ih.tr()) + &bias0;
         // Deeper layers: one product with [W_ih | W_hh] over [x ; h].
-        let joined = self.layers[1..]
-            .iter()
-            .map(|l| (Tensor::cat(&[&l.w_ih, &l.w_hh], 1), &l.b_ih + &l.b_hh))
-            .collect();
+        let joined =
+            self.layers[1..].iter().map(|l| (Tensor::cat(&[&l.w_ih, &l.w_hh], 1), &l.b_ih + &l.b_hh)).collect();
         Stepper {
             dims: self.dims,
             head_w: self.head_w.shallow_clone(),
             head_b: self.head_b.shallow_clone(),
-            input_table, w_hh0: l0.w_hh.shallow_clone(), joined }
+            input_table,
+            w_hh0: l0.w_hh.shallow_clone(),
+            joined,
+        }
     }
 
     /// Run a prompt (or any known sequence) from `state`, returning every step's
@@ -319,16 +351,7 @@ impl CharLstm {
         let mut rows: Vec<Vec<f32>> = vec![Vec::with_capacity(6 * hd * dims.layers); t];
         for (k, l) in self.layers.iter().enumerate() {
             let (h0, c0) = (state.h[k].view([1, 1, -1]), state.c[k].view([1, 1, -1]));
-            let (out, h_n, c_n) = input.unsqueeze(0).lstm(
-                &[&h0, &c0],
-                &[&l.w_ih, &l.w_hh, &l.b_ih, &l.b_hh],
-                true,
-                1,
-                0.0,
-                false,
-                false,
-                true,
-            );
+            let (out, h_n, c_n) = input.unsqueeze(0).lstm(&[&h0, &c0], &l.tensors(), true, 1, 0.0, false, false, true);
             let out = out.squeeze_dim(0); // [T, H]: h_t for every t
             let h_prev = Tensor::cat(&[state.h[k].view([1, -1]), out.narrow(0, 0, t as i64 - 1)], 0);
             let pre = input.linear(&l.w_ih, Some(&l.b_ih)) + h_prev.linear(&l.w_hh, Some(&l.b_hh));
@@ -340,8 +363,9 @@ impl CharLstm {
             let mut c: Vec<f32> = to_vec(&state.c[k]);
             for (step, row) in rows.iter_mut().enumerate() {
                 let g4 = &act_v[step * 4 * hd..(step + 1) * 4 * hd];
+                let (i, f, g) = (Gate::I.slice(g4, hd), Gate::F.slice(g4, hd), Gate::G.slice(g4, hd));
                 for u in 0..hd {
-                    c[u] = g4[hd + u] * c[u] + g4[u] * g4[2 * hd + u];
+                    c[u] = f[u] * c[u] + i[u] * g[u];
                 }
                 row.extend_from_slice(g4);
                 row.extend_from_slice(&c);
@@ -358,7 +382,9 @@ impl CharLstm {
         rows.into_iter()
             .enumerate()
             .map(|(step, row)| StepOutput {
-                layers: (0..dims.layers).map(|k| LayerGates::from_row(&row[k * 6 * hd..(k + 1) * 6 * hd], hd)).collect(),
+                layers: (0..dims.layers)
+                    .map(|k| LayerGates::from_row(&row[k * 6 * hd..(k + 1) * 6 * hd], hd))
+                    .collect(),
                 logits: logits_v[step * v..(step + 1) * v].to_vec(),
             })
             .collect()
@@ -379,12 +405,15 @@ impl CharLstm {
     }
 }
 
-/// PyTorch's gate order lives here and in `LayerGates::from_row`: rows of
-/// weight_ih / weight_hh are four blocks of `hidden`, in the order i, f, g, o.
-/// i, f, o go through sigmoid and g through tanh, on the last dimension of [.., 4H].
+/// The gates' nonlinearities over the last dimension of `[.., 4H]`, block by
+/// block in `Gate::ALL`'s order.
 fn activate(pre: &Tensor) -> Tensor {
     let parts = pre.chunk(4, -1);
-    Tensor::cat(&[parts[0].sigmoid(), parts[1].sigmoid(), parts[2].tanh(), parts[3].sigmoid()], -1)
+    let act: Vec<Tensor> = Gate::ALL
+        .iter()
+        .map(|g| if g.is_tanh() { parts[g.index()].tanh() } else { parts[g.index()].sigmoid() })
+        .collect();
+    Tensor::cat(&act, -1)
 }
 
 fn to_vec(t: &Tensor) -> Vec<f32> {
@@ -430,8 +459,9 @@ impl Stepper {
             };
             let act = activate(&pre);
             let gates = act.chunk(4, 0);
-            let c = &gates[1] * &state.c[k] + &gates[0] * &gates[2];
-            let h = &gates[3] * c.tanh();
+            let gate = |g: Gate| &gates[g.index()];
+            let c = gate(Gate::F) * &state.c[k] + gate(Gate::I) * gate(Gate::G);
+            let h = gate(Gate::O) * c.tanh();
             rows.push(act);
             rows.push(c.shallow_clone());
             rows.push(h.shallow_clone());

@@ -1,9 +1,21 @@
 //! The model: a character LSTM with PyTorch's names and gate order, its
-//! checkpoint format, and sampling over its logits.
+//! checkpoint format, the models built into the binary, and sampling over
+//! its logits.
 
+pub mod builtin;
 pub mod checkpoint;
+pub mod layout;
 pub mod lstm;
 pub mod sample;
 
+pub use builtin::load_model;
 pub use checkpoint::{load_checkpoint, save_checkpoint, Checkpoint};
+pub use layout::{Gate, Unit};
 pub use lstm::{CharLstm, Dims, LayerWeights, LstmState, StepOutput, Stepper};
+
+/// The batch-1 step is fastest on one thread: libtorch's pool only adds
+/// synchronisation at these sizes (DESIGN.md has the measurement). Generation,
+/// the playground's worker and the analyses call this; training does not.
+pub fn use_one_thread() {
+    tch::set_num_threads(1);
+}

@@ -28,7 +28,15 @@ pub fn softmax(logits: &[f32], temperature: f32) -> Vec<f32> {
     let max = logits.iter().copied().filter(|x| x.is_finite()).fold(f32::NEG_INFINITY, f32::max);
     let mut p: Vec<f32> = logits
         .iter()
-        .map(|&x| if x.is_finite() { ((x - max) / t).exp() } else if x == f32::INFINITY { 1.0 } else { 0.0 })
+        .map(|&x| {
+            if x.is_finite() {
+                ((x - max) / t).exp()
+            } else if x == f32::INFINITY {
+                1.0
+            } else {
+                0.0
+            }
+        })
         .collect();
     let sum: f32 = p.iter().sum();
     if sum > 0.0 && sum.is_finite() {
@@ -110,8 +118,14 @@ mod tests {
     fn same_seed_same_choices_and_top_k_limits() {
         let logits = [1.0, 1.0, 1.0, 1.0, 1.0];
         let p = Sampling { temperature: 1.0, top_k: 2, top_p: 1.0, seed: 7 };
-        let a: Vec<usize> = { let mut s = Sampler::new(p); (0..50).map(|_| s.sample(&logits)).collect() };
-        let b: Vec<usize> = { let mut s = Sampler::new(p); (0..50).map(|_| s.sample(&logits)).collect() };
+        let a: Vec<usize> = {
+            let mut s = Sampler::new(p);
+            (0..50).map(|_| s.sample(&logits)).collect()
+        };
+        let b: Vec<usize> = {
+            let mut s = Sampler::new(p);
+            (0..50).map(|_| s.sample(&logits)).collect()
+        };
         assert_eq!(a, b);
         assert!(a.iter().all(|&i| i < 2), "top-k 2 keeps the two first of equal logits");
     }

@@ -560,10 +560,18 @@ impl App {
                 KeyCode::Char('o') => self.control('o'),
                 KeyCode::Char('p') => self.control('v'),
                 KeyCode::Char('w') if self.mode == Mode::Typing => {
-                    if self.editor.delete_word_back() { self.edited() } else { None }
+                    if self.editor.delete_word_back() {
+                        self.edited()
+                    } else {
+                        None
+                    }
                 }
                 KeyCode::Char('u') if self.mode == Mode::Typing => {
-                    if self.editor.delete_to_start() { self.edited() } else { None }
+                    if self.editor.delete_to_start() {
+                        self.edited()
+                    } else {
+                        None
+                    }
                 }
                 KeyCode::Char('a') if self.mode == Mode::Typing => {
                     self.editor.home();
@@ -618,10 +626,18 @@ impl App {
                 None
             }
             KeyCode::Backspace => {
-                if self.editor.backspace() { self.edited() } else { None }
+                if self.editor.backspace() {
+                    self.edited()
+                } else {
+                    None
+                }
             }
             KeyCode::Delete => {
-                if self.editor.delete() { self.edited() } else { None }
+                if self.editor.delete() {
+                    self.edited()
+                } else {
+                    None
+                }
             }
             KeyCode::Up => self.history_step(-1),
             KeyCode::Down => self.history_step(1),
@@ -832,7 +848,10 @@ impl App {
                 Some(u) => {
                     self.cell = u;
                     self.color = ColorMode::Cell;
-                    self.info(format!("colouring by cell {u} of layer {}, the most active at the cursor", self.layer + 1));
+                    self.info(format!(
+                        "colouring by cell {u} of layer {}, the most active at the cursor",
+                        self.layer + 1
+                    ));
                 }
                 None => self.info("no step to pick a cell from yet"),
             },
@@ -917,7 +936,7 @@ impl App {
         };
         crate::atomic::check_destination(&txt)?;
         crate::atomic::check_destination(&jsonl)?;
-        let mut trace = crate::commands::TraceWriter::create(&jsonl)?;
+        let mut trace = crate::trace::TraceWriter::create(&jsonl)?;
         for s in &self.steps {
             trace.write(&s.to_json_line())?;
         }
@@ -941,7 +960,11 @@ fn step_top_k(k: usize, up: bool) -> usize {
         return if up { 0 } else { TOP_KS[TOP_KS.len() - 1] };
     }
     if up {
-        if pos + 1 >= TOP_KS.len() { 0 } else { TOP_KS[pos + 1] }
+        if pos + 1 >= TOP_KS.len() {
+            0
+        } else {
+            TOP_KS[pos + 1]
+        }
     } else if pos <= 1 {
         1
     } else {

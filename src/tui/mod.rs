@@ -44,12 +44,7 @@ pub fn restore_terminal() {
         return;
     }
     let _ = disable_raw_mode();
-    let _ = execute!(
-        std::io::stdout(),
-        DisableBracketedPaste,
-        LeaveAlternateScreen,
-        ratatui::crossterm::cursor::Show
-    );
+    let _ = execute!(std::io::stdout(), DisableBracketedPaste, LeaveAlternateScreen, ratatui::crossterm::cursor::Show);
 }
 
 /// Any panic, on any thread, restores the terminal before the message prints.
@@ -162,7 +157,10 @@ where
             bail!("an internal error (a panic, reported above) stopped the playground");
         }
         let now = Instant::now();
-        if dirty && !PANICKED.load(Ordering::SeqCst) && last_draw.is_none_or(|t| now.duration_since(t) >= FRAME_INTERVAL) {
+        if dirty
+            && !PANICKED.load(Ordering::SeqCst)
+            && last_draw.is_none_or(|t| now.duration_since(t) >= FRAME_INTERVAL)
+        {
             terminal.draw(|f| ui::draw(f, app))?;
             last_draw = Some(Instant::now());
             dirty = false;

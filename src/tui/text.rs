@@ -30,7 +30,12 @@ pub fn control_picture(c: char) -> Option<char> {
         _ if u < 0x20 => char::from_u32(0x2400 + u).unwrap_or('�'),
         _ if (0x80..0xa0).contains(&u) => '�',
         // Bidi embeddings, overrides and isolates, BOM, line/paragraph separators.
-        '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}' | '\u{2028}'
+        '\u{200e}'
+        | '\u{200f}'
+        | '\u{202a}'..='\u{202e}'
+        | '\u{2066}'..='\u{2069}'
+        | '\u{feff}'
+        | '\u{2028}'
         | '\u{2029}' => '�',
         _ => return None,
     })
@@ -60,7 +65,8 @@ pub fn lone_mark(c: char) -> String {
 /// dotted circle so the cursor can sit on it.
 pub fn display_grapheme(g: &str) -> (String, u16) {
     if g.chars().any(|c| control_picture(c).is_some()) {
-        let s: String = g.chars().map(|c| control_picture(c).unwrap_or(c)).filter(|c| c.width().unwrap_or(0) > 0).take(1).collect();
+        let s: String =
+            g.chars().map(|c| control_picture(c).unwrap_or(c)).filter(|c| c.width().unwrap_or(0) > 0).take(1).collect();
         let s = if s.is_empty() { "�".to_string() } else { s };
         return (s, 1);
     }

@@ -16,7 +16,12 @@ use std::sync::mpsc::{Receiver, Sender, TryRecvError};
 pub enum WorkerCmd {
     /// Forget the current run; read `prompt` from a zero state, then generate
     /// `length` characters. Every step is tagged with `id`.
-    Start { id: u64, prompt: String, length: usize, sampling: Sampling },
+    Start {
+        id: u64,
+        prompt: String,
+        length: usize,
+        sampling: Sampling,
+    },
     /// Stop the current run (its `Done` follows).
     Stop,
     /// Hold the current run where it is (inspect mode).
@@ -31,7 +36,10 @@ pub enum WorkerCmd {
 
 /// Start the worker. It loads `checkpoint` (or the built-in model) first and
 /// reports `Loaded` or `LoadFailed`.
-pub fn spawn(checkpoint: Option<PathBuf>, events: Sender<Event>) -> std::io::Result<(Sender<WorkerCmd>, std::thread::JoinHandle<()>)> {
+pub fn spawn(
+    checkpoint: Option<PathBuf>,
+    events: Sender<Event>,
+) -> std::io::Result<(Sender<WorkerCmd>, std::thread::JoinHandle<()>)> {
     let (tx, rx) = std::sync::mpsc::channel();
     let handle = std::thread::Builder::new().name("gatescope-worker".into()).spawn(move || {
         let ev = events.clone();
@@ -78,12 +86,12 @@ struct PromptCache {
 const PROMPT_CACHE_MAX: usize = 2048;
 
 fn worker_loop(checkpoint: Option<PathBuf>, rx: Receiver<WorkerCmd>, tx: Sender<Event>) {
-    crate::commands::use_one_thread();
+    crate::model::use_one_thread();
     let _guard = tch::no_grad_guard();
     let fault = fault_injected();
     let send = |e: WorkerEvent| tx.send(Event::Worker(e)).is_ok();
     let mut sampling = Sampling::default();
-    let mut generator: Option<Generator> = match crate::commands::load_model(checkpoint.as_deref()) {
+    let mut generator: Option<Generator> = match crate::model::load_model(checkpoint.as_deref()) {
         Ok(ck) => {
             send(WorkerEvent::Loaded(model_info(&ck)));
             Some(Generator::new(&ck.model, sampling))
@@ -226,7 +234,8 @@ fn worker_loop(checkpoint: Option<PathBuf>, rx: Receiver<WorkerCmd>, tx: Sender<
                     }
                 }
             }
-            cache = if ok && keep { Some(PromptCache { chars, steps: prompt_steps, after: g.mark() }) } else { old_cache };
+            cache =
+                if ok && keep { Some(PromptCache { chars, steps: prompt_steps, after: g.mark() }) } else { old_cache };
             if ok {
                 job = Some(Job { id, remaining: length });
             }

@@ -54,7 +54,15 @@ impl Gate {
 /// if they fit, else the `2 * rows` with the largest variance over the
 /// window, in unit order. Non-finite values count as most variable (they are
 /// worth seeing).
-pub fn pick_units(app: &App, gate: Gate, layer: usize, start: usize, end: usize, units: usize, rows: usize) -> Vec<usize> {
+pub fn pick_units(
+    app: &App,
+    gate: Gate,
+    layer: usize,
+    start: usize,
+    end: usize,
+    units: usize,
+    rows: usize,
+) -> Vec<usize> {
     let want = rows * 2;
     if units <= want {
         return (0..units).collect();

@@ -31,7 +31,13 @@ pub struct Areas {
 }
 
 pub fn areas(area: Rect) -> Areas {
-    let bottom = if area.height >= 40 { 12 } else if area.height >= 30 { 8 } else { 7 };
+    let bottom = if area.height >= 40 {
+        12
+    } else if area.height >= 30 {
+        8
+    } else {
+        7
+    };
     let [main, bottom, prompt, status] = Layout::vertical([
         Constraint::Min(8),
         Constraint::Length(bottom),

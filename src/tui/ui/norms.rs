@@ -56,7 +56,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         }
     }
     // The legend lives in the title: it never hides and never covers the lines.
-    let mut title = vec![Span::styled(if app.show_h { " norms |c| |h| per step " } else { " cell-state norm |c| per step " }, theme::title())];
+    let mut title = vec![Span::styled(
+        if app.show_h { " norms |c| |h| per step " } else { " cell-state norm |c| per step " },
+        theme::title(),
+    )];
     for (name, color, _) in &series {
         title.push(Span::styled("── ", Style::new().fg(*color)));
         title.push(Span::raw(format!("{name} ")));
@@ -84,13 +87,22 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         })
         .collect();
     if !marker.is_empty() {
-        datasets.push(Dataset::default().marker(Marker::Braille).graph_type(GraphType::Line).style(Style::new().fg(theme::CURSOR_BG)).data(&marker));
+        datasets.push(
+            Dataset::default()
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(Style::new().fg(theme::CURSOR_BG))
+                .data(&marker),
+        );
     }
     let label = |v: f64| Span::styled(format!("{v:.1}"), theme::dim());
     let chart = Chart::new(datasets)
         .block(block)
         .legend_position(None)
-        .x_axis(Axis::default().bounds(x).labels([Span::styled(format!("t={}", x[0] as i64), theme::dim()), Span::styled(format!("t={}", x[1] as i64), theme::dim())]))
+        .x_axis(Axis::default().bounds(x).labels([
+            Span::styled(format!("t={}", x[0] as i64), theme::dim()),
+            Span::styled(format!("t={}", x[1] as i64), theme::dim()),
+        ]))
         .y_axis(Axis::default().bounds(y).labels([label(y[0]), label(y[1])]));
     chart.render(area, buf);
 }

@@ -45,7 +45,12 @@ fn layout(app: &App, start: usize, end: usize, width: u16) -> Vec<Vec<Cell>> {
                             lines.push(Vec::new());
                             col = 0;
                         }
-                        lines.last_mut().expect("a line").push(Cell { sym: lone_mark(c), width: 1, step: i, base: false });
+                        lines.last_mut().expect("a line").push(Cell {
+                            sym: lone_mark(c),
+                            width: 1,
+                            step: i,
+                            base: false,
+                        });
                         col += 1;
                     }
                 }
@@ -111,7 +116,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let (w, h) = (inner.width, inner.height as usize);
     if w == 0 || h == 0 || app.steps.is_empty() {
         if app.steps.is_empty() && w > 0 && h > 0 {
-            let hint = if app.model.is_none() { "loading the model…" } else { "type a prompt below; the model continues it" };
+            let hint = if app.model.is_none() {
+                "loading the model…"
+            } else {
+                "type a prompt below; the model continues it"
+            };
             buf.set_stringn(inner.x, inner.y, hint, w as usize, theme::dim());
         }
         return;

@@ -47,11 +47,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) -> Option<Position> {
         }
         let (sym, w) = display_grapheme(g);
         let unknown = !loading && g.chars().any(|c| app.is_unknown(c));
-        let style = if unknown {
-            Style::new().bg(theme::UNKNOWN_BG).add_modifier(Modifier::UNDERLINED)
-        } else {
-            Style::new()
-        };
+        let style =
+            if unknown { Style::new().bg(theme::UNKNOWN_BG).add_modifier(Modifier::UNDERLINED) } else { Style::new() };
         cells.push((sym, w, style));
     }
     let cursor_cell = cursor_cell.unwrap_or(cells.len());

@@ -24,7 +24,14 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let mut spans = Vec::new();
     match &app.model {
         Some(m) => spans.push(Span::styled(
-            format!(" {} · {}×{} · {} params · {}", crate::tui::text::sanitize_line(&m.name), m.layers, m.hidden, human(m.params), m.device),
+            format!(
+                " {} · {}×{} · {} params · {}",
+                crate::tui::text::sanitize_line(&m.name),
+                m.layers,
+                m.hidden,
+                human(m.params),
+                m.device
+            ),
             Style::new().fg(Color::White),
         )),
         None => spans.push(Span::raw(" loading…")),

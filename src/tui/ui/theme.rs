@@ -12,7 +12,8 @@ pub const ERROR: Color = Color::LightRed;
 pub const ACCENT: Color = Color::LightYellow;
 pub const UNKNOWN_BG: Color = Color::Red;
 /// One colour per layer in the norm chart.
-pub const LAYERS: [Color; 6] = [Color::LightCyan, Color::LightMagenta, Color::LightGreen, Color::LightYellow, Color::LightBlue, Color::LightRed];
+pub const LAYERS: [Color; 6] =
+    [Color::LightCyan, Color::LightMagenta, Color::LightGreen, Color::LightYellow, Color::LightBlue, Color::LightRed];
 
 pub fn title() -> Style {
     Style::new().add_modifier(Modifier::BOLD)

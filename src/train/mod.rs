@@ -1,11 +1,13 @@
-//! `gatescope train` and `gatescope eval`: batching, the optimisation loop,
-//! validation, progress and checkpoints. No TUI imports.
+//! `gatescope train`: batching, the optimisation loop, validation, progress
+//! and checkpoints, driven by a plain `TrainConfig`.
+
+pub mod eval;
 
 use crate::atomic::check_destination;
-use crate::cli::{DeviceArg, EvalArgs, TrainArgs};
 use crate::data::{read_text, Corpus};
 use crate::model::{load_checkpoint, save_checkpoint, CharLstm, LayerWeights};
 use anyhow::{anyhow, bail, Result};
+use eval::windowed_loss;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -18,108 +20,47 @@ use std::time::Instant;
 use tch::nn::{self, OptimizerConfig};
 use tch::{Device, Tensor};
 
-/// Validation loss in the two measures `gatescope eval` prints.
-#[derive(Debug, Clone, Copy)]
-pub struct ValLoss {
-    /// Mean over consecutive windows, each from a zero state (nanoGPT-comparable).
-    pub windowed: f64,
-    /// Mean over one pass with the state carried across the whole split.
-    pub stateful: f64,
+/// Where to train.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceChoice {
+    /// CUDA when available, else the CPU.
+    Auto,
+    Cpu,
+    Cuda,
 }
 
-/// Mean cross-entropy (nats/char) over `ids`, read in consecutive windows of
-/// `window` characters that each start from a zero state. Every character
-/// after the first is predicted exactly once.
-pub fn windowed_loss(model: &CharLstm, ids: &[i64], window: usize, device: Device) -> f64 {
-    let _guard = tch::no_grad_guard();
-    let n_pred = ids.len().saturating_sub(1);
-    if n_pred == 0 {
-        return f64::NAN;
-    }
-    let full = n_pred / window;
-    let mut total = 0.0f64;
-    // Full windows in batches; their targets are the inputs shifted by one.
-    let batch = 64;
-    let mut w = 0;
-    while w < full {
-        let b = batch.min(full - w);
-        let mut x = Vec::with_capacity(b * window);
-        let mut y = Vec::with_capacity(b * window);
-        for k in w..w + b {
-            let s = k * window;
-            x.extend_from_slice(&ids[s..s + window]);
-            y.extend_from_slice(&ids[s + 1..s + window + 1]);
-        }
-        total += sum_loss(model, &x, &y, b, window, device, None).0;
-        w += b;
-    }
-    let s = full * window;
-    if s < n_pred {
-        let len = n_pred - s;
-        total += sum_loss(model, &ids[s..s + len], &ids[s + 1..], 1, len, device, None).0;
-    }
-    total / n_pred as f64
-}
-
-/// Mean cross-entropy over one pass through `ids`, carrying the state.
-pub fn stateful_loss(model: &CharLstm, ids: &[i64], device: Device) -> f64 {
-    let _guard = tch::no_grad_guard();
-    let n_pred = ids.len().saturating_sub(1);
-    if n_pred == 0 {
-        return f64::NAN;
-    }
-    let (mut total, mut state) = (0.0, None);
-    let mut s = 0;
-    while s < n_pred {
-        let len = 1000.min(n_pred - s);
-        let (l, st) = sum_loss(model, &ids[s..s + len], &ids[s + 1..s + len + 1], 1, len, device, state.as_ref());
-        total += l;
-        state = Some(st);
-        s += len;
-    }
-    total / n_pred as f64
-}
-
-fn sum_loss(
-    model: &CharLstm,
-    x: &[i64],
-    y: &[i64],
-    b: usize,
-    t: usize,
-    device: Device,
-    state: Option<&(Tensor, Tensor)>,
-) -> (f64, (Tensor, Tensor)) {
-    let xs = Tensor::from_slice(x).view([b as i64, t as i64]).to_device(device);
-    let ys = Tensor::from_slice(&y[..b * t]).to_device(device);
-    let (logits, st) = model.forward(&xs, state.map(|(h, c)| (h, c)), 0.0, false);
-    let loss = logits
-        .view([-1, model.dims.vocab as i64])
-        .cross_entropy_loss::<Tensor>(&ys, None, tch::Reduction::Sum, -100, 0.0);
-    (loss.double_value(&[]), st)
-}
-
-pub fn evaluate(model: &CharLstm, val: &[i64], window: usize, device: Device) -> ValLoss {
-    ValLoss { windowed: windowed_loss(model, val, window, device), stateful: stateful_loss(model, val, device) }
-}
-
-pub fn run_eval(args: &EvalArgs, model: &CharLstm) -> Result<()> {
-    let text = read_text(&args.data)?;
-    let corpus = Corpus::new(&text, Some(model.vocab.clone()), args.val_frac)
-        .map_err(|e| anyhow!("{}: {e}", args.data.display()))?;
-    if corpus.val.len() < 2 {
-        bail!("{}: the validation split has fewer than 2 characters", args.data.display());
-    }
-    let v = evaluate(model, &corpus.val, args.window, Device::Cpu);
-    println!(
-        "val_chars={} windowed{}_loss={:.4} stateful_loss={:.4} windowed_bpc={:.4} stateful_bpc={:.4}",
-        corpus.val.len(),
-        args.window,
-        v.windowed,
-        v.stateful,
-        v.windowed / std::f64::consts::LN_2,
-        v.stateful / std::f64::consts::LN_2
-    );
-    Ok(())
+/// Everything a training run needs; `commands` builds it from the CLI.
+#[derive(Debug, Clone)]
+pub struct TrainConfig {
+    pub data: PathBuf,
+    /// The best model by validation loss; the latest state goes to `last_path(out)`.
+    pub out: PathBuf,
+    pub layers: usize,
+    pub hidden: usize,
+    /// 0 feeds one-hot characters.
+    pub embed: usize,
+    pub seq: usize,
+    pub batch: usize,
+    /// Between layers and before the head.
+    pub dropout: f64,
+    /// DropConnect on every weight_hh, one mask per step (AWD-LSTM).
+    pub weight_drop: f64,
+    pub lr: f64,
+    pub warmup: usize,
+    pub min_lr_frac: f64,
+    pub weight_decay: f64,
+    pub grad_clip: f64,
+    pub epochs: f64,
+    /// Total optimizer steps; wins over `epochs`.
+    pub steps: Option<usize>,
+    pub val_frac: f64,
+    pub eval_every: usize,
+    pub checkpoint_every: usize,
+    pub resume: Option<PathBuf>,
+    pub device: DeviceChoice,
+    pub seed: u64,
+    /// libtorch threads; None leaves libtorch's default (all cores).
+    pub threads: Option<usize>,
 }
 
 /// The latest-state file kept beside `--out`, for `--resume`.
@@ -131,7 +72,7 @@ pub fn last_path(out: &Path) -> PathBuf {
 /// Learning rate at `step` of `total`: linear warm-up, then cosine decay to
 /// `min_frac * peak`. `warm_from` restarts the warm-up after a resume, since
 /// the optimizer's moments start again from zero.
-pub fn learning_rate(a: &TrainArgs, step: usize, total: usize, warm_from: usize) -> f64 {
+pub fn learning_rate(a: &TrainConfig, step: usize, total: usize, warm_from: usize) -> f64 {
     let since = step - warm_from.min(step);
     let warm = if a.warmup > 0 { ((since + 1) as f64 / a.warmup as f64).min(1.0) } else { 1.0 };
     let progress = step as f64 / total.max(1) as f64;
@@ -139,42 +80,39 @@ pub fn learning_rate(a: &TrainArgs, step: usize, total: usize, warm_from: usize)
     a.lr * warm * (a.min_lr_frac + (1.0 - a.min_lr_frac) * cosine)
 }
 
-fn device(arg: DeviceArg) -> Result<Device> {
-    Ok(match arg {
-        DeviceArg::Cpu => Device::Cpu,
-        DeviceArg::Auto => Device::cuda_if_available(),
-        DeviceArg::Cuda if tch::Cuda::is_available() => Device::Cuda(0),
-        DeviceArg::Cuda => bail!("--device cuda: no CUDA device is available"),
+fn device(choice: DeviceChoice) -> Result<Device> {
+    Ok(match choice {
+        DeviceChoice::Cpu => Device::Cpu,
+        DeviceChoice::Auto => Device::cuda_if_available(),
+        DeviceChoice::Cuda if tch::Cuda::is_available() => Device::Cuda(0),
+        DeviceChoice::Cuda => bail!("--device cuda: no CUDA device is available"),
     })
 }
 
-/// Build trainable variables named as the checkpoint names them, initialised
-/// as PyTorch initialises nn.Embedding, nn.LSTM and nn.Linear.
-fn build_model(vs: &nn::VarStore, vocab: crate::vocab::Vocab, a: &TrainArgs) -> Result<CharLstm> {
+/// Trainable variables named as the checkpoint names them, starting from
+/// `CharLstm::random`'s initialisation (PyTorch's defaults).
+fn build_model(vs: &nn::VarStore, vocab: crate::vocab::Vocab, a: &TrainConfig) -> Result<CharLstm> {
+    let init = CharLstm::random(vocab.clone(), a.embed, a.hidden, a.layers, a.seed as i64);
     let root = vs.root();
-    let (v, h, e) = (vocab.len() as i64, a.hidden as i64, a.embed as i64);
-    let embed = (a.embed > 0).then(|| root.sub("embed").var("weight", &[v, e], nn::Init::Randn { mean: 0.0, stdev: 1.0 }));
-    let bound = 1.0 / (a.hidden as f64).sqrt();
-    let uni = nn::Init::Uniform { lo: -bound, up: bound };
-    let lstm = root.sub("lstm");
+    let var = |name: &str, t: &Tensor| {
+        // VarStore paths use '.' as their separator, as the checkpoint names do.
+        let (module, leaf) = name.rsplit_once('.').expect("checkpoint names have a module");
+        root.sub(module).var_copy(leaf, t)
+    };
+    let named = init.named_tensors();
+    let mut vars = named.iter().map(|(name, t)| var(name, t));
+    let embed = (a.embed > 0).then(|| vars.next().expect("embed.weight"));
     let layers = (0..a.layers)
-        .map(|k| {
-            let input = if k == 0 { if a.embed > 0 { e } else { v } } else { h };
-            LayerWeights {
-                w_ih: lstm.var(&format!("weight_ih_l{k}"), &[4 * h, input], uni),
-                w_hh: lstm.var(&format!("weight_hh_l{k}"), &[4 * h, h], uni),
-                b_ih: lstm.var(&format!("bias_ih_l{k}"), &[4 * h], uni),
-                b_hh: lstm.var(&format!("bias_hh_l{k}"), &[4 * h], uni),
-            }
+        .map(|_| {
+            let mut next = || vars.next().expect("four tensors per layer");
+            LayerWeights { w_ih: next(), w_hh: next(), b_ih: next(), b_hh: next() }
         })
         .collect();
-    let head = root.sub("head");
-    let head_w = head.var("weight", &[v, h], uni);
-    let head_b = head.var("bias", &[v], uni);
+    let (head_w, head_b) = (vars.next().expect("head.weight"), vars.next().expect("head.bias"));
     CharLstm::new(vocab, embed, layers, head_w, head_b)
 }
 
-pub fn run_train(mut a: TrainArgs) -> Result<()> {
+pub fn run(mut a: TrainConfig) -> Result<()> {
     if a.layers == 0 || a.hidden == 0 || a.seq == 0 || a.batch == 0 {
         bail!("--layers, --hidden, --seq and --batch must be at least 1");
     }
@@ -228,9 +166,15 @@ pub fn run_train(mut a: TrainArgs) -> Result<()> {
         best = ck.metadata.get("best_val_loss").and_then(|s| s.parse().ok()).unwrap_or(f64::INFINITY);
     }
     let chars_per_step = a.batch * a.seq;
-    let total = a.steps.unwrap_or_else(|| ((a.epochs * corpus.train.len() as f64) / chars_per_step as f64).ceil() as usize).max(1);
+    let total = a
+        .steps
+        .unwrap_or_else(|| ((a.epochs * corpus.train.len() as f64) / chars_per_step as f64).ceil() as usize)
+        .max(1);
     if start_step >= total {
-        bail!("{}: already trained for {start_step} of {total} steps; raise --steps or --epochs", a.resume.as_ref().unwrap().display());
+        bail!(
+            "{}: already trained for {start_step} of {total} steps; raise --steps or --epochs",
+            a.resume.as_ref().unwrap().display()
+        );
     }
     let mut opt = if a.weight_decay > 0.0 {
         nn::AdamW { wd: a.weight_decay, ..Default::default() }.build(&vs, a.lr)?
@@ -241,7 +185,7 @@ pub fn run_train(mut a: TrainArgs) -> Result<()> {
     let interrupted = Arc::new(AtomicBool::new(false));
     {
         let flag = interrupted.clone();
-        // A second handler can't be installed (tests call run_train twice); one is enough.
+        // A second handler can't be installed (tests call run twice); one is enough.
         let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
     }
 
@@ -278,13 +222,16 @@ pub fn run_train(mut a: TrainArgs) -> Result<()> {
         let (x, y) = random_batch(&corpus.train, a.batch, a.seq, &mut rng);
         let xs = Tensor::from_slice(&x).view([a.batch as i64, a.seq as i64]).to_device(dev);
         let ys = Tensor::from_slice(&y).to_device(dev);
-        let (logits, _) = model.forward(&xs, None, a.dropout, true);
+        let logits = model.forward_train(&xs, a.dropout, a.weight_drop);
         let loss = logits.view([-1, v]).cross_entropy_for_logits(&ys);
         opt.backward_step_clip_norm(&loss, a.grad_clip);
         let l = loss.double_value(&[]);
         if !l.is_finite() {
             bar.abandon();
-            bail!("training diverged at step {step} (loss {l}); try a lower --lr. The last good checkpoint is {}", a.out.display());
+            bail!(
+                "training diverged at step {step} (loss {l}); try a lower --lr. The last good checkpoint is {}",
+                a.out.display()
+            );
         }
         smoothed = if smoothed.is_nan() { l } else { 0.98 * smoothed + 0.02 * l };
         step += 1;
@@ -323,7 +270,11 @@ pub fn run_train(mut a: TrainArgs) -> Result<()> {
         }
         if stopping {
             bar.abandon();
-            eprintln!("interrupted at step {step}: latest state in {} (continue with --resume {0}); best in {}", last.display(), a.out.display());
+            eprintln!(
+                "interrupted at step {step}: latest state in {} (continue with --resume {0}); best in {}",
+                last.display(),
+                a.out.display()
+            );
             return Ok(());
         }
     }
@@ -349,10 +300,10 @@ fn random_batch(src: &[i64], batch: usize, seq: usize, rng: &mut ChaCha8Rng) -> 
     (x, y)
 }
 
-fn hyperparameters(a: &TrainArgs, total: usize) -> String {
+fn hyperparameters(a: &TrainConfig, total: usize) -> String {
     serde_json::json!({
         "layers": a.layers, "hidden": a.hidden, "embed": a.embed, "seq": a.seq, "batch": a.batch,
-        "dropout": a.dropout, "lr": a.lr, "warmup": a.warmup, "min_lr_frac": a.min_lr_frac,
+        "dropout": a.dropout, "weight_drop": a.weight_drop, "lr": a.lr, "warmup": a.warmup, "min_lr_frac": a.min_lr_frac,
         "weight_decay": a.weight_decay, "grad_clip": a.grad_clip, "total_steps": total,
         "val_frac": a.val_frac, "seed": a.seed,
     })
