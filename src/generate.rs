@@ -17,9 +17,10 @@ pub struct LayerStep {
     pub f: Vec<f32>,
     pub g: Vec<f32>,
     pub o: Vec<f32>,
-    /// The cell state itself; drawn when the text is coloured by one cell.
-    #[serde(skip)]
+    /// The states after the step: c_t (drawn when the text is coloured by
+    /// one cell) and h_t = o · tanh(c_t).
     pub c: Vec<f32>,
+    pub h: Vec<f32>,
     pub c_norm: f32,
     pub h_norm: f32,
 }
@@ -27,7 +28,7 @@ pub struct LayerStep {
 impl From<LayerGates> for LayerStep {
     fn from(g: LayerGates) -> Self {
         let (c_norm, h_norm) = (l2_norm(&g.c), l2_norm(&g.h));
-        Self { i: g.i, f: g.f, g: g.g, o: g.o, c: g.c, c_norm, h_norm }
+        Self { i: g.i, f: g.f, g: g.g, o: g.o, c: g.c, h: g.h, c_norm, h_norm }
     }
 }
 
@@ -69,7 +70,7 @@ impl Step {
 
     /// Approximate heap size, for bounding how many steps we keep.
     pub fn heap_bytes(&self) -> usize {
-        self.layers.iter().map(|l| 5 * l.i.len() * 4 + 64).sum::<usize>() + self.top.len() * 8 + 128
+        self.layers.iter().map(|l| 6 * l.i.len() * 4 + 64).sum::<usize>() + self.top.len() * 8 + 128
     }
 }
 

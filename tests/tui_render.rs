@@ -202,6 +202,7 @@ fn synthetic_step(t: usize, ch: char, is_prompt: bool, v: f32, prob: Option<f32>
         g: vec![v * 2.0 - 1.0; n],
         o: vec![v; n],
         c: vec![v; n],
+        h: vec![v * 0.5; n],
         c_norm: v * 4.0,
         h_norm: v,
     };
