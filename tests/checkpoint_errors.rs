@@ -126,18 +126,42 @@ fn missing_file_directory_and_fifo_are_refused() {
 }
 
 #[test]
-fn half_precision_checkpoints_load() {
+fn unknown_tensors_are_refused_by_name() {
     let dir = tempfile::tempdir().unwrap();
     let good = valid(dir.path());
-    let p = rewrite(&good, &dir.path().join("f16.safetensors"), |t, _| {
-        for x in t.iter_mut() {
-            let f: Vec<u8> =
-                x.3.chunks_exact(4)
-                    .flat_map(|b| half::f16::from_f32(f32::from_le_bytes([b[0], b[1], b[2], b[3]])).to_le_bytes())
-                    .collect();
-            (x.1, x.3) = (Dtype::F16, f);
-        }
+    let p = rewrite(&good, &dir.path().join("extra.safetensors"), |t, _| {
+        t.push(("lstm.weight_hr_l0".into(), Dtype::F32, vec![2], vec![0; 8]));
     });
-    let out = run(&["info", p.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    expect_error(&p, "unexpected tensor 'lstm.weight_hr_l0'");
+}
+
+/// f16 and bf16 files load to the same weights as the f32 file, rounded.
+#[test]
+fn half_precision_weights_equal_the_f32_weights_rounded() {
+    use gatescope::model::load_checkpoint;
+    let dir = tempfile::tempdir().unwrap();
+    let good = valid(dir.path());
+    let reference = load_checkpoint(&good).unwrap().model;
+    type Round = fn(f32) -> (Vec<u8>, f32);
+    let f16: Round = |x| (half::f16::from_f32(x).to_le_bytes().to_vec(), half::f16::from_f32(x).to_f32());
+    let bf16: Round = |x| (half::bf16::from_f32(x).to_le_bytes().to_vec(), half::bf16::from_f32(x).to_f32());
+    for (name, dtype, round) in [("f16", Dtype::F16, f16), ("bf16", Dtype::BF16, bf16)] {
+        let p = rewrite(&good, &dir.path().join(format!("{name}.safetensors")), |t, _| {
+            for x in t.iter_mut() {
+                let bytes: Vec<u8> =
+                    x.3.chunks_exact(4).flat_map(|b| round(f32::from_le_bytes(b.try_into().unwrap())).0).collect();
+                (x.1, x.3) = (dtype, bytes);
+            }
+        });
+        let loaded = load_checkpoint(&p).unwrap().model;
+        for ((n, want), (_, got)) in reference.named_tensors().iter().zip(loaded.named_tensors()) {
+            let want: Vec<f32> =
+                Vec::<f32>::try_from(want.flatten(0, -1)).unwrap().into_iter().map(|x| round(x).1).collect();
+            let got = Vec::<f32>::try_from(got.flatten(0, -1)).unwrap();
+            assert_eq!(got, want, "{name}: tensor {n}");
+        }
+        // Rounding changed the weights: the test would notice a loader that ignored the dtype.
+        let w = Vec::<f32>::try_from(reference.head_w.flatten(0, -1)).unwrap();
+        assert!(w.iter().any(|&x| round(x).1 != x), "{name} rounding is visible");
+    }
 }

@@ -73,3 +73,29 @@ fn gates_stay_in_their_ranges() {
         }
     }
 }
+
+/// Weight drop is DropConnect on weight_hh: the gradient reaches the raw
+/// weights only through the kept entries, so about p of them get exactly
+/// zero gradient, while without it almost none do.
+#[test]
+fn weight_drop_masks_the_recurrent_weights_and_trains_through_the_rest() {
+    let model = CharLstm::random(Vocab::from_text("abcdefgh").unwrap(), 4, 32, 2, 3);
+    for l in &model.layers {
+        let _ = l.w_hh.shallow_clone().set_requires_grad(true);
+    }
+    let ids = Tensor::from_slice(&[0i64, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3]).view([2, 6]);
+    let zero_grad_fraction = |p: f64| -> f64 {
+        for l in &model.layers {
+            let mut g = l.w_hh.grad();
+            if g.defined() {
+                let _ = g.zero_();
+            }
+        }
+        model.forward_train(&ids, 0.0, p).sum(tch::Kind::Float).backward();
+        let g = to_vec(&model.layers[1].w_hh.grad());
+        g.iter().filter(|&&x| x == 0.0).count() as f64 / g.len() as f64
+    };
+    let dropped = zero_grad_fraction(0.5);
+    assert!((0.4..0.6).contains(&dropped), "p = 0.5 zeroes about half the gradient: {dropped}");
+    assert!(zero_grad_fraction(0.0) < 0.01, "no weight drop, no zeroed gradient");
+}
