@@ -180,3 +180,33 @@ fn a_trace_that_fills_the_disk_fails_cleanly_and_leaves_nothing() {
         .count();
     assert_eq!(leftovers, 0, "temporary file removed");
 }
+
+/// On a terminal the continuation ends with a newline; into a pipe, the output
+/// is exactly prompt + continuation.
+#[test]
+fn a_final_newline_only_on_a_terminal() {
+    use portable_pty::{native_pty_system, CommandBuilder, PtySize};
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let ck = tiny_checkpoint(dir.path(), "m.safetensors", TEXT, 8, 16, 1);
+    let args = ["generate", "-c", ck.to_str().unwrap(), "-p", "hear", "-l", "12", "--seed", "1"];
+    let piped = stdout(&run(&args));
+    assert_eq!(piped.chars().count(), 4 + 12, "no newline into a pipe: {piped:?}");
+
+    let pair = native_pty_system().openpty(PtySize { rows: 24, cols: 200, pixel_width: 0, pixel_height: 0 }).unwrap();
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_gatescope"));
+    cmd.args(args);
+    let mut child = pair.slave.spawn_command(cmd).unwrap();
+    drop(pair.slave);
+    let mut reader = pair.master.try_clone_reader().unwrap();
+    let reading = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let _ = reader.read_to_end(&mut out); // ends with EIO once the child has exited
+        out
+    });
+    assert!(child.wait().unwrap().success());
+    drop(pair.master);
+    let on_terminal = String::from_utf8(reading.join().unwrap()).unwrap();
+    // The terminal turns "\n" into "\r\n"; the text itself is the piped text.
+    assert_eq!(on_terminal.replace("\r\n", "\n"), format!("{piped}\n"), "one closing newline on a terminal");
+}
