@@ -12,7 +12,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 export LIBTORCH_USE_PYTORCH := 1
 
 CHECKPOINT ?= assets/default.safetensors
-DATA ?= ../shared/data/tinyshakespeare.txt
+DATA ?= data/tinyshakespeare.txt
 
 .PHONY: run test build bench venv clean
 
