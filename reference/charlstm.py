@@ -98,7 +98,8 @@ layer, the head and the carry. Several interventions apply in the order given.
 No clamping. Bad grammar, an empty span, a non-finite value, or a layer or
 unit the model does not have: one line `error: ...` on stderr, exit 1.
 
-Errors of every subcommand: one line `error: ...` on stderr, exit status 1.
+Errors of every subcommand: one line `error: ...` on stderr, exit status 1
+(argparse's own usage errors, such as a missing required option, exit 2).
 """
 import argparse
 import json
