@@ -30,6 +30,33 @@ pub fn tiny_checkpoint(dir: &Path, name: &str, text: &str, embed: usize, hidden:
     path
 }
 
+/// Run the project's PyTorch reference (`reference/charlstm.py`) with the
+/// .venv's torch; its stdout. A failure of the reference fails the test.
+pub fn reference(args: &[&str]) -> String {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("reference/charlstm.py");
+    let out = Command::new(venv_python()).arg(script).args(args).output().expect("the reference runs");
+    assert!(out.status.success(), "reference/charlstm.py {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("UTF-8 from the reference")
+}
+
+/// A model made by the reference's `init`: PyTorch's initialisation, LSTM
+/// weights multiplied by `scale` so the gates use their whole range.
+pub fn reference_model(
+    dir: &Path,
+    name: &str,
+    text: &str,
+    embed: usize,
+    hidden: usize,
+    layers: usize,
+    scale: f64,
+) -> PathBuf {
+    let path = dir.join(name);
+    let (e, h, l, s) = (embed.to_string(), hidden.to_string(), layers.to_string(), scale.to_string());
+    let args = ["init", "--text", text, "--embed", &e, "--hidden", &h, "--layers", &l, "--scale", &s];
+    reference(&[&args[..], &["--out", path.to_str().unwrap()]].concat());
+    path
+}
+
 /// stderr as text, asserting the error contract: one line, non-zero exit, no panic.
 pub fn one_line_error(out: &Output) -> String {
     let err = String::from_utf8_lossy(&out.stderr).to_string();
