@@ -14,7 +14,7 @@ export LIBTORCH_USE_PYTORCH := 1
 CHECKPOINT ?= assets/default.safetensors
 DATA ?= data/tinyshakespeare.txt
 
-.PHONY: run test lint build bench venv clean default-model
+.PHONY: run test test-slow lint build bench venv clean default-model
 
 run: build
 	target/release/gatescope play --checkpoint $(CHECKPOINT)
@@ -25,6 +25,10 @@ build: $(STAMP)
 test: $(STAMP)
 	cargo build --release
 	cargo test --release -- --test-threads=2
+
+# Tests too slow for every run (the shipped model's README figures).
+test-slow: $(STAMP)
+	cargo test --release -- --ignored --test-threads=1
 
 lint:
 	cargo fmt --check
