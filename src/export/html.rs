@@ -146,9 +146,8 @@ code,.text,.scale{font-family:'DejaVu Sans Mono','SFMono-Regular',Menlo,Consolas
 .scale .bar span{display:inline-block;width:16px;height:14px}
 .text{font-size:15px;line-height:1.65;max-width:100em}
 .line{white-space:pre-wrap;overflow-wrap:anywhere;min-height:1.65em}
-.text span[data-t]{border-radius:2px}
 .p{box-shadow:inset 0 -2px 0 #1f7a8c}
-.nl{color:#9a9a9a}
+.nl{color:#555}
 .key{padding:0 3px}
 .top .line{display:flex;flex-wrap:wrap;white-space:pre;margin-bottom:10px}
 .col{display:inline-flex;flex-direction:column;min-width:1ch}
