@@ -1,4 +1,4 @@
-//! The command line: `gatescope [play]`, `generate`, `train`, `eval`, `info`.
+//! The command line: `gatescope [play]`, `generate`, `train`, `eval`, `info`, `export`.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -26,6 +26,9 @@ pub enum Command {
     Eval(EvalArgs),
     /// Describe a checkpoint: layers, sizes, parameters, vocabulary, metadata.
     Info(InfoArgs),
+    /// Share a trace: an HTML page of the text coloured by one cell (--unit ... --html),
+    /// or an SVG heatmap of one gate (--layer ... --gate ... --svg).
+    Export(ExportArgs),
 }
 
 #[derive(Args, Debug, Default, Clone)]
@@ -160,6 +163,44 @@ pub struct EvalArgs {
 pub struct InfoArgs {
     /// Checkpoint to describe (default: the shipped model).
     pub checkpoint: Option<PathBuf>,
+}
+
+/// Every value is taken as text and checked by `gatescope::export`, so a bad
+/// one is a single line naming the option (clap's own errors are several).
+#[derive(Args, Debug, Clone)]
+pub struct ExportArgs {
+    /// A trace written by `generate --trace` or the playground's save (.jsonl).
+    pub trace: std::path::PathBuf,
+    /// HTML: the unit that colours the text, lK:U (layer K from l0, unit U), e.g. l1:134.
+    #[arg(long, value_name = "lK:U")]
+    pub unit: Option<String>,
+    /// HTML: c (the cell, drawn as tanh(c); default) or h (the output).
+    #[arg(long, value_name = "c|h")]
+    pub state: Option<String>,
+    /// HTML: under each character, its top-5 next-character guesses.
+    #[arg(long)]
+    pub top: bool,
+    /// Write a self-contained HTML page of the text coloured by --unit.
+    #[arg(long, value_name = "OUT.html")]
+    pub html: Option<PathBuf>,
+    /// SVG: the layer, lK (l0 is the first).
+    #[arg(long, value_name = "lK")]
+    pub layer: Option<String>,
+    /// SVG: the gate, i, f, g or o.
+    #[arg(long, value_name = "i|f|g|o")]
+    pub gate: Option<String>,
+    /// SVG: these units of --layer, e.g. 3,17,200 (default: all).
+    #[arg(long, value_name = "a,b,c")]
+    pub units: Option<String>,
+    /// SVG: the N units whose gate varies most over the trace.
+    #[arg(long, value_name = "N")]
+    pub most_variable: Option<String>,
+    /// Write a self-contained SVG heatmap of --gate in --layer.
+    #[arg(long, value_name = "OUT.svg")]
+    pub svg: Option<PathBuf>,
+    /// The model's name in the legend (default: the trace's file name).
+    #[arg(long)]
+    pub label: Option<String>,
 }
 
 fn parse_f32(s: &str) -> Result<f32, String> {

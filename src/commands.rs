@@ -3,7 +3,7 @@
 //! them, and prints.
 
 use crate::atomic::check_destination;
-use crate::cli::{Command, DeviceArg, EvalArgs, GenerateArgs, InfoArgs, PlayArgs, SamplingArgs, TrainArgs};
+use crate::cli::{Command, DeviceArg, EvalArgs, ExportArgs, GenerateArgs, InfoArgs, PlayArgs, SamplingArgs, TrainArgs};
 use crate::generate::Generator;
 use crate::model::sample::Sampling;
 use crate::model::{load_model, use_one_thread};
@@ -21,6 +21,7 @@ pub fn run(command: Option<Command>) -> Result<()> {
         Command::Train(a) => train(a),
         Command::Eval(a) => eval(a),
         Command::Info(a) => info(a),
+        Command::Export(a) => export(a),
     }
 }
 
@@ -80,6 +81,62 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
     if let Some(tr) = trace {
         let path = tr.finish()?;
         eprintln!("trace: {} lines in {}", n_prompt + a.length, path.display());
+    }
+    Ok(())
+}
+
+/// `export`: which of the two outputs, with every option checked before any
+/// file is touched; options that belong to the other output are refused.
+pub fn export(a: ExportArgs) -> Result<()> {
+    use crate::export::{self as ex, HtmlJob, SvgJob, UnitPick};
+    let label = a.label.as_deref().map(ex::parse_label).transpose()?;
+    match (&a.html, &a.svg) {
+        (Some(_), Some(_)) => bail!("give one of --html and --svg, not both (run export twice for both)"),
+        (None, None) => {
+            bail!("nothing to write: give --html OUT.html (with --unit) or --svg OUT.svg (with --layer and --gate)")
+        }
+        (Some(out), None) => {
+            for (given, name) in [
+                (a.layer.is_some(), "--layer"),
+                (a.gate.is_some(), "--gate"),
+                (a.units.is_some(), "--units"),
+                (a.most_variable.is_some(), "--most-variable"),
+            ] {
+                if given {
+                    bail!("{name} belongs to --svg; the HTML page is coloured by one --unit");
+                }
+            }
+            let unit = ex::parse_unit(
+                a.unit.as_deref().ok_or_else(|| anyhow!("--html needs --unit lK:U, the unit that colours the text"))?,
+            )?;
+            let state = a.state.as_deref().map(ex::parse_state).transpose()?.unwrap_or(ex::State::C);
+            let job = HtmlJob { trace: a.trace, out: out.clone(), unit, state, top: a.top, label };
+            let n = ex::write_html(&job)?;
+            eprintln!("html: {n} steps coloured by {} ({}) in {}", job.unit, job.state.letter(), job.out.display());
+        }
+        (None, Some(out)) => {
+            for (given, name) in [(a.unit.is_some(), "--unit"), (a.state.is_some(), "--state"), (a.top, "--top")] {
+                if given {
+                    bail!("{name} belongs to --html; the SVG heatmap shows --gate in --layer");
+                }
+            }
+            let layer = ex::parse_layer_option(a.layer.as_deref().ok_or_else(|| anyhow!("--svg needs --layer lK"))?)?;
+            let gate = ex::parse_gate(a.gate.as_deref().ok_or_else(|| anyhow!("--svg needs --gate i, f, g or o"))?)?;
+            let units = match (&a.units, &a.most_variable) {
+                (Some(_), Some(_)) => bail!("give one of --units and --most-variable, not both"),
+                (Some(list), None) => UnitPick::List(ex::parse_units(list, layer)?),
+                (None, Some(n)) => UnitPick::MostVariable(ex::parse_most_variable(n)?),
+                (None, None) => UnitPick::All,
+            };
+            let job = SvgJob { trace: a.trace, out: out.clone(), layer, gate, units, label };
+            let (steps, units) = ex::write_svg(&job)?;
+            eprintln!(
+                "svg: {steps} steps x {units} units of gate {} in l{} in {}",
+                gate.letter(),
+                layer,
+                job.out.display()
+            );
+        }
     }
     Ok(())
 }

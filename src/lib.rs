@@ -2,12 +2,13 @@
 //! The binary is a thin layer over this library, so tests reach every part.
 //!
 //! Layers import one way: vocab, atomic, data → model → generate, trace →
-//! train, tui → commands (the only module that knows the CLI) → main.
+//! export (pages and heatmaps of traces), train, tui → commands (the only module that knows the CLI) → main.
 
 pub mod atomic;
 pub mod cli;
 pub mod commands;
 pub mod data;
+pub mod export;
 pub mod generate;
 pub mod model;
 pub mod trace;

@@ -1,6 +1,9 @@
 //! The `--trace` JSONL writer: one `Step` per line, written to a temporary
 //! file beside the destination and moved into place when complete, so an
-//! interrupted run never leaves half a trace.
+//! interrupted run never leaves half a trace. The reader is in `read`.
+
+pub mod read;
+pub use read::{read_trace, Trace};
 
 use crate::atomic::{check_kind, temp_beside};
 use crate::generate::Step;

@@ -1,0 +1,318 @@
+//! Sharing what the model did: a trace (or the playground's steps) as a
+//! self-contained HTML page of text coloured by one cell or by surprise
+//! (`html`), or as an SVG heatmap of one gate (`svg`).
+//!
+//! The renderers are pure functions of the steps; `write_html` and
+//! `write_svg` add the file work: read the trace, check every option
+//! against it, write atomically, never over the trace itself.
+
+pub mod html;
+pub mod scale;
+pub mod svg;
+
+pub use html::{page, Colouring, PageMeta, State};
+pub use svg::{heatmap, HeatmapMeta};
+
+use crate::atomic::{check_destination, write_atomic};
+use crate::model::{layout::parse_layer, Gate, Unit};
+use crate::trace::{read_trace, Trace};
+use anyhow::{anyhow, bail, Result};
+use std::path::{Path, PathBuf};
+use unicode_width::UnicodeWidthChar;
+
+/// Text made safe inside an element or a quoted attribute: it can never
+/// become markup, whatever the model or the prompt produced.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The visible stand-in for a control or formatting character, if it is one
+/// (the playground's `tui::text::control_picture`, which tui cannot lend
+/// downwards): a browser would drop, reorder or reinterpret these.
+pub fn control_picture(c: char) -> Option<char> {
+    let u = c as u32;
+    Some(match c {
+        '\t' => '⇥',
+        '\n' => '⏎',
+        '\r' => '␍',
+        '\u{1b}' => '␛',
+        '\u{7f}' => '␡',
+        _ if u < 0x20 => char::from_u32(0x2400 + u).unwrap_or('�'),
+        _ if (0x80..0xa0).contains(&u) => '�',
+        // Bidi embeddings, overrides and isolates, BOM, line/paragraph separators.
+        '\u{200e}'
+        | '\u{200f}'
+        | '\u{202a}'..='\u{202e}'
+        | '\u{2066}'..='\u{2069}'
+        | '\u{feff}'
+        | '\u{2028}'
+        | '\u{2029}' => '�',
+        _ => return None,
+    })
+}
+
+/// A consumed character as shown in running text (unescaped): controls as
+/// pictures (a newline as ⏎, before the line breaks), a zero-width mark on a
+/// dotted circle so it cannot merge into its neighbour's box, spaces as spaces.
+pub fn shown(c: char) -> String {
+    if let Some(p) = control_picture(c) {
+        return p.to_string();
+    }
+    match c.width() {
+        Some(0) => format!("\u{25cc}{c}"),
+        _ => c.to_string(),
+    }
+}
+
+/// A character as shown in a label (guesses, hover text, axis): as `shown`,
+/// with a space made visible as ␠.
+pub fn label(c: char) -> String {
+    if c == ' ' {
+        "␠".into()
+    } else {
+        shown(c)
+    }
+}
+
+/// Which units of a layer a heatmap shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UnitPick {
+    All,
+    List(Vec<usize>),
+    MostVariable(usize),
+}
+
+/// `gatescope export TRACE --unit lK:U --html OUT`, already parsed.
+#[derive(Debug, Clone)]
+pub struct HtmlJob {
+    pub trace: PathBuf,
+    pub out: PathBuf,
+    pub unit: Unit,
+    pub state: State,
+    pub top: bool,
+    /// Names the checkpoint in the legend; the trace's file name when absent.
+    pub label: Option<String>,
+}
+
+/// `gatescope export TRACE --layer lK --gate G --svg OUT`, already parsed.
+#[derive(Debug, Clone)]
+pub struct SvgJob {
+    pub trace: PathBuf,
+    pub out: PathBuf,
+    pub layer: usize,
+    pub gate: Gate,
+    pub units: UnitPick,
+    pub label: Option<String>,
+}
+
+/// Write the HTML page; returns the number of steps drawn.
+pub fn write_html(job: &HtmlJob) -> Result<usize> {
+    let trace = open(&job.trace, &job.out)?;
+    check_unit(&trace, job.unit)?;
+    trace.require_states(&format!("--unit with --state {}", job.state.letter()))?;
+    let meta = PageMeta { checkpoint: legend_label(&job.label, &job.trace), top: job.top };
+    let html = page(&trace.steps, Colouring::Cell { unit: job.unit, state: job.state }, &meta);
+    write_atomic(&job.out, html.as_bytes())?;
+    Ok(trace.steps.len())
+}
+
+/// Write the SVG heatmap; returns (steps, units) drawn.
+pub fn write_svg(job: &SvgJob) -> Result<(usize, usize)> {
+    let trace = open(&job.trace, &job.out)?;
+    let shown = trace.path.display();
+    if job.layer >= trace.layers {
+        bail!("{shown}: --layer l{}: the trace has {} layers (l0..l{})", job.layer, trace.layers, trace.layers - 1);
+    }
+    let units = match &job.units {
+        UnitPick::All => (0..trace.hidden).collect(),
+        UnitPick::List(list) => {
+            for &u in list {
+                if u >= trace.hidden {
+                    bail!(
+                        "{shown}: --units: unit {u} is out of range: layer l{} has {} units (0..{})",
+                        job.layer,
+                        trace.hidden,
+                        trace.hidden - 1
+                    );
+                }
+            }
+            list.clone()
+        }
+        UnitPick::MostVariable(n) => {
+            if *n > trace.hidden {
+                bail!("{shown}: --most-variable {n}: layer l{} has only {} units", job.layer, trace.hidden);
+            }
+            svg::most_variable(&trace.steps, job.layer, job.gate, *n)
+        }
+    };
+    let meta = HeatmapMeta { checkpoint: legend_label(&job.label, &job.trace) };
+    let svg = heatmap(&trace.steps, job.layer, job.gate, &units, &meta);
+    write_atomic(&job.out, svg.as_bytes())?;
+    Ok((trace.steps.len(), units.len()))
+}
+
+/// Check the destination (before the possibly long read), refuse to write
+/// over the trace, then read it.
+fn open(trace: &Path, out: &Path) -> Result<Trace> {
+    if !trace.exists() {
+        // Named before the destination, so a mistyped trace is the error shown.
+        bail!("{}: cannot read the trace (no such file)", trace.display());
+    }
+    check_destination(out)?;
+    if same_file(trace, out) {
+        bail!("{}: is the trace itself; choose another output file", out.display());
+    }
+    read_trace(trace)
+}
+
+/// Whether two paths name one file (same device and inode, so hard links and
+/// `./a` vs `a` count too). A destination that does not exist is not the trace.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
+}
+
+fn check_unit(trace: &Trace, unit: Unit) -> Result<()> {
+    let shown = trace.path.display();
+    if unit.layer >= trace.layers {
+        bail!("{shown}: --unit {unit}: the trace has {} layers (l0..l{})", trace.layers, trace.layers - 1);
+    }
+    if unit.index >= trace.hidden {
+        bail!("{shown}: --unit {unit}: layer l{} has {} units (0..{})", unit.layer, trace.hidden, trace.hidden - 1);
+    }
+    Ok(())
+}
+
+fn legend_label(label: &Option<String>, trace: &Path) -> String {
+    match label {
+        Some(l) => l.clone(),
+        None => trace.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+    }
+}
+
+// ---- option parsing: one-line errors that name the option ----
+
+pub fn parse_unit(s: &str) -> Result<Unit> {
+    s.parse::<Unit>().map_err(|e| anyhow!("--unit: {e}"))
+}
+
+pub fn parse_state(s: &str) -> Result<State> {
+    match s.trim() {
+        "c" => Ok(State::C),
+        "h" => Ok(State::H),
+        _ => bail!("--state: '{s}' is not a state; expected c (the cell, drawn as tanh(c)) or h"),
+    }
+}
+
+pub fn parse_gate(s: &str) -> Result<Gate> {
+    let mut it = s.trim().chars();
+    match (it.next().and_then(Gate::from_letter), it.next()) {
+        (Some(g), None) => Ok(g),
+        _ => bail!("--gate: '{s}' is not a gate; expected i, f, g or o"),
+    }
+}
+
+pub fn parse_layer_option(s: &str) -> Result<usize> {
+    parse_layer(s).map_err(|e| anyhow!("--layer: {e}"))
+}
+
+/// `a,b,c`: unit indices in `layer`, or full names `lK:U` of that layer.
+pub fn parse_units(s: &str, layer: usize) -> Result<Vec<usize>> {
+    let mut units = Vec::new();
+    for part in s.split(',') {
+        let part = part.trim();
+        if part.is_empty() {
+            bail!("--units: '{s}' has an empty entry; expected unit numbers such as 3,17,200");
+        }
+        let u = if part.starts_with('l') {
+            let unit: Unit = part.parse().map_err(|e| anyhow!("--units: {e}"))?;
+            if unit.layer != layer {
+                bail!("--units: {unit} is not in --layer l{layer}");
+            }
+            unit.index
+        } else {
+            part.parse::<usize>()
+                .map_err(|_| anyhow!("--units: '{part}' is not a unit number; expected e.g. 3,17,200 or l{layer}:3"))?
+        };
+        if units.contains(&u) {
+            bail!("--units: unit {u} is listed twice");
+        }
+        units.push(u);
+    }
+    Ok(units)
+}
+
+pub fn parse_most_variable(s: &str) -> Result<usize> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => bail!("--most-variable: 0 units would draw nothing; give 1 or more"),
+        Ok(n) => Ok(n),
+        Err(_) => bail!("--most-variable: '{s}' is not a whole number of units"),
+    }
+}
+
+/// A legend label: one line of reasonable length (it is escaped either way).
+pub fn parse_label(s: &str) -> Result<String> {
+    if s.trim().is_empty() {
+        bail!("--label is empty; give the checkpoint's name or leave it out");
+    }
+    if let Some(c) = s.chars().find(|&c| control_picture(c).is_some()) {
+        bail!("--label: has the control character U+{:04X}; give one line of plain text", c as u32);
+    }
+    if s.chars().count() > 200 {
+        bail!("--label: {} characters; at most 200", s.chars().count());
+    }
+    Ok(s.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_every_markup_character() {
+        assert_eq!(
+            escape("<a href=\"x\" title='y'>&amp;</a>"),
+            "&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;amp;&lt;/a&gt;"
+        );
+    }
+
+    #[test]
+    fn controls_become_pictures() {
+        assert_eq!(shown('\n'), "⏎");
+        assert_eq!(shown('\u{0}'), "␀");
+        assert_eq!(shown('\u{1b}'), "␛");
+        assert_eq!(shown('\u{202e}'), "�");
+        assert_eq!(shown('\u{301}'), "\u{25cc}\u{301}");
+        assert_eq!((shown(' '), label(' ')), (" ".to_string(), "␠".to_string()));
+    }
+
+    #[test]
+    fn options_are_range_checked() {
+        assert_eq!(parse_units("3, l1:17,200", 1).unwrap(), vec![3, 17, 200]);
+        assert!(parse_units("3,3", 1).unwrap_err().to_string().contains("twice"));
+        assert!(parse_units("l0:3", 1).unwrap_err().to_string().contains("not in --layer l1"));
+        assert!(parse_units("3,,4", 1).is_err());
+        assert!(parse_units("x", 1).is_err());
+        assert!(parse_most_variable("0").is_err());
+        assert_eq!(parse_most_variable("12").unwrap(), 12);
+        assert!(parse_gate("ff").is_err());
+        assert_eq!(parse_gate("g").unwrap(), Gate::G);
+        assert!(parse_state("tanh").is_err());
+        assert!(parse_label("a\u{1b}b").is_err());
+        assert!(parse_label(" ").is_err());
+    }
+}

@@ -1,0 +1,62 @@
+//! The playground's colour scales as plain RGB, for files written outside the
+//! terminal. The stops are those of `tui::ui::theme` (viridis for 0..1, a
+//! blue-white-red diverging scale for −1..1); `theme` may wrap these
+//! functions in `Color::Rgb` so both always agree.
+
+/// An sRGB colour.
+pub type Rgb = (u8, u8, u8);
+
+/// Non-finite values get a colour of their own (magenta, as in the playground).
+pub const NAN: Rgb = (255, 0, 255);
+
+const VIRIDIS: [Rgb; 5] = [(68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37)];
+const DIVERGING: [Rgb; 3] = [(33, 102, 172), (240, 240, 240), (178, 24, 43)];
+
+fn lerp(stops: &[Rgb], t: f32) -> Rgb {
+    let t = t.clamp(0.0, 1.0) * (stops.len() - 1) as f32;
+    let i = (t.floor() as usize).min(stops.len() - 2);
+    let f = t - i as f32;
+    let (a, b) = (stops[i], stops[i + 1]);
+    let mix = |x: u8, y: u8| (x as f32 + (y as f32 - x as f32) * f).round() as u8;
+    (mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
+
+/// The fixed 0..1 gate scale (i, f, o).
+pub fn unit(v: f32) -> Rgb {
+    if !v.is_finite() {
+        return NAN;
+    }
+    lerp(&VIRIDIS, v)
+}
+
+/// The fixed −1..1 scale (g).
+pub fn signed(v: f32) -> Rgb {
+    if !v.is_finite() {
+        return NAN;
+    }
+    lerp(&DIVERGING, (v + 1.0) / 2.0)
+}
+
+/// `#rrggbb`.
+pub fn hex((r, g, b): Rgb) -> String {
+    format!("#{r:02x}{g:02x}{b:02x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ends_middle_and_nan() {
+        assert_eq!(unit(0.0), (68, 1, 84));
+        assert_eq!(unit(1.0), (253, 231, 37));
+        assert_eq!(unit(0.5), (33, 145, 140));
+        assert_eq!(unit(7.0), unit(1.0), "clamped");
+        assert_eq!(signed(-1.0), (33, 102, 172));
+        assert_eq!(signed(0.0), (240, 240, 240));
+        assert_eq!(signed(1.0), (178, 24, 43));
+        assert_eq!(unit(f32::NAN), NAN);
+        assert_eq!(signed(f32::INFINITY), NAN);
+        assert_eq!(hex((255, 0, 16)), "#ff0010");
+    }
+}
