@@ -1,9 +1,12 @@
 //! Writing files so that nothing is ever half-written: check the destination
-//! up front, write a temporary file beside it, flush it to disk, then rename.
+//! up front, write a temporary file beside it, flush it to disk, then rename;
+//! never write over an input; on SIGINT or SIGTERM, clean up before leaving.
 
 use anyhow::{anyhow, bail, Result};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// Refuse a destination we could not replace safely, before any long work:
 /// a missing or unwritable folder, a directory, or anything that is not a
@@ -77,6 +80,118 @@ fn parent_dir(path: &Path) -> PathBuf {
         _ => PathBuf::from("."),
     }
 }
+
+/// Refuse to write `output` when it is the same file as one of `inputs`
+/// (`(option, path)` pairs), so that an output never replaces what the run
+/// reads. Both the canonical paths and (device, inode) are compared: the
+/// first catches `./` tricks and symbolic links, also for an output that
+/// does not exist yet; the second catches hard links.
+pub fn refuse_same_file(output: (&str, &Path), inputs: &[(&str, &Path)]) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let (out_flag, out) = output;
+    let out_id = std::fs::metadata(out).ok().map(|m| (m.dev(), m.ino()));
+    let out_canon = canonical(out);
+    for &(flag, input) in inputs {
+        let same_inode = match (out_id, std::fs::metadata(input)) {
+            (Some(o), Ok(m)) => o == (m.dev(), m.ino()),
+            _ => false,
+        };
+        let same_path = matches!((&out_canon, canonical(input)), (Some(a), Some(b)) if *a == b);
+        if same_inode || same_path {
+            bail!(
+                "{out_flag} {} is the same file as {flag} {}; refusing to write over an input",
+                out.display(),
+                input.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The canonical form of `path`, or of its folder joined with its name when
+/// the file does not exist yet (a dangling symbolic link resolves to its target).
+fn canonical(path: &Path) -> Option<PathBuf> {
+    if let Ok(p) = std::fs::canonicalize(path) {
+        return Some(p);
+    }
+    if let Ok(target) = std::fs::read_link(path) {
+        let target = if target.is_absolute() { target } else { parent_dir(path).join(target) };
+        return canonical(&target);
+    }
+    let name = path.file_name()?;
+    Some(std::fs::canonicalize(parent_dir(path)).ok()?.join(name))
+}
+
+/// SIGINT and SIGTERM, noted instead of ending the process, so that a long
+/// writer can finish its step and clean up (remove its temporary file) first.
+pub struct StopSignals {
+    int: Arc<AtomicBool>,
+    term: Arc<AtomicBool>,
+}
+
+impl StopSignals {
+    /// From now on the first SIGINT or SIGTERM only sets a flag, which
+    /// `received` reads; a second one ends the process at once (128 + its
+    /// number), for a user who does not want to wait for the step to end.
+    pub fn watch() -> Result<Self> {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let (int, term, any) =
+            (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
+        for (sig, flag) in [(SIGINT, &int), (SIGTERM, &term)] {
+            let watch = || -> std::io::Result<()> {
+                // The shutdown is registered first, so it sees the flag as the previous signal left it.
+                signal_hook::flag::register_conditional_shutdown(sig, 128 + sig, any.clone())?;
+                signal_hook::flag::register(sig, any.clone())?;
+                signal_hook::flag::register(sig, flag.clone())?;
+                Ok(())
+            };
+            watch().map_err(|e| anyhow!("cannot watch signal {sig} ({e})"))?;
+        }
+        Ok(Self { int, term })
+    }
+
+    /// The first signal seen, if any.
+    pub fn received(&self) -> Option<Interrupted> {
+        if self.int.load(Ordering::SeqCst) {
+            Some(Interrupted { signal: signal_hook::consts::SIGINT })
+        } else if self.term.load(Ordering::SeqCst) {
+            Some(Interrupted { signal: signal_hook::consts::SIGTERM })
+        } else {
+            None
+        }
+    }
+}
+
+/// An error meaning "stopped by a signal, cleaned up": `main` exits with
+/// 128 + the signal's number, as a shell reports a process the signal ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interrupted {
+    pub signal: i32,
+}
+
+impl Interrupted {
+    pub fn exit_code(&self) -> i32 {
+        128 + self.signal
+    }
+}
+
+impl Interrupted {
+    pub fn name(&self) -> &'static str {
+        match self.signal {
+            signal_hook::consts::SIGINT => "SIGINT",
+            signal_hook::consts::SIGTERM => "SIGTERM",
+            _ => "a signal",
+        }
+    }
+}
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "interrupted by {}", self.name())
+    }
+}
+
+impl std::error::Error for Interrupted {}
 
 #[cfg(test)]
 mod tests {

@@ -1,5 +1,6 @@
 //! The command line: `gatescope [play]`, `generate`, `train`, `eval`, `info`, `export`.
 
+use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -40,17 +41,17 @@ pub struct PlayArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct SamplingArgs {
-    /// Softmax temperature; 0 is greedy (argmax).
-    #[arg(long, short, default_value_t = 0.8, value_parser = non_negative)]
+    /// Softmax temperature; 0 is greedy (argmax). Range: 0 to 100.
+    #[arg(long, short, default_value_t = 0.8, allow_negative_numbers = true, value_parser = float(0.0, Incl, 100.0).f32())]
     pub temperature: f32,
-    /// Sample only among the K likeliest characters (0 = all).
-    #[arg(long, default_value_t = 0)]
+    /// Sample only among the K likeliest characters (0 = all). Range: 0 to the model's vocabulary size.
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_parser = int(0, MAX_VOCAB))]
     pub top_k: usize,
-    /// Sample only among the likeliest characters whose probabilities sum to P.
-    #[arg(long, default_value_t = 1.0, value_parser = unit_interval)]
+    /// Sample only among the likeliest characters whose probabilities sum to P. Range: (0, 1].
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true, value_parser = float(0.0, Excl, 1.0).f32())]
     pub top_p: f32,
-    /// Random seed; the same seed gives the same text.
-    #[arg(long, short, default_value_t = 0)]
+    /// Random seed; the same seed gives the same text. Range: 0 to 2^64 - 1.
+    #[arg(long, short, default_value_t = 0, allow_negative_numbers = true, value_parser = seed)]
     pub seed: u64,
 }
 
@@ -59,15 +60,16 @@ pub struct GenerateArgs {
     /// Checkpoint to use (default: the model shipped in the binary).
     #[arg(long, short)]
     pub checkpoint: Option<PathBuf>,
-    /// Text to start from; every character must be in the model's vocabulary.
-    #[arg(long, short)]
+    /// Text to start from; every character must be in the model's vocabulary (it may start with '-').
+    #[arg(long, short, allow_hyphen_values = true)]
     pub prompt: String,
-    /// Characters to generate after the prompt.
-    #[arg(long, short, default_value_t = 500)]
+    /// Characters to generate after the prompt. Range: 0 to 1000000000.
+    #[arg(long, short, default_value_t = 500, allow_negative_numbers = true, value_parser = int(0, 1_000_000_000))]
     pub length: usize,
     #[command(flatten)]
     pub sampling: SamplingArgs,
     /// Also write one JSON object per consumed character (gates, norms, top-5) to FILE.
+    /// It is moved into place when complete; SIGINT/SIGTERM remove it and exit 130/143.
     #[arg(long)]
     pub trace: Option<PathBuf>,
 }
@@ -88,61 +90,69 @@ pub struct TrainArgs {
     /// for --resume, is kept beside it as NAME.last.safetensors.
     #[arg(long)]
     pub out: PathBuf,
-    #[arg(long, default_value_t = 2)]
-    pub layers: usize,
-    #[arg(long, default_value_t = 512)]
-    pub hidden: usize,
-    /// Embedding width; 0 feeds one-hot characters (as char-rnn did).
-    #[arg(long, default_value_t = 64)]
-    pub embed: usize,
-    /// Truncated back-propagation length, in characters.
-    #[arg(long, default_value_t = 100)]
+    /// LSTM layers [default: 2; with --resume, the checkpoint's]. Range: 1 to 64.
+    #[arg(long, allow_negative_numbers = true, value_parser = int(1, 64))]
+    pub layers: Option<usize>,
+    /// Hidden units per layer [default: 512; with --resume, the checkpoint's]. Range: 1 to 65536.
+    #[arg(long, allow_negative_numbers = true, value_parser = int(1, 65_536))]
+    pub hidden: Option<usize>,
+    /// Embedding width; 0 feeds one-hot characters (as char-rnn did)
+    /// [default: 64; with --resume, the checkpoint's]. Range: 0 to 65536.
+    #[arg(long, allow_negative_numbers = true, value_parser = int(0, 65_536))]
+    pub embed: Option<usize>,
+    /// Truncated back-propagation length, in characters. Range: 1 to 100000.
+    #[arg(long, default_value_t = 100, allow_negative_numbers = true, value_parser = int(1, 100_000))]
     pub seq: usize,
-    #[arg(long, default_value_t = 64)]
+    /// Sequences per step. Range: 1 to 1000000.
+    #[arg(long, default_value_t = 64, allow_negative_numbers = true, value_parser = int(1, 1_000_000))]
     pub batch: usize,
-    /// Dropout between layers and before the head.
-    #[arg(long, default_value_t = 0.2, value_parser = unit_interval_f64)]
+    /// Dropout between layers and before the head. Range: [0, 1).
+    #[arg(long, default_value_t = 0.2, allow_negative_numbers = true, value_parser = float(0.0, Incl, 1.0).below_max().f64())]
     pub dropout: f64,
-    /// DropConnect on the hidden-to-hidden weights (AWD-LSTM's weight drop), one mask per step.
-    #[arg(long, default_value_t = 0.0, value_parser = unit_interval_f64)]
+    /// DropConnect on the hidden-to-hidden weights (AWD-LSTM's weight drop), one mask per step. Range: [0, 1).
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true, value_parser = float(0.0, Incl, 1.0).below_max().f64())]
     pub weight_drop: f64,
-    /// Peak learning rate (Adam/AdamW).
-    #[arg(long, default_value_t = 3e-3)]
+    /// Peak learning rate (Adam/AdamW). Range: (0, 1000].
+    #[arg(long, default_value_t = 3e-3, allow_negative_numbers = true, value_parser = float(0.0, Excl, 1000.0).f64())]
     pub lr: f64,
-    /// Linear warm-up steps before cosine decay to --min-lr-frac of --lr.
-    #[arg(long, default_value_t = 100)]
+    /// Linear warm-up steps before cosine decay to --min-lr-frac of --lr. Range: 0 to 10^12.
+    #[arg(long, default_value_t = 100, allow_negative_numbers = true, value_parser = int(0, MAX_STEPS))]
     pub warmup: usize,
-    #[arg(long, default_value_t = 0.05)]
+    /// The learning rate decays to this fraction of --lr. Range: [0, 1].
+    #[arg(long, default_value_t = 0.05, allow_negative_numbers = true, value_parser = float(0.0, Incl, 1.0).f64())]
     pub min_lr_frac: f64,
-    /// Decoupled weight decay (AdamW); 0 is plain Adam.
-    #[arg(long, default_value_t = 0.0)]
+    /// Decoupled weight decay (AdamW); 0 is plain Adam. Range: 0 to 1000.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true, value_parser = float(0.0, Incl, 1000.0).f64())]
     pub weight_decay: f64,
-    /// Clip the gradient's global norm to this.
-    #[arg(long, default_value_t = 5.0)]
+    /// Clip the gradient's global norm to this. Range: (0, 10^9].
+    #[arg(long, default_value_t = 5.0, allow_negative_numbers = true, value_parser = float(0.0, Excl, 1e9).f64())]
     pub grad_clip: f64,
-    /// Passes over the training split (ignored when --steps is given).
-    #[arg(long, default_value_t = 10.0)]
+    /// Passes over the training split (ignored when --steps is given). Range: (0, 10^6].
+    #[arg(long, default_value_t = 10.0, allow_negative_numbers = true, value_parser = float(0.0, Excl, 1e6).f64())]
     pub epochs: f64,
-    /// Total optimizer steps; overrides --epochs.
-    #[arg(long)]
+    /// Total optimizer steps; overrides --epochs. Range: 1 to 10^12.
+    #[arg(long, allow_negative_numbers = true, value_parser = int(1, MAX_STEPS))]
     pub steps: Option<usize>,
-    /// Fraction of the file, from the end, held out for validation.
-    #[arg(long, default_value_t = 0.1, value_parser = val_frac)]
+    /// Fraction of the file, from the end, held out for validation. Range: (0, 1).
+    #[arg(long, default_value_t = 0.1, allow_negative_numbers = true, value_parser = float(0.0, Excl, 1.0).below_max().f64())]
     pub val_frac: f64,
-    #[arg(long, default_value_t = 250)]
+    /// Evaluate (and keep the best model in --out) every N steps; 0: only at the end. Range: 0 to 10^12.
+    #[arg(long, default_value_t = 250, allow_negative_numbers = true, value_parser = int(0, MAX_STEPS))]
     pub eval_every: usize,
-    /// Write the latest state (NAME.last.safetensors) every N steps.
-    #[arg(long, default_value_t = 250)]
+    /// Write the latest state (NAME.last.safetensors) every N steps; 0: only at the end and on
+    /// Ctrl-C. Range: 0 to 10^12.
+    #[arg(long, default_value_t = 250, allow_negative_numbers = true, value_parser = int(0, MAX_STEPS))]
     pub checkpoint_every: usize,
     /// Continue from a checkpoint written by `train`: weights, step count, schedule.
     #[arg(long)]
     pub resume: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
     pub device: DeviceArg,
-    #[arg(long, default_value_t = 0)]
+    /// Random seed. Range: 0 to 2^64 - 1.
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_parser = seed)]
     pub seed: u64,
-    /// libtorch threads (default: all cores).
-    #[arg(long)]
+    /// libtorch threads (default: all cores). Range: 1 to 1024.
+    #[arg(long, allow_negative_numbers = true, value_parser = int(1, 1024))]
     pub threads: Option<usize>,
 }
 
@@ -152,10 +162,11 @@ pub struct EvalArgs {
     pub checkpoint: Option<PathBuf>,
     #[arg(long)]
     pub data: PathBuf,
-    #[arg(long, default_value_t = 0.1, value_parser = val_frac)]
+    /// Fraction of the file, from the end, that is validation. Range: (0, 1).
+    #[arg(long, default_value_t = 0.1, allow_negative_numbers = true, value_parser = float(0.0, Excl, 1.0).below_max().f64())]
     pub val_frac: f64,
-    /// Window length of the windowed measure.
-    #[arg(long, default_value_t = 256)]
+    /// Window length of the windowed measure. Range: 1 to 100000.
+    #[arg(long, default_value_t = 256, allow_negative_numbers = true, value_parser = int(1, 100_000))]
     pub window: usize,
 }
 
@@ -203,42 +214,123 @@ pub struct ExportArgs {
     pub label: Option<String>,
 }
 
-fn parse_f32(s: &str) -> Result<f32, String> {
-    let v: f32 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
-    if !v.is_finite() {
-        return Err(format!("'{s}' is not finite"));
+/// Parse the process's arguments. `--help` and `--version` print and exit 0;
+/// any other parse error is one line, `gatescope: ...`, and exit status 1,
+/// like every other error.
+pub fn parse() -> Cli {
+    match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => match e.kind() {
+            ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => e.exit(),
+            _ => {
+                eprintln!("gatescope: {}", one_line(&e));
+                std::process::exit(1);
+            }
+        },
     }
-    Ok(v)
 }
 
-fn non_negative(s: &str) -> Result<f32, String> {
-    let v = parse_f32(s)?;
-    if v < 0.0 {
-        return Err("must be 0 or more".into());
+/// A clap error as one line. A value that fails its range check reads
+/// "--lr must be > 0 ... (got '-1')"; other errors keep clap's first line.
+pub fn one_line(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue};
+    let text = |k| match e.get(k) {
+        Some(ContextValue::String(s)) => Some(s.clone()),
+        _ => None,
+    };
+    if let (ErrorKind::ValueValidation, Some(arg), Some(value)) =
+        (e.kind(), text(ContextKind::InvalidArg), text(ContextKind::InvalidValue))
+    {
+        let flag = arg.split_whitespace().next().unwrap_or(&arg).to_string();
+        let why = std::error::Error::source(e).map(|s| s.to_string()).unwrap_or_default();
+        return format!("{flag} {why} (got '{value}')");
     }
-    Ok(v)
+    let rendered = e.render().to_string();
+    let first = rendered.lines().next().unwrap_or("invalid arguments");
+    format!("{}; see --help", first.trim_start_matches("error: "))
 }
 
-fn unit_interval(s: &str) -> Result<f32, String> {
-    let v = parse_f32(s)?;
-    if !(v > 0.0 && v <= 1.0) {
-        return Err("must be in (0, 1]".into());
-    }
-    Ok(v)
+// ---- Range checks, shared by every command's numeric options. -------------
+//
+// Each parser returns "must be ..." so that `one_line` can put the option's
+// name in front. Every numeric option's help ends with "Range: ..." in the
+// same words (tests/hardening.rs checks that each one states a range).
+
+/// Upper bound of step counts: far beyond any real run, and small enough that
+/// step arithmetic cannot overflow.
+pub const MAX_STEPS: u64 = 1_000_000_000_000;
+/// Upper bound of --top-k before the model is known; commands checks it
+/// against the loaded model's vocabulary.
+pub const MAX_VOCAB: u64 = 1 << 21;
+
+/// Whether a float range's lower end is included.
+#[derive(Clone, Copy, Debug)]
+pub enum Low {
+    Incl,
+    Excl,
+}
+pub use Low::{Excl, Incl};
+
+/// A finite float from `lo` (included or not) to `hi` (included, or not
+/// with `below_max`); `.f64()` or `.f32()` makes it clap's value parser.
+#[derive(Clone, Copy, Debug)]
+pub struct FloatRange {
+    lo: f64,
+    low: Low,
+    hi: f64,
+    hi_included: bool,
 }
 
-fn unit_interval_f64(s: &str) -> Result<f64, String> {
-    let v: f64 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
-    if !(0.0..1.0).contains(&v) {
-        return Err("must be in [0, 1)".into());
-    }
-    Ok(v)
+pub fn float(lo: f64, low: Low, hi: f64) -> FloatRange {
+    FloatRange { lo, low, hi, hi_included: true }
 }
 
-fn val_frac(s: &str) -> Result<f64, String> {
-    let v: f64 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
-    if !(v > 0.0 && v < 1.0) {
-        return Err("must be between 0 and 1".into());
+impl FloatRange {
+    /// Exclude the upper end.
+    pub fn below_max(self) -> Self {
+        Self { hi_included: false, ..self }
     }
-    Ok(v)
+
+    pub fn f64(self) -> impl Fn(&str) -> Result<f64, String> + Clone + Send + Sync + 'static {
+        move |s| self.check(s)
+    }
+
+    pub fn f32(self) -> impl Fn(&str) -> Result<f32, String> + Clone + Send + Sync + 'static {
+        move |s| self.check(s).map(|v| v as f32)
+    }
+
+    fn describe(&self) -> String {
+        let open = if matches!(self.low, Excl) { "(" } else { "[" };
+        let close = if self.hi_included { "]" } else { ")" };
+        format!("{open}{}, {}{close}", self.lo, self.hi)
+    }
+
+    pub fn check(&self, s: &str) -> Result<f64, String> {
+        let v: f64 = s.trim().parse().map_err(|_| format!("must be a number in {}", self.describe()))?;
+        let above = match self.low {
+            Incl => v >= self.lo,
+            Excl => v > self.lo,
+        };
+        let below = if self.hi_included { v <= self.hi } else { v < self.hi };
+        if !(v.is_finite() && above && below) {
+            return Err(format!("must be a finite number in {}", self.describe()));
+        }
+        Ok(v)
+    }
+}
+
+/// A whole number from `lo` to `hi`, both included, as clap's value parser.
+pub fn int(lo: u64, hi: u64) -> impl Fn(&str) -> Result<usize, String> + Clone + Send + Sync + 'static {
+    move |s| {
+        let range = format!("from {lo} to {hi}");
+        let v: i128 = s.trim().parse().map_err(|_| format!("must be a whole number {range}"))?;
+        if v < lo as i128 || v > hi as i128 {
+            return Err(format!("must be {range}"));
+        }
+        usize::try_from(v).map_err(|_| "is too large for this machine".to_string())
+    }
+}
+
+fn seed(s: &str) -> Result<u64, String> {
+    s.trim().parse().map_err(|_| "must be a whole number from 0 to 2^64 - 1".to_string())
 }

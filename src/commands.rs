@@ -2,7 +2,7 @@
 //! turns parsed arguments into the plain configs of the layers below, runs
 //! them, and prints.
 
-use crate::atomic::check_destination;
+use crate::atomic::{check_destination, refuse_same_file, StopSignals};
 use crate::cli::{Command, DeviceArg, EvalArgs, ExportArgs, GenerateArgs, InfoArgs, PlayArgs, SamplingArgs, TrainArgs};
 use crate::generate::Generator;
 use crate::model::sample::Sampling;
@@ -12,6 +12,7 @@ use crate::train::{DeviceChoice, TrainConfig};
 use crate::vocab::quoted_char;
 use anyhow::{anyhow, bail, Result};
 use std::io::{IsTerminal, Write};
+use std::path::Path;
 
 /// Run one parsed command (`play` when none was given).
 pub fn run(command: Option<Command>) -> Result<()> {
@@ -33,29 +34,51 @@ impl From<&SamplingArgs> for Sampling {
 
 pub fn generate(a: GenerateArgs) -> Result<()> {
     use_one_thread();
+    // With a trace, SIGINT and SIGTERM end the run after the current step, so
+    // that the trace's temporary file can be removed. Without one nothing
+    // needs cleaning up, and the signal's default action is the right one.
+    let signals = if a.trace.is_some() { Some(StopSignals::watch()?) } else { None };
     if let Some(t) = &a.trace {
+        if let Some(c) = &a.checkpoint {
+            refuse_same_file(("--trace", t), &[("--checkpoint", c)])?;
+        }
         check_destination(t)?;
     }
     let ck = load_model(a.checkpoint.as_deref())?;
+    let source = source_name(a.checkpoint.as_deref());
     for w in &ck.warnings {
-        eprintln!("gatescope: warning: {}: {w}", ck.path.display());
+        eprintln!("gatescope: warning: {source}: {w}");
     }
     if a.prompt.is_empty() {
         bail!("--prompt is empty; give the model at least one character to start from");
     }
+    let vocab = ck.model.dims.vocab;
+    if a.sampling.top_k > vocab {
+        bail!("--top-k must be from 0 to {vocab}, the model's vocabulary size (got '{}')", a.sampling.top_k);
+    }
     let mut generator = Generator::new(&ck.model, Sampling::from(&a.sampling));
     let prompt_steps = generator.feed_prompt(&a.prompt)?;
+    let stopped = |done: usize| -> Result<()> {
+        match signals.as_ref().and_then(StopSignals::received) {
+            Some(sig) => Err(anyhow::Error::new(sig).context(format!(
+                "stopped after {done} of {} characters; the trace {} was not written",
+                a.length,
+                a.trace.as_deref().unwrap_or(Path::new("")).display()
+            ))),
+            None => Ok(()),
+        }
+    };
+    stopped(0)?;
     // The trace is serialised on its own thread: JSON for every gate costs
     // about as much as the step itself, and the two overlap on two cores.
+    // Dropped on any early return, it removes its temporary file.
     let mut trace = match &a.trace {
         Some(path) => Some(TraceThread::start(TraceWriter::create(path)?)),
         None => None,
     };
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    let broken_pipe = |e: std::io::Error| anyhow!("stdout: {e}");
-    out.write_all(a.prompt.as_bytes()).map_err(broken_pipe)?;
-    out.flush().map_err(broken_pipe)?;
+    let mut out = Stdout::new();
+    out.write(a.prompt.as_bytes())?;
+    out.flush()?;
     let n_prompt = prompt_steps.len();
     if let Some(tr) = trace.as_mut() {
         for s in prompt_steps {
@@ -63,11 +86,23 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
         }
     }
     let mut buf = [0u8; 4];
-    for _ in 0..a.length {
+    for done in 0..a.length {
+        stopped(done)?;
+        if out.closed {
+            // A reader that has gone (`| head`) ends the run quietly, as in coreutils.
+            if let Some(t) = &a.trace {
+                drop(trace);
+                eprintln!(
+                    "gatescope: stdout was closed after {done} characters; stopped, and {} was not written",
+                    t.display()
+                );
+            }
+            return Ok(());
+        }
         let step = generator.generate_step()?;
-        out.write_all(step.ch.encode_utf8(&mut buf).as_bytes()).map_err(broken_pipe)?;
+        out.write(step.ch.encode_utf8(&mut buf).as_bytes())?;
         if step.ch == '\n' {
-            out.flush().map_err(broken_pipe)?;
+            out.flush()?;
         }
         if let Some(tr) = trace.as_mut() {
             tr.send(step)?;
@@ -75,9 +110,9 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
     }
     // Only a terminal gets a closing newline: piped output is exactly prompt + continuation.
     if std::io::stdout().is_terminal() {
-        writeln!(out).map_err(broken_pipe)?;
+        out.write(b"\n")?;
     }
-    out.flush().map_err(broken_pipe)?;
+    out.flush()?;
     if let Some(tr) = trace {
         let path = tr.finish()?;
         eprintln!("trace: {} lines in {}", n_prompt + a.length, path.display());
@@ -141,41 +176,97 @@ pub fn export(a: ExportArgs) -> Result<()> {
     Ok(())
 }
 
+/// stdout, where a closed pipe (`gatescope generate | head`) is an ordinary
+/// end rather than an error: later writes are dropped and `closed` is set.
+struct Stdout {
+    out: std::io::BufWriter<std::io::StdoutLock<'static>>,
+    closed: bool,
+}
+
+impl Stdout {
+    fn new() -> Self {
+        Self { out: std::io::BufWriter::new(std::io::stdout().lock()), closed: false }
+    }
+
+    fn check(&mut self, r: std::io::Result<()>) -> Result<()> {
+        match r {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
+            r => r.map_err(|e| anyhow!("stdout: {e}")),
+        }
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        let r = self.out.write_all(bytes);
+        self.check(r)
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        let r = self.out.flush();
+        self.check(r)
+    }
+}
+
+/// How messages name the checkpoint in use.
+fn source_name(path: Option<&Path>) -> String {
+    match path {
+        Some(p) => p.display().to_string(),
+        None => "built-in model (default)".into(),
+    }
+}
+
 pub fn info(a: InfoArgs) -> Result<()> {
     let ck = load_model(a.checkpoint.as_deref())?;
     let d = ck.model.dims;
-    println!("checkpoint  {}", ck.path.display());
-    println!("layers      {} LSTM layers x {} hidden units", d.layers, d.hidden);
+    let mut s = String::new();
+    let mut line = |l: String| {
+        s.push_str(&l);
+        s.push('\n');
+    };
+    line(format!("checkpoint  {}", source_name(a.checkpoint.as_deref())));
+    line(format!("layers      {} LSTM layers x {} hidden units", d.layers, d.hidden));
     if d.embed == 0 {
-        println!("input       one-hot over {} characters", d.vocab);
+        line(format!("input       one-hot over {} characters", d.vocab));
     } else {
-        println!("input       embedding {} x {}", d.vocab, d.embed);
+        line(format!("input       embedding {} x {}", d.vocab, d.embed));
     }
-    println!("parameters  {}", d.parameter_count());
+    line(format!("parameters  {}", d.parameter_count()));
     let shown: Vec<String> = ck.model.vocab.chars().iter().map(|&c| quoted_char(c)).collect();
-    println!("vocabulary  {} characters: {}", d.vocab, shown.join(" "));
+    line(format!("vocabulary  {} characters: {}", d.vocab, shown.join(" ")));
     for (k, v) in &ck.metadata {
-        println!("meta        {k} = {v}");
+        line(format!("meta        {k} = {v}"));
     }
     for w in &ck.warnings {
-        println!("warning     {w}");
+        line(format!("warning     {w}"));
     }
-    Ok(())
+    let mut out = Stdout::new();
+    out.write(s.as_bytes())?;
+    out.flush()
 }
 
 pub fn eval(a: EvalArgs) -> Result<()> {
     let ck = load_model(a.checkpoint.as_deref())?;
     let (n, v) = crate::train::eval::evaluate_file(&ck.model, &a.data, a.val_frac, a.window)?;
     let bpc = |nats: f64| nats / std::f64::consts::LN_2;
-    println!(
-        "val_chars={n} windowed{}_loss={:.4} stateful_loss={:.4} windowed_bpc={:.4} stateful_bpc={:.4}",
+    let line = format!(
+        "val_chars={n} windowed{}_loss={:.4} stateful_loss={:.4} windowed_bpc={:.4} stateful_bpc={:.4}\n",
         a.window,
         v.windowed,
         v.stateful,
         bpc(v.windowed),
         bpc(v.stateful)
     );
-    Ok(())
+    let mut out = Stdout::new();
+    out.write(line.as_bytes())?;
+    out.flush()
 }
 
 pub fn play(a: PlayArgs) -> Result<()> {

@@ -82,6 +82,17 @@ pub struct Mark {
     t: usize,
 }
 
+/// The next-character distribution (temperature 1) as the panels and the
+/// trace show it. A NaN logit makes every probability NaN, as PyTorch's
+/// softmax does: a model with NaN weights shows NaN, not a made-up uniform
+/// distribution. (The sampler still picks among the finite logits.)
+fn probabilities(logits: &[f32]) -> Vec<f32> {
+    if logits.iter().any(|x| x.is_nan()) {
+        return vec![f32::NAN; logits.len()];
+    }
+    softmax(logits, 1.0)
+}
+
 /// Runs a model over a prompt and on into generated text, one `Step` at a time.
 pub struct Generator {
     model: CharLstm,
@@ -151,8 +162,8 @@ impl Generator {
     }
 
     fn record(&mut self, id: usize, is_prompt: bool, out: StepOutput) -> Step {
-        let prob = self.logits.as_ref().map(|l| softmax(l, 1.0)[id]);
-        let probs = softmax(&out.logits, 1.0);
+        let prob = self.logits.as_ref().map(|l| probabilities(l)[id]);
+        let probs = probabilities(&out.logits);
         let vocab = &self.model.vocab;
         let top = top_k(&probs, TOP_K).into_iter().map(|(i, p)| (vocab.char(i), p)).collect();
         let step = Step {

@@ -1,14 +1,15 @@
-use clap::Parser;
-use gatescope::cli::Cli;
+use gatescope::atomic::Interrupted;
 
 fn main() {
     short_openmp_spin();
-    let cli = Cli::parse();
+    let cli = gatescope::cli::parse();
     if let Err(e) = gatescope::commands::run(cli.command) {
         // One line: the error chain joined, as a user reads it.
         let msg: Vec<String> = e.chain().map(|c| c.to_string()).collect();
         eprintln!("gatescope: {}", msg.join(": "));
-        std::process::exit(1);
+        // Stopped by a signal after cleaning up: the status a shell expects (130, 143).
+        let code = e.downcast_ref::<Interrupted>().map_or(1, Interrupted::exit_code);
+        std::process::exit(code);
     }
 }
 

@@ -53,7 +53,12 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed> {
     if bytes.is_empty() {
         bail!("file is empty; expected a safetensors checkpoint");
     }
-    let st = SafeTensors::deserialize(bytes).map_err(|e| anyhow!("not a valid safetensors file ({e})"))?;
+    let st = SafeTensors::deserialize(bytes).map_err(|e| match what_else(bytes) {
+        Some((kind, advice)) => {
+            anyhow!("this is {kind}, not a safetensors checkpoint; gatescope reads .safetensors checkpoints{advice}")
+        }
+        None => anyhow!("not a valid safetensors file ({e})"),
+    })?;
     let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| anyhow!("not a valid safetensors file ({e})"))?;
     let mut metadata: BTreeMap<String, String> = header.metadata().clone().unwrap_or_default().into_iter().collect();
     let vocab_json = metadata.remove("vocab").ok_or_else(|| anyhow!("metadata key 'vocab' is missing"))?;
@@ -88,6 +93,32 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed> {
         warnings.push("some weights are NaN or infinite; its output will be meaningless".to_string());
     }
     Ok((model, metadata, warnings))
+}
+
+/// What a file that is not safetensors looks like it is, from its first
+/// bytes: a PyTorch `torch.save` file (a zip since PyTorch 1.6, a pickle
+/// before), or text.
+/// Returns the kind and advice to append.
+fn what_else(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
+    const RESAVE: &str =
+        " (write the state_dict with safetensors.torch.save_file, as README's Checkpoint format shows)";
+    if bytes.starts_with(b"PK\x03\x04") {
+        return Some(("a PyTorch torch.save file (zip)", RESAVE));
+    }
+    // Pickle protocol 2 and later open with 0x80 and the protocol number.
+    if bytes.len() >= 2 && bytes[0] == 0x80 && (2..=5).contains(&bytes[1]) {
+        return Some(("a PyTorch torch.save file (legacy pickle)", RESAVE));
+    }
+    // A safetensors header length is a little-endian u64, so its high bytes are
+    // zero; text has none, and no control characters but whitespace.
+    let head = &bytes[..bytes.len().min(4096)];
+    let text = match std::str::from_utf8(head) {
+        Ok(t) => t,
+        Err(e) if e.error_len().is_none() => std::str::from_utf8(&head[..e.valid_up_to()]).unwrap_or(""),
+        Err(_) => return None,
+    };
+    let texty = !text.is_empty() && text.chars().all(|c| !c.is_control() || c.is_whitespace());
+    texty.then_some(("a text file", ""))
 }
 
 fn tensor(st: &SafeTensors, name: &str) -> Result<Tensor> {

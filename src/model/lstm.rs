@@ -215,6 +215,12 @@ impl CharLstm {
     /// nn.LSTM and nn.Linear: U(−1/√hidden, 1/√hidden)), drawn from libtorch's
     /// generator seeded with `seed`. Training starts from this too.
     pub fn random(vocab: Vocab, embed: usize, hidden: usize, layers: usize, seed: i64) -> Self {
+        Self::try_random(vocab, embed, hidden, layers, seed).expect("a model of this size fits in memory")
+    }
+
+    /// `random`, with libtorch's errors (a size that cannot be allocated)
+    /// returned rather than panicking: training builds user-sized models.
+    pub fn try_random(vocab: Vocab, embed: usize, hidden: usize, layers: usize, seed: i64) -> Result<Self> {
         // libtorch's generator is global: without the lock, two test threads
         // seeding and drawing at once would interleave and get other weights.
         static SEEDED: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -222,18 +228,25 @@ impl CharLstm {
         tch::manual_seed(seed);
         let (v, h) = (vocab.len() as i64, hidden as i64);
         let bound = 1.0 / (hidden as f64).sqrt();
-        let uni = |shape: &[i64]| Tensor::rand(shape, (Kind::Float, Device::Cpu)) * (2.0 * bound) - bound;
-        let embed_t = (embed > 0).then(|| Tensor::randn([v, embed as i64], (Kind::Float, Device::Cpu)));
+        let opts = (Kind::Float, Device::Cpu);
+        let uni = |shape: &[i64]| -> Result<Tensor> {
+            Ok(Tensor::f_rand(shape, opts)?.f_mul_scalar(2.0 * bound)?.f_sub_scalar(bound)?)
+        };
+        // The draws' order (embedding, then each layer's four, then the head)
+        // is what makes a seed give the same weights as before.
+        let embed_t = if embed > 0 { Some(Tensor::f_randn([v, embed as i64], opts)?) } else { None };
         let input = if embed > 0 { embed as i64 } else { v };
-        let layer_weights = (0..layers)
-            .map(|k| LayerWeights {
-                w_ih: uni(&[4 * h, if k == 0 { input } else { h }]),
-                w_hh: uni(&[4 * h, h]),
-                b_ih: uni(&[4 * h]),
-                b_hh: uni(&[4 * h]),
-            })
-            .collect();
-        Self::new(vocab, embed_t, layer_weights, uni(&[v, h]), uni(&[v])).expect("consistent shapes")
+        let mut layer_weights = Vec::with_capacity(layers);
+        for k in 0..layers {
+            let w_ih = uni(&[4 * h, if k == 0 { input } else { h }])?;
+            let w_hh = uni(&[4 * h, h])?;
+            let b_ih = uni(&[4 * h])?;
+            let b_hh = uni(&[4 * h])?;
+            layer_weights.push(LayerWeights { w_ih, w_hh, b_ih, b_hh });
+        }
+        let head_w = uni(&[v, h])?;
+        let head_b = uni(&[v])?;
+        Self::new(vocab, embed_t, layer_weights, head_w, head_b)
     }
 
     /// Tensors under their checkpoint names, in a stable order.

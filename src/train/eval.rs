@@ -29,7 +29,12 @@ pub fn windowed_loss(model: &CharLstm, ids: &[i64], window: usize, device: Devic
     let full = n_pred / window;
     let mut total = 0.0f64;
     // Full windows in batches; their targets are the inputs shifted by one.
-    let batch = 64;
+    // At most 64 windows, fewer when long windows of a wide model would need
+    // more than about 1 GB of activations (every layer's gates and outputs).
+    let d = model.dims;
+    let per_window = window * (6 * d.hidden * d.layers + 2 * d.vocab + d.input_width()) * 4;
+    let batch = (1 << 30) / per_window.max(1);
+    let batch = batch.clamp(1, 64);
     let mut w = 0;
     while w < full {
         let b = batch.min(full - w);
@@ -108,5 +113,8 @@ pub fn evaluate_file(model: &CharLstm, data: &Path, val_frac: f64, window: usize
     if corpus.val.len() < 2 {
         bail!("{}: the validation split has fewer than 2 characters", data.display());
     }
-    Ok((corpus.val.len(), evaluate(model, &corpus.val, window, Device::Cpu)))
+    let d = model.dims;
+    let what = format!("evaluating a {}×{} model in windows of {window}", d.layers, d.hidden);
+    let losses = super::guard::catch_torch(&what, || Ok(evaluate(model, &corpus.val, window, Device::Cpu)))?;
+    Ok((corpus.val.len(), losses))
 }

@@ -2,20 +2,20 @@
 //! and checkpoints, driven by a plain `TrainConfig`.
 
 pub mod eval;
+pub mod guard;
 
-use crate::atomic::check_destination;
+use crate::atomic::{check_destination, refuse_same_file, StopSignals};
 use crate::data::{read_text, Corpus};
-use crate::model::{load_checkpoint, save_checkpoint, CharLstm, LayerWeights};
+use crate::model::{load_checkpoint, save_checkpoint, CharLstm, Checkpoint, LayerWeights};
 use anyhow::{anyhow, bail, Result};
 use eval::windowed_loss;
+use guard::{catch_torch, torch_error};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Instant;
 use tch::nn::{self, OptimizerConfig};
 use tch::{Device, Tensor};
@@ -35,10 +35,12 @@ pub struct TrainConfig {
     pub data: PathBuf,
     /// The best model by validation loss; the latest state goes to `last_path(out)`.
     pub out: PathBuf,
-    pub layers: usize,
-    pub hidden: usize,
+    /// The architecture: None takes the resumed checkpoint's, or the default;
+    /// a value that contradicts a resumed checkpoint is refused.
+    pub layers: Option<usize>,
+    pub hidden: Option<usize>,
     /// 0 feeds one-hot characters.
-    pub embed: usize,
+    pub embed: Option<usize>,
     pub seq: usize,
     pub batch: usize,
     /// Between layers and before the head.
@@ -54,7 +56,9 @@ pub struct TrainConfig {
     /// Total optimizer steps; wins over `epochs`.
     pub steps: Option<usize>,
     pub val_frac: f64,
+    /// Steps between evaluations (0: only at the end).
     pub eval_every: usize,
+    /// Steps between latest-state checkpoints (0: only at the end and when stopped).
     pub checkpoint_every: usize,
     pub resume: Option<PathBuf>,
     pub device: DeviceChoice,
@@ -89,20 +93,61 @@ fn device(choice: DeviceChoice) -> Result<Device> {
     })
 }
 
+/// The architecture when neither the flags nor a resumed checkpoint give it.
+pub const DEFAULT_LAYERS: usize = 2;
+pub const DEFAULT_HIDDEN: usize = 512;
+pub const DEFAULT_EMBED: usize = 64;
+
+/// The sizes a run trains: the flags' (or the defaults), or a resumed checkpoint's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arch {
+    pub layers: usize,
+    pub hidden: usize,
+    pub embed: usize,
+}
+
+/// The architecture of this run. With `--resume` it is the checkpoint's,
+/// and a flag that names another size is refused rather than ignored.
+fn architecture(a: &TrainConfig, resumed: Option<&Checkpoint>) -> Result<Arch> {
+    let Some(ck) = resumed else {
+        return Ok(Arch {
+            layers: a.layers.unwrap_or(DEFAULT_LAYERS),
+            hidden: a.hidden.unwrap_or(DEFAULT_HIDDEN),
+            embed: a.embed.unwrap_or(DEFAULT_EMBED),
+        });
+    };
+    let d = ck.model.dims;
+    for (flag, given, has) in
+        [("--layers", a.layers, d.layers), ("--hidden", a.hidden, d.hidden), ("--embed", a.embed, d.embed)]
+    {
+        if let Some(g) = given.filter(|&g| g != has) {
+            bail!(
+                "{flag} {g} conflicts with --resume {}, which has {flag} {has}; the architecture comes from the \
+                 checkpoint (leave {flag} out)",
+                ck.path.display()
+            );
+        }
+    }
+    Ok(Arch { layers: d.layers, hidden: d.hidden, embed: d.embed })
+}
+
 /// Trainable variables named as the checkpoint names them, starting from
-/// `CharLstm::random`'s initialisation (PyTorch's defaults).
-fn build_model(vs: &nn::VarStore, vocab: crate::vocab::Vocab, a: &TrainConfig) -> Result<CharLstm> {
-    let init = CharLstm::random(vocab.clone(), a.embed, a.hidden, a.layers, a.seed as i64);
+/// `CharLstm::random`'s initialisation (PyTorch's defaults). Every libtorch
+/// call here is a fallible one: the sizes are the user's.
+fn build_model(vs: &nn::VarStore, vocab: crate::vocab::Vocab, arch: Arch, seed: u64, what: &str) -> Result<CharLstm> {
+    let init = CharLstm::try_random(vocab.clone(), arch.embed, arch.hidden, arch.layers, seed as i64)
+        .map_err(|e| torch_error(what, e))?;
     let root = vs.root();
-    let var = |name: &str, t: &Tensor| {
+    let mut vars = Vec::new();
+    for (name, t) in init.named_tensors() {
         // VarStore paths use '.' as their separator, as the checkpoint names do.
         let (module, leaf) = name.rsplit_once('.').expect("checkpoint names have a module");
-        root.sub(module).var_copy(leaf, t)
-    };
-    let named = init.named_tensors();
-    let mut vars = named.iter().map(|(name, t)| var(name, t));
-    let embed = (a.embed > 0).then(|| vars.next().expect("embed.weight"));
-    let layers = (0..a.layers)
+        vars.push(root.sub(module).f_var_copy(leaf, t).map_err(|e| torch_error(what, e))?);
+    }
+    drop(init);
+    let mut vars = vars.into_iter();
+    let embed = (arch.embed > 0).then(|| vars.next().expect("embed.weight"));
+    let layers = (0..arch.layers)
         .map(|_| {
             let mut next = || vars.next().expect("four tensors per layer");
             LayerWeights { w_ih: next(), w_hh: next(), b_ih: next(), b_hh: next() }
@@ -112,14 +157,20 @@ fn build_model(vs: &nn::VarStore, vocab: crate::vocab::Vocab, a: &TrainConfig) -
     CharLstm::new(vocab, embed, layers, head_w, head_b)
 }
 
-pub fn run(mut a: TrainConfig) -> Result<()> {
-    if a.layers == 0 || a.hidden == 0 || a.seq == 0 || a.batch == 0 {
+pub fn run(a: TrainConfig) -> Result<()> {
+    // The command line checks every range; these would otherwise divide by zero.
+    if a.seq == 0 || a.batch == 0 || a.layers == Some(0) || a.hidden == Some(0) {
         bail!("--layers, --hidden, --seq and --batch must be at least 1");
     }
     // Check every destination before any long work starts.
     let last = last_path(&a.out);
+    refuse_same_file(("--out", &a.out), &[("--data", &a.data)])?;
+    refuse_same_file(("--out's latest-state file", &last), &[("--data", &a.data)])?;
     check_destination(&a.out)?;
     check_destination(&last)?;
+    // From here on SIGINT and SIGTERM end the run after the current step,
+    // with the latest state written, instead of in the middle of a write.
+    let signals = StopSignals::watch()?;
     if let Some(t) = a.threads {
         tch::set_num_threads(t.max(1) as i32);
     }
@@ -131,11 +182,7 @@ pub fn run(mut a: TrainConfig) -> Result<()> {
         Some(p) => Some(load_checkpoint(p)?),
         None => None,
     };
-    if let Some(ck) = &resumed {
-        // The architecture is the checkpoint's; flags that contradict it would be ignored silently.
-        let d = ck.model.dims;
-        (a.layers, a.hidden, a.embed) = (d.layers, d.hidden, d.embed);
-    }
+    let arch = architecture(&a, resumed.as_ref())?;
     let corpus = Corpus::new(&text, resumed.as_ref().map(|c| c.model.vocab.clone()), a.val_frac)
         .map_err(|e| anyhow!("{}: {e}", a.data.display()))?;
     let need = a.seq + 2;
@@ -151,158 +198,247 @@ pub fn run(mut a: TrainConfig) -> Result<()> {
             a.seq
         );
     }
-
-    let vs = nn::VarStore::new(dev);
-    let model = build_model(&vs, corpus.vocab.clone(), &a)?;
-    let mut start_step = 0;
-    let mut best = f64::INFINITY;
-    if let Some(ck) = &resumed {
-        tch::no_grad(|| {
-            for ((_, dst), (_, src)) in model.named_tensors().iter().zip(ck.model.named_tensors()) {
-                dst.shallow_clone().copy_(src);
-            }
-        });
-        start_step = ck.metadata.get("steps").and_then(|s| s.parse().ok()).unwrap_or(0);
-        best = ck.metadata.get("best_val_loss").and_then(|s| s.parse().ok()).unwrap_or(f64::INFINITY);
-    }
-    let chars_per_step = a.batch * a.seq;
-    let total = a
-        .steps
-        .unwrap_or_else(|| ((a.epochs * corpus.train.len() as f64) / chars_per_step as f64).ceil() as usize)
-        .max(1);
-    if start_step >= total {
-        bail!(
-            "{}: already trained for {start_step} of {total} steps; raise --steps or --epochs",
-            a.resume.as_ref().unwrap().display()
-        );
-    }
-    let mut opt = if a.weight_decay > 0.0 {
-        nn::AdamW { wd: a.weight_decay, ..Default::default() }.build(&vs, a.lr)?
-    } else {
-        nn::Adam::default().build(&vs, a.lr)?
-    };
-
-    let interrupted = Arc::new(AtomicBool::new(false));
-    {
-        let flag = interrupted.clone();
-        // A second handler can't be installed (tests call run twice); one is enough.
-        let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
-    }
-
-    let params = model.dims.parameter_count();
-    eprintln!(
-        "training {}x{} (embed {}, {} parameters) on {} ({} train / {} val chars, vocab {}), {} steps from step {}, device {:?}",
-        a.layers, a.hidden, a.embed, params, a.data.display(), corpus.train.len(), corpus.val.len(), corpus.vocab.len(), total, start_step, dev
+    let what = format!(
+        "a {}×{} model (embed {}, vocabulary {}) at --batch {} --seq {}",
+        arch.layers,
+        arch.hidden,
+        arch.embed,
+        corpus.vocab.len(),
+        a.batch,
+        a.seq
     );
-    let bar = progress_bar(total as u64, start_step as u64);
-    let mut rng = ChaCha8Rng::seed_from_u64(a.seed ^ (start_step as u64).wrapping_mul(0x9E37_79B9));
-    let started = Instant::now();
-    // Throughput is timed after two warm-up steps, as the PyTorch reference times it.
-    let mut timed_from: Option<(Instant, usize)> = None;
-    let mut cps = f64::NAN;
-    let mut smoothed = f64::NAN;
-    let mut last_val = f64::NAN;
-    let mut step = start_step;
-    let v = corpus.vocab.len() as i64;
-    let hyper = hyperparameters(&a, total);
-    let meta = |step: usize, val: f64, best: f64| -> BTreeMap<String, String> {
-        let mut m = BTreeMap::new();
-        m.insert("val_loss".into(), format!("{val:.6}"));
-        m.insert("best_val_loss".into(), format!("{best:.6}"));
-        m.insert("steps".into(), step.to_string());
-        m.insert("hyperparameters".into(), hyper.clone());
-        m.insert("trained_on".into(), a.data.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
-        m.insert("data_bytes".into(), text.len().to_string());
-        m.insert("tokenizer".into(), "char".into());
-        m
-    };
-
-    while step < total {
-        opt.set_lr(learning_rate(&a, step, total, start_step));
-        let (x, y) = random_batch(&corpus.train, a.batch, a.seq, &mut rng);
-        let xs = Tensor::from_slice(&x).view([a.batch as i64, a.seq as i64]).to_device(dev);
-        let ys = Tensor::from_slice(&y).to_device(dev);
-        let logits = model.forward_train(&xs, a.dropout, a.weight_drop);
-        let loss = logits.view([-1, v]).cross_entropy_for_logits(&ys);
-        opt.backward_step_clip_norm(&loss, a.grad_clip);
-        let l = loss.double_value(&[]);
-        if !l.is_finite() {
-            bar.abandon();
-            bail!(
-                "training diverged at step {step} (loss {l}); try a lower --lr. The last good checkpoint is {}",
-                a.out.display()
-            );
-        }
-        smoothed = if smoothed.is_nan() { l } else { 0.98 * smoothed + 0.02 * l };
-        step += 1;
-        if step == start_step + 2 {
-            timed_from = Some((Instant::now(), step));
-        }
-        cps = match timed_from {
-            Some((t0, s0)) if step > s0 => (step - s0) as f64 * chars_per_step as f64 / t0.elapsed().as_secs_f64(),
-            _ => f64::NAN,
-        };
-        let epoch = step as f64 * chars_per_step as f64 / corpus.train.len() as f64;
-        bar.set_position(step as u64);
-        bar.set_message(format!("epoch {epoch:.2}  loss {smoothed:.4}  val {last_val:.4}  {cps:.0} chars/s"));
-
-        if bar.is_hidden() && step % 50 == 0 && step % a.eval_every != 0 {
-            eprintln!("step {step}/{total}  epoch {epoch:.2}  train {smoothed:.4}  {cps:.0} chars/s");
-        }
-        let stopping = interrupted.load(Ordering::SeqCst);
-        if step % a.eval_every == 0 || step == total {
-            let val = windowed_loss(&model, &corpus.val, 256, dev);
-            last_val = val;
-            let note = if val < best {
-                best = val;
-                save_checkpoint(&model, &meta(step, val, best), &a.out)?;
-                " (best; saved)"
-            } else {
-                ""
-            };
-            log(&bar, format!(
-                "step {step}/{total}  epoch {epoch:.2}  train {smoothed:.4}  val {val:.4} nats ({:.4} bpc){note}  {cps:.0} chars/s",
-                val / std::f64::consts::LN_2
-            ));
-        }
-        if step % a.checkpoint_every == 0 || step == total || stopping {
-            save_checkpoint(&model, &meta(step, last_val, best), &last)?;
-        }
-        if stopping {
-            bar.abandon();
-            eprintln!(
-                "interrupted at step {step}: latest state in {} (continue with --resume {0}); best in {}",
-                last.display(),
-                a.out.display()
-            );
-            return Ok(());
-        }
-    }
-    bar.finish();
-    let cps = if cps.is_finite() { format!("{cps:.0} chars/s") } else { "too short to time".into() };
-    eprintln!(
-        "done: {step} steps in {:.0} s ({cps}); best validation loss {best:.4} nats/char ({:.4} bpc) in {}",
-        started.elapsed().as_secs_f64(),
-        best / std::f64::consts::LN_2,
-        a.out.display()
-    );
-    Ok(())
+    catch_torch(&what, || Run::start(&a, arch, &corpus, resumed.as_ref(), &what, dev)?.train(&text, &signals))
 }
 
-fn random_batch(src: &[i64], batch: usize, seq: usize, rng: &mut ChaCha8Rng) -> (Vec<i64>, Vec<i64>) {
-    let mut x = Vec::with_capacity(batch * seq);
-    let mut y = Vec::with_capacity(batch * seq);
+/// Whether a step is one of every `n` (0: never; the end is handled apart).
+fn every(step: usize, n: usize) -> bool {
+    n > 0 && step.is_multiple_of(n)
+}
+
+/// chars/s for the progress line; a dash until two steps have been timed.
+fn rate(cps: f64) -> String {
+    if cps.is_finite() {
+        format!("{cps:.0} chars/s")
+    } else {
+        "– chars/s".into()
+    }
+}
+
+/// One training run's model, optimizer and bookkeeping.
+struct Run<'a> {
+    a: &'a TrainConfig,
+    arch: Arch,
+    corpus: &'a Corpus,
+    dev: Device,
+    _vs: nn::VarStore,
+    model: CharLstm,
+    opt: nn::Optimizer,
+    start_step: usize,
+    total: usize,
+    /// The best validation loss so far (a resumed run starts from its checkpoint's).
+    best: f64,
+    /// What this run wrote to --out: (step, validation loss); None if nothing yet.
+    best_written: Option<(usize, f64)>,
+}
+
+impl<'a> Run<'a> {
+    fn start(
+        a: &'a TrainConfig,
+        arch: Arch,
+        corpus: &'a Corpus,
+        resumed: Option<&Checkpoint>,
+        what: &str,
+        dev: Device,
+    ) -> Result<Self> {
+        let vs = nn::VarStore::new(dev);
+        let model = build_model(&vs, corpus.vocab.clone(), arch, a.seed, what)?;
+        let mut start_step = 0;
+        let mut best = f64::INFINITY;
+        if let Some(ck) = resumed {
+            tch::no_grad(|| -> Result<()> {
+                for ((_, dst), (_, src)) in model.named_tensors().iter().zip(ck.model.named_tensors()) {
+                    dst.shallow_clone().f_copy_(src).map_err(|e| torch_error(what, e))?;
+                }
+                Ok(())
+            })?;
+            start_step = ck.metadata.get("steps").and_then(|s| s.parse().ok()).unwrap_or(0);
+            best = ck.metadata.get("best_val_loss").and_then(|s| s.parse().ok()).unwrap_or(f64::INFINITY);
+        }
+        let chars_per_step = a.batch * a.seq;
+        let total = a
+            .steps
+            .unwrap_or_else(|| ((a.epochs * corpus.train.len() as f64) / chars_per_step as f64).ceil() as usize)
+            .max(1);
+        if start_step >= total {
+            bail!(
+                "{}: already trained for {start_step} of {total} steps; raise --steps or --epochs",
+                a.resume.as_ref().map(|p| p.display().to_string()).unwrap_or_default()
+            );
+        }
+        let opt = if a.weight_decay > 0.0 {
+            nn::AdamW { wd: a.weight_decay, ..Default::default() }.build(&vs, a.lr)?
+        } else {
+            nn::Adam::default().build(&vs, a.lr)?
+        };
+        Ok(Self { a, arch, corpus, dev, _vs: vs, model, opt, start_step, total, best, best_written: None })
+    }
+
+    /// What --out holds after this run, for the closing and error messages.
+    fn best_note(&self) -> String {
+        let out = self.a.out.display();
+        match self.best_written {
+            Some((step, val)) => format!("best (validation {val:.4} at step {step}) in {out}"),
+            None if self.a.resume.is_some() => {
+                format!("this run did not improve on the resumed best ({:.4}), so it did not write {out}", self.best)
+            }
+            None => format!("no evaluation has run yet, so {out} was not written"),
+        }
+    }
+
+    fn diverged(&self, step: usize, why: String) -> anyhow::Error {
+        let kept = match self.best_written {
+            Some((s, v)) => {
+                format!("the best checkpoint of this run is {} (step {s}, validation {v:.4})", self.a.out.display())
+            }
+            None => "this run wrote no checkpoint".into(),
+        };
+        anyhow!("training diverged at step {step} ({why}); try a lower --lr; {kept}")
+    }
+
+    fn train(mut self, text: &str, signals: &StopSignals) -> Result<()> {
+        let (a, corpus, dev, total) = (self.a, self.corpus, self.dev, self.total);
+        let last = last_path(&a.out);
+        let params = self.model.dims.parameter_count();
+        eprintln!(
+            "training {}x{} (embed {}, {} parameters) on {} ({} train / {} val chars, vocab {}), {} steps from step {}, device {:?}",
+            self.arch.layers, self.arch.hidden, self.arch.embed, params, a.data.display(), corpus.train.len(),
+            corpus.val.len(), corpus.vocab.len(), total, self.start_step, dev
+        );
+        let start_step = self.start_step;
+        let bar = progress_bar(total as u64, start_step as u64);
+        let mut rng = ChaCha8Rng::seed_from_u64(a.seed ^ (start_step as u64).wrapping_mul(0x9E37_79B9));
+        let started = Instant::now();
+        let chars_per_step = a.batch * a.seq;
+        // Throughput is timed after two warm-up steps, as the PyTorch reference times it.
+        let mut timed_from: Option<(Instant, usize)> = None;
+        let mut cps = f64::NAN;
+        let mut smoothed = f64::NAN;
+        let mut last_val = f64::NAN;
+        let mut step = start_step;
+        let v = corpus.vocab.len() as i64;
+        let hyper = hyperparameters(a, self.arch, total);
+        let meta = |step: usize, val: f64, best: f64| -> BTreeMap<String, String> {
+            let mut m = BTreeMap::new();
+            m.insert("val_loss".into(), format!("{val:.6}"));
+            m.insert("best_val_loss".into(), format!("{best:.6}"));
+            m.insert("steps".into(), step.to_string());
+            m.insert("hyperparameters".into(), hyper.clone());
+            m.insert(
+                "trained_on".into(),
+                a.data.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            );
+            m.insert("data_bytes".into(), text.len().to_string());
+            m.insert("tokenizer".into(), "char".into());
+            m
+        };
+
+        while step < total {
+            self.opt.set_lr(learning_rate(a, step, total, start_step));
+            let (x, y) = random_batch(&corpus.train, a.batch, a.seq, &mut rng)?;
+            let xs = Tensor::from_slice(&x).view([a.batch as i64, a.seq as i64]).to_device(dev);
+            let ys = Tensor::from_slice(&y).to_device(dev);
+            drop((x, y));
+            let logits = self.model.forward_train(&xs, a.dropout, a.weight_drop);
+            let loss = logits.view([-1, v]).cross_entropy_for_logits(&ys);
+            self.opt.backward_step_clip_norm(&loss, a.grad_clip);
+            let l = loss.double_value(&[]);
+            if !l.is_finite() {
+                bar.abandon();
+                return Err(self.diverged(step, format!("loss {l}")));
+            }
+            smoothed = if smoothed.is_nan() { l } else { 0.98 * smoothed + 0.02 * l };
+            step += 1;
+            if step == start_step + 2 {
+                timed_from = Some((Instant::now(), step));
+            }
+            cps = match timed_from {
+                Some((t0, s0)) if step > s0 => (step - s0) as f64 * chars_per_step as f64 / t0.elapsed().as_secs_f64(),
+                _ => f64::NAN,
+            };
+            let epoch = step as f64 * chars_per_step as f64 / corpus.train.len() as f64;
+            let val_shown = if last_val.is_finite() { format!("{last_val:.4}") } else { "–".into() };
+            bar.set_position(step as u64);
+            bar.set_message(format!("epoch {epoch:.2}  loss {smoothed:.4}  val {val_shown}  {}", rate(cps)));
+
+            if bar.is_hidden() && step.is_multiple_of(50) && !every(step, a.eval_every) {
+                eprintln!("step {step}/{total}  epoch {epoch:.2}  train {smoothed:.4}  {}", rate(cps));
+            }
+            let stopping = signals.received();
+            if every(step, a.eval_every) || step == total {
+                let val = windowed_loss(&self.model, &corpus.val, 256, dev);
+                if !val.is_finite() {
+                    bar.abandon();
+                    return Err(self.diverged(step, format!("validation loss {val}")));
+                }
+                last_val = val;
+                let note = if val < self.best {
+                    self.best = val;
+                    save_checkpoint(&self.model, &meta(step, val, self.best), &a.out)?;
+                    self.best_written = Some((step, val));
+                    " (best; saved)"
+                } else {
+                    ""
+                };
+                log(&bar, format!(
+                    "step {step}/{total}  epoch {epoch:.2}  train {smoothed:.4}  val {val:.4} nats ({:.4} bpc){note}  {}",
+                    val / std::f64::consts::LN_2, rate(cps)
+                ));
+            }
+            if every(step, a.checkpoint_every) || step == total || stopping.is_some() {
+                // A step can leave NaN weights behind a finite loss: never save those.
+                if !self.model.all_finite() {
+                    bar.abandon();
+                    return Err(self.diverged(step, "the weights are no longer finite".into()));
+                }
+                save_checkpoint(&self.model, &meta(step, last_val, self.best), &last)?;
+            }
+            if let Some(sig) = stopping {
+                bar.abandon();
+                eprintln!(
+                    "interrupted at step {step} ({}): latest state in {} (continue with --resume {1}); {}",
+                    sig.name(),
+                    last.display(),
+                    self.best_note()
+                );
+                return Ok(());
+            }
+        }
+        bar.finish();
+        let cps = if cps.is_finite() { format!("{cps:.0} chars/s") } else { "too short to time".into() };
+        eprintln!("done: {step} steps in {:.0} s ({cps}); {}", started.elapsed().as_secs_f64(), self.best_note());
+        Ok(())
+    }
+}
+
+fn random_batch(src: &[i64], batch: usize, seq: usize, rng: &mut ChaCha8Rng) -> Result<(Vec<i64>, Vec<i64>)> {
+    // A failed allocation would abort the process: reserve fallibly, as the tensors are.
+    let n = batch * seq;
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    for v in [&mut x, &mut y] {
+        v.try_reserve_exact(n)
+            .map_err(|_| anyhow!("not enough memory for a batch of --batch {batch} × --seq {seq}"))?;
+    }
     for _ in 0..batch {
         let s = rng.random_range(0..src.len() - seq);
         x.extend_from_slice(&src[s..s + seq]);
         y.extend_from_slice(&src[s + 1..s + seq + 1]);
     }
-    (x, y)
+    Ok((x, y))
 }
 
-fn hyperparameters(a: &TrainConfig, total: usize) -> String {
+fn hyperparameters(a: &TrainConfig, arch: Arch, total: usize) -> String {
     serde_json::json!({
-        "layers": a.layers, "hidden": a.hidden, "embed": a.embed, "seq": a.seq, "batch": a.batch,
+        "layers": arch.layers, "hidden": arch.hidden, "embed": arch.embed, "seq": a.seq, "batch": a.batch,
         "dropout": a.dropout, "weight_drop": a.weight_drop, "lr": a.lr, "warmup": a.warmup, "min_lr_frac": a.min_lr_frac,
         "weight_decay": a.weight_decay, "grad_clip": a.grad_clip, "total_steps": total,
         "val_frac": a.val_frac, "seed": a.seed,
