@@ -119,6 +119,28 @@ fn q_quits_on_an_empty_prompt_and_an_edit_storm_ends_on_the_last_prompt() {
     assert_restored(&pty.contents());
 }
 
+/// A terminal without bracketed paste (or `tmux send-keys`) delivers a
+/// paste as plain keystrokes in one burst. All 3,500 arrive (the preview of
+/// the whole prompt ends at t = 3500 + 120 − 1), and Enter after them
+/// generates (500 more: t=3999).
+#[test]
+fn an_unbracketed_paste_arrives_whole_and_enter_generates() {
+    let dir = tempfile::tempdir().unwrap();
+    let ck = checkpoint(dir.path());
+    let mut pty = Pty::spawn(&script(&ck), 30, 100, &[]);
+    pty.wait_for("the playground", |s| s.contents().contains("prompt · live preview on"));
+    let paste: String = "But soft what light ".chars().cycle().take(3500).collect();
+    pty.send(&paste);
+    pty.wait_for("the preview of the whole paste", |s| s.contents().contains("(t=3619)"));
+    pty.send("\r");
+    pty.wait_for("a continuation after the paste", |s| {
+        let c = s.contents();
+        c.contains("│ idle │") && c.contains("(t=3999)")
+    });
+    pty.send("\x03");
+    assert!(pty.wait_exit().success());
+}
+
 #[test]
 fn a_worker_panic_restores_the_terminal_and_exits_non_zero() {
     let dir = tempfile::tempdir().unwrap();

@@ -190,7 +190,7 @@ use KeyCode as K;
 /// (see `lookup`), so the letter controls are listed once, as Alt-x.
 pub const BINDINGS: &[Binding] = &[
     hinted(b(ALL, &[ctrl('c')], A::ForceQuit, "Ctrl-C", "quit, always"), 5, "Ctrl-C quit"),
-    hinted(b(TI, &[plain(K::F(1))], A::Help, "F1, ? (empty prompt)", "this help"), 0, "F1 help"),
+    hinted(b(TI, &[plain(K::F(1))], A::Help, "F1", "this help"), 0, "F1 help"),
     on_empty(b(TI, &[plain(K::Char('?'))], A::Help, "?", "help (on an empty prompt)")),
     on_empty(b(TI, &[plain(K::Char('q'))], A::Quit, "q", "quit (on an empty prompt; asks if unsaved)")),
     hinted(b(TI, &[plain(K::Enter)], A::Submit, "Enter", "generate a full continuation"), 1, "Enter generate"),
