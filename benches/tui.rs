@@ -13,13 +13,10 @@ use gatescope::tui::event::{Event, ModelInfo, WorkerEvent};
 use gatescope::tui::ui;
 use gatescope::tui::worker::WorkerCmd;
 use gatescope::vocab::Vocab;
-use portable_pty::{native_pty_system, CommandBuilder, PtySize};
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
-use std::io::{Read, Write};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_gatescope");
@@ -45,8 +42,7 @@ fn key(c: KeyCode) -> Event {
 
 fn frame_bench(m: &CharLstm) -> (f64, f64) {
     let info = ModelInfo::new("random-2x512.safetensors", m, vec![]);
-    let mut app = App::new();
-    app.update(Event::Worker(WorkerEvent::Loaded(info)));
+    let mut app = App::new(info);
     for c in "ROMEO:\n".chars() {
         app.update(key(KeyCode::Char(c)));
     }
@@ -65,7 +61,7 @@ fn frame_bench(m: &CharLstm) -> (f64, f64) {
         n += 1;
     }
     app.update(Event::Worker(WorkerEvent::Done { id }));
-    assert_eq!(app.steps.len(), 2000);
+    assert_eq!(app.run.steps.len(), 2000);
     let mut term = Terminal::new(TestBackend::new(200, 60)).unwrap();
     let mut time = |app: &App| {
         for _ in 0..5 {
@@ -88,55 +84,17 @@ fn frame_bench(m: &CharLstm) -> (f64, f64) {
     (plain, all)
 }
 
-struct Session {
-    parser: Arc<Mutex<vt100::Parser>>,
-    writer: Box<dyn Write + Send>,
-    child: Box<dyn portable_pty::Child + Send + Sync>,
-    _master: Box<dyn portable_pty::MasterPty + Send>,
-}
+#[path = "../tests/common/pty.rs"]
+mod pty;
+use pty::Pty;
 
-impl Session {
-    fn start(ck: &std::path::Path) -> Session {
-        let pair =
-            native_pty_system().openpty(PtySize { rows: 30, cols: 100, pixel_width: 0, pixel_height: 0 }).unwrap();
-        let mut cmd = CommandBuilder::new(BIN);
-        cmd.args(["play", "--checkpoint"]);
-        cmd.arg(ck);
-        cmd.env("TERM", "xterm-256color");
-        let child = pair.slave.spawn_command(cmd).unwrap();
-        drop(pair.slave);
-        let parser = Arc::new(Mutex::new(vt100::Parser::new(30, 100, 0)));
-        let mut reader = pair.master.try_clone_reader().unwrap();
-        let p = parser.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 16384];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                p.lock().unwrap().process(&buf[..n]);
-            }
-        });
-        let writer = pair.master.take_writer().unwrap();
-        let s = Session { parser, writer, child, _master: pair.master };
-        s.wait("the playground", |sc| sc.contents().contains("prompt · live preview on"));
-        s
-    }
-
-    fn wait(&self, what: &str, cond: impl Fn(&vt100::Screen) -> bool) {
-        let t0 = Instant::now();
-        while !cond(self.parser.lock().unwrap().screen()) {
-            if t0.elapsed() > Duration::from_secs(60) {
-                panic!("timed out waiting for {what}:\n{}", self.parser.lock().unwrap().screen().contents());
-            }
-            std::thread::sleep(Duration::from_micros(200));
-        }
-    }
-
-    fn send(&mut self, s: &str) {
-        self.writer.write_all(s.as_bytes()).unwrap();
-        self.writer.flush().unwrap();
-    }
+/// The playground on `ck` in a 30x100 pty, watched closely (latency is measured).
+fn start(ck: &std::path::Path) -> Pty {
+    let mut s = Pty::spawn(&format!("exec '{BIN}' play --checkpoint '{}'", ck.display()), 30, 100, &[]);
+    s.timeout = Duration::from_secs(60);
+    s.poll = Duration::from_micros(200);
+    s.wait_for("the playground", |sc| sc.contents().contains("prompt · live preview on"));
+    s
 }
 
 /// The prompt line is row 26 of 30; column 1 is the first prompt character.
@@ -147,17 +105,17 @@ fn ghost_after(s: &vt100::Screen, typed: char, col: u16) -> bool {
 }
 
 fn latency_and_idle(ck: &std::path::Path) -> (f64, f64) {
-    let mut s = Session::start(ck);
+    let mut s = start(ck);
     let mut lat = Vec::new();
     for (i, c) in "abcdefghijklmnop".chars().enumerate() {
         std::thread::sleep(Duration::from_millis(400)); // quiet: each keystroke stands alone
         let t0 = Instant::now();
         s.send(&c.to_string());
-        s.wait("ghost text", |sc| ghost_after(sc, c, 1 + i as u16));
+        s.wait_for("ghost text", |sc| ghost_after(sc, c, 1 + i as u16));
         lat.push(t0.elapsed().as_secs_f64() * 1e3);
     }
     // Idle: let the preview finish, then measure CPU time over 10 s, three times.
-    s.wait("idle", |sc| sc.contents().contains("│ idle │"));
+    s.wait_for("idle", |sc| sc.contents().contains("│ idle │"));
     let pid = s.child.process_id().expect("a pid");
     let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
     let cpu = || -> f64 {

@@ -9,11 +9,13 @@ use gatescope::model::{save_checkpoint, CharLstm};
 use gatescope::tui::event::{Event, WorkerEvent};
 use gatescope::tui::worker::{self, WorkerCmd};
 use gatescope::vocab::Vocab;
-use portable_pty::{native_pty_system, Child, CommandBuilder, MasterPty, PtySize};
-use std::io::{Read, Write};
+use portable_pty::PtySize;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+#[path = "common/pty.rs"]
+mod pty;
+use pty::Pty;
 
 const BIN: &str = env!("CARGO_BIN_EXE_gatescope");
 const TEXT: &str = "ROMEO:\nBut soft, what light through yonder window breaks?\n";
@@ -26,90 +28,6 @@ fn checkpoint(dir: &Path) -> PathBuf {
     p
 }
 
-struct Pty {
-    parser: Arc<Mutex<vt100::Parser>>,
-    master: Box<dyn MasterPty + Send>,
-    writer: Box<dyn Write + Send>,
-    child: Box<dyn Child + Send + Sync>,
-}
-
-impl Pty {
-    /// Run `script` under `sh -c` in a rows x cols pty.
-    fn spawn(script: &str, rows: u16, cols: u16, env: &[(&str, &str)]) -> Pty {
-        let pair = native_pty_system().openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 }).unwrap();
-        let mut cmd = CommandBuilder::new("sh");
-        cmd.args(["-c", script]);
-        cmd.env("TERM", "xterm-256color");
-        cmd.env_remove("RUST_BACKTRACE");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let child = pair.slave.spawn_command(cmd).unwrap();
-        drop(pair.slave);
-        let parser = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
-        let mut reader = pair.master.try_clone_reader().unwrap();
-        let p = parser.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                p.lock().unwrap().process(&buf[..n]);
-            }
-        });
-        let writer = pair.master.take_writer().unwrap();
-        Pty { parser, master: pair.master, writer, child }
-    }
-
-    fn send(&mut self, s: &str) {
-        self.writer.write_all(s.as_bytes()).unwrap();
-        self.writer.flush().unwrap();
-    }
-
-    fn contents(&self) -> String {
-        self.parser.lock().unwrap().screen().contents()
-    }
-
-    fn row(&self, r: u16) -> String {
-        let p = self.parser.lock().unwrap();
-        let (_, cols) = p.screen().size();
-        p.screen().contents_between(r, 0, r, cols)
-    }
-
-    fn wait_for(&self, what: &str, cond: impl Fn(&vt100::Screen) -> bool) {
-        let t0 = Instant::now();
-        loop {
-            if cond(self.parser.lock().unwrap().screen()) {
-                return;
-            }
-            if t0.elapsed() > WAIT {
-                panic!("timed out waiting for {what}; screen:\n{}", self.contents());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn resize(&self, rows: u16, cols: u16) {
-        self.parser.lock().unwrap().screen_mut().set_size(rows, cols);
-        self.master.resize(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 }).unwrap();
-    }
-
-    fn wait_exit(&mut self) -> portable_pty::ExitStatus {
-        let t0 = Instant::now();
-        loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                return s;
-            }
-            if t0.elapsed() > WAIT {
-                let _ = self.child.kill();
-                panic!("the process did not exit; screen:\n{}", self.contents());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
 /// The shell's view after the app: canonical mode and echo are back on.
 fn assert_restored(screen: &str) {
     let tokens: Vec<&str> = screen.split_whitespace().collect();
@@ -117,8 +35,10 @@ fn assert_restored(screen: &str) {
     assert!(tokens.contains(&"echo") && !tokens.contains(&"-echo"), "echo restored:\n{screen}");
 }
 
+/// The playground in a shell that then shows its exit status and the
+/// terminal's modes, and exits with the playground's status.
 fn script(ck: &Path) -> String {
-    format!("'{BIN}' play --checkpoint '{}'; echo EXIT=$?; stty -a", ck.display())
+    format!("'{BIN}' play --checkpoint '{}'; s=$?; echo EXIT=$s; stty -a; exit $s", ck.display())
 }
 
 /// Ghost text: dim characters on the prompt line after the typed prompt.
@@ -199,6 +119,28 @@ fn q_quits_on_an_empty_prompt_and_an_edit_storm_ends_on_the_last_prompt() {
     assert_restored(&pty.contents());
 }
 
+/// A terminal without bracketed paste (or `tmux send-keys`) delivers a
+/// paste as plain keystrokes in one burst. All 3,500 arrive (the preview of
+/// the whole prompt ends at t = 3500 + 120 − 1), and Enter after them
+/// generates (500 more: t=3999).
+#[test]
+fn an_unbracketed_paste_arrives_whole_and_enter_generates() {
+    let dir = tempfile::tempdir().unwrap();
+    let ck = checkpoint(dir.path());
+    let mut pty = Pty::spawn(&script(&ck), 30, 100, &[]);
+    pty.wait_for("the playground", |s| s.contents().contains("prompt · live preview on"));
+    let paste: String = "But soft what light ".chars().cycle().take(3500).collect();
+    pty.send(&paste);
+    pty.wait_for("the preview of the whole paste", |s| s.contents().contains("(t=3619)"));
+    pty.send("\r");
+    pty.wait_for("a continuation after the paste", |s| {
+        let c = s.contents();
+        c.contains("│ idle │") && c.contains("(t=3999)")
+    });
+    pty.send("\x03");
+    assert!(pty.wait_exit().success());
+}
+
 #[test]
 fn a_worker_panic_restores_the_terminal_and_exits_non_zero() {
     let dir = tempfile::tempdir().unwrap();
@@ -215,7 +157,7 @@ fn a_worker_panic_restores_the_terminal_and_exits_non_zero() {
     );
     assert!(!pty.parser.lock().unwrap().screen().alternate_screen());
     assert_restored(&screen);
-    assert!(!pty.wait_exit().success() || screen.contains("EXIT=1"));
+    assert_eq!(pty.wait_exit().exit_code(), 1, "the shell passes the playground's status on");
 }
 
 #[test]
@@ -269,77 +211,6 @@ fn a_bad_checkpoint_is_a_plain_error() {
     pty.wait_exit();
 }
 
-/// The worker itself: a storm of 1,000 requests leaves exactly one
-/// generation, for the last one; no step of another request follows its first step.
-#[test]
-fn worker_storm_runs_only_the_last_request() {
-    let dir = tempfile::tempdir().unwrap();
-    let ck = checkpoint(dir.path());
-    let (tx, rx) = std::sync::mpsc::channel();
-    let (cmd, _h) = worker::spawn(Some(ck), tx).unwrap();
-    match rx.recv_timeout(WAIT).unwrap() {
-        Event::Worker(WorkerEvent::Loaded(i)) => assert_eq!(i.hidden, 16),
-        other => panic!("{other:?}"),
-    }
-    let sampling = Default::default();
-    for id in 1..=1000u64 {
-        let prompt = if id == 1000 { "RO:".to_string() } else { format!("ROM{}", "E".repeat((id % 7) as usize)) };
-        cmd.send(WorkerCmd::Start { id, prompt, length: 200, sampling }).unwrap();
-    }
-    let mut last_steps = 0;
-    let mut seen_last = false;
-    let t0 = Instant::now();
-    loop {
-        let ev = rx.recv_timeout(WAIT).expect("the worker keeps talking");
-        match ev {
-            Event::Worker(WorkerEvent::Step { id, step }) => {
-                if id == 1000 {
-                    if last_steps < 3 {
-                        assert_eq!(step.ch, "RO:".chars().nth(last_steps).unwrap());
-                    }
-                    seen_last = true;
-                    last_steps += 1;
-                } else {
-                    assert!(!seen_last, "a step of request {id} after the last request began");
-                }
-            }
-            Event::Worker(WorkerEvent::Done { id: 1000 }) => break,
-            Event::Worker(WorkerEvent::Done { .. }) => {}
-            other => panic!("{other:?}"),
-        }
-        assert!(t0.elapsed() < WAIT);
-    }
-    assert_eq!(last_steps, 3 + 200, "the last request ran whole");
-    // Pause holds, Resume continues, Stop ends with Done.
-    cmd.send(WorkerCmd::Start { id: 1001, prompt: "RO".into(), length: 1_000_000, sampling }).unwrap();
-    cmd.send(WorkerCmd::Pause).unwrap();
-    // Drain until quiet (the worker acts on Pause within one step, however
-    // loaded the machine); a worker that never pauses fails here.
-    let t0 = Instant::now();
-    while rx.recv_timeout(Duration::from_millis(300)).is_ok() {
-        assert!(t0.elapsed() < WAIT, "the worker never paused");
-    }
-    assert!(rx.recv_timeout(Duration::from_millis(300)).is_err(), "nothing while paused");
-    cmd.send(WorkerCmd::Resume).unwrap();
-    assert!(matches!(rx.recv_timeout(WAIT).unwrap(), Event::Worker(WorkerEvent::Step { id: 1001, .. })));
-    cmd.send(WorkerCmd::Stop).unwrap();
-    loop {
-        match rx.recv_timeout(WAIT).unwrap() {
-            Event::Worker(WorkerEvent::Done { id: 1001 }) => break,
-            Event::Worker(WorkerEvent::Step { id: 1001, .. }) => {}
-            other => panic!("{other:?}"),
-        }
-    }
-    // A bad Load keeps the model: the next Start still runs.
-    cmd.send(WorkerCmd::Load(dir.path().join("missing.safetensors"))).unwrap();
-    assert!(
-        matches!(rx.recv_timeout(WAIT).unwrap(), Event::Worker(WorkerEvent::LoadFailed(m)) if m.contains("missing.safetensors"))
-    );
-    cmd.send(WorkerCmd::Start { id: 1002, prompt: "R".into(), length: 1, sampling }).unwrap();
-    assert!(matches!(rx.recv_timeout(WAIT).unwrap(), Event::Worker(WorkerEvent::Step { id: 1002, .. })));
-    cmd.send(WorkerCmd::Shutdown).unwrap();
-}
-
 fn rss_mb() -> f64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
     let pages: f64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
@@ -356,8 +227,8 @@ fn long_run_keeps_memory_flat() {
     let ck = checkpoint(dir.path());
     let (tx, rx) = std::sync::mpsc::channel();
     let (cmd, _h) = worker::spawn(Some(ck), tx).unwrap();
-    let mut app = gatescope::tui::app::App::new();
-    app.update(rx.recv_timeout(WAIT).unwrap());
+    let Event::Worker(WorkerEvent::Loaded(info)) = rx.recv_timeout(WAIT).unwrap() else { panic!("no model") };
+    let mut app = gatescope::tui::app::App::new(info);
     let total = 1_000_000usize;
     let id = 1;
     cmd.send(WorkerCmd::Start { id, prompt: "ROMEO:".into(), length: total, sampling: Default::default() }).unwrap();
@@ -386,60 +257,11 @@ fn long_run_keeps_memory_flat() {
     println!(
         "long run: {n} steps in {:.1} s; RSS {mid:.1} MB at 100k steps, {end:.1} MB at {n}; ring {} steps",
         t0.elapsed().as_secs_f64(),
-        app.steps.len()
+        app.run.steps.len()
     );
     assert_eq!(n, 6 + total);
-    assert_eq!(app.steps.len(), app.capacity);
+    assert_eq!(app.run.steps.len(), app.run.capacity);
     assert!(end - mid < 16.0, "memory grew from {mid:.1} MB to {end:.1} MB");
-}
-
-/// A huge pasted prompt is read in chunks: steps stream out in order, and a
-/// new request interrupts it between chunks.
-#[test]
-fn worker_reads_a_long_prompt_in_interruptible_chunks() {
-    let dir = tempfile::tempdir().unwrap();
-    let ck = checkpoint(dir.path());
-    let (tx, rx) = std::sync::mpsc::channel();
-    let (cmd, _h) = worker::spawn(Some(ck), tx).unwrap();
-    assert!(matches!(rx.recv_timeout(WAIT).unwrap(), Event::Worker(WorkerEvent::Loaded(_))));
-    let sampling = Default::default();
-    let long: String = TEXT.chars().cycle().take(3000).collect();
-    cmd.send(WorkerCmd::Start { id: 1, prompt: long.clone(), length: 5, sampling }).unwrap();
-    let mut ts = Vec::new();
-    loop {
-        match rx.recv_timeout(WAIT).unwrap() {
-            Event::Worker(WorkerEvent::Step { id: 1, step }) => {
-                if step.is_prompt {
-                    assert_eq!(step.ch, long.chars().nth(step.t).unwrap());
-                }
-                ts.push(step.t)
-            }
-            Event::Worker(WorkerEvent::Done { id: 1 }) => break,
-            other => panic!("{other:?}"),
-        }
-    }
-    assert_eq!(ts, (0..3005).collect::<Vec<_>>());
-    // Interrupt a very long prompt with a new request.
-    let huge: String = TEXT.chars().cycle().take(400_000).collect();
-    cmd.send(WorkerCmd::Start { id: 2, prompt: huge, length: 5, sampling }).unwrap();
-    std::thread::sleep(Duration::from_millis(20));
-    cmd.send(WorkerCmd::Start { id: 3, prompt: "RO".into(), length: 5, sampling }).unwrap();
-    let t0 = Instant::now();
-    let mut n2 = 0;
-    let mut n3 = 0;
-    loop {
-        match rx.recv_timeout(WAIT).unwrap() {
-            Event::Worker(WorkerEvent::Step { id: 2, .. }) => n2 += 1,
-            Event::Worker(WorkerEvent::Step { id: 3, .. }) => n3 += 1,
-            Event::Worker(WorkerEvent::Done { id: 3 }) => break,
-            Event::Worker(WorkerEvent::Done { id: 2 }) => {}
-            other => panic!("{other:?}"),
-        }
-    }
-    assert_eq!(n3, 7);
-    assert!(n2 < 400_000, "the long prompt was interrupted ({n2} steps)");
-    assert!(t0.elapsed() < Duration::from_secs(20));
-    cmd.send(WorkerCmd::Shutdown).unwrap();
 }
 
 /// `kill` (SIGTERM) restores the terminal too.
@@ -467,6 +289,12 @@ fn sigterm_restores_the_terminal() {
     pty.wait_exit();
 }
 
+/// The step the next-char panel names: "next char after X (t=N)".
+fn newest_step(screen: &str) -> Option<usize> {
+    let at = screen.find("(t=")? + 3;
+    screen[at..].split(')').next()?.parse().ok()
+}
+
 #[test]
 fn a_resize_storm_while_streaming_leaves_a_correct_layout() {
     let dir = tempfile::tempdir().unwrap();
@@ -476,7 +304,8 @@ fn a_resize_storm_while_streaming_leaves_a_correct_layout() {
     // A long continuation (500 doubled five times) so the storm lands mid-stream.
     pty.send("\x1b+\x1b+\x1b+\x1b+\x1b+");
     pty.send("ROMEO:\r");
-    pty.wait_for("streaming", |s| s.contents().contains("generating"));
+    pty.wait_for("streaming", |s| s.contents().contains("generating") && newest_step(&s.contents()).is_some());
+    let before_storm = newest_step(&pty.contents()).unwrap();
     // The app sees every size; the parser (vt100, which panics when handed a
     // frame drawn for another size) keeps one grid big enough for all of them.
     pty.parser.lock().unwrap().screen_mut().set_size(60, 200);
@@ -491,63 +320,15 @@ fn a_resize_storm_while_streaming_leaves_a_correct_layout() {
         let c = s.contents();
         c.contains("T 0.80") && c.contains("i input") && c.contains("cell-state norm")
     });
+    // Streaming went on through the storm and goes on after it: the step
+    // the next-char panel describes keeps advancing.
+    let after_storm = newest_step(&pty.contents()).expect("a step on screen");
+    assert!(after_storm > before_storm, "no step streamed during the storm ({before_storm} → {after_storm})");
+    pty.wait_for("more steps after the storm", |s| {
+        newest_step(&s.contents()).is_some_and(|t| t > after_storm) && s.contents().contains("generating")
+    });
     pty.send("\x1b");
     pty.send("\x03");
     pty.wait_for("exit", |s| s.contents().contains("EXIT=0") && s.contents().contains("icanon"));
     assert!(pty.wait_exit().success(), "no panic through the storm");
-}
-
-/// Typing at the end of the prompt reuses what was read; the steps (and a
-/// greedy continuation) equal a fresh read of the whole prompt. A deletion
-/// reads afresh and matches too.
-#[test]
-fn extending_the_prompt_reuses_its_state_and_matches_a_fresh_read() {
-    use gatescope::generate::Generator;
-    use gatescope::model::sample::Sampling;
-    let dir = tempfile::tempdir().unwrap();
-    let ck = checkpoint(dir.path());
-    let model = gatescope::model::load_checkpoint(&ck).unwrap().model;
-    let (tx, rx) = std::sync::mpsc::channel();
-    let (cmd, _h) = worker::spawn(Some(ck), tx).unwrap();
-    assert!(matches!(rx.recv_timeout(WAIT).unwrap(), Event::Worker(WorkerEvent::Loaded(_))));
-    let greedy = Sampling { temperature: 0.0, ..Default::default() };
-    let run = |id: u64, prompt: &str, length: usize| -> Vec<gatescope::generate::Step> {
-        cmd.send(WorkerCmd::Start { id, prompt: prompt.into(), length, sampling: greedy }).unwrap();
-        let mut steps = Vec::new();
-        loop {
-            match rx.recv_timeout(WAIT).unwrap() {
-                Event::Worker(WorkerEvent::Step { id: i, step }) if i == id => steps.push(*step),
-                Event::Worker(WorkerEvent::Done { id: i }) if i == id => return steps,
-                Event::Worker(WorkerEvent::Done { .. }) => {}
-                other => panic!("{other:?}"),
-            }
-        }
-    };
-    let fresh = |prompt: &str, length: usize| {
-        let mut g = Generator::new(&model, greedy);
-        let mut steps = g.feed_prompt(prompt).unwrap();
-        steps.extend((0..length).map(|_| g.generate_step().unwrap()));
-        steps
-    };
-    let same = |a: &[gatescope::generate::Step], b: &[gatescope::generate::Step]| {
-        assert_eq!(a.len(), b.len());
-        for (x, y) in a.iter().zip(b) {
-            assert_eq!((x.t, x.ch, x.is_prompt), (y.t, y.ch, y.is_prompt));
-            for (lx, ly) in x.layers.iter().zip(&y.layers) {
-                let d =
-                    lx.i.iter()
-                        .chain(&lx.f)
-                        .chain(&lx.c)
-                        .zip(ly.i.iter().chain(&ly.f).chain(&ly.c))
-                        .map(|(p, q)| (p - q).abs())
-                        .fold(0.0, f32::max);
-                assert!(d < 1e-5, "t={}: {d}", x.t);
-            }
-        }
-    };
-    let _ = run(1, "ROME", 10);
-    same(&run(2, "ROMEO:", 40), &fresh("ROMEO:", 40));
-    same(&run(3, "ROMEO:\nBut", 40), &fresh("ROMEO:\nBut", 40));
-    same(&run(4, "ROM", 40), &fresh("ROM", 40));
-    cmd.send(WorkerCmd::Shutdown).unwrap();
 }

@@ -44,8 +44,7 @@ fn type_str(app: &mut App, s: &str) {
 /// worker's answer (computed here by a real Generator) delivered.
 fn app_with_run(prompt: &str, generated: usize) -> App {
     let m = model();
-    let mut app = App::new();
-    app.update(Event::Worker(WorkerEvent::Loaded(info(&m))));
+    let mut app = App::new(info(&m));
     type_str(&mut app, prompt);
     let Some(WorkerCmd::Start { id, prompt: p, sampling, .. }) = app.update(key(KeyCode::Enter)) else {
         panic!("Enter starts a run")
@@ -68,7 +67,7 @@ fn draw(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
     t
 }
 
-fn panel(app: &App, w: u16, h: u16, f: fn(&App, Rect, &mut Buffer)) -> Terminal<TestBackend> {
+fn panel(app: &App, w: u16, h: u16, f: impl Fn(&App, Rect, &mut Buffer)) -> Terminal<TestBackend> {
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
     t.draw(|fr| {
         let area = fr.area();
@@ -76,6 +75,18 @@ fn panel(app: &App, w: u16, h: u16, f: fn(&App, Rect, &mut Buffer)) -> Terminal<
     })
     .unwrap();
     t
+}
+
+fn focus(app: &App) -> ui::Focus {
+    ui::Focus { step: app.focus(), inspecting: app.mode == Mode::Inspect }
+}
+
+fn output_panel(app: &App, r: Rect, b: &mut Buffer) {
+    ui::output::render(&app.run, &app.view, focus(app), r, b)
+}
+
+fn gates_panel(app: &App, r: Rect, b: &mut Buffer) {
+    ui::gates::render(&app.run, &app.view, focus(app), r, b)
 }
 
 fn screen_text(t: &Terminal<TestBackend>) -> String {
@@ -113,22 +124,28 @@ fn inspect_mode_with_g_and_h() {
     app.update(key(KeyCode::Char('g')));
     app.update(key(KeyCode::Char('h')));
     app.update(key(KeyCode::Char('l')));
-    assert!(app.show_g && app.show_h && app.layer == 1);
+    assert!(app.view.show_g && app.view.show_h && app.view.layer == 1);
     let t = draw(&app, 120, 40);
     insta::assert_snapshot!("inspect_120x40", t.backend());
     let text = screen_text(&t);
     assert!(text.contains("g candidate"), "the g heatmap shows when toggled");
-    assert!(text.contains("h L1"), "|h| is in the chart legend");
-    assert!(text.contains("layer 2/2"));
+    assert!(text.contains("h l1"), "|h| is in the chart legend");
+    assert!(text.contains("gates · l1 of 2 layers"), "layers are named as in PyTorch (l0, l1)");
 }
 
 #[test]
 fn panels_one_by_one() {
     let mut app = app_with_run("ROMEO:\n", 80);
-    insta::assert_snapshot!("panel_output", panel(&app, 60, 12, ui::output::render).backend());
-    insta::assert_snapshot!("panel_gates", panel(&app, 70, 20, ui::gates::render).backend());
-    insta::assert_snapshot!("panel_norms", panel(&app, 60, 10, ui::norms::render).backend());
-    insta::assert_snapshot!("panel_topk", panel(&app, 40, 7, ui::topk::render).backend());
+    insta::assert_snapshot!("panel_output", panel(&app, 60, 12, output_panel).backend());
+    insta::assert_snapshot!("panel_gates", panel(&app, 70, 20, gates_panel).backend());
+    insta::assert_snapshot!(
+        "panel_norms",
+        panel(&app, 60, 10, |a, r, b| ui::norms::render(&a.run, &a.view, focus(a), r, b)).backend()
+    );
+    insta::assert_snapshot!(
+        "panel_topk",
+        panel(&app, 40, 7, |a, r, b| ui::topk::render(&a.run, focus(a), r, b)).backend()
+    );
     insta::assert_snapshot!("panel_status", panel(&app, 160, 2, ui::status::render).backend());
     let mut t = Terminal::new(TestBackend::new(60, 3)).unwrap();
     t.draw(|f| {
@@ -138,7 +155,7 @@ fn panels_one_by_one() {
     .unwrap();
     insta::assert_snapshot!("panel_prompt", t.backend());
     app.update(key(KeyCode::F(1)));
-    assert!(app.help);
+    assert!(app.view.help);
     insta::assert_snapshot!("help_overlay_100x30", draw(&app, 100, 30).backend());
 }
 
@@ -162,8 +179,7 @@ fn too_small_and_every_size_down_to_1x1() {
 #[test]
 fn ghost_text_follows_the_prompt_while_previewing() {
     let m = model();
-    let mut app = App::new();
-    app.update(Event::Worker(WorkerEvent::Loaded(info(&m))));
+    let mut app = App::new(info(&m));
     type_str(&mut app, "ROMEO:");
     assert!(app.deadline().is_some(), "an edit schedules the preview");
     let cmd = app.tick(std::time::Instant::now() + std::time::Duration::from_millis(150));
@@ -219,8 +235,7 @@ fn synthetic_step(t: usize, ch: char, is_prompt: bool, v: f32, prob: Option<f32>
 /// An app whose current run is exactly `steps`.
 fn app_with_steps(steps: Vec<Step>) -> App {
     let m = model();
-    let mut app = App::new();
-    app.update(Event::Worker(WorkerEvent::Loaded(info(&m))));
+    let mut app = App::new(info(&m));
     type_str(&mut app, "R");
     let Some(WorkerCmd::Start { id, .. }) = app.update(key(KeyCode::Enter)) else { panic!() };
     for s in steps {
@@ -235,11 +250,12 @@ fn heatmap_colours_follow_the_fixed_scale() {
     // Steps alternate between all-zero and all-one gates.
     let steps: Vec<Step> = (0..40).map(|t| synthetic_step(t, 'a', t < 3, (t % 2) as f32, Some(0.5))).collect();
     let app = app_with_steps(steps);
-    let t = panel(&app, 70, 20, ui::gates::render);
+    let t = panel(&app, 70, 20, gates_panel);
     let buf = t.backend().buffer();
     let mut seen_zero = false;
     let mut seen_one = false;
-    for y in 0..buf.area.height {
+    // Below the border and the legend (whose ▀ sample is two colours).
+    for y in 3..buf.area.height {
         for x in 0..buf.area.width {
             let c = &buf[(x, y)];
             if c.symbol() == "▀" && c.bg != Color::Reset {
@@ -265,18 +281,18 @@ fn surprise_and_cell_colour_modes() {
         (0..10).map(|t| synthetic_step(t, 'x', false, 0.9, Some(if t % 2 == 0 { 0.99 } else { 0.001 }))).collect();
     let mut app = app_with_steps(steps);
     app.update(alt('c'));
-    assert_eq!(app.color, ColorMode::Surprise);
-    let t = panel(&app, 30, 5, ui::output::render);
+    assert_eq!(app.view.color, ColorMode::Surprise);
+    let t = panel(&app, 30, 5, output_panel);
     let buf = t.backend().buffer();
     assert_eq!(buf[(1, 1)].bg, theme::surprise(0.99));
     assert_eq!(buf[(2, 1)].bg, theme::surprise(0.001));
     assert_ne!(buf[(1, 1)].bg, buf[(2, 1)].bg);
     app.update(alt('c'));
-    assert_eq!(app.color, ColorMode::Cell);
-    let t = panel(&app, 30, 5, ui::output::render);
+    assert_eq!(app.view.color, ColorMode::Cell);
+    let t = panel(&app, 30, 5, output_panel);
     assert_eq!(t.backend().buffer()[(1, 1)].bg, theme::signed(0.9f32.tanh()));
     app.update(alt('c'));
-    assert_eq!(app.color, ColorMode::Plain);
+    assert_eq!(app.view.color, ColorMode::Plain);
 }
 
 #[test]
@@ -311,7 +327,7 @@ fn non_finite_values_never_panic_a_widget() {
     // An all-NaN gate column is drawn with the NaN colour.
     let steps: Vec<Step> = (0..5).map(|t| synthetic_step(t, 'c', false, f32::NAN, None)).collect();
     let app = app_with_steps(steps);
-    let t = panel(&app, 70, 20, ui::gates::render);
+    let t = panel(&app, 70, 20, gates_panel);
     let buf = t.backend().buffer();
     assert!((0..buf.area.width)
         .any(|x| (0..buf.area.height).any(|y| buf[(x, y)].symbol() == "▀" && buf[(x, y)].fg == theme::NAN)));
@@ -331,7 +347,7 @@ fn control_characters_never_reach_the_screen() {
             assert!(!('\u{202a}'..='\u{202e}').contains(&ch), "a bidi override reached a cell");
         }
     }
-    let out = screen_text(&panel(&app, 40, 4, ui::output::render));
+    let out = screen_text(&panel(&app, 40, 4, output_panel));
     assert!(out.contains("⇥␍␛◌\u{301}"), "tab, CR, ESC and a lone mark are shown as symbols: {out}");
     assert!(out.contains("e\u{301}"), "a combining accent joins its letter");
     assert!(out.contains('語'));
@@ -340,10 +356,9 @@ fn control_characters_never_reach_the_screen() {
 #[test]
 fn stale_steps_are_dropped() {
     let m = model();
-    let mut app = App::new();
+    let mut app = App::new(info(&m));
     let t0 = std::time::Instant::now();
     let at = |ms: u64| t0 + std::time::Duration::from_millis(ms);
-    app.update_at(Event::Worker(WorkerEvent::Loaded(info(&m))), at(0));
     // The first keystroke after a quiet spell previews at once.
     assert!(matches!(app.update_at(key(KeyCode::Char('R')), at(0)), Some(WorkerCmd::Start { .. })));
     app.update_at(key(KeyCode::Char('O')), at(10));
@@ -358,7 +373,7 @@ fn stale_steps_are_dropped() {
         Event::Worker(WorkerEvent::Step { id: first, step: Box::new(synthetic_step(1, 'z', false, 0.1, None)) }),
         at(31),
     );
-    assert!(app.steps.iter().all(|s| s.ch != 'z'));
+    assert!(app.run.steps.iter().all(|s| s.ch != 'z'));
     // A storm of 1,000 edits: nothing starts while typing, then one preview for the last prompt.
     for i in 0..1000u64 {
         let c = if i % 2 == 0 { 'E' } else { 'O' };
@@ -375,8 +390,8 @@ fn stale_steps_are_dropped() {
         step: Box::new(synthetic_step(2, 'z', false, 0.1, None)),
     }));
     app.update(Event::Worker(WorkerEvent::Step { id: last, step: Box::new(synthetic_step(0, 'R', true, 0.1, None)) }));
-    assert_eq!(app.steps.len(), 1);
-    assert_eq!(app.steps[0].ch, 'R');
+    assert_eq!(app.run.steps.len(), 1);
+    assert_eq!(app.run.steps[0].ch, 'R');
 }
 
 #[test]
@@ -387,9 +402,9 @@ fn the_ring_keeps_memory_bounded() {
     assert_eq!(ring_capacity(20_700), 12_967, "a 2x512 model is capped by the 256 MB budget");
     let steps: Vec<Step> = (0..cap + 250).map(|t| synthetic_step(t, 'a', false, 0.5, Some(0.5))).collect();
     let app = app_with_steps(steps);
-    assert_eq!(app.steps.len(), cap);
-    assert_eq!(app.dropped, 250);
-    assert_eq!(app.steps.front().unwrap().t, 250);
+    assert_eq!(app.run.steps.len(), cap);
+    assert_eq!(app.run.dropped, 250);
+    assert_eq!(app.run.steps.front().unwrap().t, 250);
     let text = screen_text(&draw(&app, 100, 30));
     assert!(text.contains("first 250 chars dropped"));
 }
@@ -397,12 +412,11 @@ fn the_ring_keeps_memory_bounded() {
 #[test]
 fn unknown_characters_are_marked_not_dropped() {
     let m = model();
-    let mut app = App::new();
-    app.update(Event::Worker(WorkerEvent::Loaded(info(&m))));
+    let mut app = App::new(info(&m));
     type_str(&mut app, "RQ☃");
-    assert_eq!(app.editor.text(), "RQ☃", "nothing is dropped");
+    assert_eq!(app.prompt.editor.text(), "RQ☃", "nothing is dropped");
     assert_eq!(app.update(key(KeyCode::Enter)), None, "no run with unreadable characters");
-    let msg = app.message.clone().unwrap().0;
+    let msg = app.prompt.vocab_problem().unwrap();
     assert!(msg.contains("'Q'") && msg.contains("'☃'"), "{msg}");
     let t = draw(&app, 100, 30);
     let buf = t.backend().buffer();
@@ -414,146 +428,19 @@ fn unknown_characters_are_marked_not_dropped() {
 }
 
 #[test]
-fn every_key_in_help_does_something() {
-    let mut app = app_with_run("ROMEO:\n", 40);
-    let s0 = app.sampling;
-    assert!(matches!(app.update(alt('t')), Some(WorkerCmd::SetSampling(s)) if s.temperature < s0.temperature));
-    assert!(
-        matches!(app.update(alt('T')), Some(WorkerCmd::SetSampling(s)) if (s.temperature - s0.temperature).abs() < 1e-6)
-    );
-    assert!(matches!(app.update(alt('k')), Some(WorkerCmd::SetSampling(s)) if s.top_k == 160));
-    assert!(matches!(app.update(alt('k')), Some(WorkerCmd::SetSampling(s)) if s.top_k == 80));
-    assert!(matches!(app.update(alt('K')), Some(WorkerCmd::SetSampling(s)) if s.top_k == 160));
-    assert!(matches!(app.update(alt('p')), Some(WorkerCmd::SetSampling(s)) if s.top_p < 1.0));
-    assert!(matches!(app.update(alt('P')), Some(WorkerCmd::SetSampling(s)) if s.top_p == 1.0));
-    assert!(matches!(app.update(alt('S')), Some(WorkerCmd::SetSampling(s)) if s.seed == 1));
-    assert!(matches!(app.update(alt('s')), Some(WorkerCmd::SetSampling(s)) if s.seed == 0));
-    let len = app.length;
-    app.update(alt('+'));
-    assert_eq!(app.length, len * 2);
-    app.update(alt('-'));
-    assert_eq!(app.length, len);
-    app.update(alt('l'));
-    assert_eq!(app.layer, 1);
-    app.update(alt('L'));
-    assert_eq!(app.layer, 0);
-    app.update(alt('g'));
-    assert!(app.show_g);
-    app.update(alt('h'));
-    assert!(app.show_h);
-    app.update(alt('n'));
-    assert_eq!((app.cell, app.color), (1, ColorMode::Cell));
-    app.update(alt('N'));
-    assert_eq!(app.cell, 0);
-    app.update(alt('.'));
-    assert_eq!(app.cell, 10);
-    app.update(alt(','));
-    app.update(alt(','));
-    assert_eq!(app.cell, 6, "wraps around the 16 units");
-    app.update(alt('.'));
-    assert_eq!(app.cell, 0);
-    app.update(alt('m'));
-    assert_eq!(Some(app.cell), app.most_active_cell());
-    // Alt-# asks for a unit number; a bad one is refused and named.
-    app.update(alt('#'));
-    type_str(&mut app, "12");
-    app.update(key(KeyCode::Enter));
-    assert_eq!((app.cell, app.color), (12, ColorMode::Cell));
-    app.update(alt('#'));
-    type_str(&mut app, "99");
-    app.update(key(KeyCode::Enter));
-    assert_eq!(app.cell, 12);
-    assert!(app.message.clone().unwrap().0.contains("no cell \"99\""), "{:?}", app.message);
-    app.update(alt('v'));
-    assert!(!app.preview);
-    app.update(Event::Key(KeyEvent::new(KeyCode::Char('p'), KeyModifiers::CONTROL)));
-    assert!(app.preview);
-    // Save writes both files where it says.
-    let dir = tempfile::tempdir().unwrap();
-    app.save_dir = dir.path().to_path_buf();
-    app.update(Event::Key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL)));
-    let msg = app.message.clone().unwrap().0;
-    assert!(msg.starts_with("saved "), "{msg}");
-    let names: Vec<String> =
-        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    let txt = names.iter().find(|n| n.ends_with(".txt")).expect("a transcript");
-    let jsonl = names.iter().find(|n| n.ends_with(".jsonl")).expect("a trace");
-    assert!(msg.contains(txt.as_str()));
-    let transcript = std::fs::read_to_string(dir.path().join(txt)).unwrap();
-    assert!(transcript.starts_with("ROMEO:\n"));
-    assert_eq!(transcript.chars().count(), app.steps.len());
-    let trace = std::fs::read_to_string(dir.path().join(jsonl)).unwrap();
-    assert_eq!(trace.lines().count(), app.steps.len());
-    assert_eq!(trace.lines().next().unwrap(), app.steps[0].to_json_line());
-    // A failing destination is reported, not fatal.
-    app.save_dir = dir.path().join("missing");
-    app.update(alt('w'));
-    assert!(app.message.clone().unwrap().0.starts_with("save failed"));
-    // Load opens a path prompt; Enter sends the path; failure keeps the model.
-    app.update(alt('o'));
-    assert_eq!(app.mode, Mode::Load);
-    type_str(&mut app, "/nope.safetensors");
-    assert_eq!(app.update(key(KeyCode::Enter)), Some(WorkerCmd::Load("/nope.safetensors".into())));
-    app.update(Event::Worker(WorkerEvent::LoadFailed("/nope.safetensors: cannot read".into())));
-    assert!(app.model.is_some() && app.message.clone().unwrap().0.contains("keeping the current model"));
-    app.update(Event::Key(KeyEvent::new(KeyCode::Char('o'), KeyModifiers::CONTROL)));
-    assert_eq!(app.mode, Mode::Load);
-    app.update(key(KeyCode::Esc));
-    assert_eq!(app.mode, Mode::Typing);
-    // Help: F1, or ? on an empty prompt; any key closes it.
-    app.update(key(KeyCode::F(1)));
-    assert!(app.help);
-    app.update(key(KeyCode::Char('x')));
-    assert!(!app.help);
-    // Inspect: Tab pauses, arrows move, Tab resumes.
-    app.update(key(KeyCode::Tab));
-    assert_eq!(app.mode, Mode::Inspect);
-    let last = app.steps.len() - 1;
-    app.update(key(KeyCode::Home));
-    assert_eq!(app.focus(), Some(0));
-    app.update(key(KeyCode::Right));
-    app.update(key(KeyCode::PageDown));
-    assert_eq!(app.focus(), Some(11));
-    app.update(key(KeyCode::End));
-    assert_eq!(app.focus(), Some(last));
-    app.update(key(KeyCode::Char('q')));
-    assert!(!app.quit, "q does not quit with a prompt");
-    app.update(key(KeyCode::Esc));
-    assert_eq!(app.mode, Mode::Typing);
-    // History.
-    app.update(Event::Key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL)));
-    assert!(app.editor.is_empty());
-    app.update(key(KeyCode::Up));
-    assert_eq!(app.editor.text(), "ROMEO:\n");
-    app.update(key(KeyCode::Down));
-    assert_eq!(app.editor.text(), "");
-    // ? on an empty prompt is help, q quits.
-    app.update(key(KeyCode::Char('?')));
-    assert!(app.help);
-    app.update(key(KeyCode::Esc));
-    assert_eq!(app.update(key(KeyCode::Char('q'))), Some(WorkerCmd::Shutdown));
-    assert!(app.quit);
-    let mut app = App::new();
-    type_str(&mut app, "abc");
-    app.update(Event::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)));
-    assert!(app.quit, "Ctrl-C always quits");
-}
-
-#[test]
 fn esc_stops_and_tab_pauses_a_running_generation() {
     let m = model();
-    let mut app = App::new();
-    app.update(Event::Worker(WorkerEvent::Loaded(info(&m))));
+    let mut app = App::new(info(&m));
     type_str(&mut app, "RO");
     let Some(WorkerCmd::Start { id, .. }) = app.update(key(KeyCode::Enter)) else { panic!() };
     app.update(Event::Worker(WorkerEvent::Step { id, step: Box::new(synthetic_step(0, 'R', true, 0.1, None)) }));
-    assert_eq!(app.state, RunState::Generating);
+    assert_eq!(app.run.state, RunState::Generating);
     assert_eq!(app.update(key(KeyCode::Tab)), Some(WorkerCmd::Pause));
-    assert_eq!(app.state, RunState::Paused);
+    assert_eq!(app.run.state, RunState::Paused);
     assert_eq!(app.update(key(KeyCode::Tab)), Some(WorkerCmd::Resume));
-    assert_eq!(app.state, RunState::Generating);
+    assert_eq!(app.run.state, RunState::Generating);
     assert_eq!(app.update(key(KeyCode::Esc)), Some(WorkerCmd::Stop));
-    assert_eq!(app.state, RunState::Idle);
+    assert_eq!(app.run.state, RunState::Idle);
 }
 
 #[test]
@@ -564,31 +451,31 @@ fn editing_keys_reach_the_prompt_and_scroll_keys_the_output() {
     app.preview = false;
     let ctrl = |c: char| Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL));
     app.update(Event::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::ALT)));
-    assert_eq!(app.editor.text(), "ROMEO:\n\n", "Alt-Enter inserts a line break");
+    assert_eq!(app.prompt.editor.text(), "ROMEO:\n\n", "Alt-Enter inserts a line break");
     app.update(key(KeyCode::Backspace));
     app.update(key(KeyCode::Home));
     app.update(key(KeyCode::Delete));
-    assert_eq!(app.editor.text(), "OMEO:\n");
+    assert_eq!(app.prompt.editor.text(), "OMEO:\n");
     app.update(key(KeyCode::End));
     type_str(&mut app, "But soft");
     app.update(ctrl('w'));
-    assert_eq!(app.editor.text(), "OMEO:\nBut ");
+    assert_eq!(app.prompt.editor.text(), "OMEO:\nBut ");
     app.update(key(KeyCode::Left));
     app.update(key(KeyCode::Right));
     app.update(ctrl('a'));
-    assert_eq!(app.editor.cursor(), 0);
+    assert_eq!(app.prompt.editor.cursor(), 0);
     app.update(ctrl('e'));
-    assert_eq!(app.editor.cursor(), app.editor.text().len());
+    assert_eq!(app.prompt.editor.cursor(), app.prompt.editor.text().len());
     app.update(Event::Paste("JULIET:\r\nO".into()));
-    assert!(app.editor.text().ends_with("JULIET:\nO"), "paste inserts, line breaks normalised");
+    assert!(app.prompt.editor.text().ends_with("JULIET:\nO"), "paste inserts, line breaks normalised");
     // PgUp scrolls the output back; PgDn returns.
-    let before = screen_text(&panel(&app, 40, 8, ui::output::render));
+    let before = screen_text(&panel(&app, 40, 8, output_panel));
     app.update(key(KeyCode::PageUp));
-    assert_eq!(app.scroll, 5);
-    let after = screen_text(&panel(&app, 40, 8, ui::output::render));
+    assert_eq!(app.view.scroll, 5);
+    let after = screen_text(&panel(&app, 40, 8, output_panel));
     assert_ne!(before, after, "the output scrolled");
     app.update(key(KeyCode::PageDown));
-    assert_eq!(app.scroll, 0);
+    assert_eq!(app.view.scroll, 0);
     // Esc stops nothing when idle but clears a message.
     app.update(key(KeyCode::Esc));
     assert!(app.message.is_none());

@@ -55,7 +55,8 @@ impl ModelInfo {
 pub enum Event {
     Key(KeyEvent),
     Paste(String),
-    Resize(u16, u16),
+    /// The terminal changed size (the next frame reads the new size).
+    Resize,
     Worker(WorkerEvent),
     /// The input thread could not read the terminal any more.
     InputClosed(String),
@@ -85,7 +86,7 @@ pub fn spawn_input_thread(tx: Sender<Event>) -> std::io::Result<()> {
             Ok(ct::Event::Key(k)) if k.kind == KeyEventKind::Press => Event::Key(k),
             Ok(ct::Event::Key(_)) => continue,
             Ok(ct::Event::Paste(s)) => Event::Paste(s),
-            Ok(ct::Event::Resize(w, h)) => Event::Resize(w, h),
+            Ok(ct::Event::Resize(..)) => Event::Resize,
             Ok(_) => continue,
             Err(e) => {
                 let _ = tx.send(Event::InputClosed(e.to_string()));

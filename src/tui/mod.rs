@@ -1,12 +1,13 @@
 //! The playground: a ratatui app that streams text as you type and shows the
-//! gates at work. See DESIGN.md: one input thread and one model worker feed
-//! one event channel; `App::update` handles each event; `ui::draw` is a pure
-//! function of the state. The loop blocks when nothing happens, drains what
-//! is waiting, and draws at most ~60 times a second.
+//! gates at work. One input thread and one model worker feed one event
+//! channel; `App::update` handles each event; `ui::draw` is a pure function
+//! of the state. The loop blocks when nothing happens, drains what is
+//! waiting, and draws at most ~60 times a second.
 
 pub mod app;
 pub mod editor;
 pub mod event;
+pub mod keys;
 pub mod text;
 pub mod ui;
 pub mod worker;
@@ -14,7 +15,7 @@ pub mod worker;
 use anyhow::{anyhow, bail, Result};
 use app::App;
 use event::{Event, WorkerEvent};
-use ratatui::backend::{Backend, CrosstermBackend};
+use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
 use ratatui::crossterm::execute;
 use ratatui::crossterm::terminal::{disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen};
@@ -73,21 +74,17 @@ pub fn run(checkpoint: Option<PathBuf>) -> Result<()> {
     }
     let (tx, rx) = std::sync::mpsc::channel();
     let (cmd_tx, _worker) = worker::spawn(checkpoint, tx.clone())?;
-    let mut app = App::new();
     // Wait for the model before touching the terminal: a bad --checkpoint is
-    // then a plain one-line error.
-    loop {
+    // then a plain one-line error, and the app exists only with a model.
+    let mut app = loop {
         match rx.recv() {
             Ok(Event::Worker(WorkerEvent::LoadFailed(e))) => bail!("{e}"),
             Ok(Event::Worker(WorkerEvent::Panicked(m))) => bail!("the model worker crashed: {m}"),
-            Ok(ev @ Event::Worker(WorkerEvent::Loaded(_))) => {
-                app.update(ev);
-                break;
-            }
+            Ok(Event::Worker(WorkerEvent::Loaded(info))) => break App::new(info),
             Ok(_) => {}
             Err(_) => bail!("the model worker ended before loading a model"),
         }
-    }
+    };
     install_panic_hook();
     let mut terminal = match init_terminal() {
         Ok(t) => t,
@@ -115,23 +112,18 @@ pub fn run(checkpoint: Option<PathBuf>) -> Result<()> {
     Ok(())
 }
 
-fn init_terminal() -> Result<Terminal<CrosstermBackend<std::io::Stdout>>> {
+fn init_terminal() -> Result<Term> {
     TERMINAL_ACTIVE.store(true, Ordering::SeqCst);
     enable_raw_mode()?;
     execute!(std::io::stdout(), EnterAlternateScreen, EnableBracketedPaste)?;
     Ok(Terminal::new(CrosstermBackend::new(std::io::stdout()))?)
 }
 
-/// The event loop, generic over the backend so it can run headless.
-pub fn main_loop<B: Backend>(
-    terminal: &mut Terminal<B>,
-    app: &mut App,
-    rx: &Receiver<Event>,
-    cmd_tx: &Sender<WorkerCmd>,
-) -> Result<()>
-where
-    B::Error: Send + Sync + 'static,
-{
+type Term = Terminal<CrosstermBackend<std::io::Stdout>>;
+
+/// The event loop: draw when something changed (at most once a frame),
+/// then wait for events or the app's next deadline.
+fn main_loop(terminal: &mut Term, app: &mut App, rx: &Receiver<Event>, cmd_tx: &Sender<WorkerCmd>) -> Result<()> {
     let mut dirty = true;
     let mut last_draw: Option<Instant> = None;
     // Test-only fault injection: GATESCOPE_FAULT=ui-panic panics on the UI
@@ -164,7 +156,7 @@ where
             terminal.draw(|f| ui::draw(f, app))?;
             last_draw = Some(Instant::now());
             dirty = false;
-            if ui_fault && !app.steps.is_empty() {
+            if ui_fault && !app.run.steps.is_empty() {
                 panic!("injected fault: GATESCOPE_FAULT=ui-panic");
             }
         }

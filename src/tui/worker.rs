@@ -1,9 +1,10 @@
 //! The one long-lived thread that owns the model. libtorch tensors are not
 //! `Sync` and no-grad mode is per thread, so everything model-shaped lives
-//! here; only plain data (`Step`s, messages) leaves. Between every generated
-//! character the worker looks at its command channel, so a new request
-//! cancels the old one within one step. Every failure becomes an event; a
-//! panic is caught and reported as `WorkerEvent::Panicked`.
+//! here; only plain data (`Step`s, messages) leaves. Between every unit of
+//! work (a generated character, or a chunk of a long prompt) the worker
+//! looks at its command channel, so a new request cancels the old one within
+//! one step. Every failure becomes an event; a panic is caught and reported
+//! as `WorkerEvent::Panicked`.
 
 use super::event::{Event, ModelInfo, WorkerEvent};
 use crate::generate::{Generator, Mark, Step};
@@ -43,7 +44,7 @@ pub fn spawn(
     let (tx, rx) = std::sync::mpsc::channel();
     let handle = std::thread::Builder::new().name("gatescope-worker".into()).spawn(move || {
         let ev = events.clone();
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| worker_loop(checkpoint, rx, ev)));
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(checkpoint, rx, ev)));
         if let Err(payload) = result {
             let msg = payload
                 .downcast_ref::<&str>()
@@ -60,15 +61,23 @@ pub fn model_info(ck: &Checkpoint) -> ModelInfo {
     ModelInfo::new(ck.name(), &ck.model, ck.warnings.clone())
 }
 
-fn fault_injected() -> bool {
-    std::env::var("GATESCOPE_FAULT").map(|v| v == "worker-panic").unwrap_or(false)
-}
+/// Prompt characters read per batched pass: memory stays bounded for a huge
+/// paste, and a new command can interrupt between chunks.
+pub const PROMPT_CHUNK: usize = 1024;
 
-/// Prompt characters read per batched pass (see `worker_loop`).
-const PROMPT_CHUNK: usize = 1024;
+/// Prompts longer than this are not cached (2,048 steps of a 2x512 model
+/// hold about 40 MB).
+const PROMPT_CACHE_MAX: usize = 2048;
 
+/// The live request.
 struct Job {
     id: u64,
+    /// The whole prompt, and how much of it has been read.
+    prompt: Vec<char>,
+    read: usize,
+    /// The prompt's steps so far, kept for the cache (short prompts only).
+    prompt_steps: Vec<Step>,
+    /// Characters still to generate.
     remaining: usize,
 }
 
@@ -81,192 +90,215 @@ struct PromptCache {
     after: Mark,
 }
 
-/// Prompts longer than this are not cached (2,048 steps of a 2x512 model
-/// hold about 40 MB).
-const PROMPT_CACHE_MAX: usize = 2048;
+/// The model and the state of its one request at a time.
+pub struct Worker {
+    generator: Generator,
+    sampling: Sampling,
+    job: Option<Job>,
+    cache: Option<PromptCache>,
+    paused: bool,
+    events: Sender<Event>,
+    /// Prompt characters run through the model so far (cache hits excluded).
+    pub prompt_chars_read: usize,
+    fault: bool,
+}
 
-fn worker_loop(checkpoint: Option<PathBuf>, rx: Receiver<WorkerCmd>, tx: Sender<Event>) {
+/// What the thread does after a command or a unit of work.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    /// Shutdown, or nobody listens any more.
+    Exit,
+}
+
+impl Worker {
+    pub fn new(model: &crate::model::CharLstm, events: Sender<Event>) -> Self {
+        let sampling = Sampling::default();
+        Self {
+            generator: Generator::new(model, sampling),
+            sampling,
+            job: None,
+            cache: None,
+            paused: false,
+            events,
+            prompt_chars_read: 0,
+            fault: std::env::var("GATESCOPE_FAULT").is_ok_and(|v| v == "worker-panic"),
+        }
+    }
+
+    fn send(&self, e: WorkerEvent) -> Flow {
+        if self.events.send(Event::Worker(e)).is_ok() {
+            Flow::Continue
+        } else {
+            Flow::Exit
+        }
+    }
+
+    /// Whether there is work to do without a new command.
+    pub fn busy(&self) -> bool {
+        self.job.is_some() && !self.paused
+    }
+
+    pub fn handle(&mut self, cmd: WorkerCmd) -> Flow {
+        match cmd {
+            WorkerCmd::Start { id, prompt, length, sampling } => {
+                self.sampling = sampling;
+                return self.start(id, &prompt, length);
+            }
+            WorkerCmd::Stop => self.cancel(),
+            WorkerCmd::Pause => self.paused = true,
+            WorkerCmd::Resume => self.paused = false,
+            WorkerCmd::SetSampling(s) => {
+                self.sampling = s;
+                self.generator.set_sampling(s);
+            }
+            WorkerCmd::Load(path) => match crate::model::load_checkpoint(&path) {
+                Ok(ck) => {
+                    self.cancel();
+                    self.generator = Generator::new(&ck.model, self.sampling);
+                    self.cache = None;
+                    return self.send(WorkerEvent::Loaded(model_info(&ck)));
+                }
+                Err(e) => return self.send(WorkerEvent::LoadFailed(one_line(&e))),
+            },
+            WorkerCmd::Shutdown => return Flow::Exit,
+        }
+        Flow::Continue
+    }
+
+    /// End the live request, if any, and say so with its `Done`: the one
+    /// place a request ends, whether stopped, replaced or finished.
+    pub fn cancel(&mut self) {
+        self.paused = false;
+        if let Some(job) = self.job.take() {
+            let _ = self.send(WorkerEvent::Done { id: job.id });
+        }
+    }
+
+    /// Replace the live request with a new one. When the cached prompt is a
+    /// prefix of this one, its steps are sent again and the generator goes
+    /// back to where it stood after it; the rest is read by `step`.
+    pub fn start(&mut self, id: u64, prompt: &str, length: usize) -> Flow {
+        self.cancel();
+        let chars: Vec<char> = prompt.chars().collect();
+        let mut job = Job { id, prompt: chars, read: 0, prompt_steps: Vec::new(), remaining: length };
+        let keep = job.prompt.len() <= PROMPT_CACHE_MAX;
+        match &self.cache {
+            Some(c) if !c.chars.is_empty() && job.prompt.starts_with(&c.chars) => {
+                self.generator.rewind(&c.after);
+                for step in &c.steps {
+                    if self.events.send(Event::Worker(WorkerEvent::Step { id, step: Box::new(step.clone()) })).is_err()
+                    {
+                        return Flow::Exit;
+                    }
+                }
+                if keep {
+                    job.prompt_steps = c.steps.clone();
+                }
+                job.read = c.chars.len();
+            }
+            _ => self.generator.reset(),
+        }
+        self.generator.set_sampling(self.sampling);
+        self.job = Some(job);
+        Flow::Continue
+    }
+
+    /// One unit of work: the next chunk of the prompt, or one generated
+    /// character, or the end of the request.
+    pub fn step(&mut self) -> Flow {
+        let Some(job) = self.job.as_ref() else { return Flow::Continue };
+        if job.read < job.prompt.len() {
+            return self.read_prompt_chunk();
+        }
+        if job.remaining == 0 {
+            self.cancel();
+            return Flow::Continue;
+        }
+        if self.fault {
+            panic!("injected fault: GATESCOPE_FAULT=worker-panic");
+        }
+        let id = job.id;
+        match self.generator.generate_step() {
+            Ok(step) => {
+                if let Some(j) = self.job.as_mut() {
+                    j.remaining -= 1;
+                }
+                self.send(WorkerEvent::Step { id, step: Box::new(step) })
+            }
+            Err(e) => self.fail(&e),
+        }
+    }
+
+    /// Read the next `PROMPT_CHUNK` characters of the prompt; once it is all
+    /// read, remember it for the next request.
+    pub fn read_prompt_chunk(&mut self) -> Flow {
+        let Some(job) = self.job.as_mut() else { return Flow::Continue };
+        let end = (job.read + PROMPT_CHUNK).min(job.prompt.len());
+        let text: String = job.prompt[job.read..end].iter().collect();
+        let steps = match self.generator.feed_prompt(&text) {
+            Ok(steps) => steps,
+            Err(e) => return self.fail(&e),
+        };
+        self.prompt_chars_read += end - job.read;
+        job.read = end;
+        let (id, keep) = (job.id, job.prompt.len() <= PROMPT_CACHE_MAX);
+        for step in steps {
+            if keep {
+                job.prompt_steps.push(step.clone());
+            }
+            if self.events.send(Event::Worker(WorkerEvent::Step { id, step: Box::new(step) })).is_err() {
+                return Flow::Exit;
+            }
+        }
+        if keep && job.read == job.prompt.len() {
+            self.cache = Some(PromptCache {
+                chars: job.prompt.clone(),
+                steps: std::mem::take(&mut job.prompt_steps),
+                after: self.generator.mark(),
+            });
+        }
+        Flow::Continue
+    }
+
+    /// The request cannot go on: say why; the request is over.
+    fn fail(&mut self, e: &anyhow::Error) -> Flow {
+        let Some(job) = self.job.take() else { return Flow::Continue };
+        self.paused = false;
+        self.send(WorkerEvent::Failed { id: job.id, message: one_line(e) })
+    }
+}
+
+/// The thread: load, then take commands (waiting only when idle) and do one
+/// unit of work between them.
+fn run(checkpoint: Option<PathBuf>, rx: Receiver<WorkerCmd>, tx: Sender<Event>) {
     crate::model::use_one_thread();
     let _guard = tch::no_grad_guard();
-    let fault = fault_injected();
-    let send = |e: WorkerEvent| tx.send(Event::Worker(e)).is_ok();
-    let mut sampling = Sampling::default();
-    let mut generator: Option<Generator> = match crate::model::load_model(checkpoint.as_deref()) {
+    let mut worker = match crate::model::load_model(checkpoint.as_deref()) {
         Ok(ck) => {
-            send(WorkerEvent::Loaded(model_info(&ck)));
-            Some(Generator::new(&ck.model, sampling))
+            let _ = tx.send(Event::Worker(WorkerEvent::Loaded(model_info(&ck))));
+            Worker::new(&ck.model, tx)
         }
         Err(e) => {
-            send(WorkerEvent::LoadFailed(one_line(&e)));
-            None
+            let _ = tx.send(Event::Worker(WorkerEvent::LoadFailed(one_line(&e))));
+            return;
         }
     };
-    let mut job: Option<Job> = None;
-    let mut cache: Option<PromptCache> = None;
-    let mut paused = false;
-    let mut pending: Vec<WorkerCmd> = Vec::new();
     loop {
-        // Block only when there is nothing to do; otherwise peek.
-        // Commands that interrupted a long prompt come first.
-        let mut cmds: Vec<WorkerCmd> = std::mem::take(&mut pending);
-        if !cmds.is_empty() {
-            // Already have work to look at.
-        } else if job.is_some() && !paused {
-            match rx.try_recv() {
-                Ok(c) => cmds.push(c),
-                Err(TryRecvError::Empty) => {}
+        let first = match worker.busy() {
+            true => match rx.try_recv() {
                 Err(TryRecvError::Disconnected) => return,
-            }
-        } else {
-            match rx.recv() {
-                Ok(c) => cmds.push(c),
-                Err(_) => return,
-            }
-        }
-        while let Ok(c) = rx.try_recv() {
-            cmds.push(c);
-        }
-        // A storm of commands collapses: only the last Start survives.
-        let mut start: Option<(u64, String, usize)> = None;
-        for c in cmds {
-            match c {
-                WorkerCmd::Start { id, prompt, length, sampling: s } => {
-                    if let Some(j) = job.take() {
-                        send(WorkerEvent::Done { id: j.id });
-                    }
-                    if let Some((old, _, _)) = start.take() {
-                        send(WorkerEvent::Done { id: old });
-                    }
-                    sampling = s;
-                    start = Some((id, prompt, length));
-                    paused = false;
-                }
-                WorkerCmd::Stop => {
-                    if let Some(j) = job.take() {
-                        send(WorkerEvent::Done { id: j.id });
-                    }
-                    if let Some((old, _, _)) = start.take() {
-                        send(WorkerEvent::Done { id: old });
-                    }
-                    paused = false;
-                }
-                WorkerCmd::Pause => paused = true,
-                WorkerCmd::Resume => paused = false,
-                WorkerCmd::SetSampling(s) => {
-                    sampling = s;
-                    if let Some(g) = generator.as_mut() {
-                        g.set_sampling(s);
-                    }
-                }
-                WorkerCmd::Load(path) => match crate::model::load_checkpoint(&path) {
-                    Ok(ck) => {
-                        if let Some(j) = job.take() {
-                            send(WorkerEvent::Done { id: j.id });
-                        }
-                        generator = Some(Generator::new(&ck.model, sampling));
-                        cache = None;
-                        send(WorkerEvent::Loaded(model_info(&ck)));
-                    }
-                    Err(e) => {
-                        send(WorkerEvent::LoadFailed(one_line(&e)));
-                    }
-                },
-                WorkerCmd::Shutdown => return,
+                next => next.ok(),
+            },
+            false => Some(rx.recv().unwrap_or(WorkerCmd::Shutdown)),
+        };
+        for cmd in first.into_iter().chain(std::iter::from_fn(|| rx.try_recv().ok())) {
+            if worker.handle(cmd) == Flow::Exit {
+                return;
             }
         }
-        if let Some((id, prompt, length)) = start {
-            let Some(g) = generator.as_mut() else {
-                send(WorkerEvent::Failed { id, message: "no model is loaded".into() });
-                continue;
-            };
-            let chars: Vec<char> = prompt.chars().collect();
-            let keep = chars.len() <= PROMPT_CACHE_MAX;
-            let mut prompt_steps: Vec<Step> = Vec::new();
-            let old_cache = cache.take();
-            let mut from = 0;
-            match &old_cache {
-                Some(c) if !c.chars.is_empty() && chars.starts_with(&c.chars) => {
-                    g.rewind(&c.after);
-                    for step in &c.steps {
-                        if keep {
-                            prompt_steps.push(step.clone());
-                        }
-                        if !send(WorkerEvent::Step { id, step: Box::new(step.clone()) }) {
-                            return;
-                        }
-                    }
-                    from = c.chars.len();
-                }
-                _ => g.reset(),
-            }
-            g.set_sampling(sampling);
-            // Read the prompt in chunks: memory stays bounded for a huge
-            // paste, and a new command can interrupt between chunks.
-            let mut ok = true;
-            for (k, chunk) in chars[from..].chunks(PROMPT_CHUNK).enumerate() {
-                if k > 0 {
-                    if let Ok(c) = rx.try_recv() {
-                        pending.push(c);
-                        while let Ok(c) = rx.try_recv() {
-                            pending.push(c);
-                        }
-                        send(WorkerEvent::Done { id });
-                        ok = false;
-                        break;
-                    }
-                }
-                let text: String = chunk.iter().collect();
-                match g.feed_prompt(&text) {
-                    Ok(steps) => {
-                        for step in steps {
-                            if keep {
-                                prompt_steps.push(step.clone());
-                            }
-                            if !send(WorkerEvent::Step { id, step: Box::new(step) }) {
-                                return;
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        send(WorkerEvent::Failed { id, message: one_line(&e) });
-                        ok = false;
-                        break;
-                    }
-                }
-            }
-            cache =
-                if ok && keep { Some(PromptCache { chars, steps: prompt_steps, after: g.mark() }) } else { old_cache };
-            if ok {
-                job = Some(Job { id, remaining: length });
-            }
-            continue;
-        }
-        if paused {
-            continue;
-        }
-        if let (Some(j), Some(g)) = (job.as_mut(), generator.as_mut()) {
-            if j.remaining == 0 {
-                send(WorkerEvent::Done { id: j.id });
-                job = None;
-                continue;
-            }
-            if fault {
-                panic!("injected fault: GATESCOPE_FAULT=worker-panic");
-            }
-            match g.generate_step() {
-                Ok(step) => {
-                    j.remaining -= 1;
-                    if !send(WorkerEvent::Step { id: j.id, step: Box::new(step) }) {
-                        return;
-                    }
-                }
-                Err(e) => {
-                    send(WorkerEvent::Failed { id: j.id, message: one_line(&e) });
-                    job = None;
-                }
-            }
-        } else {
-            job = None;
+        if worker.busy() && worker.step() == Flow::Exit {
+            return;
         }
     }
 }

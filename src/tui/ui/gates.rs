@@ -1,18 +1,19 @@
 //! Gate heatmaps for the selected layer: one per gate (i, f, o, and g when
 //! toggled), stacked. x is the step (newest at the right), y the hidden
 //! units, two units per cell with '▀' (foreground = upper, background =
-//! lower). Fixed colour scales: 0..1, and −1..1 for g. When there are more
-//! units than rows, the most variable units over the visible steps are shown,
-//! and the gutter says which.
+//! lower; the legend says so). Fixed colour scales: 0..1, and −1..1 for g.
+//! When there are more units than rows, the most variable units over the
+//! visible steps are shown, and the gutter names them (`l1:12,40`).
 
-use super::{step_window, theme};
-use crate::generate::LayerStep;
-use crate::tui::app::{App, Mode};
+use super::{step_window, theme, Focus};
+use crate::generate::{LayerStep, Step};
+use crate::tui::app::{Run, View};
 use crate::tui::text::char_label;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Style};
 use ratatui::widgets::{Block, Widget};
+use std::collections::VecDeque;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Gate {
@@ -55,7 +56,7 @@ impl Gate {
 /// window, in unit order. Non-finite values count as most variable (they are
 /// worth seeing).
 pub fn pick_units(
-    app: &App,
+    steps: &VecDeque<Step>,
     gate: Gate,
     layer: usize,
     start: usize,
@@ -71,7 +72,7 @@ pub fn pick_units(
     let mut sum = vec![0f64; units];
     let mut sq = vec![0f64; units];
     let mut bad = vec![false; units];
-    for s in app.steps.range(start..end) {
+    for s in steps.range(start..end) {
         let Some(l) = s.layers.get(layer) else { continue };
         for (u, &v) in gate.values(l).iter().enumerate().take(units) {
             if v.is_finite() {
@@ -92,88 +93,106 @@ pub fn pick_units(
     idx
 }
 
-fn legend(area: Rect, buf: &mut Buffer, show_g: bool) {
-    if area.width == 0 {
-        return;
-    }
-    let mut x = area.x;
-    let right = area.x + area.width;
-    let put = |buf: &mut Buffer, x: &mut u16, s: &str, style: Style| {
-        if *x < right {
-            let (nx, _) = buf.set_stringn(*x, area.y, s, (right - *x) as usize, style);
-            *x = nx;
-        }
+/// One legend entry: runs of (text, style), drawn together or not at all.
+type Item = Vec<(String, Style)>;
+
+fn legend_items(show_g: bool) -> Vec<Item> {
+    let swatch = |c: Color| (" ".to_string(), Style::new().bg(c));
+    let scale = |f: fn(f32) -> Color, lo: f32, hi: f32| -> Vec<(String, Style)> {
+        (0..=10).map(|k| swatch(f(lo + (hi - lo) * k as f32 / 10.0))).collect()
     };
-    put(buf, &mut x, "0 ", theme::dim());
-    for k in 0..=10 {
-        if x < right {
-            buf[(x, area.y)].set_symbol(" ").set_bg(theme::unit(k as f32 / 10.0));
-            x += 1;
-        }
-    }
-    put(buf, &mut x, " 1", theme::dim());
+    let text = |s: &str| (s.to_string(), theme::dim());
+    let mut items: Vec<Item> = Vec::new();
+    items.push([vec![text("0 ")], scale(theme::unit, 0.0, 1.0), vec![text(" 1")]].concat());
     if show_g {
-        put(buf, &mut x, "   g: −1 ", theme::dim());
-        for k in 0..=10 {
-            if x < right {
-                buf[(x, area.y)].set_symbol(" ").set_bg(theme::signed(k as f32 / 5.0 - 1.0));
-                x += 1;
-            }
-        }
-        put(buf, &mut x, " 1", theme::dim());
+        items.push([vec![text("g −1 ")], scale(theme::signed, -1.0, 1.0), vec![text(" 1")]].concat());
     }
-    put(buf, &mut x, "   ", Style::new());
-    if x < right {
-        buf[(x, area.y)].set_symbol(" ").set_bg(theme::NAN);
-        x += 1;
-    }
-    put(buf, &mut x, " NaN   ", theme::dim());
-    put(buf, &mut x, "▀", Style::new().fg(theme::PROMPT_BG));
-    put(buf, &mut x, " prompt ", theme::dim());
-    put(buf, &mut x, "▀", Style::new().fg(theme::GENERATED_BG));
-    put(buf, &mut x, " generated", theme::dim());
+    items.push(vec![swatch(theme::NAN), text(" NaN")]);
+    items.push(vec![
+        ("▀".to_string(), Style::new().fg(Color::White).bg(Color::DarkGray)),
+        text(" 2 units: upper fg, lower bg"),
+    ]);
+    items.push(vec![swatch(theme::PROMPT_BG), text(" prompt "), swatch(theme::GENERATED_BG), text(" generated")]);
+    items
 }
 
-pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    let layers = app.layers();
-    let units = app.model.as_ref().map(|m| m.hidden).unwrap_or(0);
-    let title = if layers > 0 {
-        format!(" gates · layer {}/{} · {} units ", app.layer + 1, layers, units)
-    } else {
-        " gates ".to_string()
-    };
+/// Lay the legend out in lines of `width`, never cutting an entry; returns
+/// the lines (at most `max_lines`; entries that do not fit are left out).
+fn legend_lines(show_g: bool, width: u16, max_lines: usize) -> Vec<Item> {
+    let w = |item: &Item| item.iter().map(|(s, _)| s.chars().count()).sum::<usize>();
+    let mut lines: Vec<Item> = vec![Vec::new()];
+    let mut used = 0;
+    for item in legend_items(show_g) {
+        let gap = if used == 0 { 0 } else { 3 };
+        if used + gap + w(&item) > width as usize && used > 0 {
+            if lines.len() == max_lines {
+                continue;
+            }
+            lines.push(Vec::new());
+            used = 0;
+        }
+        if used > 0 {
+            lines.last_mut().expect("a line").push(("   ".into(), Style::new()));
+            used += 3;
+        }
+        used += w(&item);
+        lines.last_mut().expect("a line").extend(item);
+    }
+    lines
+}
+
+fn draw_line(x: u16, y: u16, width: u16, runs: &[(String, Style)], buf: &mut Buffer) {
+    let right = x + width;
+    let mut x = x;
+    for (s, style) in runs {
+        if x >= right {
+            return;
+        }
+        let (nx, _) = buf.set_stringn(x, y, s, (right - x) as usize, *style);
+        x = nx;
+    }
+}
+
+pub fn render(run: &Run, view: &View, focus: Focus, area: Rect, buf: &mut Buffer) {
+    let (layers, units, layer) = (view.layers(), view.units(), view.layer);
+    let title = format!(" gates · l{layer} of {layers} layers · {units} units ");
     let block = Block::bordered().title(title).title_style(theme::title());
     let inner = block.inner(area);
     block.render(area, buf);
     if inner.height < 3 || inner.width < 4 {
         return;
     }
-    legend(Rect { height: 1, ..inner }, buf, app.show_g);
-    let gates: &[Gate] = if app.show_g { &[Gate::I, Gate::F, Gate::O, Gate::G] } else { &[Gate::I, Gate::F, Gate::O] };
-    let body_h = inner.height - 2; // legend and step strip
+    let gates: &[Gate] = if view.show_g { &[Gate::I, Gate::F, Gate::O, Gate::G] } else { &[Gate::I, Gate::F, Gate::O] };
+    // A second legend line only when the maps keep at least two rows each.
+    let spare = inner.height.saturating_sub(1) as usize / gates.len();
+    let legend = legend_lines(view.show_g, inner.width, if spare >= 4 { 2 } else { 1 });
+    for (k, line) in legend.iter().enumerate() {
+        draw_line(inner.x, inner.y + k as u16, inner.width, line, buf);
+    }
+    let top = inner.y + legend.len() as u16;
+    let body_h = inner.height.saturating_sub(legend.len() as u16 + 1); // legend and step strip
     let per = body_h / gates.len() as u16;
     if per < 2 {
         return;
     }
-    let rows = (per - 1) as usize;
-    // Gutter: the two units of each row, "upper,lower".
-    let digits = units.saturating_sub(1).max(1).to_string().len() as u16;
-    let gutter = 2 * digits + 2;
+    // Rows left over go to the first maps, one each, so no row stays empty.
+    let extra = body_h % gates.len() as u16;
+    let heights: Vec<u16> = (0..gates.len() as u16).map(|gi| per + u16::from(gi < extra)).collect();
+    // Gutter: the layer and the two units of each row, "lK:upper,lower".
+    let digits = units.saturating_sub(1).max(1).to_string().len();
+    let prefix = format!("l{layer}:");
+    let gutter = (prefix.len() + 2 * digits + 2) as u16;
     let heat_x = inner.x + gutter;
     let heat_w = inner.width.saturating_sub(gutter) as usize;
-    let (start, end) = step_window(app, heat_w);
-    let focus = app.focus();
-    let inspecting = app.mode == Mode::Inspect;
-    let layer = app.layer;
+    let (start, end) = step_window(run.steps.len(), focus, heat_w);
+    let mut y0 = top;
     for (gi, &gate) in gates.iter().enumerate() {
-        let y0 = inner.y + 1 + gi as u16 * per;
-        let shown = pick_units(app, gate, layer, start, end, units, rows);
+        let rows = (heights[gi] - 1) as usize;
+        let shown = pick_units(&run.steps, gate, layer, start, end, units, rows);
         let label = if shown.len() < units {
-            format!("{} · {} most variable of {} units (ids at left)", gate.name(), shown.len(), units)
-        } else if units > 0 {
-            format!("{} · units 0–{}", gate.name(), units - 1)
+            format!("{} · {} most variable of {} units", gate.name(), shown.len(), units)
         } else {
-            gate.name().to_string()
+            format!("{} · units {prefix}0–{}", gate.name(), units - 1)
         };
         let (label_end, _) = buf.set_stringn(inner.x, y0, &label, inner.width as usize, Style::new().fg(theme::ACCENT));
         for r in 0..rows.min(shown.len().div_ceil(2)) {
@@ -181,12 +200,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             let upper = shown[2 * r];
             let lower = shown.get(2 * r + 1).copied();
             let g = match lower {
-                Some(l) => format!("{upper:>w$},{l:<w$}", w = digits as usize),
-                None => format!("{upper:>w$}", w = digits as usize),
+                Some(l) => format!("{prefix}{upper:>digits$},{l:<digits$}"),
+                None => format!("{prefix}{upper:>digits$}"),
             };
             buf.set_stringn(inner.x, y, &g, gutter as usize - 1, theme::dim());
             for (col, si) in (start..end).enumerate() {
-                let Some(l) = app.steps[si].layers.get(layer) else { continue };
+                let Some(l) = run.steps[si].layers.get(layer) else { continue };
                 let vals = gate.values(l);
                 let top = vals.get(upper).copied().unwrap_or(f32::NAN);
                 let x = heat_x + col as u16;
@@ -196,19 +215,20 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                     Some(lu) => cell.set_bg(gate.color(vals.get(lu).copied().unwrap_or(f32::NAN))),
                     None => cell.set_bg(Color::Reset),
                 };
-                if inspecting && Some(si) == focus && r == 0 && x > label_end {
+                if focus.inspecting && Some(si) == focus.step && r == 0 && x > label_end {
                     // Mark the inspected column above the map, where the label leaves room.
                     let m = &mut buf[(x, y0)];
                     m.set_symbol("▼").set_fg(theme::CURSOR_BG);
                 }
             }
         }
+        y0 += heights[gi];
     }
     // The step strip: each column's character, prompt steps apart from generated ones.
     let sy = inner.y + inner.height - 1;
     buf.set_stringn(inner.x, sy, "step", gutter as usize - 1, theme::dim());
     for (col, si) in (start..end).enumerate() {
-        let s = &app.steps[si];
+        let s = &run.steps[si];
         let label = char_label(s.ch);
         let sym = if unicode_width::UnicodeWidthStr::width(label.as_str()) == 1 { label } else { "·".to_string() };
         let mut style = if s.is_prompt {
@@ -216,7 +236,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         } else {
             Style::new().bg(theme::GENERATED_BG).fg(Color::Gray)
         };
-        if Some(si) == focus && inspecting {
+        if Some(si) == focus.step && focus.inspecting {
             style = Style::new().bg(theme::CURSOR_BG).fg(Color::Black);
         }
         buf[(heat_x + col as u16, sy)].set_symbol(&sym).set_style(style);

@@ -1,34 +1,86 @@
-//! The `?` overlay: every key, in two columns.
+//! The help overlay: every binding of the key table, one per row (a help
+//! text too long for its row wraps under itself), scrolled by ↑ ↓ when the
+//! screen is too short for all of them.
 
 use super::theme;
-use crate::tui::app::KEYS;
+use crate::tui::keys::{BINDINGS, HELP_NOTES};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::widgets::{Block, Clear, Widget};
+use unicode_width::UnicodeWidthStr;
 
-pub fn render(area: Rect, buf: &mut Buffer) {
-    let half = KEYS.len().div_ceil(2);
-    let col_w: u16 = 50;
-    let w = (col_w * 2 + 3).min(area.width);
-    let h = (half as u16 + 4).min(area.height);
-    let r = Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h };
-    Clear.render(r, buf);
-    let block = Block::bordered()
-        .title(" keys · Alt-x while typing = x in inspect mode · any key closes ")
-        .title_style(theme::title());
-    let inner = block.inner(r);
-    block.render(r, buf);
-    let cw = (inner.width / 2) as usize;
-    for (i, (k, d)) in KEYS.iter().enumerate() {
-        let (col, row) = (i / half, i % half);
-        let y = inner.y + 1 + row as u16;
-        if y >= inner.y + inner.height {
+/// Every help row as (keys, text).
+fn rows() -> Vec<(&'static str, &'static str)> {
+    HELP_NOTES.iter().copied().chain(BINDINGS.iter().map(|b| (b.label, b.help))).collect()
+}
+
+/// Split `text` into lines of at most `width` columns at spaces (a word
+/// longer than that is cut where it must).
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines = vec![String::new()];
+    for word in text.split(' ') {
+        let line = lines.last_mut().expect("a line");
+        let need = if line.is_empty() { word.width() } else { line.width() + 1 + word.width() };
+        if need <= width {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
             continue;
         }
-        let x = inner.x + 1 + (col * cw) as u16;
-        let kw = 17usize.min(cw.saturating_sub(1));
-        buf.set_stringn(x, y, k, kw, Style::new().fg(theme::ACCENT));
-        buf.set_stringn(x + kw as u16, y, d, cw.saturating_sub(kw + 1), Style::new());
+        let mut rest = word.to_string();
+        lines.push(String::new());
+        while rest.width() > width {
+            let cut: String = rest
+                .chars()
+                .scan(0, |w, c| {
+                    *w += c.to_string().width();
+                    (*w <= width).then_some(c)
+                })
+                .collect();
+            rest = rest[cut.len()..].to_string();
+            *lines.last_mut().expect("a line") = cut;
+            lines.push(String::new());
+        }
+        *lines.last_mut().expect("a line") = rest;
+    }
+    lines
+}
+
+/// The lines help shows inside `width` columns: (keys or "", text).
+pub fn lines(width: usize) -> Vec<(&'static str, String)> {
+    let key_w = rows().iter().map(|r| r.0.width()).max().unwrap_or(0) + 2;
+    let text_w = width.saturating_sub(key_w).max(10);
+    let mut out = Vec::new();
+    for (keys, text) in rows() {
+        for (i, line) in wrap(text, text_w).into_iter().enumerate() {
+            out.push((if i == 0 { keys } else { "" }, line));
+        }
+    }
+    out
+}
+
+pub fn render(scroll: usize, area: Rect, buf: &mut Buffer) {
+    let w = area.width.min(90);
+    let inner_w = w.saturating_sub(4) as usize;
+    let all = lines(inner_w);
+    let h = (all.len() as u16 + 2).min(area.height);
+    let r = Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h };
+    Clear.render(r, buf);
+    let visible = h.saturating_sub(2) as usize;
+    let scroll = scroll.min(all.len().saturating_sub(visible));
+    let more = if scroll + visible < all.len() { " · ↓ more" } else { "" };
+    let block =
+        Block::bordered().title(format!(" keys · ↑↓ scroll · other keys close{more} ")).title_style(theme::title());
+    let inner = block.inner(r);
+    block.render(r, buf);
+    let key_w = rows().iter().map(|r| r.0.width()).max().unwrap_or(0) + 2;
+    for (row, (keys, text)) in all.iter().skip(scroll).take(visible).enumerate() {
+        let y = inner.y + row as u16;
+        let x = inner.x + 1;
+        buf.set_stringn(x, y, keys, key_w, Style::new().fg(theme::ACCENT));
+        buf.set_stringn(x + key_w as u16, y, text, inner_w.saturating_sub(key_w), Style::new());
     }
 }

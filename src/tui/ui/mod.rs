@@ -10,7 +10,7 @@ pub mod status;
 pub mod theme;
 pub mod topk;
 
-use super::app::{App, Mode};
+use super::app::App;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
@@ -58,17 +58,18 @@ pub fn draw(frame: &mut Frame, app: &App) {
         return;
     }
     let a = areas(area);
+    let focus = Focus { step: app.focus(), inspecting: app.mode == super::app::Mode::Inspect };
     let buf = frame.buffer_mut();
-    output::render(app, a.output, buf);
-    gates::render(app, a.gates, buf);
-    norms::render(app, a.norms, buf);
-    topk::render(app, a.topk, buf);
+    output::render(&app.run, &app.view, focus, a.output, buf);
+    gates::render(&app.run, &app.view, focus, a.gates, buf);
+    norms::render(&app.run, &app.view, focus, a.norms, buf);
+    topk::render(&app.run, focus, a.topk, buf);
     let cursor = prompt::render(app, a.prompt, buf);
     status::render(app, a.status, buf);
-    if app.help {
-        help::render(area, buf);
+    if app.view.help {
+        help::render(app.view.help_scroll, area, buf);
     } else if let Some(pos) = cursor {
-        if app.mode != Mode::Inspect {
+        if !focus.inspecting {
             frame.set_cursor_position(pos);
         }
     }
@@ -86,15 +87,21 @@ fn too_small(frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(text).centered().wrap(Wrap { trim: true }), r);
 }
 
+/// The step the panels describe, and whether the user is inspecting it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Focus {
+    pub step: Option<usize>,
+    pub inspecting: bool,
+}
+
 /// The window of steps the panels show: `width` steps ending at the newest,
 /// or around the inspect cursor when it has moved back past them.
-pub fn step_window(app: &App, width: usize) -> (usize, usize) {
-    let len = app.steps.len();
+pub fn step_window(len: usize, focus: Focus, width: usize) -> (usize, usize) {
     if width == 0 || len == 0 {
         return (0, 0);
     }
     let mut end = len;
-    if let Some(f) = app.focus() {
+    if let Some(f) = focus.step {
         if f + width < len {
             end = (f + 1 + width / 2).min(len);
         }

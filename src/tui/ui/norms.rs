@@ -2,8 +2,8 @@
 //! steps as the heatmaps, with a marker at the focused step. Non-finite
 //! points are dropped and the y bounds always keep min < max.
 
-use super::{step_window, theme};
-use crate::tui::app::App;
+use super::{step_window, theme, Focus};
+use crate::tui::app::{Run, View};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Style};
@@ -33,15 +33,15 @@ pub fn bounds(values: impl Iterator<Item = f64>) -> [f64; 2] {
 /// A named, coloured line of (t, value) points.
 type Series = (String, Color, Vec<(f64, f64)>);
 
-pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+pub fn render(run: &Run, view: &View, focus: Focus, area: Rect, buf: &mut Buffer) {
     // The window matches the heatmaps' so the marker lines up in meaning.
-    let (start, end) = step_window(app, (area.width as usize).saturating_sub(12).max(1) * 2);
-    let layers = app.layers();
+    let (start, end) = step_window(run.steps.len(), focus, (area.width as usize).saturating_sub(12).max(1) * 2);
+    let layers = view.layers();
     let mut series: Vec<Series> = Vec::new();
     for l in 0..layers {
         let color = theme::LAYERS[l % theme::LAYERS.len()];
         let pts = |h: bool| -> Vec<(f64, f64)> {
-            app.steps
+            run.steps
                 .range(start..end)
                 .filter_map(|s| {
                     let ls = s.layers.get(l)?;
@@ -50,14 +50,14 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                 })
                 .collect()
         };
-        series.push((format!("c L{}", l + 1), color, pts(false)));
-        if app.show_h {
-            series.push((format!("h L{}", l + 1), Color::Gray, pts(true)));
+        series.push((format!("c l{l}"), color, pts(false)));
+        if view.show_h {
+            series.push((format!("h l{l}"), Color::Gray, pts(true)));
         }
     }
     // The legend lives in the title: it never hides and never covers the lines.
     let mut title = vec![Span::styled(
-        if app.show_h { " norms |c| |h| per step " } else { " cell-state norm |c| per step " },
+        if view.show_h { " norms |c| |h| per step " } else { " cell-state norm |c| per step " },
         theme::title(),
     )];
     for (name, color, _) in &series {
@@ -66,12 +66,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
     let block = Block::bordered().title(Line::from(title));
     let y = bounds(series.iter().flat_map(|s| s.2.iter().map(|p| p.1)));
-    let (t0, t1) = match (app.steps.get(start), end.checked_sub(1).and_then(|e| app.steps.get(e))) {
+    let (t0, t1) = match (run.steps.get(start), end.checked_sub(1).and_then(|e| run.steps.get(e))) {
         (Some(a), Some(b)) => (a.t as f64, b.t as f64),
         _ => (0.0, 1.0),
     };
     let x = if t1 > t0 { [t0, t1] } else { [t0, t0 + 1.0] };
-    let marker: Vec<(f64, f64)> = match app.focus().and_then(|f| app.steps.get(f)) {
+    let marker: Vec<(f64, f64)> = match focus.step.and_then(|f| run.steps.get(f)) {
         Some(s) if (x[0]..=x[1]).contains(&(s.t as f64)) => vec![(s.t as f64, y[0]), (s.t as f64, y[1])],
         _ => Vec::new(),
     };

@@ -1,9 +1,10 @@
 //! The transcript: the prompt (styled apart) and the continuation, wrapped
-//! by display width, with control characters made safe. Colour modes: plain,
-//! surprise (probability of each character), or one cell's activation.
+//! at word boundaries by display width (a word longer than the line breaks
+//! where it must), with control characters made safe. Colour modes: plain,
+//! surprise (probability of each character), or one unit's activation.
 
-use super::theme;
-use crate::tui::app::{App, ColorMode, Mode, RunKind};
+use super::{theme, Focus};
+use crate::tui::app::{ColorMode, Run, RunKind, View};
 use crate::tui::text::{control_picture, glyph, lone_mark, Glyph};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -20,12 +21,24 @@ struct Cell {
     base: bool,
 }
 
+/// Start a new line; the word being written at the end of the full one
+/// (the cells after its last space) moves down with it, unless it fills
+/// the whole line anyway. Returns the new line's width so far.
+fn break_line(lines: &mut Vec<Vec<Cell>>) -> u16 {
+    let line = lines.last_mut().expect("a line");
+    let word_start = line.iter().rposition(|c| c.sym == " ").map_or(0, |i| i + 1);
+    let carried = if word_start > 0 { line.split_off(word_start) } else { Vec::new() };
+    let col = carried.iter().map(|c| c.width).sum();
+    lines.push(carried);
+    col
+}
+
 /// Lay out steps `start..end` into lines of at most `width` columns.
-fn layout(app: &App, start: usize, end: usize, width: u16) -> Vec<Vec<Cell>> {
+fn layout(run: &Run, start: usize, end: usize, width: u16) -> Vec<Vec<Cell>> {
     let mut lines: Vec<Vec<Cell>> = vec![Vec::new()];
     let mut col: u16 = 0;
     for i in start..end {
-        let ch = app.steps[i].ch;
+        let ch = run.steps[i].ch;
         match glyph(ch) {
             Glyph::Newline => {
                 let line = lines.last_mut().expect("a line");
@@ -42,8 +55,7 @@ fn layout(app: &App, start: usize, end: usize, width: u16) -> Vec<Vec<Cell>> {
                     Some(prev) if prev.base && prev.sym.len() < 24 => prev.sym.push(c),
                     _ => {
                         if col + 1 > width {
-                            lines.push(Vec::new());
-                            col = 0;
+                            col = break_line(&mut lines);
                         }
                         lines.last_mut().expect("a line").push(Cell {
                             sym: lone_mark(c),
@@ -57,8 +69,16 @@ fn layout(app: &App, start: usize, end: usize, width: u16) -> Vec<Vec<Cell>> {
             }
             Glyph::Show(sym, w) => {
                 if col + w > width {
-                    lines.push(Vec::new());
-                    col = 0;
+                    col = if ch == ' ' {
+                        // A space at the edge is the break itself.
+                        lines.push(Vec::new());
+                        0
+                    } else {
+                        break_line(&mut lines)
+                    };
+                    if ch == ' ' {
+                        continue;
+                    }
                 }
                 let base = ch != ' ' && control_picture(ch).is_none();
                 lines.last_mut().expect("a line").push(Cell { sym, width: w, step: i, base });
@@ -69,16 +89,16 @@ fn layout(app: &App, start: usize, end: usize, width: u16) -> Vec<Vec<Cell>> {
     lines
 }
 
-fn style_for(app: &App, i: usize) -> Style {
-    let step = &app.steps[i];
+fn style_for(run: &Run, view: &View, focus: Focus, i: usize) -> Style {
+    let step = &run.steps[i];
     let mut style = if step.is_prompt {
         Style::new().fg(theme::PROMPT).add_modifier(Modifier::BOLD)
-    } else if app.run_kind == RunKind::Preview {
+    } else if run.kind == RunKind::Preview {
         Style::new().fg(theme::GHOST)
     } else {
         Style::new()
     };
-    match app.color {
+    match view.color {
         ColorMode::Plain => {}
         ColorMode::Surprise => {
             if let Some(p) = step.prob {
@@ -86,59 +106,54 @@ fn style_for(app: &App, i: usize) -> Style {
             }
         }
         ColorMode::Cell => {
-            if let Some(v) = step.layers.get(app.layer).and_then(|l| l.c.get(app.cell)) {
+            if let Some(v) = step.layers.get(view.layer).and_then(|l| l.c.get(view.cell)) {
                 style = style.bg(theme::signed(v.tanh())).fg(Color::Black);
             }
         }
     }
-    if app.mode == Mode::Inspect && app.focus() == Some(i) {
+    if focus.inspecting && focus.step == Some(i) {
         style = Style::new().bg(theme::CURSOR_BG).fg(Color::Black).add_modifier(Modifier::BOLD);
     }
     style
 }
 
-pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+pub fn render(run: &Run, view: &View, focus: Focus, area: Rect, buf: &mut Buffer) {
     let mut title = String::from(" output ");
-    if app.run_kind == RunKind::Preview && !app.steps.is_empty() {
+    if run.kind == RunKind::Preview && !run.steps.is_empty() {
         title.push_str("· preview ");
     }
-    match app.color {
+    match view.color {
         ColorMode::Plain => {}
         ColorMode::Surprise => title.push_str("· surprise: red = unexpected "),
-        ColorMode::Cell => title.push_str(&format!("· tanh(c) cell {} L{}: blue − red + ", app.cell, app.layer + 1)),
+        ColorMode::Cell => title.push_str(&format!("· tanh(c) of {}: blue − red + ", view.unit())),
     }
-    if app.dropped > 0 {
-        title.push_str(&format!("· first {} chars dropped ", app.dropped));
+    if run.dropped > 0 {
+        title.push_str(&format!("· first {} chars dropped ", run.dropped));
     }
     let block = Block::bordered().title(title).title_style(theme::title());
     let inner = block.inner(area);
     block.render(area, buf);
     let (w, h) = (inner.width, inner.height as usize);
-    if w == 0 || h == 0 || app.steps.is_empty() {
-        if app.steps.is_empty() && w > 0 && h > 0 {
-            let hint = if app.model.is_none() {
-                "loading the model…"
-            } else {
-                "type a prompt below; the model continues it"
-            };
-            buf.set_stringn(inner.x, inner.y, hint, w as usize, theme::dim());
+    if w == 0 || h == 0 || run.steps.is_empty() {
+        if run.steps.is_empty() && w > 0 && h > 0 {
+            buf.set_stringn(inner.x, inner.y, "type a prompt below; the model continues it", w as usize, theme::dim());
         }
         return;
     }
-    let len = app.steps.len();
+    let len = run.steps.len();
     // Only the tail can be visible: each line holds at least one step and at
     // most `w` columns, so (lines needed) x (w + slack) steps is plenty.
-    let focus = app.focus().unwrap_or(len - 1);
-    let end = if app.mode == Mode::Inspect { (focus + 1 + (h / 2) * w as usize).min(len) } else { len };
-    let scroll = if app.mode == Mode::Inspect { 0 } else { app.scroll };
+    let at = focus.step.unwrap_or(len - 1);
+    let end = if focus.inspecting { (at + 1 + (h / 2) * w as usize).min(len) } else { len };
+    let scroll = if focus.inspecting { 0 } else { view.scroll };
     let budget = (h + scroll + 1) * (w as usize + 8);
     let start = end.saturating_sub(budget);
-    let lines = layout(app, start, end, w);
+    let lines = layout(run, start, end, w);
     // Show the last h lines (scrolled back), keeping the focus visible when inspecting.
     let total = lines.len();
     let mut last = total.saturating_sub(scroll.min(total.saturating_sub(1)));
-    if app.mode == Mode::Inspect {
-        if let Some(li) = lines.iter().position(|l| l.iter().any(|c| c.step >= focus)) {
+    if focus.inspecting {
+        if let Some(li) = lines.iter().position(|l| l.iter().any(|c| c.step >= at)) {
             if li + 1 > last || li + h < last {
                 last = (li + 1).max(h.min(total)).min(total);
             }
@@ -149,7 +164,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         let mut x = inner.x;
         let y = inner.y + row as u16;
         for cell in line {
-            let style = style_for(app, cell.step);
+            let style = style_for(run, view, focus, cell.step);
             buf.set_stringn(x, y, &cell.sym, cell.width as usize, style);
             x += cell.width;
         }

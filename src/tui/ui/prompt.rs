@@ -1,4 +1,4 @@
-//! The prompt line (or the load path prompt): graphemes shown safely,
+//! The prompt line (or the open box: load, cell, save): graphemes shown safely,
 //! characters outside the vocabulary marked, the live preview as dim ghost
 //! text after the prompt, scrolled sideways to keep the cursor in view.
 
@@ -14,12 +14,17 @@ use unicode_segmentation::UnicodeSegmentation;
 
 /// Draws the prompt; returns where the terminal cursor belongs.
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) -> Option<Position> {
-    let loading = matches!(app.mode, Mode::Load | Mode::Cell);
+    let in_box = app.mode.is_box();
     let title = if app.mode == Mode::Cell {
-        let units = app.model.as_ref().map(|m| m.hidden).unwrap_or(0);
-        format!(" colouring cell: type a unit number (0-{}), Enter sets, Esc cancels ", units.saturating_sub(1))
-    } else if loading {
+        format!(
+            " colouring unit: a number (0-{}) in l{}, or lK:U; Enter sets, Esc cancels ",
+            app.view.units() - 1,
+            app.view.layer
+        )
+    } else if app.mode == Mode::Load {
         " load checkpoint: type a path, Enter loads, Esc cancels ".to_string()
+    } else if app.mode == Mode::Save {
+        " save transcript (.txt) and trace (.jsonl) as: Enter saves, Esc cancels ".to_string()
     } else {
         let mut t = String::from(" prompt ");
         if app.preview {
@@ -36,7 +41,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) -> Option<Position> {
     if inner.width < 2 || inner.height == 0 {
         return None;
     }
-    let editor: &Editor = if loading { &app.load_editor } else { &app.editor };
+    let editor: &Editor = if in_box { &app.box_editor } else { &app.prompt.editor };
     let text = editor.text();
     // Cells: (symbol, width, style), then the cursor's index among them.
     let mut cells: Vec<(String, u16, Style)> = Vec::new();
@@ -46,7 +51,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) -> Option<Position> {
             cursor_cell = Some(cells.len());
         }
         let (sym, w) = display_grapheme(g);
-        let unknown = !loading && g.chars().any(|c| app.is_unknown(c));
+        let unknown = !in_box && g.chars().any(|c| app.prompt.is_unknown(c));
         let style =
             if unknown { Style::new().bg(theme::UNKNOWN_BG).add_modifier(Modifier::UNDERLINED) } else { Style::new() };
         cells.push((sym, w, style));
@@ -54,8 +59,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) -> Option<Position> {
     let cursor_cell = cursor_cell.unwrap_or(cells.len());
     let text_cells = cells.len();
     // Ghost text: the preview's continuation.
-    if !loading && app.ghost_visible() {
-        for s in app.steps.iter().filter(|s| !s.is_prompt).take(inner.width as usize) {
+    if !in_box && app.ghost_visible() {
+        for s in app.run.steps.iter().filter(|s| !s.is_prompt).take(inner.width as usize) {
             let label = if s.ch == ' ' { " ".to_string() } else { char_label(s.ch) };
             let w = unicode_width::UnicodeWidthStr::width(label.as_str()).clamp(1, 2) as u16;
             cells.push((label, w, Style::new().fg(theme::GHOST)));

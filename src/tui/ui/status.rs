@@ -1,12 +1,17 @@
-//! Two lines: the model, sampling and state; then the latest message or key hints.
+//! Two lines: the model, sampling and state; then the latest message, or
+//! what the prompt cannot be read for, or the key hints of the table in
+//! `keys.rs`. Both lines fit the width by leaving whole parts out, least
+//! useful first; nothing is cut mid-word.
 
 use super::theme;
 use crate::tui::app::{App, ColorMode, Mode, MsgKind, RunState};
+use crate::tui::keys;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
+use unicode_width::UnicodeWidthStr;
 
 fn human(n: usize) -> String {
     match n {
@@ -16,16 +21,26 @@ fn human(n: usize) -> String {
     }
 }
 
-pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    if area.height == 0 {
-        return;
-    }
-    let sep = Span::styled(" │ ", theme::dim());
-    let mut spans = Vec::new();
-    match &app.model {
-        Some(m) => spans.push(Span::styled(
+/// A part of the first line and its rank: higher ranks go first when the
+/// line is too long.
+struct Part {
+    rank: u8,
+    spans: Vec<Span<'static>>,
+}
+
+fn width(spans: &[Span]) -> usize {
+    spans.iter().map(|s| s.content.width()).sum()
+}
+
+fn first_line(app: &App) -> Vec<Part> {
+    let m = &app.model;
+    let mut parts = Vec::new();
+    let plain = |rank, s: String| Part { rank, spans: vec![Span::raw(s)] };
+    parts.push(Part {
+        rank: 3,
+        spans: vec![Span::styled(
             format!(
-                " {} · {}×{} · {} params · {}",
+                "{} · {}×{} · {} params · {}",
                 crate::tui::text::sanitize_line(&m.name),
                 m.layers,
                 m.hidden,
@@ -33,67 +48,104 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                 m.device
             ),
             Style::new().fg(Color::White),
-        )),
-        None => spans.push(Span::raw(" loading…")),
-    }
-    spans.push(sep.clone());
-    let (state, color) = match app.state {
-        RunState::Loading => ("loading".to_string(), Color::Gray),
+        )],
+    });
+    let (state, color) = match app.run.state {
         RunState::Idle => ("idle".to_string(), Color::Gray),
-        RunState::Generating => (format!("generating {:.0} ch/s", app.rate), Color::LightGreen),
+        RunState::Generating => (format!("generating {:.0} ch/s", app.run.rate()), Color::LightGreen),
         RunState::Paused => ("paused".to_string(), Color::LightYellow),
     };
-    spans.push(Span::styled(state, Style::new().fg(color)));
-    spans.push(sep.clone());
+    parts.push(Part { rank: 0, spans: vec![Span::styled(state, Style::new().fg(color))] });
     let s = &app.sampling;
     let k = if s.top_k == 0 { "all".to_string() } else { s.top_k.to_string() };
-    spans.push(Span::raw(format!("T {:.2} top-k {k} top-p {:.2} seed {}", s.temperature, s.top_p, s.seed)));
-    spans.push(sep.clone());
-    spans.push(Span::raw(format!("len {}", app.length)));
+    parts.push(plain(1, format!("T {:.2} top-k {k} top-p {:.2} seed {}", s.temperature, s.top_p, s.seed)));
+    parts.push(plain(4, format!("len {}", app.length)));
     if app.mode == Mode::Inspect {
-        if let Some(st) = app.focus().and_then(|f| app.steps.get(f)) {
-            spans.push(sep.clone());
+        if let Some(st) = app.focus().and_then(|f| app.run.steps.get(f)) {
             let p = st.prob.map(|p| format!("p={p:.3}")).unwrap_or_else(|| "p=–".into());
-            let cell = match app.color {
+            let unit = app.view.unit();
+            let cell = match app.view.color {
                 ColorMode::Cell => st
                     .layers
-                    .get(app.layer)
-                    .and_then(|l| l.c.get(app.cell))
-                    .map(|v| format!(" c[{}]={v:.2}", app.cell))
+                    .get(unit.layer)
+                    .and_then(|l| l.c.get(unit.index))
+                    .map(|v| format!(" c[{unit}]={v:.2}"))
                     .unwrap_or_default(),
                 _ => String::new(),
             };
-            spans.push(Span::styled(
-                format!("t={} {} {}{cell}", st.t, crate::tui::text::char_label(st.ch), p),
-                Style::new().fg(theme::CURSOR_BG),
-            ));
+            parts.push(Part {
+                rank: 0,
+                spans: vec![Span::styled(
+                    format!("t={} {} {}{cell}", st.t, crate::tui::text::char_label(st.ch), p),
+                    Style::new().fg(theme::CURSOR_BG),
+                )],
+            });
         }
     }
-    spans.push(sep.clone());
-    spans.push(Span::raw(format!("layer {}", app.layer + 1)));
-    match app.color {
+    let mut view = format!("l{}", app.view.layer);
+    match app.view.color {
         ColorMode::Plain => {}
-        ColorMode::Surprise => spans.push(Span::raw(" · surprise")),
-        ColorMode::Cell => spans.push(Span::raw(format!(" · cell {}", app.cell))),
+        ColorMode::Surprise => view.push_str(" · surprise"),
+        ColorMode::Cell => view.push_str(&format!(" · colour {}", app.view.unit())),
     }
-    spans.push(Span::raw(if app.preview { " · preview" } else { " · no preview" }));
-    Line::from(spans).render(Rect { height: 1, ..area }, buf);
+    parts.push(plain(2, view));
+    parts.push(plain(5, if app.preview { "preview".into() } else { "no preview".into() }));
+    parts
+}
+
+/// Join `parts` with separators, leaving out the highest ranks until the
+/// line fits `max` columns.
+fn fit(mut parts: Vec<Part>, max: usize) -> Vec<Span<'static>> {
+    let sep = || Span::styled(" │ ", theme::dim());
+    loop {
+        let total: usize = parts.iter().map(|p| width(&p.spans)).sum::<usize>() + 1 + 3 * parts.len().saturating_sub(1);
+        if total <= max || parts.len() <= 1 {
+            break;
+        }
+        let worst = parts.iter().enumerate().max_by_key(|(i, p)| (p.rank, *i)).map(|(i, _)| i).expect("parts");
+        parts.remove(worst);
+    }
+    let mut spans = vec![Span::raw(" ")];
+    for (i, p) in parts.into_iter().enumerate() {
+        if i > 0 {
+            spans.push(sep());
+        }
+        spans.extend(p.spans);
+    }
+    spans
+}
+
+/// As many hints as fit `max` columns, in the table's order of usefulness.
+pub fn hint_line(hints: &[&str], max: usize) -> String {
+    let mut out = String::new();
+    for h in hints {
+        let add = if out.is_empty() { format!(" {h}") } else { format!(" · {h}") };
+        if out.width() + add.width() > max {
+            break;
+        }
+        out.push_str(&add);
+    }
+    out
+}
+
+pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    if area.height == 0 {
+        return;
+    }
+    let w = area.width as usize;
+    Line::from(fit(first_line(app), w)).render(Rect { height: 1, ..area }, buf);
     if area.height < 2 {
         return;
     }
     let second = Rect { y: area.y + 1, height: 1, ..area };
-    let line = match &app.message {
-        Some((m, MsgKind::Error)) => Line::from(Span::styled(format!(" {m}"), Style::new().fg(theme::ERROR))),
-        Some((m, MsgKind::Info)) => Line::from(Span::styled(format!(" {m}"), Style::new().fg(theme::ACCENT))),
-        None => {
-            let hints = match app.mode {
-                Mode::Inspect => " ←→ step · PgUp/PgDn ×10 · Home/End · t/T k/K p/P s/S l g h c n , . m · Tab back · ? help",
-                Mode::Load => " Enter load · Esc cancel",
-                Mode::Cell => " Enter set the colouring cell · Esc cancel",
-                Mode::Typing => " F1 help · Enter generate · Esc stop · Tab inspect · Ctrl-C quit · Alt-t/T temp · Alt-l layer · Alt-g g · Alt-c colour · Ctrl-S save · Ctrl-O load",
-            };
-            Line::from(Span::styled(hints, theme::dim()))
+    let problem = if app.mode == Mode::Typing { app.prompt.vocab_problem() } else { None };
+    let line = match (&app.message, problem) {
+        (Some(m), _) => {
+            let color = if m.kind == MsgKind::Error { theme::ERROR } else { theme::ACCENT };
+            Line::from(Span::styled(format!(" {}", m.text), Style::new().fg(color)))
         }
+        (None, Some(p)) => Line::from(Span::styled(format!(" {p}"), Style::new().fg(theme::ERROR))),
+        (None, None) => Line::from(Span::styled(hint_line(&keys::hints(app.context()), w), theme::dim())),
     };
     line.render(second, buf);
 }

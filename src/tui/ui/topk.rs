@@ -2,7 +2,8 @@
 //! the model actually went on with (when known) is marked.
 
 use super::theme;
-use crate::tui::app::App;
+use super::Focus;
+use crate::tui::app::Run;
 use crate::tui::text::char_label;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -11,9 +12,9 @@ use ratatui::widgets::{Block, Widget};
 
 const EIGHTHS: [&str; 9] = [" ", "▏", "▎", "▍", "▌", "▋", "▊", "▉", "█"];
 
-pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    let focus = app.focus();
-    let step = focus.and_then(|f| app.steps.get(f));
+pub fn render(run: &Run, focus: Focus, area: Rect, buf: &mut Buffer) {
+    let focus = focus.step;
+    let step = focus.and_then(|f| run.steps.get(f));
     let title = match step {
         Some(s) => format!(" next char after {} (t={}) ", char_label(s.ch), s.t),
         None => " next char ".to_string(),
@@ -22,7 +23,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let inner = block.inner(area);
     block.render(area, buf);
     let Some(step) = step else { return };
-    let next = focus.and_then(|f| app.steps.get(f + 1)).map(|s| s.ch);
+    let next = focus.and_then(|f| run.steps.get(f + 1)).map(|s| s.ch);
     let w = inner.width as usize;
     // label(3) + bar + " 100.0%" (7) + " ◀"(2)
     let bar_w = w.saturating_sub(3 + 7 + 2);

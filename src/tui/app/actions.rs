@@ -1,0 +1,337 @@
+//! What each `Action` does to the app: the mode machine (typing, inspect,
+//! the boxes) and the controls.
+
+use super::{save, App, Mode, RunKind, RunState, MAX_LEN, MIN_LEN};
+use crate::model::Unit;
+use crate::tui::editor::Editor;
+use crate::tui::keys::{Action, EditAction};
+use crate::tui::text::sanitize_line;
+use crate::tui::worker::WorkerCmd;
+
+/// Output lines per PgUp / PgDn.
+const SCROLL_LINES: usize = 5;
+/// Top-k's ladder; only the values below the vocabulary's size are used
+/// (a larger k keeps every character, the same as "all").
+const TOP_KS: [usize; 10] = [1, 2, 3, 5, 10, 20, 40, 80, 160, 320];
+
+impl App {
+    pub(super) fn apply(&mut self, action: Action) -> Option<WorkerCmd> {
+        let before = self.sampling;
+        let cmd = match action {
+            Action::Edit(e) => return self.edit(e),
+            Action::Submit => return self.submit(),
+            Action::Cancel => return self.cancel(),
+            Action::ToggleInspect if self.mode == Mode::Inspect => return self.leave_inspect(),
+            Action::ToggleInspect => return self.enter_inspect(),
+            Action::HistoryPrev | Action::HistoryNext => return self.browse(action == Action::HistoryPrev),
+            Action::ForceQuit => {
+                self.quit = true;
+                return Some(WorkerCmd::Shutdown);
+            }
+            Action::Quit => return self.ask_to_quit(),
+            other => self.control(other),
+        };
+        if self.sampling != before {
+            return Some(WorkerCmd::SetSampling(self.sampling));
+        }
+        cmd
+    }
+
+    /// The actions that change a setting or the view, and never a run.
+    fn control(&mut self, action: Action) -> Option<WorkerCmd> {
+        let last = self.run.steps.len().saturating_sub(1);
+        let s = &mut self.sampling;
+        match action {
+            Action::ScrollBack => self.view.scroll = self.view.scroll.saturating_add(SCROLL_LINES),
+            Action::ScrollForward => self.view.scroll = self.view.scroll.saturating_sub(SCROLL_LINES),
+            Action::CursorBy(by) => self.view.cursor = self.view.cursor.saturating_add_signed(by as isize).min(last),
+            Action::CursorFirst => self.view.cursor = 0,
+            Action::CursorLast => self.view.cursor = last,
+            Action::Temperature(by) => s.temperature = round2((s.temperature + 0.1 * by as f32).clamp(0.0, 5.0)),
+            Action::TopK(by) => s.top_k = step_top_k(s.top_k, by > 0, self.model.vocab.len()),
+            Action::TopP(by) => s.top_p = round2((s.top_p + 0.05 * by as f32).clamp(0.05, 1.0)),
+            Action::Seed(by) => s.seed = s.seed.wrapping_add_signed(by as i64),
+            Action::Length(by) if by < 0 => self.length = (self.length / 2).max(MIN_LEN),
+            Action::Length(_) => self.length = (self.length * 2).min(MAX_LEN),
+            Action::Layer(by) => self.view.step_layer(by),
+            Action::ToggleG => self.view.show_g = !self.view.show_g,
+            Action::ToggleH => self.view.show_h = !self.view.show_h,
+            Action::CycleColour => self.view.cycle_colour(),
+            Action::Cell(by) => self.view.step_cell(by),
+            Action::CellMostActive => match self.most_active_cell() {
+                Some(u) => {
+                    self.view.set_cell(u);
+                    self.info(format!("colouring by {}, the most active unit at the cursor", self.view.unit()));
+                }
+                None => self.info("no step to pick a unit from yet"),
+            },
+            Action::TogglePreview => {
+                self.preview = !self.preview;
+                self.info(if self.preview { "live preview on" } else { "live preview off" });
+                if !self.preview {
+                    self.prompt.edit_at = None;
+                }
+            }
+            Action::CellByNumber => self.open_box(Mode::Cell, ""),
+            Action::Load => self.open_box(Mode::Load, ""),
+            Action::Save if self.run.steps.is_empty() => self.error("nothing to save yet"),
+            Action::Save => {
+                let name = save::default_path(&self.save_dir);
+                let name = name.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                self.open_box(Mode::Save, &name);
+            }
+            Action::Help => {
+                self.view.help = true;
+                self.view.help_scroll = 0;
+            }
+            Action::HelpScroll(_) => {}
+            Action::Edit(_)
+            | Action::Submit
+            | Action::Cancel
+            | Action::ToggleInspect
+            | Action::HistoryPrev
+            | Action::HistoryNext
+            | Action::Quit
+            | Action::ForceQuit => unreachable!("handled by apply"),
+        }
+        None
+    }
+
+    fn edit(&mut self, e: EditAction) -> Option<WorkerCmd> {
+        if self.mode.is_box() {
+            edit_text(&mut self.box_editor, e);
+            return None;
+        }
+        if e == EditAction::NewLine {
+            self.prompt.editor.insert_char('\n');
+            return self.edited();
+        }
+        if edit_text(&mut self.prompt.editor, e) {
+            self.edited()
+        } else {
+            None
+        }
+    }
+
+    fn submit(&mut self) -> Option<WorkerCmd> {
+        match self.mode {
+            Mode::Typing | Mode::Inspect => {
+                self.mode = Mode::Typing;
+                self.prompt.remember();
+                self.start(RunKind::Full)
+            }
+            Mode::Cell => {
+                let typed = self.box_editor.text().trim().to_string();
+                self.choose_cell(&typed);
+                None
+            }
+            Mode::Load => {
+                let typed = self.box_editor.text().trim().to_string();
+                self.mode = Mode::Typing;
+                if typed.is_empty() {
+                    self.info("load cancelled");
+                    return None;
+                }
+                self.info(format!("loading {}…", sanitize_line(&typed)));
+                Some(WorkerCmd::Load(save::expand_home(&typed)))
+            }
+            Mode::Save => {
+                self.save_to_box_path();
+                None
+            }
+        }
+    }
+
+    fn cancel(&mut self) -> Option<WorkerCmd> {
+        match self.mode {
+            Mode::Typing => {
+                self.prompt.edit_at = None;
+                self.stop()
+            }
+            Mode::Inspect => self.leave_inspect(),
+            Mode::Load | Mode::Cell | Mode::Save => {
+                let what = match self.mode {
+                    Mode::Cell => "cell choice cancelled",
+                    Mode::Save => "save cancelled",
+                    _ => "load cancelled",
+                };
+                self.mode = Mode::Typing;
+                self.info(what);
+                None
+            }
+        }
+    }
+
+    fn open_box(&mut self, mode: Mode, text: &str) {
+        self.mode = mode;
+        self.box_editor.set(text);
+        self.view.help = false;
+    }
+
+    fn browse(&mut self, back: bool) -> Option<WorkerCmd> {
+        if !self.prompt.browse(back) {
+            return None;
+        }
+        let pos = self.prompt.hist_pos;
+        let cmd = self.edited();
+        self.prompt.hist_pos = pos;
+        cmd
+    }
+
+    fn ask_to_quit(&mut self) -> Option<WorkerCmd> {
+        if !self.prompt.editor.is_empty() {
+            self.info("q quits on an empty prompt; Ctrl-C always quits");
+            return None;
+        }
+        if self.run.unsaved() {
+            self.quit_armed = true;
+            self.info("the transcript is not saved: q again quits, Ctrl-S saves it");
+            return None;
+        }
+        self.quit = true;
+        Some(WorkerCmd::Shutdown)
+    }
+
+    fn enter_inspect(&mut self) -> Option<WorkerCmd> {
+        if self.run.steps.is_empty() {
+            self.info("nothing to inspect yet: type a prompt");
+            return None;
+        }
+        self.mode = Mode::Inspect;
+        self.prompt.edit_at = None;
+        self.view.cursor = self.run.steps.len() - 1;
+        if self.run.state == RunState::Generating {
+            self.run.resume_to = Some(RunState::Generating);
+            self.run.state = RunState::Paused;
+            return Some(WorkerCmd::Pause);
+        }
+        self.run.resume_to = None;
+        None
+    }
+
+    fn leave_inspect(&mut self) -> Option<WorkerCmd> {
+        self.mode = Mode::Typing;
+        match self.run.resume_to.take() {
+            Some(RunState::Generating) => {
+                self.run.state = RunState::Generating;
+                Some(WorkerCmd::Resume)
+            }
+            Some(s) => {
+                self.run.state = s;
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// Colour by what the cell box holds: a unit index in the current layer,
+    /// or a unit named `lK:U`. A refusal keeps the box open to correct it.
+    fn choose_cell(&mut self, typed: &str) {
+        let unit = match typed.parse::<usize>() {
+            Ok(i) => Ok(Unit::new(self.view.layer, i)),
+            Err(_) => typed.parse::<Unit>(),
+        };
+        let dims = crate::model::Dims {
+            vocab: self.model.vocab.len(),
+            embed: 0,
+            hidden: self.model.hidden,
+            layers: self.model.layers,
+        };
+        match unit.and_then(|u| u.check(&dims)) {
+            Ok(u) => {
+                self.view.layer = u.layer;
+                self.view.set_cell(u.index);
+                self.mode = Mode::Typing;
+                self.info(format!("colouring by {u}"));
+            }
+            Err(e) => {
+                let hint =
+                    format!("type a unit from 0 to {} (layer l{}), or lK:U", self.model.hidden - 1, self.view.layer);
+                self.error(format!("no unit {typed:?}: {}; {hint}", sanitize_line(&e.to_string())));
+            }
+        }
+    }
+
+    fn save_to_box_path(&mut self) {
+        let typed = self.box_editor.text().to_string();
+        let base = if self.save_dir.as_os_str().is_empty() { std::path::Path::new(".") } else { &self.save_dir };
+        match save::resolve(&typed, base).and_then(|txt| save::save(&self.run.steps, &txt)) {
+            Ok((txt, jsonl)) => {
+                self.mode = Mode::Typing;
+                self.run.saved = true;
+                self.info(format!("saved {} and {}", txt.display(), jsonl.display()));
+            }
+            Err(e) => {
+                let parts: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+                self.error(format!("save failed: {}", sanitize_line(&parts.join(": "))));
+            }
+        }
+    }
+
+    /// The unit with the largest |c| at the focused step, in the selected layer.
+    pub fn most_active_cell(&self) -> Option<usize> {
+        let step = self.run.steps.get(self.focus()?)?;
+        let layer = step.layers.get(self.view.layer)?;
+        layer
+            .c
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.is_finite())
+            .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
+            .map(|(i, _)| i)
+    }
+}
+
+/// Apply `e` to a one-box editor. Returns whether the text changed.
+fn edit_text(ed: &mut Editor, e: EditAction) -> bool {
+    match e {
+        EditAction::Left => ed.left(),
+        EditAction::Right => ed.right(),
+        EditAction::Home => ed.home(),
+        EditAction::End => ed.end(),
+        EditAction::Backspace => return ed.backspace(),
+        EditAction::Delete => return ed.delete(),
+        EditAction::DeleteWordBack => return ed.delete_word_back(),
+        EditAction::DeleteToStart => return ed.delete_to_start(),
+        // The boxes hold one line.
+        EditAction::NewLine => {}
+    }
+    false
+}
+
+fn round2(x: f32) -> f32 {
+    (x * 100.0).round() / 100.0
+}
+
+/// The next top-k on the ladder, within a vocabulary of `vocab` characters.
+/// 0 (all) sits above every useful limit: down from "all" goes to the
+/// largest k below the vocabulary's size, up from that goes back to "all".
+pub fn step_top_k(k: usize, up: bool, vocab: usize) -> usize {
+    let ladder: Vec<usize> = TOP_KS.iter().copied().filter(|&x| x < vocab.max(2)).collect();
+    let top = *ladder.last().unwrap_or(&1);
+    match (k, up) {
+        (0, true) => 0,
+        (0, false) => top,
+        (k, true) => ladder.iter().copied().find(|&x| x > k).unwrap_or(0),
+        (k, false) => ladder.iter().copied().rev().find(|&x| x < k).unwrap_or(1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::step_top_k;
+
+    #[test]
+    fn top_k_steps_within_the_vocabulary() {
+        // 65 characters (tinyshakespeare): the first press from "all" already limits.
+        assert_eq!(step_top_k(0, false, 65), 40);
+        assert_eq!(step_top_k(40, false, 65), 20);
+        assert_eq!(step_top_k(40, true, 65), 0);
+        assert_eq!(step_top_k(0, true, 65), 0);
+        assert_eq!(step_top_k(1, false, 65), 1);
+        assert_eq!(step_top_k(3, true, 65), 5);
+        // A k set elsewhere (say 7) steps to its neighbours on the ladder.
+        assert_eq!(step_top_k(7, false, 65), 5);
+        assert_eq!(step_top_k(7, true, 65), 10);
+    }
+}

@@ -1,0 +1,293 @@
+//! The model worker: through its thread (a storm of requests, pause and
+//! resume, a long prompt read in interruptible chunks), and directly through
+//! its methods, with no thread: start, step, read the prompt in chunks,
+//! cancel, and the prompt cache that lets an extended prompt read only its
+//! new characters.
+
+use gatescope::generate::{Generator, Step};
+use gatescope::model::sample::Sampling;
+use gatescope::model::{save_checkpoint, CharLstm};
+use gatescope::tui::event::{Event, WorkerEvent};
+use gatescope::tui::worker::{self, Flow, Worker, WorkerCmd, PROMPT_CHUNK};
+use gatescope::vocab::Vocab;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{channel, Receiver};
+use std::time::{Duration, Instant};
+
+const TEXT: &str = "ROMEO:\nBut soft, what light through yonder window breaks?\n";
+const WAIT: Duration = Duration::from_secs(30);
+
+fn model() -> CharLstm {
+    CharLstm::random(Vocab::from_text(TEXT).unwrap(), 8, 16, 2, 3)
+}
+
+fn checkpoint(dir: &Path) -> PathBuf {
+    let p = dir.join("tiny.safetensors");
+    save_checkpoint(&model(), &Default::default(), &p).unwrap();
+    p
+}
+
+/// Everything the worker has sent so far.
+fn drain(rx: &Receiver<Event>) -> Vec<WorkerEvent> {
+    rx.try_iter()
+        .map(|e| match e {
+            Event::Worker(w) => w,
+            other => panic!("{other:?}"),
+        })
+        .collect()
+}
+
+/// Run `worker` until its request ends; return the steps and whether it
+/// ended with `Done`.
+fn run_to_end(worker: &mut Worker, rx: &Receiver<Event>, id: u64) -> Vec<Step> {
+    let mut steps = Vec::new();
+    for _ in 0..100_000 {
+        for e in drain(rx) {
+            match e {
+                WorkerEvent::Step { id: i, step } if i == id => steps.push(*step),
+                WorkerEvent::Done { id: i } if i == id => return steps,
+                WorkerEvent::Done { .. } => {}
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(worker.step(), Flow::Continue);
+    }
+    panic!("request {id} never ended");
+}
+
+#[test]
+fn start_step_and_cancel_directly() {
+    let (tx, rx) = channel();
+    let mut w = Worker::new(&model(), tx);
+    assert!(!w.busy());
+    assert_eq!(w.start(1, "ROMEO", 3), Flow::Continue);
+    assert!(w.busy() && drain(&rx).is_empty(), "start reads nothing yet");
+    // The first step reads the whole (short) prompt in one chunk.
+    w.step();
+    let ev = drain(&rx);
+    assert_eq!(ev.len(), 5);
+    assert!(ev.iter().all(|e| matches!(e, WorkerEvent::Step { id: 1, step } if step.is_prompt)));
+    assert_eq!(w.prompt_chars_read, 5);
+    // Then one generated character per step.
+    w.step();
+    assert!(matches!(&drain(&rx)[..], [WorkerEvent::Step { id: 1, step }] if !step.is_prompt && step.t == 5));
+    // A new start cancels the old request: its Done comes first, once.
+    w.start(2, "RO", 3);
+    assert!(matches!(&drain(&rx)[..], [WorkerEvent::Done { id: 1 }]));
+    w.cancel();
+    assert!(matches!(&drain(&rx)[..], [WorkerEvent::Done { id: 2 }]));
+    w.cancel();
+    assert!(drain(&rx).is_empty(), "nothing to cancel: no second Done");
+    assert!(!w.busy());
+    // A request that runs its length out ends with Done too.
+    w.start(3, "RO", 2);
+    let steps = run_to_end(&mut w, &rx, 3);
+    assert_eq!(steps.len(), 2 + 2);
+    assert!(!w.busy());
+}
+
+#[test]
+fn commands_pause_resume_and_fail_directly() {
+    let (tx, rx) = channel();
+    let mut w = Worker::new(&model(), tx);
+    let sampling = Sampling::default();
+    w.handle(WorkerCmd::Start { id: 1, prompt: "RO".into(), length: 10, sampling });
+    w.handle(WorkerCmd::Pause);
+    assert!(!w.busy(), "paused: no work without a command");
+    w.handle(WorkerCmd::Resume);
+    assert!(w.busy());
+    w.handle(WorkerCmd::Stop);
+    assert!(matches!(&drain(&rx)[..], [WorkerEvent::Done { id: 1 }]));
+    // A prompt the model cannot read fails with a message that names it, once.
+    w.handle(WorkerCmd::Start { id: 2, prompt: "RQ".into(), length: 10, sampling });
+    w.step();
+    assert!(matches!(&drain(&rx)[..], [WorkerEvent::Failed { id: 2, message }] if message.contains("'Q'")));
+    assert!(!w.busy());
+    assert_eq!(w.handle(WorkerCmd::Shutdown), Flow::Exit);
+}
+
+#[test]
+fn a_long_prompt_is_read_a_chunk_per_step() {
+    let (tx, rx) = channel();
+    let mut w = Worker::new(&model(), tx);
+    let long: String = TEXT.chars().cycle().take(2 * PROMPT_CHUNK + 10).collect();
+    w.start(1, &long, 0);
+    w.read_prompt_chunk();
+    assert_eq!(drain(&rx).len(), PROMPT_CHUNK, "one chunk per call");
+    w.read_prompt_chunk();
+    w.read_prompt_chunk();
+    assert_eq!(drain(&rx).len(), PROMPT_CHUNK + 10);
+    assert_eq!(w.prompt_chars_read, long.chars().count());
+    w.step();
+    assert!(matches!(&drain(&rx)[..], [WorkerEvent::Done { id: 1 }]), "length 0: done after the prompt");
+}
+
+/// Typing at the end of the prompt reads only the new characters (counted
+/// by the worker); the steps, and a greedy continuation, equal a fresh read
+/// of the whole prompt. A deletion reads afresh and matches too.
+#[test]
+fn extending_the_prompt_reads_only_the_new_characters_and_matches_a_fresh_read() {
+    let model = model();
+    let (tx, rx) = channel();
+    let mut w = Worker::new(&model, tx);
+    let greedy = Sampling { temperature: 0.0, ..Default::default() };
+    w.handle(WorkerCmd::SetSampling(greedy));
+    let mut run = |id: u64, prompt: &str, length: usize| -> (Vec<Step>, usize) {
+        let before = w.prompt_chars_read;
+        w.handle(WorkerCmd::Start { id, prompt: prompt.into(), length, sampling: greedy });
+        let steps = run_to_end(&mut w, &rx, id);
+        (steps, w.prompt_chars_read - before)
+    };
+    let fresh = |prompt: &str, length: usize| {
+        let mut g = Generator::new(&model, greedy);
+        let mut steps = g.feed_prompt(prompt).unwrap();
+        steps.extend((0..length).map(|_| g.generate_step().unwrap()));
+        steps
+    };
+    let same = |a: &[Step], b: &[Step]| {
+        assert_eq!(a.len(), b.len());
+        for (x, y) in a.iter().zip(b) {
+            assert_eq!((x.t, x.ch, x.is_prompt), (y.t, y.ch, y.is_prompt));
+            for (lx, ly) in x.layers.iter().zip(&y.layers) {
+                let d =
+                    lx.i.iter()
+                        .chain(&lx.f)
+                        .chain(&lx.c)
+                        .zip(ly.i.iter().chain(&ly.f).chain(&ly.c))
+                        .map(|(p, q)| (p - q).abs())
+                        .fold(0.0, f32::max);
+                assert!(d < 1e-5, "t={}: {d}", x.t);
+            }
+        }
+    };
+    assert_eq!(run(1, "ROME", 10).1, 4);
+    let (steps, read) = run(2, "ROMEO:", 40);
+    assert_eq!(read, 2, "only \"O:\" is read; \"ROME\" comes from the cache");
+    same(&steps, &fresh("ROMEO:", 40));
+    let (steps, read) = run(3, "ROMEO:\nBut", 40);
+    assert_eq!(read, 4);
+    same(&steps, &fresh("ROMEO:\nBut", 40));
+    let (steps, read) = run(4, "ROM", 40);
+    assert_eq!(read, 3, "a shorter prompt is read afresh");
+    same(&steps, &fresh("ROM", 40));
+}
+
+/// The worker itself: a storm of 1,000 requests leaves exactly one
+/// generation, for the last one; no step of another request follows its first step.
+#[test]
+fn worker_storm_runs_only_the_last_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let ck = checkpoint(dir.path());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (cmd, _h) = worker::spawn(Some(ck), tx).unwrap();
+    match rx.recv_timeout(WAIT).unwrap() {
+        Event::Worker(WorkerEvent::Loaded(i)) => assert_eq!(i.hidden, 16),
+        other => panic!("{other:?}"),
+    }
+    let sampling = Default::default();
+    for id in 1..=1000u64 {
+        let prompt = if id == 1000 { "RO:".to_string() } else { format!("ROM{}", "E".repeat((id % 7) as usize)) };
+        cmd.send(WorkerCmd::Start { id, prompt, length: 200, sampling }).unwrap();
+    }
+    let mut last_steps = 0;
+    let mut seen_last = false;
+    let t0 = Instant::now();
+    loop {
+        let ev = rx.recv_timeout(WAIT).expect("the worker keeps talking");
+        match ev {
+            Event::Worker(WorkerEvent::Step { id, step }) => {
+                if id == 1000 {
+                    if last_steps < 3 {
+                        assert_eq!(step.ch, "RO:".chars().nth(last_steps).unwrap());
+                    }
+                    seen_last = true;
+                    last_steps += 1;
+                } else {
+                    assert!(!seen_last, "a step of request {id} after the last request began");
+                }
+            }
+            Event::Worker(WorkerEvent::Done { id: 1000 }) => break,
+            Event::Worker(WorkerEvent::Done { .. }) => {}
+            other => panic!("{other:?}"),
+        }
+        assert!(t0.elapsed() < WAIT);
+    }
+    assert_eq!(last_steps, 3 + 200, "the last request ran whole");
+    // Pause holds, Resume continues, Stop ends with Done.
+    cmd.send(WorkerCmd::Start { id: 1001, prompt: "RO".into(), length: 1_000_000, sampling }).unwrap();
+    cmd.send(WorkerCmd::Pause).unwrap();
+    // Drain until quiet (the worker acts on Pause within one step, however
+    // loaded the machine); a worker that never pauses fails here.
+    let t0 = Instant::now();
+    while rx.recv_timeout(Duration::from_millis(300)).is_ok() {
+        assert!(t0.elapsed() < WAIT, "the worker never paused");
+    }
+    assert!(rx.recv_timeout(Duration::from_millis(300)).is_err(), "nothing while paused");
+    cmd.send(WorkerCmd::Resume).unwrap();
+    assert!(matches!(rx.recv_timeout(WAIT).unwrap(), Event::Worker(WorkerEvent::Step { id: 1001, .. })));
+    cmd.send(WorkerCmd::Stop).unwrap();
+    loop {
+        match rx.recv_timeout(WAIT).unwrap() {
+            Event::Worker(WorkerEvent::Done { id: 1001 }) => break,
+            Event::Worker(WorkerEvent::Step { id: 1001, .. }) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    // A bad Load keeps the model: the next Start still runs.
+    cmd.send(WorkerCmd::Load(dir.path().join("missing.safetensors"))).unwrap();
+    assert!(
+        matches!(rx.recv_timeout(WAIT).unwrap(), Event::Worker(WorkerEvent::LoadFailed(m)) if m.contains("missing.safetensors"))
+    );
+    cmd.send(WorkerCmd::Start { id: 1002, prompt: "R".into(), length: 1, sampling }).unwrap();
+    assert!(matches!(rx.recv_timeout(WAIT).unwrap(), Event::Worker(WorkerEvent::Step { id: 1002, .. })));
+    cmd.send(WorkerCmd::Shutdown).unwrap();
+}
+
+/// A huge pasted prompt is read in chunks: steps stream out in order, and a
+/// new request interrupts it between chunks.
+#[test]
+fn worker_reads_a_long_prompt_in_interruptible_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    let ck = checkpoint(dir.path());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (cmd, _h) = worker::spawn(Some(ck), tx).unwrap();
+    assert!(matches!(rx.recv_timeout(WAIT).unwrap(), Event::Worker(WorkerEvent::Loaded(_))));
+    let sampling = Default::default();
+    let long: String = TEXT.chars().cycle().take(3000).collect();
+    cmd.send(WorkerCmd::Start { id: 1, prompt: long.clone(), length: 5, sampling }).unwrap();
+    let mut ts = Vec::new();
+    loop {
+        match rx.recv_timeout(WAIT).unwrap() {
+            Event::Worker(WorkerEvent::Step { id: 1, step }) => {
+                if step.is_prompt {
+                    assert_eq!(step.ch, long.chars().nth(step.t).unwrap());
+                }
+                ts.push(step.t)
+            }
+            Event::Worker(WorkerEvent::Done { id: 1 }) => break,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(ts, (0..3005).collect::<Vec<_>>());
+    // Interrupt a very long prompt with a new request.
+    let huge: String = TEXT.chars().cycle().take(400_000).collect();
+    cmd.send(WorkerCmd::Start { id: 2, prompt: huge, length: 5, sampling }).unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    cmd.send(WorkerCmd::Start { id: 3, prompt: "RO".into(), length: 5, sampling }).unwrap();
+    let t0 = Instant::now();
+    let mut n2 = 0;
+    let mut n3 = 0;
+    loop {
+        match rx.recv_timeout(WAIT).unwrap() {
+            Event::Worker(WorkerEvent::Step { id: 2, .. }) => n2 += 1,
+            Event::Worker(WorkerEvent::Step { id: 3, .. }) => n3 += 1,
+            Event::Worker(WorkerEvent::Done { id: 3 }) => break,
+            Event::Worker(WorkerEvent::Done { id: 2 }) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(n3, 7);
+    assert!(n2 < 400_000, "the long prompt was interrupted ({n2} steps)");
+    assert!(t0.elapsed() < Duration::from_secs(20));
+    cmd.send(WorkerCmd::Shutdown).unwrap();
+}
