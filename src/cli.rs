@@ -67,6 +67,13 @@ pub struct GenerateArgs {
     /// Also write one JSON object per consumed character (gates, norms, top-5) to FILE.
     #[arg(long)]
     pub trace: Option<PathBuf>,
+    /// Change one unit while the model runs: lK:U:TARGET OP VALUE[@A..B | @A..], TARGET one of
+    /// i f g o c h, OP one of = += *=; no span = every generated step. Repeatable, applied in order.
+    #[arg(long, value_name = "SPEC")]
+    pub intervene: Vec<String>,
+    /// With --intervene: print the baseline continuation, then the intervened one, then a summary line.
+    #[arg(long)]
+    pub compare: bool,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
