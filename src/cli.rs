@@ -72,6 +72,13 @@ pub struct GenerateArgs {
     /// It is moved into place when complete; SIGINT/SIGTERM remove it and exit 130/143.
     #[arg(long)]
     pub trace: Option<PathBuf>,
+    /// Change one unit while the model runs: lK:U:TARGET OP VALUE[@A..B | @A..], TARGET one of
+    /// i f g o c h, OP one of = += *=; no span = every generated step. Repeatable, applied in order.
+    #[arg(long, value_name = "SPEC")]
+    pub intervene: Vec<String>,
+    /// With --intervene: print the baseline continuation, then the intervened one, then a summary line.
+    #[arg(long)]
+    pub compare: bool,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

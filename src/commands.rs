@@ -4,9 +4,9 @@
 
 use crate::atomic::{check_destination, refuse_same_file, StopSignals};
 use crate::cli::{Command, DeviceArg, EvalArgs, ExportArgs, GenerateArgs, InfoArgs, PlayArgs, SamplingArgs, TrainArgs};
-use crate::generate::Generator;
+use crate::generate::{trace_header, Generator};
 use crate::model::sample::Sampling;
-use crate::model::{load_model, use_one_thread};
+use crate::model::{intervene, load_model, use_one_thread, CharLstm, Intervention};
 use crate::trace::{TraceThread, TraceWriter};
 use crate::train::{DeviceChoice, TrainConfig};
 use crate::vocab::quoted_char;
@@ -56,7 +56,15 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
     if a.sampling.top_k > vocab {
         bail!("--top-k must be from 0 to {vocab}, the model's vocabulary size (got '{}')", a.sampling.top_k);
     }
+    let interventions = intervene::parse_all(&a.intervene, &ck.model.dims)?;
+    for (iv, spec) in interventions.iter().zip(&a.intervene) {
+        iv.check_run(a.prompt.chars().count(), a.length).map_err(|e| anyhow!("--intervene '{spec}': {e}"))?;
+    }
+    if a.compare && interventions.is_empty() {
+        bail!("--compare needs at least one --intervene (it sets the run with them beside the run without)");
+    }
     let mut generator = Generator::new(&ck.model, Sampling::from(&a.sampling));
+    generator.set_interventions(interventions.clone())?;
     let prompt_steps = generator.feed_prompt(&a.prompt)?;
     let stopped = |done: usize| -> Result<()> {
         match signals.as_ref().and_then(StopSignals::received) {
@@ -73,9 +81,28 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
     // about as much as the step itself, and the two overlap on two cores.
     // Dropped on any early return, it removes its temporary file.
     let mut trace = match &a.trace {
-        Some(path) => Some(TraceThread::start(TraceWriter::create(path)?)),
+        Some(path) => {
+            let mut writer = TraceWriter::create(path)?;
+            if !interventions.is_empty() {
+                writer.write(&trace_header(&interventions))?;
+            }
+            Some(TraceThread::start(writer))
+        }
         None => None,
     };
+    if a.compare {
+        if let Some(tr) = trace.as_mut() {
+            for s in prompt_steps {
+                tr.send(s)?;
+            }
+        }
+        compare(&a, &ck.model, &interventions, generator, trace.as_mut())?;
+        if let Some(tr) = trace {
+            let path = tr.finish()?;
+            eprintln!("trace: 1 + {} lines in {}", a.prompt.chars().count() + a.length, path.display());
+        }
+        return Ok(());
+    }
     let mut out = Stdout::new();
     out.write(a.prompt.as_bytes())?;
     out.flush()?;
@@ -115,7 +142,8 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
     out.flush()?;
     if let Some(tr) = trace {
         let path = tr.finish()?;
-        eprintln!("trace: {} lines in {}", n_prompt + a.length, path.display());
+        let header = if interventions.is_empty() { "" } else { "1 + " };
+        eprintln!("trace: {header}{} lines in {}", n_prompt + a.length, path.display());
     }
     Ok(())
 }
@@ -221,6 +249,61 @@ fn source_name(path: Option<&Path>) -> String {
         Some(p) => p.display().to_string(),
         None => "built-in model (default)".into(),
     }
+}
+
+/// `generate --compare`: the baseline (same prompt, seed and sampling, no
+/// interventions), then the intervened run (`generator`, prompt already
+/// read), each after a label line and followed by a newline, then a summary:
+/// the first differing position in the continuation, how many of its
+/// characters differ, and the mean over the generated steps of
+/// ln p_intervened(x_t) − ln p_baseline(x_t) for the baseline's characters
+/// x_t, the intervened model reading the baseline's text (teacher-forced).
+fn compare(
+    a: &GenerateArgs,
+    model: &CharLstm,
+    interventions: &[Intervention],
+    mut generator: Generator,
+    mut trace: Option<&mut TraceThread>,
+) -> Result<()> {
+    let sampling = Sampling::from(&a.sampling);
+    let mut baseline_gen = Generator::new(model, sampling);
+    baseline_gen.feed_prompt(&a.prompt)?;
+    let baseline: String = (0..a.length).map(|_| baseline_gen.generate_step().map(|s| s.ch)).collect::<Result<_>>()?;
+    let mut intervened = String::new();
+    for _ in 0..a.length {
+        let step = generator.generate_step()?;
+        intervened.push(step.ch);
+        if let Some(tr) = trace.as_mut() {
+            tr.send(step)?;
+        }
+    }
+    let score = |ivs: &[Intervention]| -> Result<Vec<f64>> {
+        let mut g = Generator::new(model, sampling);
+        g.set_interventions(ivs.to_vec())?;
+        g.feed_prompt(&a.prompt)?;
+        g.score_continuation(&baseline)
+    };
+    let (lp_base, lp_int) = (score(&[])?, score(interventions)?);
+    let mean_delta = if a.length == 0 {
+        0.0
+    } else {
+        lp_int.iter().zip(&lp_base).map(|(i, b)| i - b).sum::<f64>() / a.length as f64
+    };
+    let pairs = || baseline.chars().zip(intervened.chars());
+    let first = pairs().position(|(x, y)| x != y);
+    let differing = pairs().filter(|(x, y)| x != y).count();
+    let specs: Vec<String> = interventions.iter().map(|iv| iv.to_string()).collect();
+    let first = first.map_or("none".to_string(), |p| format!("{p} at_t={}", a.prompt.chars().count() + p));
+    let p = &a.prompt;
+    let text = format!(
+        "--- baseline ---\n{p}{baseline}\n--- intervened: {} ---\n{p}{intervened}\nsummary: first_difference={first} \
+         differing={differing}/{} mean_delta_logp={mean_delta:.4}\n",
+        specs.join(" "),
+        a.length
+    );
+    let mut out = Stdout::new();
+    out.write(text.as_bytes())?;
+    out.flush()
 }
 
 pub fn info(a: InfoArgs) -> Result<()> {

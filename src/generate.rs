@@ -3,8 +3,8 @@
 
 use crate::model::lstm::{l2_norm, LayerGates, StepOutput};
 use crate::model::sample::{softmax, top_k, Sampler, Sampling};
-use crate::model::{CharLstm, LstmState, Stepper};
-use anyhow::{bail, Result};
+use crate::model::{CharLstm, Intervention, LstmState, Stepper};
+use anyhow::{anyhow, bail, Result};
 use serde::Serialize;
 
 /// How many next-character candidates a step records.
@@ -102,6 +102,9 @@ pub struct Generator {
     /// Logits for the character after the last one consumed.
     logits: Option<Vec<f32>>,
     t: usize,
+    /// Applied at every step they cover, in this order; kept across `reset`
+    /// and `rewind` (they are settings, not state).
+    interventions: Vec<Intervention>,
 }
 
 impl Generator {
@@ -113,7 +116,29 @@ impl Generator {
             sampler: Sampler::new(sampling),
             logits: None,
             t: 0,
+            interventions: Vec::new(),
         }
+    }
+
+    /// Apply these from the next step on (an empty list turns them off).
+    /// Fails, naming it, on a unit the model does not have. Steps already read
+    /// are not recomputed: `rewind` to a mark before the first covered step
+    /// (or `reset`) and read again to see the change from there.
+    pub fn set_interventions(&mut self, interventions: Vec<Intervention>) -> Result<()> {
+        for iv in &interventions {
+            iv.check(&self.model.dims).map_err(|e| anyhow!("intervention {iv}: {e}"))?;
+        }
+        self.interventions = interventions;
+        Ok(())
+    }
+
+    pub fn interventions(&self) -> &[Intervention] {
+        &self.interventions
+    }
+
+    /// The step index of the next character to be consumed.
+    pub fn t(&self) -> usize {
+        self.t
     }
 
     pub fn model(&self) -> &CharLstm {
@@ -149,16 +174,54 @@ impl Generator {
     /// Fails, naming them, if the prompt has characters the model cannot read.
     pub fn feed_prompt(&mut self, prompt: &str) -> Result<Vec<Step>> {
         let ids = self.model.vocab.encode(prompt).map_err(|e| anyhow::anyhow!("the prompt has {e}"))?;
-        let outputs = self.model.prime_with_gates(&ids, &mut self.state);
-        Ok(ids.iter().zip(outputs).map(|(&id, out)| self.record(id as usize, true, out)).collect())
+        // The batched path cannot change a value mid-sequence, so it reads only
+        // up to the first step an intervention covers; the explicit step reads
+        // the rest. Without interventions the whole prompt is batched.
+        let first = (0..ids.len()).find(|&j| self.active(self.t + j, false).next().is_some()).unwrap_or(ids.len());
+        let outputs = self.model.prime_with_gates(&ids[..first], &mut self.state);
+        let mut steps: Vec<Step> =
+            ids.iter().zip(outputs).map(|(&id, out)| self.record(id as usize, true, out)).collect();
+        for &id in &ids[first..] {
+            steps.push(self.explicit_step(id as usize, true));
+        }
+        Ok(steps)
     }
 
     /// Sample the next character, feed it back, and return its step.
     pub fn generate_step(&mut self) -> Result<Step> {
         let Some(logits) = &self.logits else { bail!("nothing to continue from: the prompt is empty") };
         let id = self.sampler.sample(logits);
-        let out = self.stepper.step(id as i64, &mut self.state);
-        Ok(self.record(id, false, out))
+        Ok(self.explicit_step(id, false))
+    }
+
+    /// Read `text` as the continuation (teacher forcing): each character is
+    /// consumed as if it had been generated (so interventions without a span
+    /// apply), and its natural log-probability (temperature 1, computed in f64
+    /// from the f32 logits) given everything before it is returned. The
+    /// sampler is not used.
+    pub fn score_continuation(&mut self, text: &str) -> Result<Vec<f64>> {
+        let ids = self.model.vocab.encode(text).map_err(|e| anyhow!("the continuation has {e}"))?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let Some(logits) = &self.logits else { bail!("nothing to continue from: the prompt is empty") };
+            out.push(log_softmax_at(logits, id as usize));
+            self.explicit_step(id as usize, false);
+        }
+        Ok(out)
+    }
+
+    fn active(&self, t: usize, generated: bool) -> impl Iterator<Item = &Intervention> {
+        self.interventions.iter().filter(move |iv| iv.covers(t, generated))
+    }
+
+    fn explicit_step(&mut self, id: usize, is_prompt: bool) -> Step {
+        let out = if self.interventions.is_empty() {
+            self.stepper.step(id as i64, &mut self.state)
+        } else {
+            let active: Vec<Intervention> = self.active(self.t, !is_prompt).copied().collect();
+            self.stepper.step_with(id as i64, &mut self.state, &active)
+        };
+        self.record(id, is_prompt, out)
     }
 
     fn record(&mut self, id: usize, is_prompt: bool, out: StepOutput) -> Step {
@@ -178,4 +241,19 @@ impl Generator {
         self.t += 1;
         step
     }
+}
+
+/// ln softmax(logits)[id] in f64.
+fn log_softmax_at(logits: &[f32], id: usize) -> f64 {
+    let max = logits.iter().map(|&x| f64::from(x)).fold(f64::NEG_INFINITY, f64::max);
+    let sum: f64 = logits.iter().map(|&x| (f64::from(x) - max).exp()).sum();
+    f64::from(logits[id]) - max - sum.ln()
+}
+
+/// The first line of a trace of a run with interventions, naming them in the
+/// order given: `{"interventions": ["l1:134:c=0", ...]}`. Step lines all have
+/// a `"t"`; this line has none, so a reader tells the two apart.
+pub fn trace_header(interventions: &[Intervention]) -> String {
+    let specs: Vec<String> = interventions.iter().map(|iv| iv.to_string()).collect();
+    serde_json::json!({ "interventions": specs }).to_string()
 }

@@ -9,6 +9,7 @@
 //! `prime_with_gates` joins the two for long prompts: the fused pass gives every
 //! h_(t-1) of a layer at once, so all its gates come from one matrix product.
 
+use super::intervene::{Intervention, Target};
 use super::layout::{layer_tensor_names, Gate, EMBED_WEIGHT, HEAD_BIAS, HEAD_WEIGHT};
 use crate::vocab::Vocab;
 use anyhow::{bail, Result};
@@ -459,6 +460,14 @@ pub struct Stepper {
 impl Stepper {
     /// Consume one character id, update `state`, and return every gate.
     pub fn step(&self, id: i64, state: &mut LstmState) -> StepOutput {
+        self.step_with(id, state, &[])
+    }
+
+    /// `step` with interventions applied: `active` are those covering this
+    /// step, in the order given. Each target is changed right after it is
+    /// computed (see `intervene`), so what is recorded, carried and passed on
+    /// is what the model computed with the change.
+    pub fn step_with(&self, id: i64, state: &mut LstmState, active: &[Intervention]) -> StepOutput {
         let _guard = tch::no_grad_guard();
         let dims = self.dims;
         let mut rows = Vec::with_capacity(dims.layers + 1);
@@ -473,8 +482,25 @@ impl Stepper {
             let act = activate(&pre);
             let gates = act.chunk(4, 0);
             let gate = |g: Gate| &gates[g.index()];
+            // Without interventions this is one empty check per layer: the
+            // plain step's speed is unchanged.
+            let edit = |target: Target, v: &Tensor| {
+                for iv in active.iter().filter(|iv| iv.unit.layer == k && iv.target == target) {
+                    iv.apply_to(v);
+                }
+            };
+            if !active.is_empty() {
+                // The chunks are views of `act`, so the recorded row changes too.
+                Gate::ALL.iter().for_each(|&g| edit(Target::Gate(g), gate(g)));
+            }
             let c = gate(Gate::F) * &state.c[k] + gate(Gate::I) * gate(Gate::G);
+            if !active.is_empty() {
+                edit(Target::C, &c);
+            }
             let h = gate(Gate::O) * c.tanh();
+            if !active.is_empty() {
+                edit(Target::H, &h);
+            }
             rows.push(act);
             rows.push(c.shallow_clone());
             rows.push(h.shallow_clone());

@@ -4,12 +4,14 @@
 
 pub mod builtin;
 pub mod checkpoint;
+pub mod intervene;
 pub mod layout;
 pub mod lstm;
 pub mod sample;
 
 pub use builtin::load_model;
 pub use checkpoint::{load_checkpoint, save_checkpoint, Checkpoint};
+pub use intervene::{Intervention, Op, Span, Target};
 pub use layout::{Gate, Unit};
 pub use lstm::{CharLstm, Dims, LayerWeights, LstmState, StepOutput, Stepper};
 
