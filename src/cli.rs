@@ -1,4 +1,4 @@
-//! The command line: `gatescope [play]`, `generate`, `train`, `eval`, `info`.
+//! The command line: `gatescope [play]`, `generate`, `train`, `eval`, `info`, `convert`.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -26,6 +26,32 @@ pub enum Command {
     Eval(EvalArgs),
     /// Describe a checkpoint: layers, sizes, parameters, vocabulary, metadata.
     Info(InfoArgs),
+    /// Convert a PyTorch .pt/.pth state_dict into a gatescope .safetensors checkpoint.
+    Convert(ConvertArgs),
+}
+
+/// How to read a checkpoint PyTorch wrote (`torch.save(model.state_dict())`).
+#[derive(Args, Debug, Default, Clone)]
+pub struct SourceArgs {
+    /// The vocabulary of a .pt checkpoint: the training text (its sorted distinct
+    /// characters), or a JSON array of one-character strings in index order.
+    #[arg(long, value_name = "FILE")]
+    pub vocab: Option<PathBuf>,
+    /// Module names in a .pt checkpoint when they are ambiguous, e.g.
+    /// lstm=rnn,embed=encoder,head=decoder (embed=none: one-hot input).
+    #[arg(long, value_name = "lstm=NAME,embed=NAME,head=NAME")]
+    pub map: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ConvertArgs {
+    /// The PyTorch checkpoint (.pt or .pth, written by torch.save).
+    pub input: PathBuf,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// The .safetensors file to write.
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(Args, Debug, Default, Clone)]
@@ -67,6 +93,8 @@ pub struct GenerateArgs {
     /// Also write one JSON object per consumed character (gates, norms, top-5) to FILE.
     #[arg(long)]
     pub trace: Option<PathBuf>,
+    #[command(flatten)]
+    pub source: SourceArgs,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,12 +182,16 @@ pub struct EvalArgs {
     /// Window length of the windowed measure.
     #[arg(long, default_value_t = 256)]
     pub window: usize,
+    #[command(flatten)]
+    pub source: SourceArgs,
 }
 
 #[derive(Args, Debug, Clone)]
 pub struct InfoArgs {
     /// Checkpoint to describe (default: the shipped model).
     pub checkpoint: Option<PathBuf>,
+    #[command(flatten)]
+    pub source: SourceArgs,
 }
 
 fn parse_f32(s: &str) -> Result<f32, String> {

@@ -3,10 +3,12 @@
 //! them, and prints.
 
 use crate::atomic::check_destination;
-use crate::cli::{Command, DeviceArg, EvalArgs, GenerateArgs, InfoArgs, PlayArgs, SamplingArgs, TrainArgs};
+use crate::cli::{
+    Command, ConvertArgs, DeviceArg, EvalArgs, GenerateArgs, InfoArgs, PlayArgs, SamplingArgs, SourceArgs, TrainArgs,
+};
 use crate::generate::Generator;
 use crate::model::sample::Sampling;
-use crate::model::{load_model, use_one_thread};
+use crate::model::{describe_pt, load_checkpoint_with, load_model_with, save_checkpoint, use_one_thread, LoadOptions};
 use crate::trace::{TraceThread, TraceWriter};
 use crate::train::{DeviceChoice, TrainConfig};
 use crate::vocab::quoted_char;
@@ -21,6 +23,13 @@ pub fn run(command: Option<Command>) -> Result<()> {
         Command::Train(a) => train(a),
         Command::Eval(a) => eval(a),
         Command::Info(a) => info(a),
+        Command::Convert(a) => convert(a),
+    }
+}
+
+impl SourceArgs {
+    fn options(&self) -> Result<LoadOptions> {
+        Ok(LoadOptions { vocab: self.vocab.clone(), map: self.map.as_deref().unwrap_or("").parse()? })
     }
 }
 
@@ -35,7 +44,7 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
     if let Some(t) = &a.trace {
         check_destination(t)?;
     }
-    let ck = load_model(a.checkpoint.as_deref())?;
+    let ck = load_model_with(a.checkpoint.as_deref(), &a.source.options()?)?;
     for w in &ck.warnings {
         eprintln!("gatescope: warning: {}: {w}", ck.path.display());
     }
@@ -85,7 +94,21 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
 }
 
 pub fn info(a: InfoArgs) -> Result<()> {
-    let ck = load_model(a.checkpoint.as_deref())?;
+    let opts = a.source.options()?;
+    // A .pt file is described from its tensors alone until a vocabulary is given.
+    if let (Some(path), None) = (&a.checkpoint, &opts.vocab) {
+        if let Some(lines) = describe_pt(path, &opts.map)? {
+            println!("checkpoint  {}", path.display());
+            for (k, v) in lines {
+                println!("{k:<11} {v}");
+            }
+            println!(
+                "vocabulary  not in the file; give --vocab FILE (the training text, or a JSON array of its characters)"
+            );
+            return Ok(());
+        }
+    }
+    let ck = load_model_with(a.checkpoint.as_deref(), &opts)?;
     let d = ck.model.dims;
     println!("checkpoint  {}", ck.path.display());
     println!("layers      {} LSTM layers x {} hidden units", d.layers, d.hidden);
@@ -107,7 +130,7 @@ pub fn info(a: InfoArgs) -> Result<()> {
 }
 
 pub fn eval(a: EvalArgs) -> Result<()> {
-    let ck = load_model(a.checkpoint.as_deref())?;
+    let ck = load_model_with(a.checkpoint.as_deref(), &a.source.options()?)?;
     let (n, v) = crate::train::eval::evaluate_file(&ck.model, &a.data, a.val_frac, a.window)?;
     let bpc = |nats: f64| nats / std::f64::consts::LN_2;
     println!(
@@ -118,6 +141,53 @@ pub fn eval(a: EvalArgs) -> Result<()> {
         bpc(v.windowed),
         bpc(v.stateful)
     );
+    Ok(())
+}
+
+/// Write a PyTorch state_dict as a gatescope checkpoint, with the vocabulary
+/// in its metadata and the source file's name in `converted_from`.
+pub fn convert(a: ConvertArgs) -> Result<()> {
+    let opts = a.source.options()?;
+    refuse_same_file(&a.out, &a.input, "the input")?;
+    if let Some(v) = &opts.vocab {
+        refuse_same_file(&a.out, v, "the --vocab file")?;
+    }
+    check_destination(&a.out)?;
+    if describe_pt(&a.input, &opts.map)?.is_none() {
+        bail!("{}: not a PyTorch .pt file (already a safetensors checkpoint?); nothing to convert", a.input.display());
+    }
+    let ck = load_checkpoint_with(&a.input, &opts)?;
+    for w in &ck.warnings {
+        eprintln!("gatescope: warning: {}: {w}", ck.path.display());
+    }
+    let mut metadata = ck.metadata.clone();
+    metadata.insert("converted_from".into(), ck.name());
+    if let Some(v) = opts.vocab.as_ref().and_then(|v| v.file_name()) {
+        metadata.insert("vocab_from".into(), v.to_string_lossy().into_owned());
+    }
+    save_checkpoint(&ck.model, &metadata, &a.out)?;
+    let d = ck.model.dims;
+    eprintln!(
+        "wrote {}: {} layers x {} hidden, vocabulary {}, {} (modules {})",
+        a.out.display(),
+        d.layers,
+        d.hidden,
+        d.vocab,
+        if d.embed == 0 { "one-hot input".to_string() } else { format!("embedding {}", d.embed) },
+        metadata.get("source_modules").map(String::as_str).unwrap_or("?")
+    );
+    Ok(())
+}
+
+/// No output over an input: the same file by device and inode, so another
+/// spelling of the path or a link to it is caught too.
+fn refuse_same_file(out: &std::path::Path, input: &std::path::Path, what: &str) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    if let (Ok(o), Ok(i)) = (std::fs::metadata(out), std::fs::metadata(input)) {
+        if (o.dev(), o.ino()) == (i.dev(), i.ino()) {
+            bail!("--out {}: is {what} ({}); write the converted checkpoint elsewhere", out.display(), input.display());
+        }
+    }
     Ok(())
 }
 
