@@ -234,3 +234,18 @@ fn bad_vocabularies_options_and_outputs_are_one_line_errors() {
     let err = one_line_error(&run(&["info", st.to_str().unwrap(), "--vocab", short.to_str().unwrap()]));
     assert!(err.contains("differs from the vocabulary stored"), "{err}");
 }
+
+#[test]
+fn bidirectional_projected_gru_and_whole_module_files_are_refused_by_name() {
+    for (style, want) in [
+        ("bidir", "bidirectional ('rnn.weight_ih_l0_reverse')"),
+        ("proj", "projected (proj_size) ('rnn.weight_hr_l0')"),
+        ("gru", "a GRU rather than an LSTM"),
+        ("module", "save model.state_dict() instead"),
+    ] {
+        let dir = helper(&["--style", style]);
+        let pt = dir.path().join("model.pt");
+        let err = one_line_error(&run(&["info", pt.to_str().unwrap()]));
+        assert!(err.contains(want), "{style}: {err}");
+    }
+}

@@ -118,6 +118,14 @@ def main():
     if a.style == "evil":
         torch.save({"w": torch.zeros(2), "x": Evil(a.marker)}, path)
         return
+    if a.style in ("bidir", "proj", "gru", "module"):
+        # Models gatescope refuses by name: saved only, nothing computed.
+        rnn = {"bidir": nn.LSTM(8, 16, bidirectional=True), "proj": nn.LSTM(8, 16, proj_size=4),
+               "gru": nn.GRU(8, 16), "module": nn.LSTM(8, 16)}[a.style]
+        head = nn.Linear(32 if a.style == "bidir" else 4 if a.style == "proj" else 16, 5)
+        m = nn.ModuleDict({"emb": nn.Embedding(5, 8), "rnn": rnn, "head": head})
+        torch.save(m if a.style == "module" else m.state_dict(), path)
+        return
 
     torch.manual_seed(a.seed)
     chars = sorted(set(a.text))
