@@ -9,6 +9,7 @@ pub mod find;
 pub mod load;
 pub mod options;
 pub mod pickle;
+pub mod value;
 
 use anyhow::{anyhow, bail, Result};
 use pickle::{unpickle, StorageKind, TensorRef, Value};
@@ -218,7 +219,7 @@ fn materialize(name: String, r: &TensorRef, raw: &[u8], big_endian: bool) -> Res
     let kind = r.storage.kind;
     let esize = kind.size();
     let stored = (raw.len() / esize) as u64;
-    if raw.len() % esize != 0 || stored < r.storage.numel {
+    if !raw.len().is_multiple_of(esize) || stored < r.storage.numel {
         bail!(
             "tensor '{name}': storage '{}' has {} bytes; {} needs {} elements of {esize} bytes",
             r.storage.key,
@@ -239,7 +240,7 @@ fn materialize(name: String, r: &TensorRef, raw: &[u8], big_endian: bool) -> Res
     if numel > 0 {
         let last =
             r.size.iter().zip(&r.stride).try_fold(r.offset, |a, (&d, &s)| (d - 1).checked_mul(s)?.checked_add(a));
-        if !last.is_some_and(|l| l < stored) {
+        if last.is_none_or(|l| l >= stored) {
             bail!(
                 "tensor '{name}': offset {} with shape {:?} and stride {:?} reaches past its storage of {stored} elements",
                 r.offset,
