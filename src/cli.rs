@@ -1,4 +1,4 @@
-//! The command line: `gatescope [play]`, `generate`, `train`, `eval`, `info`, `export`.
+//! The command line: `gatescope [play]`, `generate`, `train`, `eval`, `info`, `export`, `convert`.
 
 use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -30,6 +30,32 @@ pub enum Command {
     /// Share a trace: an HTML page of the text coloured by one cell (--unit ... --html),
     /// or an SVG heatmap of one gate (--layer ... --gate ... --svg).
     Export(ExportArgs),
+    /// Convert a PyTorch .pt/.pth state_dict into a gatescope .safetensors checkpoint.
+    Convert(ConvertArgs),
+}
+
+/// How to read a checkpoint PyTorch wrote (`torch.save(model.state_dict())`).
+#[derive(Args, Debug, Default, Clone)]
+pub struct SourceArgs {
+    /// The vocabulary of a .pt checkpoint: the training text (its sorted distinct
+    /// characters), or a JSON array of one-character strings in index order.
+    #[arg(long, value_name = "FILE")]
+    pub vocab: Option<PathBuf>,
+    /// Module names in a .pt checkpoint when they are ambiguous, e.g.
+    /// lstm=rnn,embed=encoder,head=decoder (embed=none: one-hot input).
+    #[arg(long, value_name = "lstm=NAME,embed=NAME,head=NAME")]
+    pub map: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ConvertArgs {
+    /// The PyTorch checkpoint (.pt or .pth, written by torch.save).
+    pub input: PathBuf,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// The .safetensors file to write.
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(Args, Debug, Default, Clone)]
@@ -79,6 +105,8 @@ pub struct GenerateArgs {
     /// With --intervene: print the baseline continuation, then the intervened one, then a summary line.
     #[arg(long)]
     pub compare: bool,
+    #[command(flatten)]
+    pub source: SourceArgs,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,12 +203,16 @@ pub struct EvalArgs {
     /// Window length of the windowed measure. Range: 1 to 100000.
     #[arg(long, default_value_t = 256, allow_negative_numbers = true, value_parser = int(1, 100_000))]
     pub window: usize,
+    #[command(flatten)]
+    pub source: SourceArgs,
 }
 
 #[derive(Args, Debug, Clone)]
 pub struct InfoArgs {
     /// Checkpoint to describe (default: the shipped model).
     pub checkpoint: Option<PathBuf>,
+    #[command(flatten)]
+    pub source: SourceArgs,
 }
 
 /// Every value is taken as text and checked by `gatescope::export`, so a bad

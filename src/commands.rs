@@ -3,10 +3,16 @@
 //! them, and prints.
 
 use crate::atomic::{check_destination, refuse_same_file, StopSignals};
-use crate::cli::{Command, DeviceArg, EvalArgs, ExportArgs, GenerateArgs, InfoArgs, PlayArgs, SamplingArgs, TrainArgs};
+use crate::cli::{
+    Command, ConvertArgs, DeviceArg, EvalArgs, ExportArgs, GenerateArgs, InfoArgs, PlayArgs, SamplingArgs, SourceArgs,
+    TrainArgs,
+};
 use crate::generate::{trace_header, Generator};
 use crate::model::sample::Sampling;
-use crate::model::{intervene, load_model, use_one_thread, CharLstm, Intervention};
+use crate::model::{
+    describe_pt, intervene, load_checkpoint_with, load_model_with, save_checkpoint, use_one_thread, CharLstm,
+    Intervention, LoadOptions,
+};
 use crate::trace::{TraceThread, TraceWriter};
 use crate::train::{DeviceChoice, TrainConfig};
 use crate::vocab::quoted_char;
@@ -23,6 +29,13 @@ pub fn run(command: Option<Command>) -> Result<()> {
         Command::Eval(a) => eval(a),
         Command::Info(a) => info(a),
         Command::Export(a) => export(a),
+        Command::Convert(a) => convert(a),
+    }
+}
+
+impl SourceArgs {
+    fn options(&self) -> Result<LoadOptions> {
+        Ok(LoadOptions { vocab: self.vocab.clone(), map: self.map.as_deref().unwrap_or("").parse()? })
     }
 }
 
@@ -44,7 +57,7 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
         }
         check_destination(t)?;
     }
-    let ck = load_model(a.checkpoint.as_deref())?;
+    let ck = load_model_with(a.checkpoint.as_deref(), &a.source.options()?)?;
     let source = source_name(a.checkpoint.as_deref());
     for w in &ck.warnings {
         eprintln!("gatescope: warning: {source}: {w}");
@@ -307,7 +320,21 @@ fn compare(
 }
 
 pub fn info(a: InfoArgs) -> Result<()> {
-    let ck = load_model(a.checkpoint.as_deref())?;
+    let opts = a.source.options()?;
+    // A .pt file is described from its tensors alone until a vocabulary is given.
+    if let (Some(path), None) = (&a.checkpoint, &opts.vocab) {
+        if let Some(lines) = describe_pt(path, &opts.map)? {
+            println!("checkpoint  {}", path.display());
+            for (k, v) in lines {
+                println!("{k:<11} {v}");
+            }
+            println!(
+                "vocabulary  not in the file; give --vocab FILE (the training text, or a JSON array of its characters)"
+            );
+            return Ok(());
+        }
+    }
+    let ck = load_model_with(a.checkpoint.as_deref(), &opts)?;
     let d = ck.model.dims;
     let mut s = String::new();
     let mut line = |l: String| {
@@ -336,7 +363,7 @@ pub fn info(a: InfoArgs) -> Result<()> {
 }
 
 pub fn eval(a: EvalArgs) -> Result<()> {
-    let ck = load_model(a.checkpoint.as_deref())?;
+    let ck = load_model_with(a.checkpoint.as_deref(), &a.source.options()?)?;
     let (n, v) = crate::train::eval::evaluate_file(&ck.model, &a.data, a.val_frac, a.window)?;
     let bpc = |nats: f64| nats / std::f64::consts::LN_2;
     let line = format!(
@@ -392,4 +419,40 @@ impl From<TrainArgs> for TrainConfig {
             threads: a.threads,
         }
     }
+}
+
+/// Write a PyTorch state_dict as a gatescope checkpoint, with the vocabulary
+/// in its metadata and the source file's name in `converted_from`.
+pub fn convert(a: ConvertArgs) -> Result<()> {
+    let opts = a.source.options()?;
+    let mut inputs = vec![("the input", a.input.as_path())];
+    if let Some(v) = &opts.vocab {
+        inputs.push(("--vocab", v.as_path()));
+    }
+    refuse_same_file(("--out", &a.out), &inputs)?;
+    check_destination(&a.out)?;
+    if describe_pt(&a.input, &opts.map)?.is_none() {
+        bail!("{}: not a PyTorch .pt file (already a safetensors checkpoint?); nothing to convert", a.input.display());
+    }
+    let ck = load_checkpoint_with(&a.input, &opts)?;
+    for w in &ck.warnings {
+        eprintln!("gatescope: warning: {}: {w}", ck.path.display());
+    }
+    let mut metadata = ck.metadata.clone();
+    metadata.insert("converted_from".into(), ck.name());
+    if let Some(v) = opts.vocab.as_ref().and_then(|v| v.file_name()) {
+        metadata.insert("vocab_from".into(), v.to_string_lossy().into_owned());
+    }
+    save_checkpoint(&ck.model, &metadata, &a.out)?;
+    let d = ck.model.dims;
+    eprintln!(
+        "wrote {}: {} layers x {} hidden, vocabulary {}, {} (modules {})",
+        a.out.display(),
+        d.layers,
+        d.hidden,
+        d.vocab,
+        if d.embed == 0 { "one-hot input".to_string() } else { format!("embedding {}", d.embed) },
+        metadata.get("source_modules").map(String::as_str).unwrap_or("?")
+    );
+    Ok(())
 }

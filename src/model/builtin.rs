@@ -1,7 +1,8 @@
 //! The models built into the binary, and the loader that falls back to them.
 
-use super::checkpoint::{load_checkpoint, parse, Checkpoint};
-use anyhow::{anyhow, Result};
+use super::checkpoint::{load_checkpoint_with, parse, Checkpoint};
+use super::pt::LoadOptions;
+use anyhow::{anyhow, bail, Result};
 use std::path::{Path, PathBuf};
 
 /// Where the shipped model lives in the source tree (and is embedded from).
@@ -15,8 +16,17 @@ const EMBEDDED: Option<&[u8]> = None;
 
 /// The checkpoint at `path`, or the model built into the binary.
 pub fn load_model(path: Option<&Path>) -> Result<Checkpoint> {
+    load_model_with(path, &LoadOptions::default())
+}
+
+/// The checkpoint at `path` read with `opts` (`--vocab`, `--map`), or the
+/// model built into the binary, which needs neither.
+pub fn load_model_with(path: Option<&Path>, opts: &LoadOptions) -> Result<Checkpoint> {
     if let Some(p) = path {
-        return load_checkpoint(p);
+        return load_checkpoint_with(p, opts);
+    }
+    if !opts.is_empty() {
+        bail!("--vocab and --map are for a checkpoint file; give --checkpoint FILE");
     }
     let bytes = EMBEDDED.ok_or_else(|| {
         anyhow!(

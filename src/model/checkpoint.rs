@@ -5,6 +5,7 @@
 
 use super::layout::{layer_tensor_names, EMBED_WEIGHT, HEAD_BIAS, HEAD_WEIGHT};
 use super::lstm::{CharLstm, LayerWeights};
+use super::pt::{self, read_vocab_file, LoadOptions, NameMap, PtFile};
 use crate::atomic::write_atomic;
 use crate::vocab::Vocab;
 use anyhow::{anyhow, bail, Result};
@@ -32,12 +33,66 @@ impl Checkpoint {
 }
 
 pub fn load_checkpoint(path: &Path) -> Result<Checkpoint> {
+    load_checkpoint_with(path, &LoadOptions::default())
+}
+
+/// Load a `.safetensors` checkpoint or a PyTorch `.pt`/`.pth` state_dict (told
+/// apart by their first bytes, not their names), with the vocabulary and
+/// module names of `opts` (which a `.pt` needs and a safetensors file may check).
+pub fn load_checkpoint_with(path: &Path, opts: &LoadOptions) -> Result<Checkpoint> {
+    let bytes = read_checkpoint_bytes(path)?;
+    if pt::is_pt(&bytes) {
+        return PtFile::parse(path, &bytes, &opts.map)?.into_checkpoint(path, opts);
+    }
+    let ck = parse_safetensors(path, &bytes)?;
+    check_options(&ck, opts)?;
+    Ok(ck)
+}
+
+/// What `info` shows of a `.pt` file before a vocabulary is given; None for
+/// a file that is not one.
+pub fn describe_pt(path: &Path, map: &NameMap) -> Result<Option<Vec<(String, String)>>> {
+    let bytes = read_checkpoint_bytes(path)?;
+    if !pt::is_pt(&bytes) {
+        return Ok(None);
+    }
+    Ok(Some(PtFile::parse(path, &bytes, map)?.describe()))
+}
+
+fn read_checkpoint_bytes(path: &Path) -> Result<Vec<u8>> {
     let what = std::fs::metadata(path).map_err(|e| anyhow!("{}: cannot read ({e})", path.display()))?;
     if !what.is_file() {
-        bail!("{}: not a regular file; expected a .safetensors checkpoint", path.display());
+        bail!("{}: not a regular file; expected a .safetensors or .pt checkpoint", path.display());
     }
-    let bytes = std::fs::read(path).map_err(|e| anyhow!("{}: cannot read ({e})", path.display()))?;
-    parse(&bytes).map_err(|e| anyhow!("{}: {e}", path.display())).map(|(model, metadata, warnings)| Checkpoint {
+    std::fs::read(path).map_err(|e| anyhow!("{}: cannot read ({e})", path.display()))
+}
+
+/// A safetensors checkpoint carries its own vocabulary and names: `--vocab`
+/// may only confirm the vocabulary, and `--map` has nothing to choose.
+fn check_options(ck: &Checkpoint, opts: &LoadOptions) -> Result<()> {
+    if !opts.map.is_empty() {
+        bail!(
+            "{}: --map is for PyTorch .pt files; a safetensors checkpoint uses gatescope's own names",
+            ck.path.display()
+        );
+    }
+    if let Some(v) = &opts.vocab {
+        let given = read_vocab_file(v)?;
+        if given != ck.model.vocab {
+            bail!(
+                "{}: --vocab {} ({} characters) differs from the vocabulary stored in the checkpoint ({}); leave --vocab out",
+                ck.path.display(),
+                v.display(),
+                given.len(),
+                ck.model.vocab.len()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn parse_safetensors(path: &Path, bytes: &[u8]) -> Result<Checkpoint> {
+    parse(bytes).map_err(|e| anyhow!("{}: {e}", path.display())).map(|(model, metadata, warnings)| Checkpoint {
         path: path.to_path_buf(),
         model,
         metadata,

@@ -7,13 +7,15 @@ pub mod checkpoint;
 pub mod intervene;
 pub mod layout;
 pub mod lstm;
+pub mod pt;
 pub mod sample;
 
-pub use builtin::load_model;
-pub use checkpoint::{load_checkpoint, save_checkpoint, Checkpoint};
+pub use builtin::{load_model, load_model_with};
+pub use checkpoint::{describe_pt, load_checkpoint, load_checkpoint_with, save_checkpoint, Checkpoint};
 pub use intervene::{Intervention, Op, Span, Target};
 pub use layout::{Gate, Unit};
 pub use lstm::{CharLstm, Dims, LayerWeights, LstmState, StepOutput, Stepper};
+pub use pt::{parse_load_request, LoadOptions, NameMap};
 
 /// The batch-1 step is fastest on one thread: libtorch's pool only adds
 /// synchronisation at these sizes (DESIGN.md has the measurement). Generation,
