@@ -2,6 +2,8 @@
 //! turns parsed arguments into the plain configs of the layers below, runs
 //! them, and prints.
 
+mod analysis;
+
 use crate::atomic::check_destination;
 use crate::cli::{Command, DeviceArg, EvalArgs, GenerateArgs, InfoArgs, PlayArgs, SamplingArgs, TrainArgs};
 use crate::generate::Generator;
@@ -21,6 +23,9 @@ pub fn run(command: Option<Command>) -> Result<()> {
         Command::Train(a) => train(a),
         Command::Eval(a) => eval(a),
         Command::Info(a) => info(a),
+        Command::Cells(a) => analysis::cells(a),
+        Command::Search(a) => analysis::search(a),
+        Command::Saturation(a) => analysis::saturation(a),
     }
 }
 

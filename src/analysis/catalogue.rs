@@ -300,9 +300,9 @@ mod tests {
         // Unit 0 c: exactly the feature plus a large offset (r = 1); unit 1 c:
         // minus it (r = -1, a tie by |r| that unit 0 wins); unit 2 c: constant
         // (skipped); the h's: noise-like values.
-        let c: Vec<[f32; 3]> =
-            (0..n).map(|t| [1000.0 + (t % 7) as f32, -((t % 7) as f32), 0.25]).collect();
-        let h: Vec<[f32; 3]> = (0..n).map(|t| [((t * 37) % 11) as f32, ((t * 13) % 5) as f32, (t as f32).sin()]).collect();
+        let c: Vec<[f32; 3]> = (0..n).map(|t| [1000.0 + (t % 7) as f32, -((t % 7) as f32), 0.25]).collect();
+        let h: Vec<[f32; 3]> =
+            (0..n).map(|t| [((t * 37) % 11) as f32, ((t * 13) % 5) as f32, (t as f32).sin()]).collect();
         let mut b = CatalogueBuilder::new(1, 3);
         for t in 0..n {
             b.push(&feats[t], [(&c[t][..], &h[t][..])]);

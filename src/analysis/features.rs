@@ -208,7 +208,8 @@ mod tests {
     fn speaker_lines_cover_the_whole_line_and_its_newline() {
         let t = "ROMEO:\nFirst Citizen:\nKING HENRY VI:\nA: b\n:\n2:\nX:";
         let got = ints(t, Feature::SpeakerLine);
-        let lines: Vec<(usize, i64)> = t.split_inclusive('\n').map(|l| l.chars().count()).zip([1, 0, 1, 0, 0, 0, 1]).collect();
+        let lines: Vec<(usize, i64)> =
+            t.split_inclusive('\n').map(|l| l.chars().count()).zip([1, 0, 1, 0, 0, 0, 1]).collect();
         let mut want = Vec::new();
         for (len, v) in lines {
             want.extend(std::iter::repeat_n(v, len));

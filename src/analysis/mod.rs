@@ -27,6 +27,10 @@ use crate::vocab::{escape_char, Vocab};
 use anyhow::{anyhow, bail, Result};
 use std::path::Path;
 
+/// How many characters a catalogue is measured on by default (the CLI's
+/// `--chars`, and `train`'s catalogue of its validation text).
+pub const CATALOGUE_CHARS: usize = 20_000;
+
 /// Characters per pass through the batched path: long enough for its
 /// matrix products to pay, short enough that one chunk's gates (about 25 MB
 /// for a 2×512 model) are all that is ever held.
@@ -91,7 +95,13 @@ pub fn sigmoid_gates(layers: &[LayerGates]) -> impl Iterator<Item = [&[f32]; 3]>
 }
 
 /// The catalogue of `model` over `chars` (already encoded as `ids`).
-pub fn catalogue(model: &CharLstm, chars: &[char], ids: &[i64], top: usize, progress: &mut dyn FnMut(usize)) -> Catalogue {
+pub fn catalogue(
+    model: &CharLstm,
+    chars: &[char],
+    ids: &[i64],
+    top: usize,
+    progress: &mut dyn FnMut(usize),
+) -> Catalogue {
     let features = FeatureTable::new(chars);
     let mut builder = CatalogueBuilder::new(model.dims.layers, model.dims.hidden);
     stream(model, ids, progress, |t, layers| builder.push(features.row(t), states(layers)));

@@ -5,7 +5,7 @@
 use super::catalogue::{Catalogue, State};
 use super::saturation::{GateSaturation, Saturation};
 use super::search::{Pads, SearchResult};
-use serde_json::{json, Value};
+use serde::Serialize;
 use std::fmt::Write;
 
 /// `12345` as `12,345`.
@@ -143,32 +143,74 @@ pub fn search_text(q: &SearchQuery, r: &SearchResult) -> String {
     out
 }
 
+// JSON shapes as issue 9 gives them; derived so keys keep this order.
+#[derive(Serialize)]
+struct SearchJson<'a> {
+    selected: &'a [usize],
+    matches: Vec<MatchJson>,
+}
+
+#[derive(Serialize)]
+struct MatchJson {
+    start: usize,
+    end: usize,
+    shared: usize,
+    union: usize,
+    text: String,
+}
+
 pub fn search_json(chars: &[char], r: &SearchResult) -> String {
-    let matches: Vec<Value> = r
+    let matches = r
         .matches
         .iter()
-        .map(|m| {
-            json!({"start": m.start, "end": m.end, "shared": m.shared, "union": m.union,
-                   "text": chars[m.start..m.end].iter().collect::<String>()})
+        .map(|m| MatchJson {
+            start: m.start,
+            end: m.end,
+            shared: m.shared,
+            union: m.union,
+            text: chars[m.start..m.end].iter().collect(),
         })
         .collect();
-    json!({"selected": r.selected, "matches": matches}).to_string()
+    serde_json::to_string(&SearchJson { selected: &r.selected, matches }).expect("serializes")
+}
+
+#[derive(Serialize)]
+struct SaturationJson {
+    chars: usize,
+    layers: Vec<LayerJson>,
+}
+
+#[derive(Serialize)]
+struct LayerJson {
+    layer: String,
+    gates: GatesJson,
+}
+
+#[derive(Serialize)]
+struct GatesJson {
+    i: SidesJson,
+    f: SidesJson,
+    o: SidesJson,
+}
+
+#[derive(Serialize)]
+struct SidesJson {
+    left: Vec<f64>,
+    right: Vec<f64>,
 }
 
 pub fn saturation_json(s: &Saturation) -> String {
-    let layers: Vec<Value> = s
+    let sides = |g: &GateSaturation| SidesJson { left: g.left.clone(), right: g.right.clone() };
+    let layers = s
         .layers
         .iter()
         .enumerate()
         .map(|(k, gates)| {
-            let mut g = serde_json::Map::new();
-            for gs in gates {
-                g.insert(gs.gate.letter().to_string(), json!({"left": gs.left, "right": gs.right}));
-            }
-            json!({"layer": format!("l{k}"), "gates": g})
+            let [i, f, o] = &gates[..] else { unreachable!("saturation has the gates i, f, o") };
+            LayerJson { layer: format!("l{k}"), gates: GatesJson { i: sides(i), f: sides(f), o: sides(o) } }
         })
         .collect();
-    json!({"chars": s.chars, "layers": layers}).to_string()
+    serde_json::to_string(&SaturationJson { chars: s.chars, layers }).expect("serializes")
 }
 
 /// Scatter size in characters: x is the right fraction, y the left.
@@ -231,10 +273,7 @@ pub fn saturation_text(s: &Saturation, low: f64, high: f64) -> String {
         thousands(s.chars)
     );
     let _ = writeln!(out);
-    let _ = writeln!(
-        out,
-        "layer  gate  units  right > half  left > half  mean right  mean left"
-    );
+    let _ = writeln!(out, "layer  gate  units  right > half  left > half  mean right  mean left");
     for (k, gates) in s.layers.iter().enumerate() {
         for g in gates {
             let _ = writeln!(

@@ -2,8 +2,9 @@
 //! tensors: the file is re-serialised from views of its own tensor bytes
 //! (whatever their dtype), with one metadata key set, and replaced atomically.
 
-use super::catalogue::{SavedCatalogue, METADATA_KEY};
+use super::catalogue::{MeasuredOn, SavedCatalogue, METADATA_KEY};
 use crate::atomic::write_atomic;
+use crate::model::load_checkpoint;
 use anyhow::{anyhow, bail, Result};
 use safetensors::SafeTensors;
 use std::collections::HashMap;
@@ -31,4 +32,20 @@ pub fn set_metadata(path: &Path, key: &str, value: &str) -> Result<()> {
 /// Store `catalogue` under the checkpoint's `cells` key.
 pub fn save_catalogue(path: &Path, catalogue: &SavedCatalogue) -> Result<()> {
     set_metadata(path, METADATA_KEY, &catalogue.to_json())
+}
+
+/// Load the checkpoint at `path`, measure its catalogue over `chars` (encoded
+/// as `ids`) and store it in the file. `train` calls this at the end of a run.
+pub fn measure_and_save(
+    path: &Path,
+    chars: &[char],
+    ids: &[i64],
+    on: MeasuredOn,
+    top: usize,
+) -> Result<SavedCatalogue> {
+    let ck = load_checkpoint(path)?;
+    let catalogue = super::catalogue(&ck.model, chars, ids, top, &mut |_| {});
+    let saved = SavedCatalogue::new(catalogue, on, top);
+    save_catalogue(path, &saved)?;
+    Ok(saved)
 }

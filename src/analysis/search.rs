@@ -228,7 +228,8 @@ mod tests {
         // 11..14, 16..19.
         let r = search(&b, 1..3, PADS, 50);
         assert_eq!(r.selected, [0, 1]);
-        let got: Vec<(usize, usize, usize, usize)> = r.matches.iter().map(|m| (m.start, m.end, m.shared, m.union)).collect();
+        let got: Vec<(usize, usize, usize, usize)> =
+            r.matches.iter().map(|m| (m.start, m.end, m.shared, m.union)).collect();
         // 11..14: S2 = {0, 1} (unit 2 is off at 11): shared 2, union 2.
         // 16..19: unit 0 is off at 18, unit 1 qualifies: S2 = {1}: shared 1, union 2.
         // 6..8: unit 0 on at 6, 7; unit 1 off at 7; unit 2 off at 6: S2 = {0}: 1, 2.
