@@ -205,13 +205,13 @@ pub struct SearchArgs {
     #[command(flatten)]
     pub input: AnalysisInput,
     /// The layer to search, lK as in PyTorch's tensor names (l0 is the first).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub layer: String,
     /// The selected steps S..E (S included, E not), 0-based character offsets.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub span: String,
     /// c (a unit's value is tanh(c_t)) or h (h_t).
-    #[arg(long, default_value = "c")]
+    #[arg(long, default_value = "c", allow_hyphen_values = true)]
     pub state: String,
     /// A unit is on at t when its value is at least this; in (-1, 1).
     #[arg(long, default_value = "0.3", allow_hyphen_values = true)]

@@ -163,8 +163,9 @@ fn the_catalogue_matches_the_reference() {
 fn search_selects_and_matches_like_the_reference() {
     let f = fixture();
     // (layer, span, state, threshold, pad-left, pad-right, model, chars)
+    type Case<'a> = (&'a str, &'a str, &'a str, &'a str, &'a str, &'a str, &'a PathBuf, usize);
     let n = f.chars;
-    let cases: Vec<(&str, &str, &str, &str, &str, &str, &PathBuf, usize)> = vec![
+    let cases: Vec<Case> = vec![
         ("l1", "1510..1512", "h", "0.3", "0", "0", &f.embed, n),
         ("l0", "200..201", "c", "0.3", "0", "0", &f.embed, n),
         ("l1", "900..902", "c", "0.3", "1", "0", &f.embed, n),

@@ -159,9 +159,9 @@ impl CatalogueBuilder {
             self.suu[m] += b * b;
         }
         let cols = self.row.len();
-        for j in 0..FEATURES {
-            self.f_varies[j] |= features[j] != self.f0[j];
-            let a = features[j] - self.f0[j];
+        for (j, &value) in features.iter().enumerate() {
+            self.f_varies[j] |= value != self.f0[j];
+            let a = value - self.f0[j];
             self.sf[j] += a;
             self.sff[j] += a * a;
             // Most features are 0 at most steps once shifted: skip the row.

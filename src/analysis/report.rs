@@ -13,7 +13,7 @@ pub fn thousands(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (k, ch) in s.chars().enumerate() {
-        if k > 0 && (s.len() - k) % 3 == 0 {
+        if k > 0 && (s.len() - k).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
@@ -221,10 +221,10 @@ const PLOT_H: usize = 11;
 /// that fall in it (`*` for several layers), `·` the line x + y = 1.
 fn scatter(per_layer: &[&GateSaturation]) -> Vec<String> {
     let mut grid = vec![vec![' '; PLOT_W]; PLOT_H];
-    for y in 0..PLOT_H {
+    for (y, row) in grid.iter_mut().enumerate() {
         // right + left = 1: x/(W-1) + y/(H-1) = 1.
         let x = (PLOT_W - 1) as f64 * (1.0 - y as f64 / (PLOT_H - 1) as f64);
-        grid[y][x.round() as usize] = '·';
+        row[x.round() as usize] = '·';
     }
     let mut owner = vec![vec![None::<usize>; PLOT_W]; PLOT_H];
     for (k, g) in per_layer.iter().enumerate() {
