@@ -5,7 +5,7 @@ machine. Each figure is the median of --runs runs, taken in alternation
 (reference, gatescope, reference, ...) so that load from other work hits both
 alike. Prints one table; ratios > 1 mean gatescope is faster.
 
-  bench/bench.py [--data data/tinyshakespeare.txt] [--runs 3] [--sizes 256,512] [--skip-tui]
+  bench/bench.py [--data data/tinyshakespeare.txt] [--runs 3] [--sizes 256,512] [--skip-tui] [--skip-analysis]
 
 Like with like:
 - training: the same hyperparameters on both sides, at dropout 0 and at
@@ -17,6 +17,9 @@ Like with like:
   characters after the same 50 warm-up characters. PyTorch's batch-1
   sampling is measured on 1 thread and on torch's default thread count,
   and the faster of the two medians is reported (its thread count is shown).
+- cell analyses (benches/analysis.rs): `gatescope cells`' work over 20,000
+  validation characters beside `gatescope eval`'s stateful pass over the
+  same characters, in one process, alternating.
 """
 import argparse, os, re, statistics, subprocess, sys, tempfile
 
@@ -135,6 +138,7 @@ def main():
                    help="hidden:timed_training_steps,... (default 256:30,512:15)")
     p.add_argument("--gen-length", type=int, default=2000, help="timed generated characters")
     p.add_argument("--skip-tui", action="store_true")
+    p.add_argument("--skip-analysis", action="store_true")
     a = p.parse_args()
     tmp = tempfile.mkdtemp(prefix="gatescope-bench-")
     rows = []
@@ -145,6 +149,14 @@ def main():
         rows += training_rows(a, tmp, hidden, steps, common)
         rows += generation_rows(a, tmp, hidden, common)
     print_table(rows)
+
+    if not a.skip_analysis:
+        print()
+        print("Cell analyses (gatescope only; shipped model, first 20,000 validation characters):")
+        # GOMP_SPINCOUNT as the gatescope binary sets it for itself (src/main.rs).
+        env = dict(os.environ, GOMP_SPINCOUNT=os.environ.get("GOMP_SPINCOUNT", "1000"))
+        print(run(["cargo", "bench", "--quiet", "--bench", "analysis", "--", "-", a.data, "20000", str(a.runs)],
+                  env=env).strip())
 
     if not a.skip_tui and os.path.exists(os.path.join(ROOT, "benches", "tui.rs")):
         print()

@@ -1,4 +1,5 @@
-//! The command line: `gatescope [play]`, `generate`, `train`, `eval`, `info`, `export`, `convert`.
+//! The command line: `gatescope [play]`, `generate`, `train`, `eval`, `info`, `export`,
+//! `convert`, and the cell analyses `cells`, `search`, `saturation`.
 
 use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -32,6 +33,12 @@ pub enum Command {
     Export(ExportArgs),
     /// Convert a PyTorch .pt/.pth state_dict into a gatescope .safetensors checkpoint.
     Convert(ConvertArgs),
+    /// Find what cells mean: for each text feature, the units that follow it most closely.
+    Cells(CellsArgs),
+    /// LSTMVis span search: the units that fire on a span, and where else they fire together.
+    Search(SearchArgs),
+    /// Gate saturation: how often each unit's i, f and o gates sit near 0 or 1.
+    Saturation(SaturationArgs),
 }
 
 /// How to read a checkpoint PyTorch wrote (`torch.save(model.state_dict())`).
@@ -251,6 +258,76 @@ pub struct ExportArgs {
     /// The model's name in the legend (default: the trace's file name).
     #[arg(long)]
     pub label: Option<String>,
+}
+
+// The analyses take their numbers as text and check them in `commands`, so a
+// bad value (negative, NaN, out of range) is one line naming the option, exit 1.
+
+#[derive(Args, Debug, Clone)]
+pub struct AnalysisInput {
+    /// Checkpoint to analyse (default: the model shipped in the binary).
+    #[arg(long, short)]
+    pub checkpoint: Option<PathBuf>,
+    /// UTF-8 text; the analysis reads its first --chars characters in one pass from a zero state.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// How many characters to read, from the start of the file.
+    #[arg(long, default_value = "20000", allow_hyphen_values = true)]
+    pub chars: String,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CellsArgs {
+    #[command(flatten)]
+    pub input: AnalysisInput,
+    /// Units listed per feature, by |r|.
+    #[arg(long, default_value = "3", allow_hyphen_values = true)]
+    pub top: String,
+    /// Also write the catalogue into the checkpoint's metadata (key `cells`); tensors are untouched.
+    #[arg(long)]
+    pub save: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SearchArgs {
+    #[command(flatten)]
+    pub input: AnalysisInput,
+    /// The layer to search, lK as in PyTorch's tensor names (l0 is the first).
+    #[arg(long, allow_hyphen_values = true)]
+    pub layer: String,
+    /// The selected steps S..E (S included, E not), 0-based character offsets.
+    #[arg(long, allow_hyphen_values = true)]
+    pub span: String,
+    /// c (a unit's value is tanh(c_t)) or h (h_t).
+    #[arg(long, default_value = "c", allow_hyphen_values = true)]
+    pub state: String,
+    /// A unit is on at t when its value is at least this; in (-1, 1).
+    #[arg(long, default_value = "0.3", allow_hyphen_values = true)]
+    pub threshold: String,
+    /// Steps before the span where a selected unit must be off.
+    #[arg(long, default_value = "1", allow_hyphen_values = true)]
+    pub pad_left: String,
+    /// Steps after the span where a selected unit must be off.
+    #[arg(long, default_value = "0", allow_hyphen_values = true)]
+    pub pad_right: String,
+    /// How many matches to list.
+    #[arg(long, default_value = "50", allow_hyphen_values = true)]
+    pub top: String,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SaturationArgs {
+    #[command(flatten)]
+    pub input: AnalysisInput,
+    /// A gate is left-saturated below this.
+    #[arg(long, default_value = "0.1", allow_hyphen_values = true)]
+    pub low: String,
+    /// A gate is right-saturated above this.
+    #[arg(long, default_value = "0.9", allow_hyphen_values = true)]
+    pub high: String,
 }
 
 /// Parse the process's arguments. `--help` and `--version` print and exit 0;

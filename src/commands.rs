@@ -2,6 +2,8 @@
 //! turns parsed arguments into the plain configs of the layers below, runs
 //! them, and prints.
 
+mod analysis;
+
 use crate::atomic::{check_destination, refuse_same_file, StopSignals};
 use crate::cli::{
     Command, ConvertArgs, DeviceArg, EvalArgs, ExportArgs, GenerateArgs, InfoArgs, PlayArgs, SamplingArgs, SourceArgs,
@@ -30,6 +32,9 @@ pub fn run(command: Option<Command>) -> Result<()> {
         Command::Info(a) => info(a),
         Command::Export(a) => export(a),
         Command::Convert(a) => convert(a),
+        Command::Cells(a) => analysis::cells(a),
+        Command::Search(a) => analysis::search(a),
+        Command::Saturation(a) => analysis::saturation(a),
     }
 }
 

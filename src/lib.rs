@@ -2,8 +2,10 @@
 //! The binary is a thin layer over this library, so tests reach every part.
 //!
 //! Layers import one way: vocab, atomic, data → model → generate, trace →
-//! export (pages and heatmaps of traces), train, tui → commands (the only module that knows the CLI) → main.
+//! analysis (what cells mean), export (pages and heatmaps of traces) → train, tui →
+//! commands (the only module that knows the CLI) → main.
 
+pub mod analysis;
 pub mod atomic;
 pub mod cli;
 pub mod commands;

@@ -207,7 +207,26 @@ pub fn run(a: TrainConfig) -> Result<()> {
         a.batch,
         a.seq
     );
-    catch_torch(&what, || Run::start(&a, arch, &corpus, resumed.as_ref(), &what, dev)?.train(&text, &signals))
+    catch_torch(&what, || Run::start(&a, arch, &corpus, resumed.as_ref(), &what, dev)?.train(&text, &signals))?;
+    if signals.received().is_some() {
+        return Ok(()); // stopped early: the catalogue describes finished runs only
+    }
+    catalogue_of_best(&a, corpus.train.len(), &text, &corpus.val)
+}
+
+/// Write the cell catalogue of the best model, measured on the first
+/// `analysis::CATALOGUE_CHARS` validation characters, into `--out`'s metadata.
+fn catalogue_of_best(a: &TrainConfig, offset: usize, text: &str, val: &[i64]) -> Result<()> {
+    if !a.out.is_file() {
+        return Ok(()); // no evaluation improved on a resumed run's best: nothing to describe
+    }
+    let n = val.len().min(crate::analysis::CATALOGUE_CHARS);
+    let chars: Vec<char> = text.chars().skip(offset).take(n).collect();
+    let file = a.data.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    let on = crate::analysis::catalogue::MeasuredOn { file, offset, chars: n };
+    crate::analysis::save::measure_and_save(&a.out, &chars, &val[..n], on, 3)?;
+    eprintln!("cell catalogue of {n} validation characters written into {} (metadata key 'cells')", a.out.display());
+    Ok(())
 }
 
 /// Whether a step is one of every `n` (0: never; the end is handled apart).

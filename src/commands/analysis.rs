@@ -1,0 +1,217 @@
+//! `gatescope cells`, `search` and `saturation`: check every argument (one
+//! line naming the option, before any long work), run the analysis over the
+//! text with progress on a terminal, and print a table or JSON.
+
+use crate::analysis::catalogue::MeasuredOn;
+use crate::analysis::report::{self, SearchQuery};
+use crate::analysis::save::save_catalogue;
+use crate::analysis::{self as an, encode, read_chars, Pads, SavedCatalogue, State};
+use crate::atomic::check_destination;
+use crate::cli::{AnalysisInput, CellsArgs, SaturationArgs, SearchArgs};
+use crate::model::layout::parse_layer;
+use crate::model::{load_model, use_one_thread, Checkpoint};
+use anyhow::{anyhow, bail, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::{IsTerminal, Write};
+use std::ops::Range;
+
+/// A whole number of at least `min` given to `option`.
+fn count(option: &str, s: &str, min: usize) -> Result<usize> {
+    let t = s.trim();
+    if t.starts_with('-') && t[1..].chars().all(|c| c.is_ascii_digit()) && t.len() > 1 {
+        bail!("{option} {t}: must be at least {min}");
+    }
+    if t.is_empty() || !t.chars().all(|c| c.is_ascii_digit()) {
+        bail!("{option} '{s}': expected a whole number");
+    }
+    let v: usize = t.parse().map_err(|_| anyhow!("{option} {t}: too large"))?;
+    if v < min {
+        bail!("{option} {v}: must be at least {min}");
+    }
+    Ok(v)
+}
+
+/// A finite number given to `option`.
+fn number(option: &str, s: &str) -> Result<f64> {
+    let v: f64 = s.trim().parse().map_err(|_| anyhow!("{option} '{s}': expected a number"))?;
+    if !v.is_finite() {
+        bail!("{option} {s}: must be a finite number");
+    }
+    Ok(v)
+}
+
+/// `S..E` with 0 <= S < E <= n.
+fn span(s: &str, n: usize) -> Result<Range<usize>> {
+    let bad = || anyhow!("--span '{s}': expected S..E (start included, end not), e.g. 120..135");
+    let (a, b) = s.trim().split_once("..").ok_or_else(bad)?;
+    let digits = |x: &str| !x.is_empty() && x.chars().all(|c| c.is_ascii_digit());
+    if !digits(a) || !digits(b) {
+        return Err(bad());
+    }
+    let too_large = || anyhow!("--span {s}: outside the text (it has {n} characters)");
+    let (a, b): (usize, usize) = (a.parse().map_err(|_| too_large())?, b.parse().map_err(|_| too_large())?);
+    if a >= b {
+        bail!("--span {a}..{b} is empty; the end must be after the start");
+    }
+    if b > n {
+        bail!("--span {a}..{b} is outside the text: it reads {n} characters (--chars), so the end is at most {n}");
+    }
+    Ok(a..b)
+}
+
+/// The model (with its warnings said) and the encoded first N characters.
+struct Input {
+    ck: Checkpoint,
+    chars: Vec<char>,
+    ids: Vec<i64>,
+}
+
+fn load(input: &AnalysisInput, n: usize, before_reading: impl FnOnce(&Checkpoint) -> Result<()>) -> Result<Input> {
+    use_one_thread();
+    let ck = load_model(input.checkpoint.as_deref())?;
+    for w in &ck.warnings {
+        eprintln!("gatescope: warning: {}: {w}", ck.path.display());
+    }
+    before_reading(&ck)?;
+    let chars = read_chars(&input.data, n)?;
+    let ids = encode(&ck.model.vocab, &chars, &input.data.display().to_string())?;
+    Ok(Input { ck, chars, ids })
+}
+
+/// Run `work` with a progress bar over `n` characters when stderr is a terminal.
+fn with_progress<T>(n: usize, what: &str, work: impl FnOnce(&mut dyn FnMut(usize)) -> T) -> T {
+    let bar = if std::io::stderr().is_terminal() { ProgressBar::new(n as u64) } else { ProgressBar::hidden() };
+    bar.set_style(
+        ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} characters  ETA {eta}")
+            .expect("valid template")
+            .progress_chars("█▉▊▋▌▍▎▏ "),
+    );
+    bar.set_message(what.to_string());
+    let out = work(&mut |done| bar.set_position(done as u64));
+    bar.finish_and_clear();
+    out
+}
+
+fn print(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|_| if text.ends_with('\n') { Ok(()) } else { out.write_all(b"\n") })
+        .and_then(|_| out.flush())
+        .map_err(|e| anyhow!("stdout: {e}"))
+}
+
+fn file_name(path: &std::path::Path) -> String {
+    path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+pub fn cells(a: CellsArgs) -> Result<()> {
+    let n = count("--chars", &a.input.chars, 1)?;
+    let top = count("--top", &a.top, 1)?;
+    let save_to = match (a.save, &a.input.checkpoint) {
+        (false, _) => None,
+        (true, None) => bail!(
+            "--save: the built-in model has no file to write the catalogue into; \
+             pass --checkpoint FILE (for example a copy of assets/default.safetensors)"
+        ),
+        (true, Some(p)) => Some(p.clone()),
+    };
+    let input = load(&a.input, n, |_| save_to.as_deref().map_or(Ok(()), check_destination))?;
+    let cat = with_progress(n, "cells", |p| an::catalogue(&input.ck.model, &input.chars, &input.ids, top, p));
+    if a.input.json {
+        print(&report::catalogue_json(&cat))?;
+    } else {
+        print(&report::catalogue_text(&cat, &a.input.data.display().to_string(), top))?;
+    }
+    if let Some(path) = save_to {
+        let measured_on = MeasuredOn { file: file_name(&a.input.data), offset: 0, chars: n };
+        save_catalogue(&path, &SavedCatalogue::new(cat, measured_on, top))?;
+        eprintln!("saved the catalogue in {} (metadata key 'cells')", path.display());
+    }
+    Ok(())
+}
+
+pub fn search(a: SearchArgs) -> Result<()> {
+    let n = count("--chars", &a.input.chars, 1)?;
+    let span = span(&a.span, n)?;
+    let state = State::from_letter(a.state.trim())
+        .ok_or_else(|| anyhow!("--state '{}': expected c (tanh of the cell state) or h", a.state))?;
+    let threshold = number("--threshold", &a.threshold)?;
+    if !(-1.0 < threshold && threshold < 1.0) {
+        bail!("--threshold {threshold}: must be between -1 and 1 (tanh(c) and h lie in that range)");
+    }
+    let pads = Pads { left: count("--pad-left", &a.pad_left, 0)?, right: count("--pad-right", &a.pad_right, 0)? };
+    let top = count("--top", &a.top, 1)?;
+    let layer = parse_layer(&a.layer).map_err(|e| anyhow!("--layer: {e}"))?;
+    let input = load(&a.input, n, |ck| {
+        let layers = ck.model.dims.layers;
+        if layer >= layers {
+            bail!(
+                "--layer l{layer}: the model has {layers} layer{} (l0..l{})",
+                if layers == 1 { "" } else { "s" },
+                layers - 1
+            );
+        }
+        Ok(())
+    })?;
+    let bits = with_progress(n, "search", |p| an::on_bits(&input.ck.model, &input.ids, layer, state, threshold, p));
+    let result = an::search(&bits, span.clone(), pads, top);
+    if a.input.json {
+        print(&report::search_json(&input.chars, &result))
+    } else {
+        let q = SearchQuery { layer, state, threshold, span, pads, top, chars: &input.chars };
+        print(&report::search_text(&q, &result))
+    }
+}
+
+pub fn saturation(a: SaturationArgs) -> Result<()> {
+    let n = count("--chars", &a.input.chars, 1)?;
+    let (low, high) = (number("--low", &a.low)?, number("--high", &a.high)?);
+    for (option, v) in [("--low", low), ("--high", high)] {
+        if !(0.0..=1.0).contains(&v) {
+            bail!("{option} {v}: must be between 0 and 1 (gates i, f, o lie in that range)");
+        }
+    }
+    if low > high {
+        bail!("--low {low} is above --high {high}");
+    }
+    let input = load(&a.input, n, |_| Ok(()))?;
+    let sat = with_progress(n, "saturation", |p| an::saturation(&input.ck.model, &input.ids, low, high, p));
+    if a.input.json {
+        print(&report::saturation_json(&sat))
+    } else {
+        print(&report::saturation_text(&sat, low, high))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_and_spans_are_range_checked() {
+        assert_eq!(count("--top", "3", 1).unwrap(), 3);
+        for (s, needle) in [
+            ("0", "at least 1"),
+            ("-2", "at least 1"),
+            ("x", "whole number"),
+            ("", "whole number"),
+            ("1.5", "whole number"),
+            ("99999999999999999999999", "too large"),
+        ] {
+            assert!(count("--top", s, 1).unwrap_err().to_string().contains(needle), "{s}");
+        }
+        assert!(number("--low", "NaN").unwrap_err().to_string().contains("finite"));
+        assert!(number("--low", "inf").unwrap_err().to_string().contains("finite"));
+        assert_eq!(span("3..7", 10).unwrap(), 3..7);
+        for (s, needle) in [
+            ("7..7", "empty"),
+            ("8..7", "empty"),
+            ("3..11", "outside"),
+            ("3-7", "expected S..E"),
+            ("-1..4", "expected S..E"),
+            ("3..99999999999999999999999", "outside"),
+        ] {
+            assert!(span(s, 10).unwrap_err().to_string().contains(needle), "{s}");
+        }
+    }
+}
