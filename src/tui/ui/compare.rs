@@ -41,7 +41,7 @@ pub fn render(cmp: &Compare, run: &Run, area: Rect, buf: &mut Buffer) {
     if let Some(t) = d.first {
         title.push_str(&format!(" · first t={t}"));
     }
-    title.push_str(if run.is_running() { " · rerunning… " } else { " · Alt-b hides " });
+    title.push_str(if run.is_running() { " · rerunning… " } else { " " });
     let block = Block::bordered().title(title).title_style(theme::title());
     let inner = block.inner(area);
     block.render(area, buf);
