@@ -12,6 +12,8 @@ pub enum Context {
     Inspect,
     TextBox,
     Help,
+    /// The list of active interventions.
+    List,
 }
 
 /// Line editing, the same for whichever text box has focus.
@@ -66,6 +68,17 @@ pub enum Action {
     Quit,
     /// Ctrl-C: quit now.
     ForceQuit,
+    /// Open the intervention editor on the colouring cell at the cursor's step.
+    Intervene,
+    /// Open the list of active interventions.
+    InterventionList,
+    /// Move the list's selection.
+    ListMove(i8),
+    /// Remove the selected intervention.
+    ListRemove,
+    ClearInterventions,
+    /// Show or hide the compare view (baseline beside the intervened run).
+    ToggleCompare,
 }
 
 impl Action {
@@ -122,6 +135,13 @@ impl Action {
         Action::HelpScroll(1),
         Action::Quit,
         Action::ForceQuit,
+        Action::Intervene,
+        Action::InterventionList,
+        Action::ListMove(-1),
+        Action::ListMove(1),
+        Action::ListRemove,
+        Action::ClearInterventions,
+        Action::ToggleCompare,
     ];
 }
 
@@ -147,7 +167,8 @@ const TI: &[Context] = &[Context::Typing, Context::Inspect];
 const TB: &[Context] = &[Context::Typing, Context::TextBox];
 const B: &[Context] = &[Context::TextBox];
 const H: &[Context] = &[Context::Help];
-const ALL: &[Context] = &[Context::Typing, Context::Inspect, Context::TextBox, Context::Help];
+const L: &[Context] = &[Context::List];
+const ALL: &[Context] = &[Context::Typing, Context::Inspect, Context::TextBox, Context::Help, Context::List];
 
 /// One row of the table.
 #[derive(Debug, Clone, Copy)]
@@ -195,7 +216,7 @@ pub const BINDINGS: &[Binding] = &[
     on_empty(b(TI, &[plain(K::Char('q'))], A::Quit, "q", "quit (on an empty prompt; asks if unsaved)")),
     hinted(b(TI, &[plain(K::Enter)], A::Submit, "Enter", "generate a full continuation"), 1, "Enter generate"),
     hinted(b(B, &[plain(K::Enter)], A::Submit, "Enter (box)", "confirm the box"), 0, "Enter confirm"),
-    hinted(b(T, &[plain(K::Esc)], A::Cancel, "Esc", "stop generating / clear the message"), 2, "Esc stop"),
+    hinted(b(T, &[plain(K::Esc)], A::Cancel, "Esc", "stop generating / close the compare view"), 2, "Esc stop"),
     hinted(b(B, &[plain(K::Esc)], A::Cancel, "Esc (box)", "close the box"), 1, "Esc cancel"),
     b(T, &[Key { code: K::Enter, mods: KeyModifiers::ALT }], A::Edit(E::NewLine), "Alt-Enter", "insert a line break"),
     b(TB, &[plain(K::Left)], A::Edit(E::Left), "←", "move left by a character (grapheme)"),
@@ -259,6 +280,29 @@ pub const BINDINGS: &[Binding] = &[
         8,
         "Ctrl-O load",
     ),
+    hinted(
+        b(TI, &[alt('i')], A::Intervene, "Alt-i", "intervene: an editor for the colouring cell from the cursor's step"),
+        11,
+        "Alt-i intervene",
+    ),
+    b(TI, &[alt('I')], A::InterventionList, "Alt-I", "list the interventions (↑↓ select, Delete removes)"),
+    b(TI, &[alt('X')], A::ClearInterventions, "Alt-X", "remove every intervention"),
+    b(TI, &[alt('b')], A::ToggleCompare, "Alt-b", "compare view on / off: baseline beside the intervened run"),
+    hinted(b(L, &[plain(K::Up)], A::ListMove(-1), "↑ (list)", "select the intervention above"), 0, "↑↓ select"),
+    b(L, &[plain(K::Down)], A::ListMove(1), "↓ (list)", "select the intervention below"),
+    hinted(
+        b(
+            L,
+            &[plain(K::Delete), plain(K::Backspace)],
+            A::ListRemove,
+            "Delete (list)",
+            "remove the selected intervention",
+        ),
+        1,
+        "Delete remove",
+    ),
+    hinted(b(L, &[alt('X'), plain(K::Char('X'))], A::ClearInterventions, "X (list)", "remove them all"), 2, "X all"),
+    hinted(b(L, &[plain(K::Esc), plain(K::Enter)], A::Cancel, "Esc (list)", "close the list"), 3, "Esc close"),
     b(H, &[plain(K::Up)], A::HelpScroll(-1), "↑ (help)", "scroll this help"),
     hinted(
         b(
@@ -347,7 +391,7 @@ mod tests {
 
     #[test]
     fn no_key_means_two_things_in_one_context() {
-        for ctx in [Context::Typing, Context::Inspect, Context::TextBox, Context::Help] {
+        for ctx in [Context::Typing, Context::Inspect, Context::TextBox, Context::Help, Context::List] {
             for empty in [false, true] {
                 let live: Vec<&Binding> = BINDINGS
                     .iter()

@@ -10,6 +10,7 @@ use super::event::{Event, ModelInfo, WorkerEvent};
 use crate::generate::{Generator, Mark, Step};
 use crate::model::checkpoint::Checkpoint;
 use crate::model::sample::Sampling;
+use crate::model::Intervention;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, Sender, TryRecvError};
 
@@ -32,6 +33,18 @@ pub enum WorkerCmd {
     SetSampling(Sampling),
     /// Load another checkpoint; on failure keep the current one.
     Load(PathBuf),
+    /// The interventions for the next requests (the live one keeps the list
+    /// it started with, so what a run records is what it ran with).
+    SetInterventions(Vec<Intervention>),
+    /// `SetInterventions`, then `Start`: an intervention applied from the
+    /// playground reruns the run it was set on, with the same seed.
+    Rerun {
+        id: u64,
+        prompt: String,
+        length: usize,
+        sampling: Sampling,
+        interventions: Vec<Intervention>,
+    },
     Shutdown,
 }
 
@@ -88,6 +101,15 @@ struct PromptCache {
     chars: Vec<char>,
     steps: Vec<Step>,
     after: Mark,
+    /// The interventions that covered a step of `chars` when it was read: the
+    /// cache serves a request only under the same ones (the others leave the
+    /// prompt's steps as they are).
+    covering: Vec<Intervention>,
+}
+
+/// The interventions of `list` that cover a step of a prompt of `len` characters.
+fn covering_prompt(list: &[Intervention], len: usize) -> Vec<Intervention> {
+    list.iter().filter(|iv| iv.span.is_some_and(|s| s.start < len)).copied().collect()
 }
 
 /// The model and the state of its one request at a time.
@@ -96,6 +118,8 @@ pub struct Worker {
     sampling: Sampling,
     job: Option<Job>,
     cache: Option<PromptCache>,
+    /// What the next request runs with.
+    interventions: Vec<Intervention>,
     paused: bool,
     events: Sender<Event>,
     /// Prompt characters run through the model so far (cache hits excluded).
@@ -119,6 +143,7 @@ impl Worker {
             sampling,
             job: None,
             cache: None,
+            interventions: Vec::new(),
             paused: false,
             events,
             prompt_chars_read: 0,
@@ -145,6 +170,12 @@ impl Worker {
                 self.sampling = sampling;
                 return self.start(id, &prompt, length);
             }
+            WorkerCmd::Rerun { id, prompt, length, sampling, interventions } => {
+                self.sampling = sampling;
+                self.interventions = interventions;
+                return self.start(id, &prompt, length);
+            }
+            WorkerCmd::SetInterventions(list) => self.interventions = list,
             WorkerCmd::Stop => self.cancel(),
             WorkerCmd::Pause => self.paused = true,
             WorkerCmd::Resume => self.paused = false,
@@ -180,11 +211,18 @@ impl Worker {
     /// back to where it stood after it; the rest is read by `step`.
     pub fn start(&mut self, id: u64, prompt: &str, length: usize) -> Flow {
         self.cancel();
+        if let Err(e) = self.generator.set_interventions(self.interventions.clone()) {
+            return self.send(WorkerEvent::Failed { id, message: one_line(&e) });
+        }
         let chars: Vec<char> = prompt.chars().collect();
         let mut job = Job { id, prompt: chars, read: 0, prompt_steps: Vec::new(), remaining: length };
         let keep = job.prompt.len() <= PROMPT_CACHE_MAX;
         match &self.cache {
-            Some(c) if !c.chars.is_empty() && job.prompt.starts_with(&c.chars) => {
+            Some(c)
+                if !c.chars.is_empty()
+                    && job.prompt.starts_with(&c.chars)
+                    && covering_prompt(&self.interventions, c.chars.len()) == c.covering =>
+            {
                 self.generator.rewind(&c.after);
                 for step in &c.steps {
                     if self.events.send(Event::Worker(WorkerEvent::Step { id, step: Box::new(step.clone()) })).is_err()
@@ -253,6 +291,7 @@ impl Worker {
         }
         if keep && job.read == job.prompt.len() {
             self.cache = Some(PromptCache {
+                covering: covering_prompt(self.generator.interventions(), job.prompt.len()),
                 chars: job.prompt.clone(),
                 steps: std::mem::take(&mut job.prompt_steps),
                 after: self.generator.mark(),

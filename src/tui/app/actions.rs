@@ -29,6 +29,15 @@ impl App {
                 return Some(WorkerCmd::Shutdown);
             }
             Action::Quit => return self.ask_to_quit(),
+            Action::ScrollBack | Action::ScrollForward if self.iv.shown().is_some() => {
+                return self.intervene_action(action)
+            }
+            Action::Intervene
+            | Action::InterventionList
+            | Action::ListMove(_)
+            | Action::ListRemove
+            | Action::ClearInterventions
+            | Action::ToggleCompare => return self.intervene_action(action),
             other => self.control(other),
         };
         if self.sampling != before {
@@ -92,7 +101,13 @@ impl App {
             | Action::HistoryPrev
             | Action::HistoryNext
             | Action::Quit
-            | Action::ForceQuit => unreachable!("handled by apply"),
+            | Action::ForceQuit
+            | Action::Intervene
+            | Action::InterventionList
+            | Action::ListMove(_)
+            | Action::ListRemove
+            | Action::ClearInterventions
+            | Action::ToggleCompare => unreachable!("handled by apply"),
         }
         None
     }
@@ -139,16 +154,29 @@ impl App {
                 self.save_to_box_path();
                 None
             }
+            Mode::Intervene => self.apply_intervention(),
+            Mode::Interventions => {
+                self.close_intervention_box();
+                None
+            }
         }
     }
 
     fn cancel(&mut self) -> Option<WorkerCmd> {
         match self.mode {
+            Mode::Typing if !self.run.is_running() && self.iv.shown().is_some() => {
+                self.iv.compare_shown = false;
+                None
+            }
             Mode::Typing => {
                 self.prompt.edit_at = None;
                 self.stop()
             }
             Mode::Inspect => self.leave_inspect(),
+            Mode::Intervene | Mode::Interventions => {
+                self.close_intervention_box();
+                None
+            }
             Mode::Load | Mode::Cell | Mode::Save => {
                 let what = match self.mode {
                     Mode::Cell => "cell choice cancelled",
@@ -255,11 +283,17 @@ impl App {
     fn save_to_box_path(&mut self) {
         let typed = self.box_editor.text().to_string();
         let base = if self.save_dir.as_os_str().is_empty() { std::path::Path::new(".") } else { &self.save_dir };
-        match save::resolve(&typed, base).and_then(|txt| save::save(&self.run.steps, &txt)) {
-            Ok((txt, jsonl)) => {
+        let meta = save::SaveMeta {
+            interventions: &self.iv.ran_with,
+            colouring: self.page_colouring(),
+            model: self.model.name.clone(),
+        };
+        let steps = self.run.steps.make_contiguous();
+        match save::resolve(&typed, base).and_then(|txt| save::save(steps, &txt, &meta)) {
+            Ok([txt, jsonl, html]) => {
                 self.mode = Mode::Typing;
                 self.run.saved = true;
-                self.info(format!("saved {} and {}", txt.display(), jsonl.display()));
+                self.info(format!("saved {}, {} and {}", txt.display(), jsonl.display(), html.display()));
             }
             Err(e) => {
                 let parts: Vec<String> = e.chain().map(|c| c.to_string()).collect();

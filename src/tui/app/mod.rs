@@ -5,11 +5,13 @@
 //! handed to `update_at` and `tick`.
 
 mod actions;
+pub mod intervene;
 pub mod prompt;
 pub mod run;
 pub mod save;
 pub mod view;
 
+pub use intervene::{Compare, Interventions};
 pub use prompt::{Prompt, PREVIEW_DELAY};
 pub use run::{ring_capacity, Run, RunKind, RunState, MAX_STEPS};
 pub use view::{ColorMode, View};
@@ -46,11 +48,15 @@ pub enum Mode {
     Cell,
     /// A path box for saving the transcript and trace.
     Save,
+    /// The intervention editor (a text box).
+    Intervene,
+    /// The list of active interventions.
+    Interventions,
 }
 
 impl Mode {
     pub fn is_box(self) -> bool {
-        matches!(self, Mode::Load | Mode::Cell | Mode::Save)
+        matches!(self, Mode::Load | Mode::Cell | Mode::Save | Mode::Intervene)
     }
 }
 
@@ -89,6 +95,8 @@ pub struct App {
     pub fatal: Option<String>,
     /// Where the save box's default name points.
     pub save_dir: PathBuf,
+    /// Active interventions and the compare view.
+    pub iv: Interventions,
 }
 
 impl App {
@@ -110,6 +118,7 @@ impl App {
             quit: false,
             fatal: None,
             save_dir: PathBuf::from("."),
+            iv: Interventions::default(),
         };
         if let Some(w) = app.model.warnings.first().cloned() {
             app.error(format!("warning: {}", sanitize_line(&w)));
@@ -120,7 +129,7 @@ impl App {
     /// Index of the step the panels describe: the inspect cursor, or the newest.
     pub fn focus(&self) -> Option<usize> {
         let last = self.run.steps.len().checked_sub(1)?;
-        Some(if self.mode == Mode::Inspect { self.view.cursor.min(last) } else { last })
+        Some(if self.inspecting() { self.view.cursor.min(last) } else { last })
     }
 
     /// Whether the preview's ghost text belongs to the prompt as it is now.
@@ -245,13 +254,13 @@ impl App {
         self.run.clear();
         self.view.cursor = 0;
         self.view.scroll = 0;
-        if matches!(self.mode, Mode::Load | Mode::Inspect) {
+        if matches!(self.mode, Mode::Load | Mode::Inspect | Mode::Intervene | Mode::Interventions) {
             self.mode = Mode::Typing;
         }
         if !self.prompt.editor.is_empty() && self.preview {
             self.prompt.edit_at = Some(self.now);
         }
-        None
+        self.interventions_for_new_model()
     }
 
     // ---- requests ----
@@ -270,6 +279,7 @@ impl App {
         self.view.cursor = 0;
         self.view.scroll = 0;
         let id = self.run.begin(kind, prompt.clone());
+        self.run_started();
         self.prompt.edit_at = None;
         let length = if kind == RunKind::Preview { PREVIEW_LEN } else { self.length };
         Some(WorkerCmd::Start { id, prompt, length, sampling: self.sampling })
@@ -306,7 +316,8 @@ impl App {
             _ if self.view.help => Context::Help,
             Mode::Typing => Context::Typing,
             Mode::Inspect => Context::Inspect,
-            Mode::Load | Mode::Cell | Mode::Save => Context::TextBox,
+            Mode::Load | Mode::Cell | Mode::Save | Mode::Intervene => Context::TextBox,
+            Mode::Interventions => Context::List,
         }
     }
 
@@ -314,6 +325,9 @@ impl App {
         self.view.help = false;
         self.message = None;
         self.quit_armed = false;
+        if self.mode == Mode::Interventions {
+            return None;
+        }
         if self.mode.is_box() {
             self.box_editor.insert_str(&s.replace(['\n', '\r'], ""));
             return None;
@@ -360,6 +374,7 @@ impl App {
                 self.info("in inspect mode letters are controls (? lists them); Tab returns to the prompt");
                 None
             }
+            Mode::Interventions => None,
             _ => {
                 self.box_editor.insert_char(typed);
                 None

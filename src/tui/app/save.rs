@@ -1,9 +1,12 @@
-//! Saving a run: the transcript (`.txt`) and its trace (`.jsonl`, the
-//! `generate --trace` format), at a path the user confirms in the save box.
+//! Saving a run: the transcript (`.txt`), its trace (`.jsonl`, the
+//! `generate --trace` format) and an HTML page of it coloured as the
+//! playground colours it (`gatescope export`'s page), at a path the user
+//! confirms in the save box.
 
+use crate::export::{Colouring, PageMeta};
 use crate::generate::Step;
+use crate::model::Intervention;
 use anyhow::{bail, Result};
-use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
 /// The default transcript name in `dir`, named by the local time, with a
@@ -13,8 +16,8 @@ pub fn default_path(dir: &Path) -> PathBuf {
     let mut n = 1;
     loop {
         let base = if n == 1 { format!("gatescope-{stamp}") } else { format!("gatescope-{stamp}-{n}") };
-        let (t, j) = (dir.join(format!("{base}.txt")), dir.join(format!("{base}.jsonl")));
-        if !t.exists() && !j.exists() {
+        let t = dir.join(format!("{base}.txt"));
+        if outputs(&t).iter().all(|p| !p.exists()) {
             return t;
         }
         n += 1;
@@ -36,8 +39,8 @@ pub fn resolve(typed: &str, base: &Path) -> Result<PathBuf> {
     if path.extension().is_none() {
         path.set_extension("txt");
     }
-    if path.extension().is_some_and(|e| e == "jsonl") {
-        bail!("{} would be the trace's own name; name the transcript (.txt)", path.display());
+    if path.extension().is_some_and(|e| e == "jsonl" || e == "html") {
+        bail!("{} would be the trace's or the page's own name; name the transcript (.txt)", path.display());
     }
     Ok(path)
 }
@@ -50,27 +53,72 @@ pub fn expand_home(typed: &str) -> PathBuf {
     }
 }
 
-/// Write the transcript to `txt` and the trace beside it (same name,
-/// `.jsonl`). Both go through temporary files; neither overwrites a file.
-pub fn save(steps: &VecDeque<Step>, txt: &Path) -> Result<(PathBuf, PathBuf)> {
+/// The files a save of `txt` writes: the transcript, the trace, the page.
+pub fn outputs(txt: &Path) -> [PathBuf; 3] {
+    [txt.to_path_buf(), txt.with_extension("jsonl"), txt.with_extension("html")]
+}
+
+/// What a save records beside the steps.
+#[derive(Debug, Clone)]
+pub struct SaveMeta<'a> {
+    /// What the run ran with: a header line of the transcript, and the
+    /// trace's first line (`generate::trace_header`). None: no such lines.
+    pub interventions: &'a [Intervention],
+    /// How the page colours the text.
+    pub colouring: Colouring,
+    /// The model's name, for the page's legend.
+    pub model: String,
+}
+
+/// The transcript's header line for a run with `interventions` (none: no line).
+pub fn transcript_header(interventions: &[Intervention]) -> Option<String> {
+    if interventions.is_empty() {
+        return None;
+    }
+    let specs: Vec<String> = interventions.iter().map(|iv| iv.to_string()).collect();
+    Some(format!("# gatescope interventions: {}", specs.join(" ")))
+}
+
+/// Write the transcript to `txt`, the trace and the page beside it (same
+/// name, `.jsonl` and `.html`). Each goes through a temporary file; none
+/// overwrites a file, and a failure removes what this save had written.
+pub fn save(steps: &[Step], txt: &Path, meta: &SaveMeta) -> Result<[PathBuf; 3]> {
     if steps.is_empty() {
         bail!("nothing to save yet");
     }
-    let jsonl = txt.with_extension("jsonl");
-    for p in [txt, jsonl.as_path()] {
+    let paths = outputs(txt);
+    for p in &paths {
         if p.exists() {
             bail!("{} exists; choose another name", p.display());
         }
         crate::atomic::check_destination(p)?;
     }
-    let mut trace = crate::trace::TraceWriter::create(&jsonl)?;
+    let [_, jsonl, html] = &paths;
+    let mut trace = crate::trace::TraceWriter::create(jsonl)?;
+    if !meta.interventions.is_empty() {
+        trace.write(&crate::generate::trace_header(meta.interventions))?;
+    }
     for s in steps {
         trace.write(&s.to_json_line())?;
     }
-    let text: String = steps.iter().map(|s| s.ch).collect();
-    crate::atomic::write_atomic(txt, text.as_bytes())?;
-    trace.finish()?;
-    Ok((txt.to_path_buf(), jsonl))
+    let mut text: String = transcript_header(meta.interventions).map(|h| h + "\n").unwrap_or_default();
+    text.extend(steps.iter().map(|s| s.ch));
+    let mut name = meta.model.clone();
+    if !meta.interventions.is_empty() {
+        let specs: Vec<String> = meta.interventions.iter().map(|iv| iv.to_string()).collect();
+        name.push_str(&format!(" with interventions {}", specs.join(" ")));
+    }
+    let page = crate::export::page(steps, meta.colouring, &PageMeta { checkpoint: name, top: false });
+    let written = crate::atomic::write_atomic(html, page.as_bytes())
+        .and_then(|_| crate::atomic::write_atomic(txt, text.as_bytes()))
+        .and_then(|_| trace.finish().map(|_| ()));
+    if let Err(e) = written {
+        for p in [html.as_path(), txt] {
+            let _ = std::fs::remove_file(p);
+        }
+        return Err(e);
+    }
+    Ok(paths)
 }
 
 /// Local time as YYYYMMDD-HHMMSS.

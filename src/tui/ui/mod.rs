@@ -1,8 +1,10 @@
 //! Drawing: a pure function of `&App` into any ratatui backend. One file per
 //! panel; each renders into its own `Rect` of the frame's buffer.
 
+pub mod compare;
 pub mod gates;
 pub mod help;
+pub mod intervene;
 pub mod norms;
 pub mod output;
 pub mod prompt;
@@ -58,18 +60,23 @@ pub fn draw(frame: &mut Frame, app: &App) {
         return;
     }
     let a = areas(area);
-    let focus = Focus { step: app.focus(), inspecting: app.mode == super::app::Mode::Inspect };
+    let focus = Focus { step: app.focus(), inspecting: app.inspecting() };
     let buf = frame.buffer_mut();
-    output::render(&app.run, &app.view, focus, a.output, buf);
+    let compare = app.iv.shown();
+    match compare {
+        Some(c) => compare::render(c, &app.run, a.output, buf),
+        None => output::render(&app.run, &app.view, focus, a.output, buf),
+    }
     gates::render(&app.run, &app.view, focus, a.gates, buf);
-    norms::render(&app.run, &app.view, focus, a.norms, buf);
+    norms::render_with_baseline(&app.run, compare.map(|c| &c.baseline[..]), &app.view, focus, a.norms, buf);
     topk::render(&app.run, focus, a.topk, buf);
     let cursor = prompt::render(app, a.prompt, buf);
     status::render(app, a.status, buf);
+    intervene::render_list(app, Rect { height: a.prompt.y - area.y, ..area }, buf);
     if app.view.help {
         help::render(app.view.help_scroll, area, buf);
     } else if let Some(pos) = cursor {
-        if !focus.inspecting {
+        if !focus.inspecting || app.mode.is_box() {
             frame.set_cursor_position(pos);
         }
     }

@@ -3,6 +3,7 @@
 //! points are dropped and the y bounds always keep min < max.
 
 use super::{step_window, theme, Focus};
+use crate::generate::Step;
 use crate::tui::app::{Run, View};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -34,10 +35,42 @@ pub fn bounds(values: impl Iterator<Item = f64>) -> [f64; 2] {
 type Series = (String, Color, Vec<(f64, f64)>);
 
 pub fn render(run: &Run, view: &View, focus: Focus, area: Rect, buf: &mut Buffer) {
+    render_with_baseline(run, None, view, focus, area, buf)
+}
+
+/// The chart with a baseline run's |c| (the compare view's) drawn dim under
+/// the run's own lines, over the same steps.
+pub fn render_with_baseline(
+    run: &Run,
+    baseline: Option<&[Step]>,
+    view: &View,
+    focus: Focus,
+    area: Rect,
+    buf: &mut Buffer,
+) {
     // The window matches the heatmaps' so the marker lines up in meaning.
     let (start, end) = step_window(run.steps.len(), focus, (area.width as usize).saturating_sub(12).max(1) * 2);
     let layers = view.layers();
     let mut series: Vec<Series> = Vec::new();
+    // The baseline over the run's window of t (the run may still be shorter).
+    let t_window = match (run.steps.get(start), end.checked_sub(1).and_then(|e| run.steps.get(e))) {
+        (Some(a), Some(b)) => Some((a.t, b.t)),
+        _ => None,
+    };
+    if let Some(base) = baseline {
+        let (lo, hi) = t_window.unwrap_or((0, 0));
+        for l in 0..layers {
+            let pts: Vec<(f64, f64)> = base
+                .iter()
+                .filter(|s| (lo..=hi).contains(&s.t))
+                .filter_map(|s| {
+                    let v = s.layers.get(l)?.c_norm as f64;
+                    v.is_finite().then_some((s.t as f64, v))
+                })
+                .collect();
+            series.push((String::new(), Color::DarkGray, pts));
+        }
+    }
     for l in 0..layers {
         let color = theme::LAYERS[l % theme::LAYERS.len()];
         let pts = |h: bool| -> Vec<(f64, f64)> {
@@ -60,7 +93,11 @@ pub fn render(run: &Run, view: &View, focus: Focus, area: Rect, buf: &mut Buffer
         if view.show_h { " norms |c| |h| per step " } else { " cell-state norm |c| per step " },
         theme::title(),
     )];
-    for (name, color, _) in &series {
+    if baseline.is_some() {
+        title.push(Span::styled("── ", Style::new().fg(Color::DarkGray)));
+        title.push(Span::raw("baseline "));
+    }
+    for (name, color, _) in series.iter().filter(|s| !s.0.is_empty()) {
         title.push(Span::styled("── ", Style::new().fg(*color)));
         title.push(Span::raw(format!("{name} ")));
     }

@@ -23,6 +23,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) -> Option<Position> {
         )
     } else if app.mode == Mode::Load {
         " load checkpoint: type a path, Enter loads, Esc cancels ".to_string()
+    } else if app.mode == Mode::Intervene {
+        " intervene: lK:U:TARGET OP VALUE[@A..B] (i f g o c h; = += *=) · Enter applies · Esc ".to_string()
     } else if app.mode == Mode::Save {
         " save transcript (.txt) and trace (.jsonl) as: Enter saves, Esc cancels ".to_string()
     } else {

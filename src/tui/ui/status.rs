@@ -32,7 +32,7 @@ fn width(spans: &[Span]) -> usize {
     spans.iter().map(|s| s.content.width()).sum()
 }
 
-fn first_line(app: &App) -> Vec<Part> {
+fn first_line(app: &App, w: usize) -> Vec<Part> {
     let m = &app.model;
     let mut parts = Vec::new();
     let plain = |rank, s: String| Part { rank, spans: vec![Span::raw(s)] };
@@ -56,6 +56,9 @@ fn first_line(app: &App) -> Vec<Part> {
         RunState::Paused => ("paused".to_string(), Color::LightYellow),
     };
     parts.push(Part { rank: 0, spans: vec![Span::styled(state, Style::new().fg(color))] });
+    if !app.iv.active.is_empty() {
+        parts.push(Part { rank: 0, spans: super::intervene::badge(&app.iv.active, w / 2) });
+    }
     let s = &app.sampling;
     let k = if s.top_k == 0 { "all".to_string() } else { s.top_k.to_string() };
     parts.push(plain(1, format!("T {:.2} top-k {k} top-p {:.2} seed {}", s.temperature, s.top_p, s.seed)));
@@ -133,13 +136,14 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         return;
     }
     let w = area.width as usize;
-    Line::from(fit(first_line(app), w)).render(Rect { height: 1, ..area }, buf);
+    Line::from(fit(first_line(app, w), w)).render(Rect { height: 1, ..area }, buf);
     if area.height < 2 {
         return;
     }
     let second = Rect { y: area.y + 1, height: 1, ..area };
     let problem = if app.mode == Mode::Typing { app.prompt.vocab_problem() } else { None };
     let line = match (&app.message, problem) {
+        (None, _) if app.mode == Mode::Intervene => super::intervene::check_line(app),
         (Some(m), _) => {
             let color = if m.kind == MsgKind::Error { theme::ERROR } else { theme::ACCENT };
             Line::from(Span::styled(format!(" {}", m.text), Style::new().fg(color)))
