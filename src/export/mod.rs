@@ -37,9 +37,9 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-/// The visible stand-in for a control or formatting character, if it is one
-/// (the playground's `tui::text::control_picture`, which tui cannot lend
-/// downwards): a browser would drop, reorder or reinterpret these.
+/// The visible stand-in for a control or formatting character, if it is one:
+/// a terminal or a browser would drop, reorder or reinterpret these. The
+/// playground shows the same pictures.
 pub fn control_picture(c: char) -> Option<char> {
     let u = c as u32;
     Some(match c {

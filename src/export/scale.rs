@@ -1,7 +1,6 @@
-//! The playground's colour scales as plain RGB, for files written outside the
-//! terminal. The stops are those of `tui::ui::theme` (viridis for 0..1, a
-//! blue-white-red diverging scale for −1..1); `theme` may wrap these
-//! functions in `Color::Rgb` so both always agree.
+//! The colour scales as plain RGB (viridis for 0..1, a blue-white-red
+//! diverging scale for −1..1), for the exported files and, wrapped in
+//! `Color::Rgb` by `tui::ui::theme`, for the playground: both always agree.
 
 /// An sRGB colour.
 pub type Rgb = (u8, u8, u8);
@@ -12,7 +11,8 @@ pub const NAN: Rgb = (255, 0, 255);
 const VIRIDIS: [Rgb; 5] = [(68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37)];
 const DIVERGING: [Rgb; 3] = [(33, 102, 172), (240, 240, 240), (178, 24, 43)];
 
-fn lerp(stops: &[Rgb], t: f32) -> Rgb {
+/// The colour at `t` in 0..1 along evenly spaced `stops`.
+pub fn lerp(stops: &[Rgb], t: f32) -> Rgb {
     let t = t.clamp(0.0, 1.0) * (stops.len() - 1) as f32;
     let i = (t.floor() as usize).min(stops.len() - 2);
     let f = t - i as f32;

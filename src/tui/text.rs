@@ -17,29 +17,9 @@ pub enum Glyph {
     Attach(char),
 }
 
-/// The visible stand-in for a control or formatting character, if it is one.
-pub fn control_picture(c: char) -> Option<char> {
-    let u = c as u32;
-    Some(match c {
-        '\t' => '⇥',
-        '\n' => '⏎',
-        '\r' => '␍',
-        '\u{1b}' => '␛',
-        ' ' => return None,
-        '\u{7f}' => '␡',
-        _ if u < 0x20 => char::from_u32(0x2400 + u).unwrap_or('�'),
-        _ if (0x80..0xa0).contains(&u) => '�',
-        // Bidi embeddings, overrides and isolates, BOM, line/paragraph separators.
-        '\u{200e}'
-        | '\u{200f}'
-        | '\u{202a}'..='\u{202e}'
-        | '\u{2066}'..='\u{2069}'
-        | '\u{feff}'
-        | '\u{2028}'
-        | '\u{2029}' => '�',
-        _ => return None,
-    })
-}
+/// The visible stand-in for a control or formatting character, if it is one;
+/// the same pictures as the exported pages.
+pub use crate::export::control_picture;
 
 pub fn glyph(c: char) -> Glyph {
     if c == '\n' {

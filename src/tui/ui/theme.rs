@@ -1,8 +1,9 @@
 //! Colours and scales, in one place.
 
+use crate::export::scale;
 use ratatui::style::{Color, Modifier, Style};
 
-pub const NAN: Color = Color::Rgb(255, 0, 255);
+pub const NAN: Color = Color::Rgb(scale::NAN.0, scale::NAN.1, scale::NAN.2);
 pub const PROMPT: Color = Color::Cyan;
 pub const PROMPT_BG: Color = Color::Rgb(0, 95, 115);
 pub const GENERATED_BG: Color = Color::Rgb(60, 60, 60);
@@ -23,33 +24,20 @@ pub fn dim() -> Style {
     Style::new().fg(Color::DarkGray)
 }
 
-fn lerp(stops: &[(u8, u8, u8)], t: f32) -> Color {
-    let t = t.clamp(0.0, 1.0) * (stops.len() - 1) as f32;
-    let i = (t.floor() as usize).min(stops.len() - 2);
-    let f = t - i as f32;
-    let (a, b) = (stops[i], stops[i + 1]);
-    let mix = |x: u8, y: u8| (x as f32 + (y as f32 - x as f32) * f).round() as u8;
-    Color::Rgb(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+fn rgb((r, g, b): scale::Rgb) -> Color {
+    Color::Rgb(r, g, b)
 }
 
-const VIRIDIS: [(u8, u8, u8); 5] = [(68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37)];
-const DIVERGING: [(u8, u8, u8); 3] = [(33, 102, 172), (240, 240, 240), (178, 24, 43)];
-const SURPRISE: [(u8, u8, u8); 3] = [(70, 160, 80), (220, 200, 60), (210, 50, 50)];
+const SURPRISE: [scale::Rgb; 3] = [(70, 160, 80), (220, 200, 60), (210, 50, 50)];
 
 /// The fixed 0..1 gate scale (i, f, o). Non-finite values get a colour of their own.
 pub fn unit(v: f32) -> Color {
-    if !v.is_finite() {
-        return NAN;
-    }
-    lerp(&VIRIDIS, v)
+    rgb(scale::unit(v))
 }
 
 /// The fixed −1..1 scale (g, and tanh of a cell).
 pub fn signed(v: f32) -> Color {
-    if !v.is_finite() {
-        return NAN;
-    }
-    lerp(&DIVERGING, (v + 1.0) / 2.0)
+    rgb(scale::signed(v))
 }
 
 /// Background for a character by the probability the model gave it:
@@ -59,5 +47,5 @@ pub fn surprise(p: f32) -> Color {
         return NAN;
     }
     let s = -(p.clamp(1e-9, 1.0)).ln();
-    lerp(&SURPRISE, s / 6.0)
+    rgb(scale::lerp(&SURPRISE, s / 6.0))
 }
