@@ -110,7 +110,7 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed> {
     }
     let st = SafeTensors::deserialize(bytes).map_err(|e| match what_else(bytes) {
         Some((kind, advice)) => {
-            anyhow!("this is {kind}, not a safetensors checkpoint; gatescope reads .safetensors checkpoints{advice}")
+            anyhow!("this is {kind}, not a checkpoint; gatescope reads .safetensors checkpoints and PyTorch .pt state_dicts{advice}")
         }
         None => anyhow!("not a valid safetensors file ({e})"),
     })?;
