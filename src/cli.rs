@@ -249,7 +249,7 @@ pub struct ExportArgs {
     /// SVG: these units of --layer, e.g. 3,17,200 (default: all).
     #[arg(long, value_name = "a,b,c")]
     pub units: Option<String>,
-    /// SVG: the N units whose gate varies most over the trace.
+    /// SVG: the N units whose gate varies most over the trace. Range: 1 to the layer's size.
     #[arg(long, value_name = "N")]
     pub most_variable: Option<String>,
     /// Write a self-contained SVG heatmap of --gate in --layer.
@@ -271,7 +271,7 @@ pub struct AnalysisInput {
     /// UTF-8 text; the analysis reads its first --chars characters in one pass from a zero state.
     #[arg(long)]
     pub data: PathBuf,
-    /// How many characters to read, from the start of the file.
+    /// How many characters to read, from the start of the file. Range: 1 to the length of the text.
     #[arg(long, default_value = "20000", allow_hyphen_values = true)]
     pub chars: String,
     /// Print JSON instead of a table.
@@ -283,7 +283,7 @@ pub struct AnalysisInput {
 pub struct CellsArgs {
     #[command(flatten)]
     pub input: AnalysisInput,
-    /// Units listed per feature, by |r|.
+    /// Units listed per feature, by |r|. Range: at least 1.
     #[arg(long, default_value = "3", allow_hyphen_values = true)]
     pub top: String,
     /// Also write the catalogue into the checkpoint's metadata (key `cells`); tensors are untouched.
@@ -304,16 +304,16 @@ pub struct SearchArgs {
     /// c (a unit's value is tanh(c_t)) or h (h_t).
     #[arg(long, default_value = "c", allow_hyphen_values = true)]
     pub state: String,
-    /// A unit is on at t when its value is at least this; in (-1, 1).
+    /// A unit is on at t when its value is at least this. Range: (-1, 1).
     #[arg(long, default_value = "0.3", allow_hyphen_values = true)]
     pub threshold: String,
-    /// Steps before the span where a selected unit must be off.
+    /// Steps before the span where a selected unit must be off. Range: 0 or more.
     #[arg(long, default_value = "1", allow_hyphen_values = true)]
     pub pad_left: String,
-    /// Steps after the span where a selected unit must be off.
+    /// Steps after the span where a selected unit must be off. Range: 0 or more.
     #[arg(long, default_value = "0", allow_hyphen_values = true)]
     pub pad_right: String,
-    /// How many matches to list.
+    /// How many matches to list. Range: at least 1.
     #[arg(long, default_value = "50", allow_hyphen_values = true)]
     pub top: String,
 }
@@ -322,10 +322,10 @@ pub struct SearchArgs {
 pub struct SaturationArgs {
     #[command(flatten)]
     pub input: AnalysisInput,
-    /// A gate is left-saturated below this.
+    /// A gate is left-saturated below this. Range: [0, 1], at most --high.
     #[arg(long, default_value = "0.1", allow_hyphen_values = true)]
     pub low: String,
-    /// A gate is right-saturated above this.
+    /// A gate is right-saturated above this. Range: [0, 1], at least --low.
     #[arg(long, default_value = "0.9", allow_hyphen_values = true)]
     pub high: String,
 }
