@@ -95,8 +95,9 @@ target is replaced right after it is computed, before anything uses it: i, f,
 g, o after their nonlinearity (before c_t = f*c_(t-1) + i*g; o before h_t);
 c before h_t = o*tanh(c_t) and before it is carried to t+1; h before the next
 layer, the head and the carry. Several interventions apply in the order given.
-No clamping. Bad grammar, an empty span, a non-finite value, or a layer or
-unit the model does not have: one line `error: ...` on stderr, exit 1.
+No clamping. Bad grammar, an empty span, a span that starts after the run,
+a non-finite value, or a layer or unit the model does not have: one line
+`error: ...` on stderr, exit 1.
 
 Errors of every subcommand: one line `error: ...` on stderr, exit status 1
 (argparse's own usage errors, such as a missing required option, exit 2).
@@ -283,7 +284,9 @@ def parse_intervention(spec):
     return Intervention(spec, int(m["layer"]), int(m["unit"]), m["target"], m["op"], value, start, end)
 
 
-def parse_interventions(specs, layers, hidden):
+def parse_interventions(specs, layers, hidden, run_steps=None):
+    """run_steps: the steps of the run (prompt + generated); a span that starts
+    at or after it, or no span with nothing generated, covers no step."""
     out = []
     for spec in specs or []:
         iv = parse_intervention(spec)
@@ -291,6 +294,8 @@ def parse_interventions(specs, layers, hidden):
             raise RefError(f"--intervene {spec!r}: the model has layers l0..l{layers - 1}")
         if iv.unit >= hidden:
             raise RefError(f"--intervene {spec!r}: the model has units 0..{hidden - 1}")
+        if run_steps is not None and iv.start is not None and iv.start >= run_steps:
+            raise RefError(f"--intervene {spec!r}: the span starts after the run (steps 0..{run_steps - 1})")
         out.append(iv)
     return out
 
@@ -456,7 +461,7 @@ def prompt_ids(a, vocab):
 def cmd_greedy(a):
     m, vocab = load(a.checkpoint)
     ids = prompt_ids(a, vocab)
-    ivs = parse_interventions(a.intervene, m.lstm.num_layers, m.lstm.hidden_size)
+    ivs = parse_interventions(a.intervene, m.lstm.num_layers, m.lstm.hidden_size, len(ids) + a.length)
     if ivs:
         out = [ch for t, ch, is_prompt, _, _ in explicit_greedy(m, ids, a.length, ivs) if not is_prompt]
     else:
@@ -516,7 +521,7 @@ def check_against_nn_lstm(m, steps):
 def cmd_trace(a):
     m, vocab = load(a.checkpoint)
     ids = prompt_ids(a, vocab)
-    ivs = parse_interventions(a.intervene, m.lstm.num_layers, m.lstm.hidden_size)
+    ivs = parse_interventions(a.intervene, m.lstm.num_layers, m.lstm.hidden_size, len(ids) + a.length)
     steps = list(explicit_greedy(m, ids, a.length, ivs))
     if not ivs:
         check_against_nn_lstm(m, steps)
