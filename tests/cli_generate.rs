@@ -247,3 +247,24 @@ fn a_final_newline_only_on_a_terminal() {
     // The terminal turns "\n" into "\r\n"; the text itself is the piped text.
     assert_eq!(on_terminal.replace("\r\n", "\n"), format!("{piped}\n"), "one closing newline on a terminal");
 }
+
+#[test]
+fn a_trace_in_a_read_only_folder_is_refused_before_work() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let ck = tiny_checkpoint(dir.path(), "m.safetensors", TEXT, 8, 16, 1);
+    std::fs::set_permissions(&ck, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let trace = common::read_only_folder(dir.path()).join("t.jsonl");
+    let out = common::run_unprivileged(&[
+        "generate",
+        "-c",
+        ck.to_str().unwrap(),
+        "-p",
+        "hear",
+        "--trace",
+        trace.to_str().unwrap(),
+    ]);
+    let err = one_line_error(&out);
+    assert!(err.contains("cannot write in folder"), "{err}");
+    assert!(out.stdout.is_empty() && !trace.exists(), "nothing generated, nothing written");
+}

@@ -156,30 +156,10 @@ fn a_read_only_folder_is_refused_before_training() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("d.txt");
     std::fs::write(&data, "some text to learn from. ".repeat(50)).unwrap();
-    let ro = dir.path().join("ro");
-    std::fs::create_dir(&ro).unwrap();
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o644)).unwrap();
-    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
-    let out = ro.join("m.safetensors");
-    let args = tiny_train(data.to_str().unwrap(), out.to_str().unwrap(), "10");
-    // Root writes through mode bits, so as root run it as `nobody`.
-    let result = if unsafe { libc::geteuid() } == 0 {
-        std::process::Command::new("setpriv")
-            .args(["--reuid=65534", "--regid=65534", "--clear-groups", env!("CARGO_BIN_EXE_gatescope")])
-            .args(&args)
-            .output()
-            .expect("setpriv runs")
-    } else {
-        run(&args)
-    };
-    let stderr = String::from_utf8_lossy(&result.stderr);
-    if stderr.starts_with("setpriv:") || stderr.contains("error while loading shared libraries") {
-        // This checkout lies where `nobody` cannot reach the binary or libtorch.
-        eprintln!("skipped: cannot run gatescope as nobody here: {stderr}");
-        return;
-    }
-    let err = one_line_error(&result);
+    let out = common::read_only_folder(dir.path()).join("m.safetensors");
+    let err =
+        one_line_error(&common::run_unprivileged(&tiny_train(data.to_str().unwrap(), out.to_str().unwrap(), "10")));
     assert!(err.contains("cannot write in folder"), "{err}");
     assert!(!out.exists());
 }

@@ -82,3 +82,34 @@ pub fn mkfifo(path: &Path) {
     let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0, "mkfifo {}", path.display());
 }
+
+/// Run gatescope as the unprivileged user `nobody` when the tests run as
+/// root (root writes through mode bits, so a read-only folder would not be
+/// read-only to it). A checkout that `nobody` cannot reach fails the test
+/// with the reason: the check must run, not be skipped.
+pub fn run_unprivileged(args: &[&str]) -> Output {
+    if unsafe { libc::geteuid() } != 0 {
+        return run(args);
+    }
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", env!("CARGO_BIN_EXE_gatescope")])
+        .args(args)
+        .output()
+        .expect("setpriv runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.starts_with("setpriv:") && !stderr.contains("error while loading shared libraries"),
+        "cannot run gatescope as nobody (the checkout or libtorch is not readable by it): {stderr}"
+    );
+    out
+}
+
+/// A folder that its owner may read but not write, inside `parent`.
+pub fn read_only_folder(parent: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let ro = parent.join("ro");
+    std::fs::create_dir(&ro).unwrap();
+    std::fs::set_permissions(parent, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
+    ro
+}
