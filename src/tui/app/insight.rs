@@ -6,7 +6,10 @@
 //! as jobs the app advances `SLICE` steps per `tick`: every step carries
 //! each layer's gates and states, so the model is not needed, the worker
 //! stays free to generate, and nothing crosses a thread. A keystroke waits
-//! at most one slice (a few milliseconds on the shipped model). The
+//! at most one slice (a few milliseconds on the shipped model). A job copies
+//! the values it reads when it starts (the c and h of 2,000 steps of a 2×512
+//! model are 16 MB), so typing, which starts a new preview and clears the
+//! ring, does not end it. The
 //! accumulators are `crate::analysis`'s own, fed the same rows as
 //! `gatescope cells`, so the numbers are the same computation.
 
@@ -53,17 +56,22 @@ enum Acc {
 pub struct Job {
     pub kind: JobKind,
     history: u64,
-    /// Steps by absolute index (steps dropped before + index in the ring).
-    first: usize,
+    /// The ring's dropped count when the job started (its step 0).
+    dropped: usize,
+    hidden: usize,
+    /// The values read, `stride` per step: per layer c and h (catalogue),
+    /// i, f and o (saturation), or one layer's c (search).
+    values: Vec<f32>,
+    stride: usize,
     next: usize,
-    end: usize,
+    steps: usize,
     acc: Acc,
 }
 
 impl Job {
     /// Steps done and steps in all.
     pub fn progress(&self) -> (usize, usize) {
-        (self.next - self.first, self.end - self.first)
+        (self.next, self.steps)
     }
 }
 
@@ -78,7 +86,8 @@ pub struct Measured<T> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchDone {
     pub layer: usize,
-    pub span: Range<usize>,
+    /// The span in the ring's steps; None when the history has changed since.
+    pub span: Option<Range<usize>>,
     pub result: SearchResult,
 }
 
@@ -123,58 +132,64 @@ impl Insight {
         let same = |j: &Job| std::mem::discriminant(&j.kind) == std::mem::discriminant(&kind);
         self.jobs.retain(|j| !same(j));
         let layers = steps.front().map_or(0, |s| s.layers.len());
-        let acc = match &kind {
+        let (acc, stride) = match &kind {
             JobKind::Catalogue => {
                 let chars: Vec<char> = steps.iter().map(|s| s.ch).collect();
-                Acc::Catalogue(Box::new((FeatureTable::new(&chars), CatalogueBuilder::new(layers, hidden))))
+                let b = Box::new((FeatureTable::new(&chars), CatalogueBuilder::new(layers, hidden)));
+                (Acc::Catalogue(b), layers * 2 * hidden)
             }
-            JobKind::Saturation => Acc::Saturation(SaturationCounter::new(layers, hidden, SAT_LOW, SAT_HIGH)),
-            JobKind::Search { .. } => Acc::Search(OnBits::new(hidden, State::C, SEARCH_THRESHOLD)),
+            JobKind::Saturation => {
+                (Acc::Saturation(SaturationCounter::new(layers, hidden, SAT_LOW, SAT_HIGH)), layers * 3 * hidden)
+            }
+            JobKind::Search { .. } => (Acc::Search(OnBits::new(hidden, State::C, SEARCH_THRESHOLD)), hidden),
         };
-        let first = dropped;
-        self.jobs.push(Job { kind, history, first, next: first, end: first + steps.len(), acc });
+        let mut values = Vec::with_capacity(stride * steps.len());
+        for s in steps {
+            match &kind {
+                JobKind::Catalogue => s.layers.iter().for_each(|l| values.extend(l.c.iter().chain(&l.h))),
+                JobKind::Saturation => s.layers.iter().for_each(|l| values.extend(l.i.iter().chain(&l.f).chain(&l.o))),
+                JobKind::Search { layer, .. } => values.extend(&s.layers[*layer].c),
+            }
+        }
+        debug_assert_eq!(values.len(), stride * steps.len());
+        self.jobs.push(Job { kind, history, dropped, hidden, values, stride, next: 0, steps: steps.len(), acc });
     }
 
     pub fn busy(&self) -> bool {
         !self.jobs.is_empty()
     }
 
-    /// The job of `kind`'s sort under way, if any.
+    /// The catalogue's job (or, with `false`, the saturation's) under way.
     pub fn running(&self, catalogue: bool) -> Option<&Job> {
-        self.jobs.iter().find(|j| matches!(j.kind, JobKind::Catalogue) == catalogue)
+        let wanted = |k: &JobKind| if catalogue { *k == JobKind::Catalogue } else { *k == JobKind::Saturation };
+        self.jobs.iter().find(|j| wanted(&j.kind))
     }
 
-    /// Take up to `SLICE` steps of the first job. Returns what finished, or
-    /// an error when the history it measured is gone.
-    pub fn advance(&mut self, steps: &VecDeque<Step>, history: u64, dropped: usize) -> Option<Result<Finished, String>> {
+    /// Take up to `SLICE` steps of the first job; returns what finished. A
+    /// search's matches index the ring as it is now (`dropped`), or are
+    /// dropped when the history has changed since.
+    pub fn advance(&mut self, history: u64, dropped: usize) -> Option<Finished> {
         let job = self.jobs.first_mut()?;
-        if job.history != history || job.next < dropped {
-            self.jobs.remove(0);
-            return Some(Err("the history changed before the analysis finished; Alt-r starts it again".into()));
-        }
-        let stop = (job.next + SLICE).min(job.end);
-        for abs in job.next..stop {
-            let s = &steps[abs - dropped];
-            let t = abs - job.first;
+        let stop = (job.next + SLICE).min(job.steps);
+        let h = job.hidden;
+        for t in job.next..stop {
+            let row = &job.values[t * job.stride..(t + 1) * job.stride];
             match &mut job.acc {
                 Acc::Catalogue(b) => {
                     let (features, builder) = &mut **b;
-                    builder.push(features.row(t), s.layers.iter().map(|l| (&l.c[..], &l.h[..])));
+                    builder.push(features.row(t), row.chunks(2 * h).map(|l| l.split_at(h)));
                 }
-                Acc::Saturation(c) => c.push(s.layers.iter().map(|l| [&l.i[..], &l.f[..], &l.o[..]])),
-                Acc::Search(bits) => {
-                    let JobKind::Search { layer, .. } = job.kind else { unreachable!("search bits") };
-                    bits.push(&s.layers[layer].c);
-                }
+                Acc::Saturation(c) => c.push(row.chunks(3 * h).map(|l| [&l[..h], &l[h..2 * h], &l[2 * h..]])),
+                Acc::Search(bits) => bits.push(row),
             }
         }
         job.next = stop;
-        if stop < job.end {
+        if stop < job.steps {
             return None;
         }
         let job = self.jobs.remove(0);
-        let n = job.end - job.first;
-        Some(Ok(match (job.acc, job.kind) {
+        let n = job.steps;
+        Some(match (job.acc, job.kind) {
             (Acc::Catalogue(b), _) => {
                 Finished::Catalogue(Measured { value: b.1.finish(TOP), history: job.history, steps: n })
             }
@@ -182,19 +197,25 @@ impl Insight {
                 Finished::Saturation(Measured { value: c.finish(), history: job.history, steps: n })
             }
             (Acc::Search(bits), JobKind::Search { layer, span }) => {
-                let result = search(&bits, span.clone(), SEARCH_PADS, SEARCH_TOP);
-                // Match indices are relative to the job's first step.
-                let shift = |r: Range<usize>| (r.start + job.first - dropped)..(r.end + job.first - dropped);
-                let span = shift(span);
-                let mut result = result;
-                for m in &mut result.matches {
-                    let r = shift(m.start..m.end);
-                    (m.start, m.end) = (r.start, r.end);
-                }
+                let mut result = search(&bits, span.clone(), SEARCH_PADS, SEARCH_TOP);
+                let same = job.history == history && job.dropped <= dropped;
+                // Step indices follow the ring's front; matches it has dropped go.
+                let at = |t: usize| (t + job.dropped).checked_sub(dropped);
+                result.matches.retain_mut(|m| match (same, at(m.start), at(m.end)) {
+                    (true, Some(a), Some(b)) => {
+                        (m.start, m.end) = (a, b);
+                        true
+                    }
+                    _ => false,
+                });
+                let span = match (same, at(span.start), at(span.end)) {
+                    (true, Some(a), Some(b)) => Some(a..b),
+                    _ => None,
+                };
                 Finished::Search(SearchDone { layer, span, result })
             }
             (Acc::Search(_), _) => unreachable!("a search job holds bits"),
-        }))
+        })
     }
 
     /// The saturation view's points for the cursor's gate, nearest the

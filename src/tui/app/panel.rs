@@ -114,20 +114,21 @@ impl App {
 
     /// One slice of the analysis under way, and what it finished.
     pub(super) fn advance_insight(&mut self) {
-        let Some(done) = self.insight.advance(&self.run.steps, self.run.history, self.run.dropped) else { return };
+        let Some(done) = self.insight.advance(self.run.history, self.run.dropped) else { return };
         match done {
-            Err(e) => self.error(e),
-            Ok(Finished::Catalogue(m)) => {
+            Finished::Catalogue(m) => {
                 let rows = cell_rows(&m.value).len();
                 self.insight.row = self.insight.row.min(rows.saturating_sub(1));
-                self.info(format!("cell catalogue over {} steps ready (Alt-C shows it)", m.steps));
+                let shown = if self.view.panel == Panel::Cells { "" } else { " (Alt-C shows it)" };
+                self.info(format!("cell catalogue over {} steps ready{shown}", m.steps));
                 self.insight.catalogue = Some(m);
             }
-            Ok(Finished::Saturation(m)) => {
-                self.info(format!("saturation over {} steps ready (Alt-G shows it)", m.steps));
+            Finished::Saturation(m) => {
+                let shown = if self.view.panel == Panel::Saturation { "" } else { " (Alt-G shows it)" };
+                self.info(format!("saturation over {} steps ready{shown}", m.steps));
                 self.insight.saturation = Some(m);
             }
-            Ok(Finished::Search(s)) => self.search_done(s),
+            Finished::Search(s) => self.search_done(s),
         }
     }
 
@@ -159,19 +160,20 @@ impl App {
         }
         let mut ranges: Vec<_> = s.result.matches.iter().map(|m| m.start..m.end).collect();
         ranges.sort_by_key(|r| r.start);
-        self.view.span = Some(s.span.clone());
+        self.view.span = s.span.clone();
         self.view.matches = ranges;
         self.view.current_match = None;
         if units.is_empty() {
             self.info(format!(
-                "no unit of l{} is on (tanh c ≥ 0.3) throughout t={}..{} and off just before it; try another span",
-                s.layer, s.span.start, s.span.end
+                "no unit of l{} is on (tanh c ≥ 0.3) throughout the span and off just before it; try another span",
+                s.layer
             ));
         } else {
             let names: Vec<String> = units.iter().take(6).map(|u| u.to_string()).collect();
             let more = if units.len() > 6 { format!(" +{}", units.len() - 6) } else { String::new() };
+            let gone = if s.span.is_none() { " (the history changed: matches not shown)" } else { "" };
             self.info(format!(
-                "{} unit{} pinned: {}{more}; {} match{} highlighted (j jumps)",
+                "{} unit{} pinned: {}{more}; {} match{} highlighted (j jumps){gone}",
                 units.len(),
                 if units.len() == 1 { "" } else { "s" },
                 names.join(" "),

@@ -21,7 +21,7 @@ fn status(app: &App) -> (String, Style) {
             format!("over {} steps of an earlier history · Alt-r recomputes", m.steps),
             Style::new().fg(theme::ACCENT),
         ),
-        (Some(m), None) => (format!("over the {} steps of the history (prompt + generated)", m.steps), theme::dim()),
+        (Some(m), None) => (format!("over the {} steps (prompt + generated)", m.steps), theme::dim()),
     }
 }
 
