@@ -95,7 +95,8 @@ fn the_catalogue_over_the_ring_is_the_cli_catalogue_of_the_same_characters() {
     assert_eq!(got.chars, want.chars);
     for (g, w) in got.features.iter().zip(&want.features) {
         assert_eq!((&g.name, g.constant), (&w.name, w.constant));
-        let units = |f: &analysis::catalogue::FeatureUnits| f.units.iter().map(|c| (c.unit, c.state)).collect::<Vec<_>>();
+        let units =
+            |f: &analysis::catalogue::FeatureUnits| f.units.iter().map(|c| (c.unit, c.state)).collect::<Vec<_>>();
         assert_eq!(units(g), units(w), "{}: same units", g.name);
         for (a, b) in g.units.iter().zip(&w.units) {
             assert!((a.r - b.r).abs() < 1e-5, "{} {}: r {} vs {}", g.name, a.unit, a.r, b.r);

@@ -43,7 +43,10 @@ pub enum JobKind {
     Catalogue,
     Saturation,
     /// Select the units of `span` (step indices) in `layer` and find matches.
-    Search { layer: usize, span: Range<usize> },
+    Search {
+        layer: usize,
+        span: Range<usize>,
+    },
 }
 
 enum Acc {

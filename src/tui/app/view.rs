@@ -145,7 +145,8 @@ impl View {
             return;
         }
         self.span_start = self.span_start.and_then(|s| s.checked_sub(by));
-        self.span = self.span.take().map(|r| r.start.saturating_sub(by)..r.end.saturating_sub(by)).filter(|r| !r.is_empty());
+        self.span =
+            self.span.take().map(|r| r.start.saturating_sub(by)..r.end.saturating_sub(by)).filter(|r| !r.is_empty());
         for m in &mut self.matches {
             *m = m.start.saturating_sub(by)..m.end.saturating_sub(by);
         }

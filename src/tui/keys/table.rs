@@ -129,7 +129,13 @@ pub const BINDINGS: &[Binding] = &[
     b(TI, &[alt('X')], A::ClearInterventions, "Alt-X", "remove every intervention"),
     b(TI, &[alt('b')], A::ToggleCompare, "Alt-b", "compare view on / off: baseline beside the intervened run"),
     hinted(
-        b(TI, &[alt('u')], A::PinBox, "Alt-u", "pin / unpin a unit by lK:U (a box asks); pinned units head the heatmaps"),
+        b(
+            TI,
+            &[alt('u')],
+            A::PinBox,
+            "Alt-u",
+            "pin / unpin a unit by lK:U (a box asks); pinned units head the heatmaps",
+        ),
         12,
         "Alt-u pin",
     ),
@@ -227,4 +233,3 @@ pub const HELP_NOTES: &[(&str, &str)] = &[
     ("type / paste", "edit the prompt (unknown characters are marked)"),
     ("Alt-x", "while typing = the bare letter x in inspect mode"),
 ];
-

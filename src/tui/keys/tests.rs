@@ -26,12 +26,7 @@ fn no_key_means_two_things_in_one_context() {
             for (i, x) in live.iter().enumerate() {
                 for y in &live[i + 1..] {
                     for k in x.keys {
-                        assert!(
-                            !y.keys.contains(k),
-                            "{k:?} is bound to {:?} and {:?} in {ctx:?}",
-                            x.action,
-                            y.action
-                        );
+                        assert!(!y.keys.contains(k), "{k:?} is bound to {:?} and {:?} in {ctx:?}", x.action, y.action);
                     }
                 }
             }

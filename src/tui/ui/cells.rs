@@ -17,10 +17,9 @@ fn status(app: &App) -> (String, Style) {
     match (&app.insight.catalogue, job) {
         (_, Some((done, all))) => (format!("computing over {all} steps … {}%", done * 100 / all.max(1)), theme::dim()),
         (None, None) => ("no catalogue yet: Alt-r computes it over the history".into(), theme::dim()),
-        (Some(m), None) if m.history != app.run.history || m.steps != app.run.steps.len() => (
-            format!("over {} steps of an earlier history · Alt-r recomputes", m.steps),
-            Style::new().fg(theme::ACCENT),
-        ),
+        (Some(m), None) if m.history != app.run.history || m.steps != app.run.steps.len() => {
+            (format!("over {} steps of an earlier history · Alt-r recomputes", m.steps), Style::new().fg(theme::ACCENT))
+        }
         (Some(m), None) => (format!("over the {} steps (prompt + generated)", m.steps), theme::dim()),
     }
 }

@@ -62,12 +62,12 @@ pub fn pick_units(
     steps: &VecDeque<Step>,
     gate: Gate,
     layer: usize,
-    start: usize,
-    end: usize,
+    window: std::ops::Range<usize>,
     units: usize,
     rows: usize,
     exclude: &[usize],
 ) -> Vec<usize> {
+    let (start, end) = (window.start, window.end);
     let want = rows * 2;
     if units <= want + exclude.len() {
         return (0..units).filter(|u| !exclude.contains(u)).collect();
@@ -197,7 +197,7 @@ pub fn render(run: &Run, view: &View, focus: Focus, area: Rect, buf: &mut Buffer
     for (gi, &gate) in gates.iter().enumerate() {
         let rows = (heights[gi] - 1) as usize;
         let pin_rows = view.pins.len().min(rows);
-        let shown = pick_units(&run.steps, gate, layer, start, end, units, rows - pin_rows, &pinned_here);
+        let shown = pick_units(&run.steps, gate, layer, start..end, units, rows - pin_rows, &pinned_here);
         let mut label = String::from(gate.name());
         if pin_rows > 0 {
             label.push_str(&format!(" · {pin_rows} pinned"));
