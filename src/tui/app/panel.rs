@@ -203,7 +203,9 @@ impl App {
         let rank = self.insight.search.as_ref().and_then(|s| {
             s.result.matches.iter().position(|x| x.start == r.start).map(|k| (k + 1, s.result.matches[k].shared))
         });
-        let rank = rank.map(|(k, sh)| format!(" (rank {k}, {sh} units shared)")).unwrap_or_default();
+        let rank = rank
+            .map(|(k, sh)| format!(" (rank {k}, {sh} unit{} shared)", if sh == 1 { "" } else { "s" }))
+            .unwrap_or_default();
         self.info(format!("match {}/{n}: t={}..{}{rank}", i + 1, r.start, r.end));
     }
 

@@ -206,7 +206,7 @@ pub fn render(run: &Run, view: &View, focus: Focus, area: Rect, buf: &mut Buffer
             }
         }
         if shown.len() + pinned_here.len() < units {
-            label.push_str(&format!(" · {} most variable of l{layer}'s {units}", shown.len()));
+            label.push_str(&format!(" · {} most variable of {units} units", shown.len()));
         } else if !shown.is_empty() {
             label.push_str(&format!(" · units {prefix}0–{}", units - 1));
         }
