@@ -33,6 +33,8 @@ pub struct ModelInfo {
     pub device: String,
     pub vocab: Vec<char>,
     pub warnings: Vec<String>,
+    /// The checkpoint's cell catalogue (metadata key `cells`), if it has one.
+    pub cells: Option<crate::analysis::SavedCatalogue>,
 }
 
 impl ModelInfo {
@@ -47,6 +49,7 @@ impl ModelInfo {
             device: "cpu".into(),
             vocab: model.vocab.chars().to_vec(),
             warnings,
+            cells: None,
         }
     }
 }

@@ -188,10 +188,13 @@ fn main_loop(terminal: &mut Term, app: &mut App, rx: &Receiver<Event>, cmd_tx: &
                 }
             }
         }
+        // An analysis under way changes the state at every slice it takes.
+        let analysing = app.insight.busy();
         if let Some(cmd) = app.tick(Instant::now()) {
             send(Some(cmd));
             dirty = true;
         }
+        dirty |= analysing;
         if app.quit {
             return Ok(());
         }

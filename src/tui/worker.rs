@@ -7,6 +7,8 @@
 //! as `WorkerEvent::Panicked`.
 
 use super::event::{Event, ModelInfo, WorkerEvent};
+use crate::analysis::catalogue::METADATA_KEY;
+use crate::analysis::SavedCatalogue;
 use crate::generate::{Generator, Mark, Step};
 use crate::model::checkpoint::Checkpoint;
 use crate::model::sample::Sampling;
@@ -70,8 +72,18 @@ pub fn spawn(
     Ok((tx, handle))
 }
 
+/// What the app learns of a checkpoint, its cell catalogue included (one
+/// that does not parse is a warning, and the playground starts without it).
 pub fn model_info(ck: &Checkpoint) -> ModelInfo {
-    ModelInfo::new(ck.name(), &ck.model, ck.warnings.clone())
+    let mut warnings = ck.warnings.clone();
+    let cells = ck.metadata.get(METADATA_KEY).and_then(|json| match SavedCatalogue::from_json(json) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            warnings.push(e.to_string());
+            None
+        }
+    });
+    ModelInfo { cells, ..ModelInfo::new(ck.name(), &ck.model, warnings) }
 }
 
 /// Prompt characters read per batched pass: memory stays bounded for a huge

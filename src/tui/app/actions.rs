@@ -18,6 +18,20 @@ impl App {
     pub(super) fn apply(&mut self, action: Action) -> Option<WorkerCmd> {
         let before = self.sampling;
         let cmd = match action {
+            Action::ListMove(_) | Action::Submit | Action::Cancel if self.mode == Mode::Panel => {
+                return self.insight_action(action)
+            }
+            Action::PinBox
+            | Action::ClearPins
+            | Action::CellsPanel
+            | Action::SaturationView
+            | Action::Recompute
+            | Action::MarkStart
+            | Action::MarkEnd
+            | Action::NextMatch(_)
+            | Action::PanelSide(_)
+            | Action::PanelGate
+            | Action::PanelNext => return self.insight_action(action),
             Action::Edit(e) => return self.edit(e),
             Action::Submit => return self.submit(),
             Action::Cancel => return self.cancel(),
@@ -107,7 +121,18 @@ impl App {
             | Action::ListMove(_)
             | Action::ListRemove
             | Action::ClearInterventions
-            | Action::ToggleCompare => unreachable!("handled by apply"),
+            | Action::ToggleCompare
+            | Action::PinBox
+            | Action::ClearPins
+            | Action::CellsPanel
+            | Action::SaturationView
+            | Action::Recompute
+            | Action::MarkStart
+            | Action::MarkEnd
+            | Action::NextMatch(_)
+            | Action::PanelSide(_)
+            | Action::PanelGate
+            | Action::PanelNext => unreachable!("handled by apply"),
         }
         None
     }
@@ -154,6 +179,11 @@ impl App {
                 self.save_to_box_path();
                 None
             }
+            Mode::Pin => {
+                self.pin_from_box();
+                None
+            }
+            Mode::Panel => self.insight_action(Action::Submit),
             Mode::Intervene => self.apply_intervention(),
             Mode::Interventions => {
                 self.close_intervention_box();
@@ -177,9 +207,14 @@ impl App {
                 self.close_intervention_box();
                 None
             }
-            Mode::Load | Mode::Cell | Mode::Save => {
+            Mode::Panel => {
+                self.leave_panel();
+                None
+            }
+            Mode::Load | Mode::Cell | Mode::Save | Mode::Pin => {
                 let what = match self.mode {
                     Mode::Cell => "cell choice cancelled",
+                    Mode::Pin => "pin cancelled",
                     Mode::Save => "save cancelled",
                     _ => "load cancelled",
                 };

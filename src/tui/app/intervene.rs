@@ -111,14 +111,16 @@ pub fn describe(iv: &Intervention) -> String {
 }
 
 impl App {
-    fn dims(&self) -> Dims {
+    pub(super) fn dims(&self) -> Dims {
         Dims { vocab: self.model.vocab.len(), embed: 0, hidden: self.model.hidden, layers: self.model.layers }
     }
 
     /// Whether the panels follow the inspect cursor: in inspect mode, and in
     /// the editor opened from it (it names the inspected step).
     pub fn inspecting(&self) -> bool {
-        self.mode == Mode::Inspect || (self.mode == Mode::Intervene && self.iv.back_to == Mode::Inspect)
+        self.mode == Mode::Inspect
+            || (self.mode == Mode::Intervene && self.iv.back_to == Mode::Inspect)
+            || (self.mode == Mode::Panel && self.insight.back_to == Some(Mode::Inspect))
     }
 
     /// Prompt characters and generated characters of the run on screen.

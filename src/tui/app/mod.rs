@@ -5,16 +5,19 @@
 //! handed to `update_at` and `tick`.
 
 mod actions;
+pub mod insight;
 pub mod intervene;
+mod panel;
 pub mod prompt;
 pub mod run;
 pub mod save;
 pub mod view;
 
+pub use insight::Insight;
 pub use intervene::{Compare, Interventions};
 pub use prompt::{Prompt, PREVIEW_DELAY};
 pub use run::{ring_capacity, Run, RunKind, RunState, MAX_STEPS};
-pub use view::{ColorMode, View};
+pub use view::{ColorMode, Panel, View};
 
 use super::editor::Editor;
 use super::event::{Event, ModelInfo, WorkerEvent};
@@ -52,11 +55,15 @@ pub enum Mode {
     Intervene,
     /// The list of active interventions.
     Interventions,
+    /// A box that pins or unpins a unit.
+    Pin,
+    /// The cells panel or saturation view has the keys.
+    Panel,
 }
 
 impl Mode {
     pub fn is_box(self) -> bool {
-        matches!(self, Mode::Load | Mode::Cell | Mode::Save | Mode::Intervene)
+        matches!(self, Mode::Load | Mode::Cell | Mode::Save | Mode::Intervene | Mode::Pin)
     }
 }
 
@@ -97,6 +104,8 @@ pub struct App {
     pub save_dir: PathBuf,
     /// Active interventions and the compare view.
     pub iv: Interventions,
+    /// The catalogue, saturation and span search over the history.
+    pub insight: Insight,
 }
 
 impl App {
@@ -119,7 +128,9 @@ impl App {
             fatal: None,
             save_dir: PathBuf::from("."),
             iv: Interventions::default(),
+            insight: Insight::default(),
         };
+        app.name_cells();
         if let Some(w) = app.model.warnings.first().cloned() {
             app.error(format!("warning: {}", sanitize_line(&w)));
         }
@@ -151,8 +162,11 @@ impl App {
     }
 
     /// When the main loop should wake up even without events: a pending
-    /// preview, or a message to take down.
+    /// preview, a message to take down, or at once for an analysis under way.
     pub fn deadline(&self) -> Option<Instant> {
+        if self.insight.busy() {
+            return Some(self.now);
+        }
         let expiry = self.message.as_ref().map(|m| m.until);
         match (self.prompt.deadline(), expiry) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -160,9 +174,11 @@ impl App {
         }
     }
 
-    /// Time passes: messages expire, and the preview starts once typing has paused.
+    /// Time passes: messages expire, an analysis takes its next slice, and
+    /// the preview starts once typing has paused.
     pub fn tick(&mut self, now: Instant) -> Option<WorkerCmd> {
         self.now = now;
+        self.advance_insight();
         if self.message.as_ref().is_some_and(|m| now >= m.until) {
             self.message = None;
         }
@@ -220,6 +236,7 @@ impl App {
             WorkerEvent::Step { id, step } => {
                 if let Some(shifted) = self.run.accept(id, *step, self.now) {
                     self.view.cursor = self.view.cursor.saturating_sub(shifted);
+                    self.view.shift_steps(shifted);
                 }
                 None
             }
@@ -251,10 +268,12 @@ impl App {
             self.error(format!("warning: {}", sanitize_line(w)));
         }
         self.model = info;
+        self.name_cells();
         self.run.clear();
+        self.view.clear_search();
         self.view.cursor = 0;
         self.view.scroll = 0;
-        if matches!(self.mode, Mode::Load | Mode::Inspect | Mode::Intervene | Mode::Interventions) {
+        if matches!(self.mode, Mode::Load | Mode::Inspect | Mode::Intervene | Mode::Interventions | Mode::Panel) {
             self.mode = Mode::Typing;
         }
         if !self.prompt.editor.is_empty() && self.preview {
@@ -278,6 +297,7 @@ impl App {
         }
         self.view.cursor = 0;
         self.view.scroll = 0;
+        self.view.clear_search();
         let id = self.run.begin(kind, prompt.clone());
         self.run_started();
         self.prompt.edit_at = None;
@@ -316,8 +336,9 @@ impl App {
             _ if self.view.help => Context::Help,
             Mode::Typing => Context::Typing,
             Mode::Inspect => Context::Inspect,
-            Mode::Load | Mode::Cell | Mode::Save | Mode::Intervene => Context::TextBox,
+            Mode::Load | Mode::Cell | Mode::Save | Mode::Intervene | Mode::Pin => Context::TextBox,
             Mode::Interventions => Context::List,
+            Mode::Panel => Context::Panel,
         }
     }
 
@@ -375,6 +396,16 @@ impl App {
                 None
             }
             Mode::Interventions => None,
+            Mode::Panel => {
+                // Typing is never blocked: a letter gives the keys back and goes into the prompt.
+                self.leave_panel();
+                if self.mode == Mode::Inspect {
+                    // `edited` stops the paused run, as typing in inspect mode's place does.
+                    self.mode = Mode::Typing;
+                }
+                self.prompt.editor.insert_char(typed);
+                self.edited()
+            }
             _ => {
                 self.box_editor.insert_char(typed);
                 None

@@ -75,6 +75,8 @@ pub struct Run {
     rate: Rate,
     /// Whether a full run's steps have been written by a save since it began.
     pub saved: bool,
+    /// Which history the steps are: it changes whenever they are cleared.
+    pub history: u64,
 }
 
 impl Default for Run {
@@ -91,6 +93,7 @@ impl Default for Run {
             resume_to: None,
             rate: Rate::default(),
             saved: true,
+            history: 0,
         }
     }
 }
@@ -112,7 +115,7 @@ impl Run {
 
     /// Forget the run's steps (the request ids keep counting).
     pub fn clear(&mut self) {
-        *self = Run { last_id: self.last_id, capacity: MAX_STEPS, ..Run::default() };
+        *self = Run { last_id: self.last_id, history: self.history + 1, capacity: MAX_STEPS, ..Run::default() };
     }
 
     /// Begin a new request for `prompt`; returns its id.

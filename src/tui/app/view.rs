@@ -1,8 +1,22 @@
 //! What the panels show: the layer, the g and |h| toggles, how the text is
 //! coloured (and by which unit), the inspect cursor, the output's scroll and
-//! the help overlay. None of it changes what the model does.
+//! the help overlay; the pinned units and their names; what stands in place
+//! of the heatmaps; the search's highlights. None of it changes what the
+//! model does.
 
 use crate::model::Unit;
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+/// What the panel beside the output shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Panel {
+    Gates,
+    /// The cell catalogue over the history.
+    Cells,
+    /// Gate saturation over the history.
+    Saturation,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ColorMode {
@@ -30,6 +44,18 @@ pub struct View {
     pub help: bool,
     /// Help lines scrolled past.
     pub help_scroll: usize,
+    /// Units shown first in the heatmaps (any layer), in pin order.
+    pub pins: Vec<Unit>,
+    /// Names of the checkpoint's catalogued cells, e.g. "line position r .89".
+    pub labels: BTreeMap<Unit, String>,
+    pub panel: Panel,
+    /// The span search's marked start (a step index), before its end is marked.
+    pub span_start: Option<usize>,
+    /// The span searched last (step indices).
+    pub span: Option<Range<usize>>,
+    /// The search's matches as step ranges, and the one the cursor jumped to.
+    pub matches: Vec<Range<usize>>,
+    pub current_match: Option<usize>,
 }
 
 impl View {
@@ -46,6 +72,13 @@ impl View {
             scroll: 0,
             help: false,
             help_scroll: 0,
+            pins: Vec::new(),
+            labels: BTreeMap::new(),
+            panel: Panel::Gates,
+            span_start: None,
+            span: None,
+            matches: Vec::new(),
+            current_match: None,
         }
     }
 
@@ -55,6 +88,70 @@ impl View {
         self.units = units.max(1);
         self.layer = self.layer.min(self.layers - 1);
         self.cell = self.cell.min(self.units - 1);
+        let (l, u) = (self.layers, self.units);
+        self.pins.retain(|p| p.layer < l && p.index < u);
+        self.labels.clear();
+    }
+
+    /// Pin `u` if it is not pinned; returns whether it was new.
+    pub fn pin(&mut self, u: Unit) -> bool {
+        if self.pins.contains(&u) {
+            return false;
+        }
+        self.pins.push(u);
+        true
+    }
+
+    /// Pin or unpin `u`; returns whether it is pinned now.
+    pub fn toggle_pin(&mut self, u: Unit) -> bool {
+        match self.pins.iter().position(|&p| p == u) {
+            Some(i) => {
+                self.pins.remove(i);
+                false
+            }
+            None => self.pin(u),
+        }
+    }
+
+    /// A unit's name with its catalogue label when it has one:
+    /// `l1:134 line position r .89`.
+    pub fn name(&self, u: Unit) -> String {
+        match self.labels.get(&u) {
+            Some(l) => format!("{u} {l}"),
+            None => u.to_string(),
+        }
+    }
+
+    /// Colour by unit `u` (any layer: the shown layer follows).
+    pub fn colour_by(&mut self, u: Unit) {
+        if u.layer < self.layers && u.index < self.units {
+            self.layer = u.layer;
+            self.cell = u.index;
+            self.color = ColorMode::Cell;
+        }
+    }
+
+    /// Forget the search's marks and matches (they index the old history).
+    pub fn clear_search(&mut self) {
+        self.span_start = None;
+        self.span = None;
+        self.matches.clear();
+        self.current_match = None;
+    }
+
+    /// Steps dropped from the front of the ring: the step indices move down.
+    pub fn shift_steps(&mut self, by: usize) {
+        if by == 0 {
+            return;
+        }
+        self.span_start = self.span_start.and_then(|s| s.checked_sub(by));
+        self.span =
+            self.span.take().map(|r| r.start.saturating_sub(by)..r.end.saturating_sub(by)).filter(|r| !r.is_empty());
+        for m in &mut self.matches {
+            *m = m.start.saturating_sub(by)..m.end.saturating_sub(by);
+        }
+        self.matches.retain(|m| !m.is_empty());
+        self.current_match = self.current_match.filter(|&i| i < self.matches.len());
     }
 
     pub fn layers(&self) -> usize {

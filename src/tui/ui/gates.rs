@@ -3,10 +3,13 @@
 //! units, two units per cell with '▀' (foreground = upper, background =
 //! lower; the legend says so). Fixed colour scales: 0..1, and −1..1 for g.
 //! When there are more units than rows, the most variable units over the
-//! visible steps are shown, and the gutter names them (`l1:12,40`).
+//! visible steps are shown, and the gutter names them (`l1:12,40`). Pinned
+//! units (of any layer) come first, one per row, named in full (`l1:134`,
+//! with the start of its catalogue label when it has one).
 
 use super::{step_window, theme, Focus};
 use crate::generate::{LayerStep, Step};
+use crate::model::Unit;
 use crate::tui::app::{Run, View};
 use crate::tui::text::char_label;
 use ratatui::buffer::Buffer;
@@ -59,14 +62,15 @@ pub fn pick_units(
     steps: &VecDeque<Step>,
     gate: Gate,
     layer: usize,
-    start: usize,
-    end: usize,
+    window: std::ops::Range<usize>,
     units: usize,
     rows: usize,
+    exclude: &[usize],
 ) -> Vec<usize> {
+    let (start, end) = (window.start, window.end);
     let want = rows * 2;
-    if units <= want {
-        return (0..units).collect();
+    if units <= want + exclude.len() {
+        return (0..units).filter(|u| !exclude.contains(u)).collect();
     }
     let n = (end - start).max(1) as f32;
     let mut sum = vec![0f64; units];
@@ -86,7 +90,7 @@ pub fn pick_units(
     let var: Vec<f64> = (0..units)
         .map(|u| if bad[u] { f64::INFINITY } else { sq[u] / n as f64 - (sum[u] / n as f64).powi(2) })
         .collect();
-    let mut idx: Vec<usize> = (0..units).collect();
+    let mut idx: Vec<usize> = (0..units).filter(|u| !exclude.contains(u)).collect();
     idx.sort_by(|&a, &b| var[b].total_cmp(&var[a]).then(a.cmp(&b)));
     idx.truncate(want);
     idx.sort_unstable();
@@ -178,41 +182,70 @@ pub fn render(run: &Run, view: &View, focus: Focus, area: Rect, buf: &mut Buffer
     // Rows left over go to the first maps, one each, so no row stays empty.
     let extra = body_h % gates.len() as u16;
     let heights: Vec<u16> = (0..gates.len() as u16).map(|gi| per + u16::from(gi < extra)).collect();
-    // Gutter: the layer and the two units of each row, "lK:upper,lower".
+    // Gutter: the layer and the two units of each row, "lK:upper,lower"; a
+    // pinned unit's full name, and the start of its label, on a row of its own.
     let digits = units.saturating_sub(1).max(1).to_string().len();
     let prefix = format!("l{layer}:");
-    let gutter = (prefix.len() + 2 * digits + 2) as u16;
+    let labelled = view.pins.iter().any(|u| view.labels.contains_key(u));
+    let pin_w = view.pins.iter().map(|u| u.to_string().len()).max().unwrap_or(0) + if labelled { 9 } else { 0 };
+    let gutter = ((prefix.len() + 2 * digits + 1).max(pin_w) + 1) as u16;
     let heat_x = inner.x + gutter;
     let heat_w = inner.width.saturating_sub(gutter) as usize;
     let (start, end) = step_window(run.steps.len(), focus, heat_w);
+    let pinned_here: Vec<usize> = view.pins.iter().filter(|u| u.layer == layer).map(|u| u.index).collect();
     let mut y0 = top;
     for (gi, &gate) in gates.iter().enumerate() {
         let rows = (heights[gi] - 1) as usize;
-        let shown = pick_units(&run.steps, gate, layer, start, end, units, rows);
-        let label = if shown.len() < units {
-            format!("{} · {} most variable of {} units", gate.name(), shown.len(), units)
-        } else {
-            format!("{} · units {prefix}0–{}", gate.name(), units - 1)
-        };
+        let pin_rows = view.pins.len().min(rows);
+        let shown = pick_units(&run.steps, gate, layer, start..end, units, rows - pin_rows, &pinned_here);
+        let mut label = String::from(gate.name());
+        if pin_rows > 0 {
+            label.push_str(&format!(" · {pin_rows} pinned"));
+            if pin_rows < view.pins.len() {
+                label.push_str(&format!(" (+{} not shown)", view.pins.len() - pin_rows));
+            }
+        }
+        if shown.len() + pinned_here.len() < units {
+            label.push_str(&format!(" · {} most variable of {units} units", shown.len()));
+        } else if !shown.is_empty() {
+            label.push_str(&format!(" · units {prefix}0–{}", units - 1));
+        }
         let (label_end, _) = buf.set_stringn(inner.x, y0, &label, inner.width as usize, Style::new().fg(theme::ACCENT));
-        for r in 0..rows.min(shown.len().div_ceil(2)) {
-            let y = y0 + 1 + r as u16;
-            let upper = shown[2 * r];
-            let lower = shown.get(2 * r + 1).copied();
+        // Rows: (gutter text, upper unit, lower unit, pinned).
+        let mut lines: Vec<(String, Unit, Option<Unit>, bool)> = Vec::new();
+        for &u in &view.pins[..pin_rows] {
+            // The label's first words that fit the gutter.
+            let mut name = u.to_string();
+            for word in view.labels.get(&u).map(|l| l.split(' ')).into_iter().flatten() {
+                if name.len() + 1 + word.len() > gutter as usize - 1 {
+                    break;
+                }
+                name = format!("{name} {word}");
+            }
+            lines.push((name, u, Some(u), true));
+        }
+        for pair in shown.chunks(2).take(rows - pin_rows) {
+            let (upper, lower) = (pair[0], pair.get(1).copied());
             let g = match lower {
                 Some(l) => format!("{prefix}{upper:>digits$},{l:<digits$}"),
                 None => format!("{prefix}{upper:>digits$}"),
             };
-            buf.set_stringn(inner.x, y, &g, gutter as usize - 1, theme::dim());
+            lines.push((g, Unit::new(layer, upper), lower.map(|l| Unit::new(layer, l)), false));
+        }
+        for (r, (g, upper, lower, pinned)) in lines.into_iter().enumerate() {
+            let y = y0 + 1 + r as u16;
+            let style = if pinned { Style::new().fg(theme::ACCENT) } else { theme::dim() };
+            buf.set_stringn(inner.x, y, &g, gutter as usize - 1, style);
             for (col, si) in (start..end).enumerate() {
-                let Some(l) = run.steps[si].layers.get(layer) else { continue };
-                let vals = gate.values(l);
-                let top = vals.get(upper).copied().unwrap_or(f32::NAN);
+                let step = &run.steps[si];
+                let value = |u: Unit| {
+                    step.layers.get(u.layer).and_then(|l| gate.values(l).get(u.index).copied()).unwrap_or(f32::NAN)
+                };
                 let x = heat_x + col as u16;
                 let cell = &mut buf[(x, y)];
-                cell.set_symbol("▀").set_fg(gate.color(top));
+                cell.set_symbol("▀").set_fg(gate.color(value(upper)));
                 match lower {
-                    Some(lu) => cell.set_bg(gate.color(vals.get(lu).copied().unwrap_or(f32::NAN))),
+                    Some(lu) => cell.set_bg(gate.color(value(lu))),
                     None => cell.set_bg(Color::Reset),
                 };
                 if focus.inspecting && Some(si) == focus.step && r == 0 && x > label_end {

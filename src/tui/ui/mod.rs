@@ -1,6 +1,7 @@
 //! Drawing: a pure function of `&App` into any ratatui backend. One file per
 //! panel; each renders into its own `Rect` of the frame's buffer.
 
+pub mod cells;
 pub mod compare;
 pub mod gates;
 pub mod help;
@@ -8,11 +9,12 @@ pub mod intervene;
 pub mod norms;
 pub mod output;
 pub mod prompt;
+pub mod saturation;
 pub mod status;
 pub mod theme;
 pub mod topk;
 
-use super::app::App;
+use super::app::{App, Panel};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
@@ -67,7 +69,11 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Some(c) => compare::render(c, &app.run, a.output, buf),
         None => output::render(&app.run, &app.view, focus, a.output, buf),
     }
-    gates::render(&app.run, &app.view, focus, a.gates, buf);
+    match app.view.panel {
+        Panel::Gates => gates::render(&app.run, &app.view, focus, a.gates, buf),
+        Panel::Cells => cells::render(app, a.gates, buf),
+        Panel::Saturation => saturation::render(app, a.gates, buf),
+    }
     norms::render_with_baseline(&app.run, compare.map(|c| &c.baseline[..]), &app.view, focus, a.norms, buf);
     topk::render(&app.run, focus, a.topk, buf);
     let cursor = prompt::render(app, a.prompt, buf);

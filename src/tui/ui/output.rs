@@ -111,6 +111,14 @@ fn style_for(run: &Run, view: &View, focus: Focus, i: usize) -> Style {
             }
         }
     }
+    // The span search: the searched span, its matches (the one jumped to
+    // brighter), and a start marked but not yet ended.
+    if view.span.as_ref().is_some_and(|r| r.contains(&i)) || view.span_start == Some(i) {
+        style = style.bg(theme::SPAN_BG).fg(Color::Black);
+    } else if let Some(k) = view.matches.iter().position(|r| r.contains(&i)) {
+        let bg = if view.current_match == Some(k) { theme::MATCH_CURRENT_BG } else { theme::MATCH_BG };
+        style = style.bg(bg).fg(Color::Black).add_modifier(Modifier::UNDERLINED);
+    }
     if focus.inspecting && focus.step == Some(i) {
         style = Style::new().bg(theme::CURSOR_BG).fg(Color::Black).add_modifier(Modifier::BOLD);
     }
@@ -125,7 +133,10 @@ pub fn render(run: &Run, view: &View, focus: Focus, area: Rect, buf: &mut Buffer
     match view.color {
         ColorMode::Plain => {}
         ColorMode::Surprise => title.push_str("· surprise: red = unexpected "),
-        ColorMode::Cell => title.push_str(&format!("· tanh(c) of {}: blue − red + ", view.unit())),
+        ColorMode::Cell => title.push_str(&format!("· tanh(c) of {}: blue − red + ", view.name(view.unit()))),
+    }
+    if !view.matches.is_empty() {
+        title.push_str(&format!("· {} matches (j) ", view.matches.len()));
     }
     if run.dropped > 0 {
         title.push_str(&format!("· first {} chars dropped ", run.dropped));

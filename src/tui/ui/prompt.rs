@@ -25,6 +25,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) -> Option<Position> {
         " load checkpoint: type a path, Enter loads, Esc cancels ".to_string()
     } else if app.mode == Mode::Intervene {
         " intervene: lK:U:TARGET OP VALUE[@A..B] (i f g o c h; = += *=) · Enter applies · Esc ".to_string()
+    } else if app.mode == Mode::Pin {
+        format!(" pin / unpin a unit: lK:U, or a number in l{}; Enter, Esc cancels ", app.view.layer)
     } else if app.mode == Mode::Save {
         " save transcript (.txt) and trace (.jsonl) as: Enter saves, Esc cancels ".to_string()
     } else {
@@ -34,6 +36,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) -> Option<Position> {
         }
         if app.mode == Mode::Inspect {
             t.push_str("· inspecting (Tab returns) ");
+        }
+        if app.mode == Mode::Panel {
+            t.push_str("· the panel has the keys (Esc, or type) ");
         }
         t
     };

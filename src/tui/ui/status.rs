@@ -89,11 +89,37 @@ fn first_line(app: &App, w: usize) -> Vec<Part> {
     match app.view.color {
         ColorMode::Plain => {}
         ColorMode::Surprise => view.push_str(" · surprise"),
-        ColorMode::Cell => view.push_str(&format!(" · colour {}", app.view.unit())),
+        ColorMode::Cell => view.push_str(&format!(" · colour {}", app.view.name(app.view.unit()))),
     }
     parts.push(plain(2, view));
+    if !app.view.pins.is_empty() {
+        parts.push(plain(2, pins(app, w.saturating_sub(64).max(24))));
+    }
     parts.push(plain(5, if app.preview { "preview".into() } else { "no preview".into() }));
     parts
+}
+
+/// The pinned units in at most `max` columns: each with its label while
+/// that fits, then bare, then how many more.
+pub fn pins(app: &App, max: usize) -> String {
+    let v = &app.view;
+    let mut out = String::from("pinned");
+    for (k, &u) in v.pins.iter().enumerate() {
+        let rest = v.pins.len() - k - 1;
+        let more = if rest > 0 { format!(" +{rest}") } else { String::new() };
+        let sep = if k == 0 { " " } else { ", " };
+        let fits = |s: &str| out.width() + sep.width() + s.width() + more.width() <= max;
+        let (full, bare) = (v.name(u), u.to_string());
+        if fits(&full) {
+            out.push_str(&format!("{sep}{full}"));
+        } else if fits(&bare) {
+            out.push_str(&format!("{sep}{bare}"));
+        } else {
+            out.push_str(&format!(" +{}", rest + 1));
+            break;
+        }
+    }
+    out
 }
 
 /// Join `parts` with separators, leaving out the highest ranks until the

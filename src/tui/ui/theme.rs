@@ -12,6 +12,10 @@ pub const CURSOR_BG: Color = Color::Yellow;
 pub const ERROR: Color = Color::LightRed;
 pub const ACCENT: Color = Color::LightYellow;
 pub const UNKNOWN_BG: Color = Color::Red;
+/// The span search: the searched span, its matches, the match jumped to.
+pub const SPAN_BG: Color = Color::Rgb(120, 200, 255);
+pub const MATCH_BG: Color = Color::Rgb(150, 120, 220);
+pub const MATCH_CURRENT_BG: Color = Color::Rgb(230, 140, 255);
 /// One colour per layer in the norm chart.
 pub const LAYERS: [Color; 6] =
     [Color::LightCyan, Color::LightMagenta, Color::LightGreen, Color::LightYellow, Color::LightBlue, Color::LightRed];

@@ -1,0 +1,74 @@
+//! The cells panel, in place of the heatmaps: the catalogue over the
+//! history, one row per (feature, unit), strongest first within a feature,
+//! with the unit's state and r. The selected row is highlighted; pinned
+//! units carry a dot.
+
+use super::theme;
+use crate::tui::app::insight::cell_rows;
+use crate::tui::app::{App, Mode};
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::widgets::{Block, Widget};
+
+/// The panel's first line: what it measured, or what it is doing.
+fn status(app: &App) -> (String, Style) {
+    let job = app.insight.running(true).map(|j| j.progress());
+    match (&app.insight.catalogue, job) {
+        (_, Some((done, all))) => (format!("computing over {all} steps … {}%", done * 100 / all.max(1)), theme::dim()),
+        (None, None) => ("no catalogue yet: Alt-r computes it over the history".into(), theme::dim()),
+        (Some(m), None) if m.history != app.run.history || m.steps != app.run.steps.len() => {
+            (format!("over {} steps of an earlier history · Alt-r recomputes", m.steps), Style::new().fg(theme::ACCENT))
+        }
+        (Some(m), None) => (format!("over the {} steps (prompt + generated)", m.steps), theme::dim()),
+    }
+}
+
+pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let focused = app.mode == Mode::Panel;
+    let keys = if focused { "↑↓ Enter pins · Esc " } else { "Alt-C closes " };
+    let block = Block::bordered().title(format!(" cells: catalogue · {keys}")).title_style(theme::title());
+    let inner = block.inner(area);
+    block.render(area, buf);
+    if inner.height < 3 || inner.width < 20 {
+        return;
+    }
+    let w = inner.width as usize;
+    let (line, style) = status(app);
+    buf.set_stringn(inner.x, inner.y, &line, w, style);
+    let Some(m) = &app.insight.catalogue else { return };
+    let header = format!("{:<15} {:<10} {:<5} {:>6}", "feature", "unit", "state", "r");
+    buf.set_stringn(inner.x, inner.y + 1, &header, w, Style::new().fg(theme::ACCENT).add_modifier(Modifier::BOLD));
+    let rows = cell_rows(&m.value);
+    let visible = inner.height as usize - 2;
+    let sel = app.insight.row.min(rows.len().saturating_sub(1));
+    let first = sel.saturating_sub(visible.saturating_sub(1));
+    let mut last_feature = None;
+    if first > 0 {
+        last_feature = rows.get(first - 1).map(|r| r.0);
+    }
+    for (k, (j, c)) in rows.iter().enumerate().skip(first).take(visible) {
+        let y = inner.y + 2 + (k - first) as u16;
+        let f = &m.value.features[*j];
+        let name = if last_feature == Some(*j) { "" } else { f.name.as_str() };
+        last_feature = Some(*j);
+        let text = match c {
+            Some(c) => {
+                let dot = if app.view.pins.contains(&c.unit) { "●" } else { " " };
+                let unit = format!("{dot}{}", c.unit);
+                format!("{name:<15} {unit:<10} {:<5} {:>+6.3}", c.state.letter(), c.r)
+            }
+            None if f.constant => format!("{name:<15} (constant over the history: no units)"),
+            None => format!("{name:<15} (no unit varies with it)"),
+        };
+        let mut style = if c.is_some() { Style::new() } else { theme::dim() };
+        if k == sel {
+            style = if focused {
+                Style::new().bg(theme::CURSOR_BG).fg(Color::Black)
+            } else {
+                style.add_modifier(Modifier::REVERSED)
+            };
+        }
+        buf.set_stringn(inner.x, y, format!("{text:<w$}"), w, style);
+    }
+}

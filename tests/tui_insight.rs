@@ -1,0 +1,297 @@
+//! Issue 9 in the playground: the catalogue over the step ring is the CLI's
+//! catalogue of the same characters; pins, the cells panel, the saturation
+//! view and the span search drawn (snapshots of the text; colours read from
+//! cells); named cells from a checkpoint's `cells` metadata.
+
+use gatescope::analysis::{self, catalogue::MeasuredOn, SavedCatalogue};
+use gatescope::generate::Generator;
+use gatescope::model::{load_checkpoint, save_checkpoint, CharLstm, Unit};
+use gatescope::tui::app::insight::{named_cells, short_r, TOP};
+use gatescope::tui::app::{App, Mode, Panel};
+use gatescope::tui::event::{Event, ModelInfo, WorkerEvent};
+use gatescope::tui::ui::{self, theme};
+use gatescope::tui::worker::{self, WorkerCmd};
+use gatescope::vocab::Vocab;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+const TEXT: &str = "ROMEO:\nBut soft, what light through yonder window breaks?\n";
+
+fn model() -> CharLstm {
+    CharLstm::random(Vocab::from_text(TEXT).unwrap(), 8, 16, 2, 7)
+}
+
+fn key(code: KeyCode) -> Event {
+    Event::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn alt(c: char) -> Event {
+    Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::ALT))
+}
+
+fn type_str(app: &mut App, s: &str) {
+    for c in s.chars() {
+        app.update(key(KeyCode::Char(c)));
+    }
+}
+
+/// `app` after `prompt`, Enter, and the worker's steps (a real Generator).
+fn run(mut app: App, m: &CharLstm, prompt: &str, generated: usize) -> App {
+    type_str(&mut app, prompt);
+    let Some(WorkerCmd::Start { id, prompt: p, sampling, .. }) = app.update(key(KeyCode::Enter)) else {
+        panic!("Enter starts a run")
+    };
+    let mut g = Generator::new(m, sampling);
+    for s in g.feed_prompt(&p).unwrap() {
+        app.update(Event::Worker(WorkerEvent::Step { id, step: Box::new(s) }));
+    }
+    for _ in 0..generated {
+        let s = g.generate_step().unwrap();
+        app.update(Event::Worker(WorkerEvent::Step { id, step: Box::new(s) }));
+    }
+    app.update(Event::Worker(WorkerEvent::Done { id }));
+    app
+}
+
+fn app_with_run(prompt: &str, generated: usize) -> (App, CharLstm) {
+    let m = model();
+    let app = App::new(ModelInfo::new("tiny.safetensors", &m, vec![]));
+    (run(app, &m, prompt, generated), m)
+}
+
+/// Let the analyses finish, a slice per tick, as the main loop does.
+fn finish(app: &mut App) -> usize {
+    let mut ticks = 0;
+    while app.insight.busy() {
+        app.tick(Instant::now());
+        ticks += 1;
+    }
+    ticks
+}
+
+fn draw(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| ui::draw(f, app)).unwrap();
+    t
+}
+
+fn chars_of(app: &App) -> Vec<char> {
+    app.run.steps.iter().map(|s| s.ch).collect()
+}
+
+#[test]
+fn the_catalogue_over_the_ring_is_the_cli_catalogue_of_the_same_characters() {
+    let (mut app, m) = app_with_run("ROMEO:\nBut soft", 600);
+    app.update(alt('C'));
+    assert_eq!((app.view.panel, app.mode), (Panel::Cells, Mode::Panel));
+    assert!(finish(&mut app) > 1, "the job takes more than one slice: typing is never held for all of it");
+    let got = &app.insight.catalogue.as_ref().expect("a catalogue").value;
+    let chars = chars_of(&app);
+    let ids = analysis::encode(&m.vocab, &chars, "history").unwrap();
+    let want = analysis::catalogue(&m, &chars, &ids, TOP, &mut |_| {});
+    assert_eq!(got.chars, want.chars);
+    for (g, w) in got.features.iter().zip(&want.features) {
+        assert_eq!((&g.name, g.constant), (&w.name, w.constant));
+        let units =
+            |f: &analysis::catalogue::FeatureUnits| f.units.iter().map(|c| (c.unit, c.state)).collect::<Vec<_>>();
+        assert_eq!(units(g), units(w), "{}: same units", g.name);
+        for (a, b) in g.units.iter().zip(&w.units) {
+            assert!((a.r - b.r).abs() < 1e-5, "{} {}: r {} vs {}", g.name, a.unit, a.r, b.r);
+        }
+    }
+    // Saturation likewise: the CLI's fractions over the same characters.
+    app.update(alt('G'));
+    finish(&mut app);
+    let got = &app.insight.saturation.as_ref().expect("saturation").value;
+    let want = analysis::saturation(&m, &ids, 0.1, 0.9, &mut |_| {});
+    for (gl, wl) in got.layers.iter().zip(&want.layers) {
+        for (g, w) in gl.iter().zip(wl) {
+            let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 1.0 / want.chars as f64);
+            assert!(close(&g.left, &w.left) && close(&g.right, &w.right), "gate {:?}", g.gate);
+        }
+    }
+}
+
+#[test]
+fn typing_during_an_analysis_keeps_it_going() {
+    let (mut app, _) = app_with_run("ROMEO:\n", 400);
+    app.update(alt('C'));
+    app.tick(Instant::now());
+    assert!(app.insight.busy());
+    // A letter gives the keys back to the prompt and types; the preview
+    // clears the ring, and the job, with its own copy, goes on.
+    let typed = app.update(key(KeyCode::Char('e')));
+    assert_eq!(app.mode, Mode::Typing);
+    assert!(app.prompt.text().ends_with('e'));
+    let later = Instant::now() + std::time::Duration::from_secs(1);
+    let cmd = typed.filter(|c| matches!(c, WorkerCmd::Start { .. })).or_else(|| app.tick(later));
+    assert!(matches!(cmd, Some(WorkerCmd::Start { .. })), "the preview starts: {cmd:?}");
+    assert!(app.run.steps.is_empty() && app.insight.busy());
+    finish(&mut app);
+    let m = app.insight.catalogue.as_ref().expect("finished");
+    assert_eq!(m.steps, 407);
+}
+
+#[test]
+fn cells_panel_selects_pins_and_colours() {
+    let (mut app, _) = app_with_run("ROMEO:\nBut soft", 300);
+    app.update(alt('C'));
+    finish(&mut app);
+    insta::assert_snapshot!("cells_panel_100x30", draw(&app, 100, 30).backend());
+    app.update(key(KeyCode::Down));
+    app.update(key(KeyCode::Enter));
+    let row = &gatescope::tui::app::insight::cell_rows(&app.insight.catalogue.as_ref().unwrap().value)[1];
+    let unit = row.1.expect("a unit").unit;
+    assert!(app.view.pins.contains(&unit));
+    assert_eq!(app.view.unit(), unit, "the text is coloured by the selected unit");
+    // Esc gives the keys back; the panel stays until Alt-C.
+    app.update(key(KeyCode::Esc));
+    assert_eq!((app.mode, app.view.panel), (Mode::Typing, Panel::Cells));
+    app.update(alt('C'));
+    assert_eq!(app.view.panel, Panel::Gates);
+}
+
+#[test]
+fn pins_head_the_heatmaps_with_their_names_and_the_box_refuses_bad_units() {
+    let (mut app, _) = app_with_run("ROMEO:\n", 150);
+    for u in ["l1:3", "12"] {
+        app.update(alt('u'));
+        assert_eq!(app.mode, Mode::Pin);
+        type_str(&mut app, u);
+        app.update(key(KeyCode::Enter));
+    }
+    assert_eq!(app.view.pins, [Unit::new(1, 3), Unit::new(0, 12)]);
+    app.update(alt('u'));
+    type_str(&mut app, "l7:1");
+    app.update(key(KeyCode::Enter));
+    assert_eq!(app.mode, Mode::Pin, "a refused unit keeps the box open");
+    let msg = app.message.as_ref().unwrap().text.clone();
+    assert!(msg.contains("l7:1") && !msg.contains('\n'), "{msg}");
+    app.update(key(KeyCode::Esc));
+    app.view.labels.insert(Unit::new(1, 3), "line position r .89".into());
+    let t = draw(&app, 120, 36);
+    insta::assert_snapshot!("pinned_gutter_120x36", t.backend());
+    let screen: String = format!("{}", t.backend());
+    assert!(screen.contains("l1:3 line") && screen.contains("l0:12"), "{screen}");
+    assert!(screen.contains("pinned l1:3 line position r .89, l0:12"), "status lists the pins:\n{screen}");
+    // Pins persist across generations.
+    let m = model();
+    let app = run(app, &m, "B", 20);
+    assert_eq!(app.view.pins.len(), 2);
+}
+
+#[test]
+fn saturation_view_picks_the_point_nearest_the_cursor() {
+    let (mut app, _) = app_with_run("ROMEO:\nBut soft", 300);
+    app.update(alt('G'));
+    finish(&mut app);
+    for _ in 0..3 {
+        app.update(key(KeyCode::Right));
+    }
+    app.update(key(KeyCode::Tab));
+    insta::assert_snapshot!("saturation_120x36", draw(&app, 120, 36).backend());
+    let (u, _, _) = app.insight.selected_point().expect("a point");
+    app.update(key(KeyCode::Char(' ')));
+    let (v, _, _) = app.insight.selected_point().unwrap();
+    assert_ne!(u, v, "Space goes to the next nearest point");
+    app.update(key(KeyCode::Enter));
+    assert!(app.view.pins.contains(&v));
+}
+
+#[test]
+fn span_search_pins_the_selection_and_highlights_matches() {
+    let (mut app, _) = app_with_run("ROMEO:\nBut soft, what light\n", 200);
+    // The first two-step span of l0 that selects units with matches (a
+    // random model's cells seldom pass tanh(c) >= 0.3, so look for one).
+    let mut bits = analysis::OnBits::new(16, analysis::State::C, 0.3);
+    app.run.steps.iter().for_each(|s| bits.push(&s.layers[0].c));
+    let pads = analysis::Pads { left: 1, right: 0 };
+    let start = (1..app.run.steps.len() - 2)
+        .find(|&a| {
+            let r = analysis::search(&bits, a..a + 2, pads, 50);
+            !r.selected.is_empty() && !r.matches.is_empty()
+        })
+        .expect("a span with matches");
+    app.update(key(KeyCode::Tab));
+    assert_eq!(app.mode, Mode::Inspect);
+    app.update(key(KeyCode::Home));
+    for _ in 0..start {
+        app.update(key(KeyCode::Right));
+    }
+    app.update(key(KeyCode::Char('a')));
+    app.update(key(KeyCode::Right));
+    app.update(key(KeyCode::Char('e')));
+    finish(&mut app);
+    let s = app.insight.search.clone().expect("searched");
+    assert_eq!(s.span, Some(start..start + 2));
+    assert_eq!(s.result, analysis::search(&bits, start..start + 2, pads, 50), "the CLI's search");
+    for &u in &s.result.selected {
+        assert!(app.view.pins.contains(&Unit::new(0, u)), "selected units are pinned");
+    }
+    assert!(!app.view.matches.is_empty(), "the repeated name matches: {:?}", s.result);
+    app.update(key(KeyCode::Char('j')));
+    let first = app.view.matches[0].clone();
+    assert_eq!((app.view.cursor, app.view.current_match), (first.start, Some(0)));
+    let t = draw(&app, 100, 30);
+    insta::assert_snapshot!("search_highlights_100x30", t.backend());
+    // The output panel paints the span and the matches.
+    let buf = t.backend().buffer();
+    let bgs: Vec<_> = (0..100).flat_map(|x| (1..10).map(move |y| (x, y))).map(|p| buf[p].bg).collect();
+    assert!(bgs.contains(&theme::SPAN_BG), "the searched span is highlighted");
+    assert!(bgs.contains(&theme::MATCH_BG) || bgs.contains(&theme::MATCH_CURRENT_BG), "matches are highlighted");
+    // A new run clears the matches (they index the old history); pins stay.
+    let pins = app.view.pins.len();
+    let m = model();
+    app.update(key(KeyCode::Tab));
+    let app = run(app, &m, "", 5);
+    assert!(app.view.matches.is_empty() && app.view.pins.len() == pins);
+}
+
+#[test]
+fn a_checkpoint_catalogue_names_and_pins_the_three_strongest_cells() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = model();
+    let chars: Vec<char> = TEXT.repeat(20).chars().collect();
+    let ids = analysis::encode(&m.vocab, &chars, "text").unwrap();
+    let cat = analysis::catalogue(&m, &chars, &ids, 3, &mut |_| {});
+    let saved = SavedCatalogue::new(cat, MeasuredOn { file: "t.txt".into(), offset: 0, chars: chars.len() }, 3);
+    let path = dir.path().join("named.safetensors");
+    let meta = BTreeMap::from([("cells".to_string(), saved.to_json())]);
+    save_checkpoint(&m, &meta, &path).unwrap();
+    let info = worker::model_info(&load_checkpoint(&path).unwrap());
+    let named = named_cells(info.cells.as_ref().expect("the catalogue is read"), 2, 16);
+    let mut app = App::new(info);
+    assert_eq!(app.view.pins, named.iter().take(3).map(|n| n.0).collect::<Vec<_>>());
+    let (best, label) = &named[0];
+    // The strongest feature's best unit, labelled with its name and r.
+    let top = saved
+        .features
+        .iter()
+        .filter_map(|f| f.units.first().map(|c| (f, c)))
+        .max_by(|a, b| a.1.r.abs().total_cmp(&b.1.r.abs()))
+        .unwrap();
+    assert_eq!(*best, top.1.unit);
+    assert_eq!(*label, format!("{} r {}", top.0.name.replace('_', " "), short_r(top.1.r)));
+    app.view.colour_by(*best);
+    app = run(app, &m, "ROMEO:\n", 60);
+    let screen = format!("{}", draw(&app, 120, 36).backend());
+    assert!(screen.contains(&format!("tanh(c) of {best} {label}")), "colouring title:\n{screen}");
+    assert!(screen.contains(&format!("{best} {}", label.split(' ').next().unwrap())), "gutter:\n{screen}");
+    // A `cells` value that is not a catalogue: a warning, no pins, no panic.
+    let meta = BTreeMap::from([("cells".to_string(), "{not json".to_string())]);
+    save_checkpoint(&m, &meta, &path).unwrap();
+    let app = App::new(worker::model_info(&load_checkpoint(&path).unwrap()));
+    assert!(app.view.pins.is_empty());
+    let msg = &app.message.as_ref().unwrap().text;
+    assert!(msg.contains("not a cell catalogue") && !msg.contains('\n'), "{msg}");
+}
+
+#[test]
+fn short_r_drops_the_leading_zero() {
+    assert_eq!(short_r(0.887), ".89");
+    assert_eq!(short_r(-0.4), "−.40");
+    assert_eq!(short_r(1.0), "1.00");
+}
