@@ -29,7 +29,7 @@ pub enum DeviceChoice {
     Cuda,
 }
 
-/// Everything a training run needs; `commands` builds it from the CLI.
+/// Everything a training run needs, as plain data (the command line builds it).
 #[derive(Debug, Clone)]
 pub struct TrainConfig {
     pub data: PathBuf,
