@@ -8,12 +8,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-/// Refuse a destination we could not replace safely, before any long work:
+/// Refuse a destination that could not be replaced safely, before any long work:
 /// a missing or unwritable folder, a directory, or anything that is not a
 /// regular file (renaming onto `/dev/full` as root would replace the device).
 pub fn check_destination(path: &Path) -> Result<()> {
     check_kind(path)?;
-    // The only reliable test of "can we write here" (root ignores mode bits,
+    // The only reliable test of "can this process write here" (root ignores mode bits,
     // read-only mounts don't show in them) is to try.
     let dir = parent_dir(path);
     tempfile::Builder::new()

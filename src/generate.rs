@@ -68,7 +68,7 @@ impl Step {
         serde_json::to_string(&line).expect("a step serializes")
     }
 
-    /// Approximate heap size, for bounding how many steps we keep.
+    /// Approximate heap size, for bounding how many steps the playground keeps.
     pub fn heap_bytes(&self) -> usize {
         self.layers.iter().map(|l| 6 * l.i.len() * 4 + 64).sum::<usize>() + self.top.len() * 8 + 128
     }

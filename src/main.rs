@@ -24,8 +24,8 @@ fn main() {
 /// | OMP_WAIT_POLICY=PASSIVE  | 21,600 | 14,500        |
 /// | GOMP_SPINCOUNT=1000      | 25,700 | 12,700        |
 ///
-/// We take the short spin. OpenMP reads these variables when the library
-/// loads, before main, so we set it and start again once. Either variable
+/// gatescope takes the short spin. OpenMP reads these variables when the library
+/// loads, before main, so main sets it and starts the process again once. Either variable
 /// set by the user is left alone.
 fn short_openmp_spin() {
     use std::os::unix::process::CommandExt;

@@ -34,7 +34,7 @@ pub const FRAME_INTERVAL: Duration = Duration::from_millis(16);
 static PANICKED: AtomicBool = AtomicBool::new(false);
 static HOOK: std::sync::Once = std::sync::Once::new();
 
-/// Whether we have the terminal in raw mode / the alternate screen.
+/// Whether the terminal is in raw mode / the alternate screen.
 static TERMINAL_ACTIVE: AtomicBool = AtomicBool::new(false);
 
 /// Leave raw mode and the alternate screen, show the cursor. Only the first

@@ -125,7 +125,7 @@ pub fn save(steps: &[Step], txt: &Path, meta: &SaveMeta) -> Result<[PathBuf; 3]>
 fn timestamp() -> String {
     let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let t = secs as libc::time_t;
-    // SAFETY: localtime_r writes into the tm we own and reads only `t`.
+    // SAFETY: localtime_r writes into the tm this function owns and reads only `t`.
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
     let ok = unsafe { !libc::localtime_r(&t, &mut tm).is_null() };
     if !ok {
