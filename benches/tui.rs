@@ -115,7 +115,7 @@ fn latency_and_idle(ck: &std::path::Path) -> (f64, f64) {
         lat.push(t0.elapsed().as_secs_f64() * 1e3);
     }
     // Idle: let the preview finish, then measure CPU time over 10 s, three times.
-    s.wait_for("idle", |sc| sc.contents().contains("│ idle │"));
+    s.wait_for("idle", |sc| sc.contents().contains(" idle │"));
     let pid = s.child.process_id().expect("a pid");
     let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
     let cpu = || -> f64 {
