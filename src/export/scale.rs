@@ -37,6 +37,36 @@ pub fn signed(v: f32) -> Rgb {
     lerp(&DIVERGING, (v + 1.0) / 2.0)
 }
 
+/// The colour of a cell value v in −1..1 (tanh(c) or h), as the exported
+/// page draws it: hsl(H, 60%, L) with H = 200 (blue) when v > 0, else 0
+/// (red), and L = 100 − 40·|v| (0 is white). The playground's text colouring
+/// uses it too, so a unit looks the same in both.
+pub fn cell(v: f32) -> Rgb {
+    if !v.is_finite() {
+        return NAN;
+    }
+    let hue = if v > 0.0 { 200.0 } else { 0.0 };
+    hsl(hue, 0.6, 1.0 - 0.4 * v.abs().min(1.0))
+}
+
+/// CSS's hsl() in sRGB: hue in degrees, saturation and lightness in 0..1.
+fn hsl(hue: f32, sat: f32, light: f32) -> Rgb {
+    let c = (1.0 - (2.0 * light - 1.0).abs()) * sat;
+    let h = hue / 60.0;
+    let x = c * (1.0 - (h % 2.0 - 1.0).abs());
+    let (r, g, b) = match h as u32 {
+        0 => (c, x, 0.0),
+        1 => (x, c, 0.0),
+        2 => (0.0, c, x),
+        3 => (0.0, x, c),
+        4 => (x, 0.0, c),
+        _ => (c, 0.0, x),
+    };
+    let m = light - c / 2.0;
+    let byte = |v: f32| ((v + m) * 255.0).round().clamp(0.0, 255.0) as u8;
+    (byte(r), byte(g), byte(b))
+}
+
 /// `#rrggbb`.
 pub fn hex((r, g, b): Rgb) -> String {
     format!("#{r:02x}{g:02x}{b:02x}")
@@ -58,5 +88,10 @@ mod tests {
         assert_eq!(unit(f32::NAN), NAN);
         assert_eq!(signed(f32::INFINITY), NAN);
         assert_eq!(hex((255, 0, 16)), "#ff0010");
+        // The page's hsl(200,60%,60%), hsl(0,60%,60%) and white, as a browser converts them.
+        assert_eq!(cell(1.0), (92, 173, 214));
+        assert_eq!(cell(-1.0), (214, 92, 92));
+        assert_eq!(cell(0.0), (255, 255, 255));
+        assert_eq!(cell(f32::NAN), NAN);
     }
 }

@@ -107,7 +107,7 @@ fn style_for(run: &Run, view: &View, focus: Focus, i: usize) -> Style {
         }
         ColorMode::Cell => {
             if let Some(v) = step.layers.get(view.layer).and_then(|l| l.c.get(view.cell)) {
-                style = style.bg(theme::signed(v.tanh())).fg(Color::Black);
+                style = style.bg(theme::cell(v.tanh())).fg(Color::Black);
             }
         }
     }
@@ -133,7 +133,7 @@ pub fn render(run: &Run, view: &View, focus: Focus, area: Rect, buf: &mut Buffer
     match view.color {
         ColorMode::Plain => {}
         ColorMode::Surprise => title.push_str("· surprise: red = unexpected "),
-        ColorMode::Cell => title.push_str(&format!("· tanh(c) of {}: blue − red + ", view.name(view.unit()))),
+        ColorMode::Cell => title.push_str(&format!("· tanh(c) of {}: red − blue + ", view.name(view.unit()))),
     }
     if !view.matches.is_empty() {
         title.push_str(&format!("· {} matches (j) ", view.matches.len()));

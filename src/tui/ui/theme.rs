@@ -44,6 +44,12 @@ pub fn signed(v: f32) -> Color {
     rgb(scale::signed(v))
 }
 
+/// A character's background by a cell value in −1..1 (tanh(c)): the exported
+/// page's colours, blue when positive, red when negative, white at 0.
+pub fn cell(v: f32) -> Color {
+    rgb(scale::cell(v))
+}
+
 /// Background for a character by the probability the model gave it:
 /// green when expected, red when surprising (−ln p from 0 to 6 nats).
 pub fn surprise(p: f32) -> Color {
