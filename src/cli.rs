@@ -9,11 +9,15 @@ use std::path::PathBuf;
 #[command(
     name = "gatescope",
     version,
-    about = "Watch a character-level LSTM think: a terminal playground, generator and trainer"
+    about = "Watch a character-level LSTM think: a terminal playground, generator and trainer",
+    args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// With no command, `gatescope --checkpoint FILE` is `gatescope play --checkpoint FILE`.
+    #[command(flatten)]
+    pub play: PlayArgs,
 }
 
 #[derive(Subcommand, Debug)]

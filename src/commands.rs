@@ -22,9 +22,9 @@ use anyhow::{anyhow, bail, Result};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 
-/// Run one parsed command (`play` when none was given).
-pub fn run(command: Option<Command>) -> Result<()> {
-    match command.unwrap_or(Command::Play(Default::default())) {
+/// Run one parsed command.
+pub fn run(command: Command) -> Result<()> {
+    match command {
         Command::Play(a) => play(a),
         Command::Generate(a) => generate(a),
         Command::Train(a) => train(a),

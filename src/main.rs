@@ -3,7 +3,7 @@ use gatescope::atomic::Interrupted;
 fn main() {
     short_openmp_spin();
     let cli = gatescope::cli::parse();
-    if let Err(e) = gatescope::commands::run(cli.command) {
+    if let Err(e) = gatescope::commands::run(cli.command.unwrap_or(gatescope::cli::Command::Play(cli.play))) {
         // One line: the error chain joined, as a user reads it.
         let msg: Vec<String> = e.chain().map(|c| c.to_string()).collect();
         eprintln!("gatescope: {}", msg.join(": "));
