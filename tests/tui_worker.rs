@@ -348,3 +348,68 @@ fn an_intervened_rerun_equals_a_fresh_generator_with_the_same_interventions() {
     w.handle(WorkerCmd::Start { id: 9, prompt: prompt.into(), length, sampling });
     assert_eq!(run_to_end(&mut w, &rx, 9), baseline);
 }
+
+/// The catalogue over a file, straight through the worker (no thread): the
+/// first `FILE_CHARS` characters of a longer file, or all of a shorter one,
+/// give exactly `analysis::catalogue` over the same characters; progress
+/// comes first. Bad files are one line each, and the worker carries on.
+#[test]
+fn a_file_catalogue_is_the_cli_catalogue_of_its_first_characters() {
+    use gatescope::analysis;
+    use gatescope::tui::worker::FILE_CHARS;
+    let m = model();
+    let dir = tempfile::tempdir().unwrap();
+    let (tx, rx) = channel();
+    let mut w = Worker::new(&m, tx);
+    let long: String = TEXT.chars().cycle().take(FILE_CHARS + 500).collect();
+    let short: String = TEXT.chars().cycle().take(700).collect();
+    for (id, name, text, n) in [(1, "long.txt", &long, FILE_CHARS), (2, "short.txt", &short, 700)] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        assert_eq!(w.handle(WorkerCmd::FileCells { id, path: path.clone(), top: 3 }), Flow::Continue);
+        let ev = drain(&rx);
+        let (last, progress) = ev.split_last().expect("events");
+        assert!(progress
+            .iter()
+            .all(|e| matches!(e, WorkerEvent::CellsProgress { id: i, total, .. } if *i == id && *total == n)));
+        assert!(matches!(progress.last(), Some(WorkerEvent::CellsProgress { done, .. }) if *done == n));
+        let WorkerEvent::Cells { id: got_id, path: got_path, catalogue } = last else { panic!("{last:?}") };
+        assert_eq!((*got_id, got_path), (id, &path));
+        let chars: Vec<char> = text.chars().take(n).collect();
+        let ids = analysis::encode(&m.vocab, &chars, name).unwrap();
+        let want = analysis::catalogue(&m, &chars, &ids, 3, &mut |_| {});
+        assert_eq!(catalogue.chars, n);
+        assert_eq!(**catalogue, want, "{name}: the same units, states and r");
+    }
+    let bad = |name: &str, bytes: Option<&[u8]>| {
+        let p = dir.path().join(name);
+        if let Some(b) = bytes {
+            std::fs::write(&p, b).unwrap();
+        }
+        p
+    };
+    let cases = [
+        (bad("missing.txt", None), "cannot read"),
+        (dir.path().to_path_buf(), "not a regular file"),
+        (bad("latin1.txt", Some(b"ROMEO\xe9:")), "not UTF-8 text (invalid byte 0xE9 at byte offset 5)"),
+        (
+            bad("unknown.txt", Some("ROMEO:\nBuQ".as_bytes())),
+            "character 'Q' (U+0051) at offset 9 is not in the model's vocabulary",
+        ),
+        (bad("empty.txt", Some(b"")), "file is empty"),
+        (bad("one.txt", Some(b"R")), "at least two"),
+    ];
+    for (k, (path, needle)) in cases.into_iter().enumerate() {
+        let id = 10 + k as u64;
+        assert_eq!(w.handle(WorkerCmd::FileCells { id, path, top: 3 }), Flow::Continue);
+        match &drain(&rx)[..] {
+            [WorkerEvent::CellsFailed { id: i, message }] => {
+                assert_eq!(*i, id);
+                assert!(message.contains(needle) && !message.contains('\n'), "{needle}: {message}");
+            }
+            other => panic!("{needle}: {other:?}"),
+        }
+    }
+    w.start(30, "RO", 2);
+    assert_eq!(run_to_end(&mut w, &rx, 30).len(), 4, "the worker carries on");
+}

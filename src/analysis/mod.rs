@@ -50,6 +50,43 @@ pub fn read_chars(path: &Path, n: usize) -> Result<Vec<char>> {
     Ok(chars)
 }
 
+/// At most the first `n` characters of the UTF-8 file at `path` (fewer if
+/// it is shorter), reading at most 4n bytes: the playground names any file,
+/// and a huge one must cost no more than its prefix. Errors name the file
+/// and what is wrong, as `read_chars`'s do.
+pub fn read_prefix(path: &Path, n: usize) -> Result<Vec<char>> {
+    use std::io::Read;
+    let shown = path.display();
+    let meta = std::fs::metadata(path).map_err(|e| anyhow!("{shown}: cannot read ({e})"))?;
+    if !meta.is_file() {
+        bail!("{shown}: not a regular file");
+    }
+    let limit = 4 * n as u64;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(limit).read_to_end(&mut bytes))
+        .map_err(|e| anyhow!("{shown}: cannot read ({e})"))?;
+    if bytes.is_empty() {
+        bail!("{shown}: file is empty");
+    }
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(s) => s,
+        // The byte limit can cut the last character in two; the part read of
+        // it lies past the first n characters.
+        Err(e) if e.error_len().is_none() && meta.len() > limit => {
+            std::str::from_utf8(&bytes[..e.valid_up_to()]).expect("valid up to there")
+        }
+        Err(e) => {
+            let at = e.valid_up_to();
+            match bytes.get(at) {
+                Some(b) => bail!("{shown}: not UTF-8 text (invalid byte 0x{b:02X} at byte offset {at})"),
+                None => bail!("{shown}: not UTF-8 text (cut short at byte offset {at})"),
+            }
+        }
+    };
+    Ok(text.chars().take(n).collect())
+}
+
 /// Character ids, or an error naming the first character the model does not
 /// know and its offset (in characters from the start of `what`).
 pub fn encode(vocab: &Vocab, chars: &[char], what: &str) -> Result<Vec<i64>> {

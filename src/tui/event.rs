@@ -19,6 +19,13 @@ pub enum WorkerEvent {
     Done { id: u64 },
     /// Request `id` could not run (e.g. the prompt has unknown characters).
     Failed { id: u64, message: String },
+    /// Characters of file analysis `id` read so far, of `total`.
+    CellsProgress { id: u64, done: usize, total: usize },
+    /// The catalogue of file analysis `id`: `path` as asked, its first
+    /// `catalogue.chars` characters.
+    Cells { id: u64, path: std::path::PathBuf, catalogue: Box<crate::analysis::Catalogue> },
+    /// File analysis `id` could not run (a bad file); one line.
+    CellsFailed { id: u64, message: String },
     /// The worker panicked; the app must restore the terminal and exit.
     Panicked(String),
 }

@@ -25,6 +25,7 @@ impl App {
             | Action::ClearPins
             | Action::CellsPanel
             | Action::SaturationView
+            | Action::CellsFile
             | Action::Recompute
             | Action::MarkStart
             | Action::MarkEnd
@@ -126,6 +127,7 @@ impl App {
             | Action::ClearPins
             | Action::CellsPanel
             | Action::SaturationView
+            | Action::CellsFile
             | Action::Recompute
             | Action::MarkStart
             | Action::MarkEnd
@@ -183,6 +185,7 @@ impl App {
                 self.pin_from_box();
                 None
             }
+            Mode::CellsFile => self.submit_file_box(),
             Mode::Panel => self.insight_action(Action::Submit),
             Mode::Intervene => self.apply_intervention(),
             Mode::Interventions => {
@@ -211,6 +214,10 @@ impl App {
                 self.leave_panel();
                 None
             }
+            Mode::CellsFile => {
+                self.cancel_file_box();
+                None
+            }
             Mode::Load | Mode::Cell | Mode::Save | Mode::Pin => {
                 let what = match self.mode {
                     Mode::Cell => "cell choice cancelled",
@@ -225,7 +232,7 @@ impl App {
         }
     }
 
-    fn open_box(&mut self, mode: Mode, text: &str) {
+    pub(super) fn open_box(&mut self, mode: Mode, text: &str) {
         self.mode = mode;
         self.box_editor.set(text);
         self.view.help = false;

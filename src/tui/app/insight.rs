@@ -126,6 +126,16 @@ pub struct Insight {
     pub sat: SatCursor,
     /// Where the keys go back to when the panel gives them up.
     pub back_to: Option<Mode>,
+    /// The catalogue over a file the user named: the cells panel shows it
+    /// instead of the history's until Alt-r.
+    pub file: Option<super::cells_file::FileCells>,
+    /// The file analysis the worker is running.
+    pub file_job: Option<super::cells_file::FileJob>,
+    /// Where the keys were when the file box opened.
+    pub file_box_from: Option<Mode>,
+    /// What the file box held last (its next prefill).
+    pub last_file: String,
+    pub file_ids: u64,
 }
 
 impl Insight {
@@ -156,6 +166,16 @@ impl Insight {
         }
         debug_assert_eq!(values.len(), stride * steps.len());
         self.jobs.push(Job { kind, history, dropped, hidden, values, stride, next: 0, steps: steps.len(), acc });
+    }
+
+    /// The catalogue the cells panel shows: the file's, else the history's.
+    pub fn shown(&self) -> Option<&Catalogue> {
+        self.file.as_ref().map(|f| &f.value).or(self.catalogue.as_ref().map(|m| &m.value))
+    }
+
+    /// Whether a file's catalogue is shown or under way.
+    pub fn has_file(&self) -> bool {
+        self.file.is_some() || self.file_job.is_some()
     }
 
     pub fn busy(&self) -> bool {

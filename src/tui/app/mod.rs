@@ -5,6 +5,7 @@
 //! handed to `update_at` and `tick`.
 
 mod actions;
+pub mod cells_file;
 pub mod insight;
 pub mod intervene;
 mod panel;
@@ -59,11 +60,13 @@ pub enum Mode {
     Pin,
     /// The cells panel or saturation view has the keys.
     Panel,
+    /// A path box for the text file the cells panel analyses.
+    CellsFile,
 }
 
 impl Mode {
     pub fn is_box(self) -> bool {
-        matches!(self, Mode::Load | Mode::Cell | Mode::Save | Mode::Intervene | Mode::Pin)
+        matches!(self, Mode::Load | Mode::Cell | Mode::Save | Mode::Intervene | Mode::Pin | Mode::CellsFile)
     }
 }
 
@@ -251,6 +254,10 @@ impl App {
                 }
                 None
             }
+            ev @ (WorkerEvent::Cells { .. } | WorkerEvent::CellsProgress { .. } | WorkerEvent::CellsFailed { .. }) => {
+                self.file_cells_event(ev);
+                None
+            }
             WorkerEvent::Panicked(msg) => {
                 self.fatal = Some(format!("the model worker crashed: {msg}"));
                 self.quit = true;
@@ -269,6 +276,9 @@ impl App {
         }
         self.model = info;
         self.name_cells();
+        // A file's catalogue described the old model; one still under way
+        // was asked after the load (commands and events keep their order).
+        self.insight.file = None;
         self.run.clear();
         self.view.clear_search();
         self.view.cursor = 0;
@@ -336,7 +346,7 @@ impl App {
             _ if self.view.help => Context::Help,
             Mode::Typing => Context::Typing,
             Mode::Inspect => Context::Inspect,
-            Mode::Load | Mode::Cell | Mode::Save | Mode::Intervene | Mode::Pin => Context::TextBox,
+            Mode::Load | Mode::Cell | Mode::Save | Mode::Intervene | Mode::Pin | Mode::CellsFile => Context::TextBox,
             Mode::Interventions => Context::List,
             Mode::Panel => Context::Panel,
         }

@@ -20,8 +20,12 @@ impl App {
             }
             Action::CellsPanel => self.toggle_panel(Panel::Cells),
             Action::SaturationView => self.toggle_panel(Panel::Saturation),
+            Action::CellsFile => self.open_file_box(),
             Action::Recompute => {
                 let kind = if self.view.panel == Panel::Saturation { JobKind::Saturation } else { JobKind::Catalogue };
+                if kind == JobKind::Catalogue {
+                    self.back_to_history();
+                }
                 self.start_job(kind);
             }
             Action::MarkStart => {
@@ -91,6 +95,8 @@ impl App {
             _ => self.insight.saturation.as_ref().map(|m| (m.history, m.steps)),
         } == Some((history, len));
         let running = self.insight.running(panel == Panel::Cells).is_some();
+        // A file's catalogue (shown, or under way) stays until Alt-r.
+        let fresh = fresh || (panel == Panel::Cells && self.insight.has_file());
         if !fresh && !running {
             self.start_job(if panel == Panel::Cells { JobKind::Catalogue } else { JobKind::Saturation });
         }
@@ -117,8 +123,10 @@ impl App {
         let Some(done) = self.insight.advance(self.run.history, self.run.dropped) else { return };
         match done {
             Finished::Catalogue(m) => {
-                let rows = cell_rows(&m.value).len();
-                self.insight.row = self.insight.row.min(rows.saturating_sub(1));
+                if self.insight.file.is_none() {
+                    let rows = cell_rows(&m.value).len();
+                    self.insight.row = self.insight.row.min(rows.saturating_sub(1));
+                }
                 let shown = if self.view.panel == Panel::Cells { "" } else { " (Alt-C shows it)" };
                 self.info(format!("cell catalogue over {} steps ready{shown}", m.steps));
                 self.insight.catalogue = Some(m);
@@ -212,7 +220,7 @@ impl App {
     fn panel_move(&mut self, dx: i8, dy: i8) {
         match self.view.panel {
             Panel::Cells => {
-                let rows = self.insight.catalogue.as_ref().map_or(0, |m| cell_rows(&m.value).len());
+                let rows = self.insight.shown().map_or(0, |c| cell_rows(c).len());
                 let row = self.insight.row as isize + dy as isize;
                 self.insight.row = row.clamp(0, rows.saturating_sub(1) as isize) as usize;
             }
@@ -231,11 +239,12 @@ impl App {
     fn pin_selected(&mut self) {
         let unit = match self.view.panel {
             Panel::Cells => {
-                let rows = self.insight.catalogue.as_ref().map(|m| cell_rows(&m.value)).unwrap_or_default();
+                let rows = self.insight.shown().map(cell_rows).unwrap_or_default();
                 match rows.get(self.insight.row) {
                     Some((_, Some(c))) => Some(c.unit),
                     Some((_, None)) => {
-                        self.info("this feature is constant over the history: it lists no units");
+                        let over = if self.insight.file.is_some() { "the file" } else { "the history" };
+                        self.info(format!("this feature is constant over {over}: it lists no units"));
                         return;
                     }
                     None => None,

@@ -5,7 +5,8 @@
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-/// Where a key is read. A text box is the load, cell-number or save box.
+/// Where a key is read. A text box is any one-line box (load, cell number,
+/// save, pin, intervention, the cells panel's file).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Context {
     Typing,
@@ -89,6 +90,8 @@ pub enum Action {
     CellsPanel,
     /// The saturation view in place of the heatmaps (and its keys), or back.
     SaturationView,
+    /// A box asks for a text file; the cells panel shows the catalogue over it.
+    CellsFile,
     /// Recompute the catalogue or saturation over the current history.
     Recompute,
     /// Inspect: the span search starts at the cursor.
@@ -170,6 +173,7 @@ impl Action {
         Action::ClearPins,
         Action::CellsPanel,
         Action::SaturationView,
+        Action::CellsFile,
         Action::Recompute,
         Action::MarkStart,
         Action::MarkEnd,

@@ -160,7 +160,21 @@ pub const BINDINGS: &[Binding] = &[
         "saturation view: per gate i f o, each unit at (right, left) fraction over the history, by layer; \
          arrows move a cursor, Tab the gate, Space the next nearest point, Enter pins it, Alt-G closes",
     ),
-    b(TIP, &[alt('r')], A::Recompute, "Alt-r", "recompute the cells panel / saturation view over the current history"),
+    b(
+        TIP,
+        &[alt('F')],
+        A::CellsFile,
+        "Alt-F",
+        "cells panel over a file: a box asks for a UTF-8 text file (the last one is filled in); \
+         the catalogue of its first 20,000 characters, computed by the model worker",
+    ),
+    b(
+        TIP,
+        &[alt('r')],
+        A::Recompute,
+        "Alt-r",
+        "recompute the cells panel / saturation view over the current history (from a file's catalogue too)",
+    ),
     hinted(
         b(I, &[alt('a')], A::MarkStart, "a (inspect)", "span search: mark the start at the cursor (then move, e)"),
         5,

@@ -1,7 +1,7 @@
 //! The cells panel, in place of the heatmaps: the catalogue over the
-//! history, one row per (feature, unit), strongest first within a feature,
-//! with the unit's state and r. The selected row is highlighted; pinned
-//! units carry a dot.
+//! history (or over a file, Alt-F), one row per (feature, unit), strongest
+//! first within a feature, with the unit's state and r. The selected row is
+//! highlighted; pinned units carry a dot.
 
 use super::theme;
 use crate::tui::app::insight::cell_rows;
@@ -10,9 +10,16 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::widgets::{Block, Widget};
+use unicode_width::UnicodeWidthStr;
 
 /// The panel's first line: what it measured, or what it is doing.
 fn status(app: &App) -> (String, Style) {
+    if let Some(j) = &app.insight.file_job {
+        return (format!("{} (the model worker reads it)", j.status()), Style::new().fg(theme::ACCENT));
+    }
+    if app.insight.file.is_some() {
+        return ("the file's catalogue · Alt-r: the history's instead".into(), theme::dim());
+    }
     let job = app.insight.running(true).map(|j| j.progress());
     match (&app.insight.catalogue, job) {
         (_, Some((done, all))) => (format!("computing over {all} steps … {}%", done * 100 / all.max(1)), theme::dim()),
@@ -27,7 +34,20 @@ fn status(app: &App) -> (String, Style) {
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let focused = app.mode == Mode::Panel;
     let keys = if focused { "↑↓ Enter pins · Esc " } else { "Alt-C closes " };
-    let block = Block::bordered().title(format!(" cells: catalogue · {keys}")).title_style(theme::title());
+    let title = match &app.insight.file {
+        // The file's name comes before the keys, which the status hints repeat.
+        Some(f) => {
+            let named = format!(" cells · {} ", f.title());
+            let room = (area.width as usize).saturating_sub(2);
+            if named.width() + keys.width() + 2 <= room {
+                format!("{named}· {keys}")
+            } else {
+                named
+            }
+        }
+        None => format!(" cells: catalogue · {keys}"),
+    };
+    let block = Block::bordered().title(title).title_style(theme::title());
     let inner = block.inner(area);
     block.render(area, buf);
     if inner.height < 3 || inner.width < 20 {
@@ -36,20 +56,21 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let w = inner.width as usize;
     let (line, style) = status(app);
     buf.set_stringn(inner.x, inner.y, &line, w, style);
-    let Some(m) = &app.insight.catalogue else { return };
+    let Some(cat) = app.insight.shown() else { return };
     let header = format!("{:<15} {:<10} {:<5} {:>6}", "feature", "unit", "state", "r");
     buf.set_stringn(inner.x, inner.y + 1, &header, w, Style::new().fg(theme::ACCENT).add_modifier(Modifier::BOLD));
-    let rows = cell_rows(&m.value);
+    let rows = cell_rows(cat);
     let visible = inner.height as usize - 2;
     let sel = app.insight.row.min(rows.len().saturating_sub(1));
     let first = sel.saturating_sub(visible.saturating_sub(1));
+    let over = if app.insight.file.is_some() { "file" } else { "history" };
     let mut last_feature = None;
     if first > 0 {
         last_feature = rows.get(first - 1).map(|r| r.0);
     }
     for (k, (j, c)) in rows.iter().enumerate().skip(first).take(visible) {
         let y = inner.y + 2 + (k - first) as u16;
-        let f = &m.value.features[*j];
+        let f = &cat.features[*j];
         let name = if last_feature == Some(*j) { "" } else { f.name.as_str() };
         last_feature = Some(*j);
         let text = match c {
@@ -58,7 +79,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                 let unit = format!("{dot}{}", c.unit);
                 format!("{name:<15} {unit:<10} {:<5} {:>+6.3}", c.state.letter(), c.r)
             }
-            None if f.constant => format!("{name:<15} (constant over the history: no units)"),
+            None if f.constant => format!("{name:<15} (constant over the {over}: no units)"),
             None => format!("{name:<15} (no unit varies with it)"),
         };
         let mut style = if c.is_some() { Style::new() } else { theme::dim() };

@@ -1,4 +1,4 @@
-//! The prompt line (or the open box: load, cell, save): graphemes shown safely,
+//! The prompt line (or the open box: load, cell, save, pin, file): graphemes shown safely,
 //! characters outside the vocabulary marked, the live preview as dim ghost
 //! text after the prompt, scrolled sideways to keep the cursor in view.
 
@@ -27,6 +27,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) -> Option<Position> {
         " intervene: lK:U:TARGET OP VALUE[@A..B] (i f g o c h; = += *=) · Enter applies · Esc ".to_string()
     } else if app.mode == Mode::Pin {
         format!(" pin / unpin a unit: lK:U, or a number in l{}; Enter, Esc cancels ", app.view.layer)
+    } else if app.mode == Mode::CellsFile {
+        " cells over a file: a UTF-8 text file (its first 20,000 characters); Enter analyses, Esc cancels ".to_string()
     } else if app.mode == Mode::Save {
         " save transcript (.txt) and trace (.jsonl) as: Enter saves, Esc cancels ".to_string()
     } else {
