@@ -74,6 +74,8 @@ pub struct PlayArgs {
     /// Checkpoint to open (default: the model shipped in the binary).
     #[arg(long, short)]
     pub checkpoint: Option<PathBuf>,
+    #[command(flatten)]
+    pub source: SourceArgs,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -385,7 +385,7 @@ pub fn eval(a: EvalArgs) -> Result<()> {
 }
 
 pub fn play(a: PlayArgs) -> Result<()> {
-    crate::tui::run(a.checkpoint)
+    crate::tui::run(a.checkpoint, a.source.options()?)
 }
 
 pub fn train(a: TrainArgs) -> Result<()> {

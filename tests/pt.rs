@@ -249,3 +249,33 @@ fn bidirectional_projected_gru_and_whole_module_files_are_refused_by_name() {
         assert!(err.contains(want), "{style}: {err}");
     }
 }
+
+/// The playground opens a .pt file too: its worker reads it with the
+/// vocabulary (`play --checkpoint model.pt --vocab FILE`), the load box's
+/// `FILE --vocab V` reaches the worker as the same options, and without a
+/// vocabulary the load fails, says how to give one, and keeps the model.
+#[test]
+fn the_playground_opens_a_pt_file_with_its_vocabulary() {
+    use gatescope::model::{parse_load_request, LoadOptions};
+    use gatescope::tui::event::{Event, WorkerEvent};
+    use gatescope::tui::worker::{self, WorkerCmd};
+    let b = build("encoder", "f32");
+    let opts = LoadOptions { vocab: Some(b.path("vocab")), ..Default::default() };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let wait = std::time::Duration::from_secs(60);
+    let (cmd, _h) = worker::spawn_with(Some(b.path("model.pt")), opts.clone(), tx).unwrap();
+    match rx.recv_timeout(wait).unwrap() {
+        Event::Worker(WorkerEvent::Loaded(info)) => assert_eq!((info.layers, info.hidden), (2, 24), "the .pt model"),
+        other => panic!("expected Loaded, got {other:?}"),
+    }
+    cmd.send(WorkerCmd::Load(b.path("model.pt"), LoadOptions::default())).unwrap();
+    match rx.recv_timeout(wait).unwrap() {
+        Event::Worker(WorkerEvent::LoadFailed(m)) => assert!(m.contains("--vocab"), "{m}"),
+        other => panic!("expected LoadFailed, got {other:?}"),
+    }
+    let (path, from_box) = parse_load_request(&format!("{} --vocab {}", b.s("model.pt"), b.s("vocab"))).unwrap();
+    assert_eq!(from_box, opts);
+    cmd.send(WorkerCmd::Load(path, from_box)).unwrap();
+    assert!(matches!(rx.recv_timeout(wait).unwrap(), Event::Worker(WorkerEvent::Loaded(_))));
+    cmd.send(WorkerCmd::Shutdown).unwrap();
+}

@@ -168,7 +168,7 @@ fn every_key_in_help_does_something() {
     app.update(alt('o'));
     assert_eq!(app.mode, Mode::Load);
     type_str(&mut app, "/nope.safetensors");
-    assert_eq!(app.update(key(KeyCode::Enter)), Some(WorkerCmd::Load("/nope.safetensors".into())));
+    assert_eq!(app.update(key(KeyCode::Enter)), Some(WorkerCmd::Load("/nope.safetensors".into(), Default::default())));
     app.update(Event::Worker(WorkerEvent::LoadFailed("/nope.safetensors: cannot read".into())));
     assert!(app.message.clone().unwrap().text.contains("keeping the current model"));
     app.update(Event::Key(KeyEvent::new(KeyCode::Char('o'), KeyModifiers::CONTROL)));

@@ -234,7 +234,7 @@ fn worker_storm_runs_only_the_last_request() {
         }
     }
     // A bad Load keeps the model: the next Start still runs.
-    cmd.send(WorkerCmd::Load(dir.path().join("missing.safetensors"))).unwrap();
+    cmd.send(WorkerCmd::Load(dir.path().join("missing.safetensors"), Default::default())).unwrap();
     assert!(
         matches!(rx.recv_timeout(WAIT).unwrap(), Event::Worker(WorkerEvent::LoadFailed(m)) if m.contains("missing.safetensors"))
     );

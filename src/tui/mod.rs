@@ -64,7 +64,7 @@ fn install_panic_hook() {
     });
 }
 
-pub fn run(checkpoint: Option<PathBuf>) -> Result<()> {
+pub fn run(checkpoint: Option<PathBuf>, opts: crate::model::LoadOptions) -> Result<()> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         bail!(
             "the playground needs a terminal, and {} is not one; run `gatescope play` in a terminal, \
@@ -73,7 +73,7 @@ pub fn run(checkpoint: Option<PathBuf>) -> Result<()> {
         );
     }
     let (tx, rx) = std::sync::mpsc::channel();
-    let (cmd_tx, _worker) = worker::spawn(checkpoint, tx.clone())?;
+    let (cmd_tx, _worker) = worker::spawn_with(checkpoint, opts, tx.clone())?;
     // Wait for the model before touching the terminal: a bad --checkpoint is
     // then a plain one-line error, and the app exists only with a model.
     let mut app = loop {

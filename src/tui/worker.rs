@@ -12,7 +12,7 @@ use crate::analysis::{encode, read_prefix, SavedCatalogue};
 use crate::generate::{Generator, Mark, Step};
 use crate::model::checkpoint::Checkpoint;
 use crate::model::sample::Sampling;
-use crate::model::Intervention;
+use crate::model::{Intervention, LoadOptions};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, Sender, TryRecvError};
 
@@ -33,8 +33,9 @@ pub enum WorkerCmd {
     Resume,
     /// New sampling parameters; they apply to the next character.
     SetSampling(Sampling),
-    /// Load another checkpoint; on failure keep the current one.
-    Load(PathBuf),
+    /// Load another checkpoint (with the vocabulary and module names a
+    /// PyTorch .pt file needs); on failure keep the current one.
+    Load(PathBuf, LoadOptions),
     /// The interventions for the next requests (the live one keeps the list
     /// it started with, so what a run records is what it ran with).
     SetInterventions(Vec<Intervention>),
@@ -68,10 +69,19 @@ pub fn spawn(
     checkpoint: Option<PathBuf>,
     events: Sender<Event>,
 ) -> std::io::Result<(Sender<WorkerCmd>, std::thread::JoinHandle<()>)> {
+    spawn_with(checkpoint, LoadOptions::default(), events)
+}
+
+/// `spawn`, reading the checkpoint with `opts` (`--vocab`, `--map` for .pt files).
+pub fn spawn_with(
+    checkpoint: Option<PathBuf>,
+    opts: LoadOptions,
+    events: Sender<Event>,
+) -> std::io::Result<(Sender<WorkerCmd>, std::thread::JoinHandle<()>)> {
     let (tx, rx) = std::sync::mpsc::channel();
     let handle = std::thread::Builder::new().name("gatescope-worker".into()).spawn(move || {
         let ev = events.clone();
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(checkpoint, rx, ev)));
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(checkpoint, opts, rx, ev)));
         if let Err(payload) = result {
             let msg = payload
                 .downcast_ref::<&str>()
@@ -207,7 +217,7 @@ impl Worker {
                 self.sampling = s;
                 self.generator.set_sampling(s);
             }
-            WorkerCmd::Load(path) => match crate::model::load_checkpoint(&path) {
+            WorkerCmd::Load(path, opts) => match crate::model::load_checkpoint_with(&path, &opts) {
                 Ok(ck) => {
                     self.cancel();
                     self.generator = Generator::new(&ck.model, self.sampling);
@@ -363,10 +373,10 @@ impl Worker {
 
 /// The thread: load, then take commands (waiting only when idle) and do one
 /// unit of work between them.
-fn run(checkpoint: Option<PathBuf>, rx: Receiver<WorkerCmd>, tx: Sender<Event>) {
+fn run(checkpoint: Option<PathBuf>, opts: LoadOptions, rx: Receiver<WorkerCmd>, tx: Sender<Event>) {
     crate::model::use_one_thread();
     let _guard = tch::no_grad_guard();
-    let mut worker = match crate::model::load_model(checkpoint.as_deref()) {
+    let mut worker = match crate::model::load_model_with(checkpoint.as_deref(), &opts) {
         Ok(ck) => {
             let _ = tx.send(Event::Worker(WorkerEvent::Loaded(model_info(&ck))));
             Worker::new(&ck.model, tx)

@@ -174,8 +174,17 @@ impl App {
                     self.info("load cancelled");
                     return None;
                 }
-                self.info(format!("loading {}…", sanitize_line(&typed)));
-                Some(WorkerCmd::Load(save::expand_home(&typed)))
+                // `FILE [--vocab V] [--map M]`: a PyTorch .pt file needs its vocabulary.
+                match crate::model::parse_load_request(&typed) {
+                    Ok((path, opts)) => {
+                        self.info(format!("loading {}…", sanitize_line(&typed)));
+                        Some(WorkerCmd::Load(save::expand_home(&path.to_string_lossy()), opts))
+                    }
+                    Err(e) => {
+                        self.error(format!("{e}"));
+                        None
+                    }
+                }
             }
             Mode::Save => {
                 self.save_to_box_path();

@@ -116,7 +116,13 @@ pub const BINDINGS: &[Binding] = &[
         "Ctrl-S save",
     ),
     hinted(
-        b(TI, &[alt('o'), ctrl('o')], A::Load, "Alt-o, Ctrl-O", "load a checkpoint (a box asks which)"),
+        b(
+            TI,
+            &[alt('o'), ctrl('o')],
+            A::Load,
+            "Alt-o, Ctrl-O",
+            "load a checkpoint (a box asks which: FILE, or FILE --vocab V for a .pt)",
+        ),
         8,
         "Ctrl-O load",
     ),
