@@ -36,17 +36,16 @@ fn first_line(app: &App, w: usize) -> Vec<Part> {
     let m = &app.model;
     let mut parts = Vec::new();
     let plain = |rank, s: String| Part { rank, spans: vec![Span::raw(s)] };
+    // The model's name outranks its sizes: which model is running is worth
+    // more room than the pins or the view when the line is short.
+    parts.push(Part {
+        rank: 1,
+        spans: vec![Span::styled(crate::tui::text::sanitize_line(&m.name), Style::new().fg(Color::White))],
+    });
     parts.push(Part {
         rank: 3,
         spans: vec![Span::styled(
-            format!(
-                "{} · {}×{} · {} params · {}",
-                crate::tui::text::sanitize_line(&m.name),
-                m.layers,
-                m.hidden,
-                human(m.params),
-                m.device
-            ),
+            format!("{}×{} · {} params · {}", m.layers, m.hidden, human(m.params), m.device),
             Style::new().fg(Color::White),
         )],
     });
