@@ -67,7 +67,7 @@ fn type_preview_enter_stream_resize_quit() {
         !c.contains("output · preview") && c.contains("│ idle │") && c.contains("t=505)")
     });
     let screen = pty.contents();
-    for panel in ["i input", "f forget", "o output", "cell-state norm", "next char after", "tiny.safetensors · 2×16"]
+    for panel in ["i input", "f forget", "o output", "cell-state norm", "next char after", "tiny.safetensors │ 2×16"]
     {
         assert!(screen.contains(panel), "{panel} is on screen:\n{screen}");
     }
@@ -301,8 +301,9 @@ fn a_resize_storm_while_streaming_leaves_a_correct_layout() {
     let ck = checkpoint(dir.path());
     let mut pty = Pty::spawn(&script(&ck), 30, 100, &[]);
     pty.wait_for("the playground", |s| s.contents().contains("prompt · live preview on"));
-    // A long continuation (500 doubled five times) so the storm lands mid-stream.
-    pty.send("\x1b+\x1b+\x1b+\x1b+\x1b+");
+    // A long continuation (500 doubled nine times, 256,000 characters) so the
+    // storm lands mid-stream and streaming outlasts it even on a busy machine.
+    pty.send("\x1b+\x1b+\x1b+\x1b+\x1b+\x1b+\x1b+\x1b+\x1b+");
     pty.send("ROMEO:\r");
     pty.wait_for("streaming", |s| s.contents().contains("generating") && newest_step(&s.contents()).is_some());
     let before_storm = newest_step(&pty.contents()).unwrap();
