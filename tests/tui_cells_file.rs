@@ -9,32 +9,16 @@ use gatescope::model::CharLstm;
 use gatescope::tui::app::insight::cell_rows;
 use gatescope::tui::app::{App, Mode, Panel};
 use gatescope::tui::event::{Event, ModelInfo, WorkerEvent};
-use gatescope::tui::ui;
 use gatescope::tui::worker::{Worker, WorkerCmd};
-use gatescope::vocab::Vocab;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use std::sync::mpsc::{channel, Receiver};
 use std::time::Instant;
 
-const TEXT: &str = "ROMEO:\nBut soft, what light through yonder window breaks?\n";
-
-fn model() -> CharLstm {
-    CharLstm::random(Vocab::from_text(TEXT).unwrap(), 8, 16, 2, 7)
-}
-
-fn key(code: KeyCode) -> Event {
-    Event::Key(KeyEvent::new(code, KeyModifiers::NONE))
-}
-
-fn alt(c: char) -> Event {
-    Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::ALT))
-}
-
-fn type_str(app: &mut App, s: &str) -> Option<WorkerCmd> {
-    s.chars().map(|c| app.update(key(KeyCode::Char(c)))).last().flatten()
-}
+#[path = "common/app.rs"]
+mod app_support;
+use app_support::*;
 
 /// `app` after `prompt`, Enter, and a real Generator's steps.
 fn app_with_run(m: &CharLstm, prompt: &str, generated: usize) -> App {
@@ -59,12 +43,6 @@ fn through_worker(app: &mut App, w: &mut Worker, rx: &Receiver<Event>, cmd: Work
     for e in rx.try_iter() {
         app.update(e);
     }
-}
-
-fn draw(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| ui::draw(f, app)).unwrap();
-    t
 }
 
 fn screen(t: &Terminal<TestBackend>) -> String {

@@ -9,34 +9,15 @@ use gatescope::model::{load_checkpoint, save_checkpoint, CharLstm, Unit};
 use gatescope::tui::app::insight::{named_cells, short_r, TOP};
 use gatescope::tui::app::{App, Mode, Panel};
 use gatescope::tui::event::{Event, ModelInfo, WorkerEvent};
-use gatescope::tui::ui::{self, theme};
+use gatescope::tui::ui::theme;
 use gatescope::tui::worker::{self, WorkerCmd};
-use gatescope::vocab::Vocab;
-use ratatui::backend::TestBackend;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::Terminal;
+use ratatui::crossterm::event::KeyCode;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-const TEXT: &str = "ROMEO:\nBut soft, what light through yonder window breaks?\n";
-
-fn model() -> CharLstm {
-    CharLstm::random(Vocab::from_text(TEXT).unwrap(), 8, 16, 2, 7)
-}
-
-fn key(code: KeyCode) -> Event {
-    Event::Key(KeyEvent::new(code, KeyModifiers::NONE))
-}
-
-fn alt(c: char) -> Event {
-    Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::ALT))
-}
-
-fn type_str(app: &mut App, s: &str) {
-    for c in s.chars() {
-        app.update(key(KeyCode::Char(c)));
-    }
-}
+#[path = "common/app.rs"]
+mod app_support;
+use app_support::*;
 
 /// `app` after `prompt`, Enter, and the worker's steps (a real Generator).
 fn run(mut app: App, m: &CharLstm, prompt: &str, generated: usize) -> App {
@@ -70,12 +51,6 @@ fn finish(app: &mut App) -> usize {
         ticks += 1;
     }
     ticks
-}
-
-fn draw(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| ui::draw(f, app)).unwrap();
-    t
 }
 
 fn chars_of(app: &App) -> Vec<char> {

@@ -10,30 +10,13 @@ use gatescope::tui::app::{App, Mode};
 use gatescope::tui::event::{Event, ModelInfo, WorkerEvent};
 use gatescope::tui::ui::{self, compare::DIFF_BG};
 use gatescope::tui::worker::WorkerCmd;
-use gatescope::vocab::Vocab;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 
-const TEXT: &str = "ROMEO:\nBut soft, what light through yonder window breaks?\n";
-
-fn model() -> CharLstm {
-    CharLstm::random(Vocab::from_text(TEXT).unwrap(), 8, 16, 2, 7)
-}
-
-fn key(code: KeyCode) -> Event {
-    Event::Key(KeyEvent::new(code, KeyModifiers::NONE))
-}
-
-fn ctrl(c: char) -> Event {
-    Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
-}
-
-fn type_str(app: &mut App, s: &str) {
-    for c in s.chars() {
-        app.update(key(KeyCode::Char(c)));
-    }
-}
+#[path = "common/app.rs"]
+mod app_support;
+use app_support::*;
 
 /// Deliver a request's steps as the worker would, computed here by a
 /// Generator with the request's interventions.
@@ -66,12 +49,6 @@ fn app_with_run(m: &CharLstm) -> (App, Vec<Step>) {
     let cmd = app.update(key(KeyCode::Enter));
     let steps = deliver(&mut app, m, cmd);
     (app, steps)
-}
-
-fn draw(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| ui::draw(f, app)).unwrap();
-    t
 }
 
 fn row(t: &Terminal<TestBackend>, y: u16) -> String {

@@ -3,61 +3,18 @@
 //! `q` asks before losing an unsaved run, and the status line and help fit
 //! small screens without cutting words.
 
-use gatescope::generate::Generator;
-use gatescope::model::CharLstm;
 use gatescope::tui::app::{App, ColorMode, Mode, ERROR_TTL, INFO_TTL};
-use gatescope::tui::event::{Event, ModelInfo, WorkerEvent};
+use gatescope::tui::event::{Event, WorkerEvent};
 use gatescope::tui::ui;
 use gatescope::tui::worker::WorkerCmd;
-use gatescope::vocab::Vocab;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use std::time::{Duration, Instant};
 
-const TEXT: &str = "ROMEO:\nBut soft, what light through yonder window breaks?\n";
-
-fn model() -> CharLstm {
-    CharLstm::random(Vocab::from_text(TEXT).unwrap(), 8, 16, 2, 7)
-}
-
-fn info(m: &CharLstm) -> ModelInfo {
-    ModelInfo::new("tiny.safetensors", m, vec![])
-}
-
-fn key(code: KeyCode) -> Event {
-    Event::Key(KeyEvent::new(code, KeyModifiers::NONE))
-}
-
-fn alt(c: char) -> Event {
-    Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::ALT))
-}
-
-fn type_str(app: &mut App, s: &str) {
-    for c in s.chars() {
-        app.update(key(KeyCode::Char(c)));
-    }
-}
-
-/// An app with `prompt` typed, Enter pressed, and a real Generator's steps delivered.
-fn app_with_run(prompt: &str, generated: usize) -> App {
-    let m = model();
-    let mut app = App::new(info(&m));
-    type_str(&mut app, prompt);
-    let Some(WorkerCmd::Start { id, prompt: p, sampling, .. }) = app.update(key(KeyCode::Enter)) else {
-        panic!("Enter starts a run")
-    };
-    let mut g = Generator::new(&m, sampling);
-    for s in g.feed_prompt(&p).unwrap() {
-        app.update(Event::Worker(WorkerEvent::Step { id, step: Box::new(s) }));
-    }
-    for _ in 0..generated {
-        let s = g.generate_step().unwrap();
-        app.update(Event::Worker(WorkerEvent::Step { id, step: Box::new(s) }));
-    }
-    app.update(Event::Worker(WorkerEvent::Done { id }));
-    app
-}
+#[path = "common/app.rs"]
+mod app_support;
+use app_support::*;
 
 fn screen(app: &App, w: u16, h: u16) -> Vec<String> {
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();

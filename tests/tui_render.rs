@@ -3,12 +3,10 @@
 //! text; colours are checked by reading cells.
 
 use gatescope::generate::{Generator, LayerStep, Step};
-use gatescope::model::CharLstm;
 use gatescope::tui::app::{ring_capacity, App, ColorMode, Mode, RunState, MAX_STEPS};
-use gatescope::tui::event::{Event, ModelInfo, WorkerEvent};
+use gatescope::tui::event::{Event, WorkerEvent};
 use gatescope::tui::ui::{self, theme};
 use gatescope::tui::worker::WorkerCmd;
-use gatescope::vocab::Vocab;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -16,56 +14,9 @@ use ratatui::layout::Rect;
 use ratatui::style::Color;
 use ratatui::Terminal;
 
-const TEXT: &str = "ROMEO:\nBut soft, what light through yonder window breaks?\n";
-
-fn model() -> CharLstm {
-    CharLstm::random(Vocab::from_text(TEXT).unwrap(), 8, 16, 2, 7)
-}
-
-fn info(m: &CharLstm) -> ModelInfo {
-    ModelInfo::new("tiny.safetensors", m, vec![])
-}
-
-fn key(code: KeyCode) -> Event {
-    Event::Key(KeyEvent::new(code, KeyModifiers::NONE))
-}
-
-fn alt(c: char) -> Event {
-    Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::ALT))
-}
-
-fn type_str(app: &mut App, s: &str) {
-    for c in s.chars() {
-        app.update(key(KeyCode::Char(c)));
-    }
-}
-
-/// An app with a loaded tiny model, `prompt` typed, Enter pressed, and the
-/// worker's answer (computed here by a real Generator) delivered.
-fn app_with_run(prompt: &str, generated: usize) -> App {
-    let m = model();
-    let mut app = App::new(info(&m));
-    type_str(&mut app, prompt);
-    let Some(WorkerCmd::Start { id, prompt: p, sampling, .. }) = app.update(key(KeyCode::Enter)) else {
-        panic!("Enter starts a run")
-    };
-    let mut g = Generator::new(&m, sampling);
-    for s in g.feed_prompt(&p).unwrap() {
-        app.update(Event::Worker(WorkerEvent::Step { id, step: Box::new(s) }));
-    }
-    for _ in 0..generated {
-        let s = g.generate_step().unwrap();
-        app.update(Event::Worker(WorkerEvent::Step { id, step: Box::new(s) }));
-    }
-    app.update(Event::Worker(WorkerEvent::Done { id }));
-    app
-}
-
-fn draw(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| ui::draw(f, app)).unwrap();
-    t
-}
+#[path = "common/app.rs"]
+mod app_support;
+use app_support::*;
 
 fn panel(app: &App, w: u16, h: u16, f: impl Fn(&App, Rect, &mut Buffer)) -> Terminal<TestBackend> {
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
