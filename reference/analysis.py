@@ -349,12 +349,7 @@ COMMANDS = {"cells": cmd_cells, "search": cmd_search, "saturation": cmd_saturati
 
 
 def main(argv=None):
-    a = parser().parse_args(argv)
-    try:
-        COMMANDS[a.cmd](a)
-    except RefError as e:
-        sys.stderr.write(f"error: {e}\n")
-        sys.exit(1)
+    charlstm.run(parser, COMMANDS, argv)
 
 
 if __name__ == "__main__":

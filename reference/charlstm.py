@@ -656,13 +656,18 @@ COMMANDS = {"train": cmd_train, "sample": cmd_sample, "greedy": cmd_greedy, "eva
             "trace": cmd_trace, "init": cmd_init}
 
 
-def main(argv=None):
-    a = parser().parse_args(argv)
+def run(parse, commands, argv=None):
+    """Parse argv, run the chosen subcommand; a RefError is one line, exit 1."""
+    a = parse().parse_args(argv)
     try:
-        COMMANDS[a.cmd](a)
+        commands[a.cmd](a)
     except RefError as e:
         sys.stderr.write(f"error: {e}\n")
         sys.exit(1)
+
+
+def main(argv=None):
+    run(parser, COMMANDS, argv)
 
 
 if __name__ == "__main__":
