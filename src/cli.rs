@@ -60,18 +60,28 @@ pub struct SourceArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct ConvertArgs {
-    /// The PyTorch checkpoint (.pt or .pth, written by torch.save).
+    /// The checkpoint to convert: a PyTorch .pt or .pth (written by torch.save), or a .safetensors checkpoint or built-in model's name (to change --dtype).
     pub input: PathBuf,
     #[command(flatten)]
     pub source: SourceArgs,
     /// The .safetensors file to write.
     #[arg(long)]
     pub out: PathBuf,
+    /// How the written file stores the weights: f16 or bf16 halve it (the model still computes in f32).
+    #[arg(long, value_enum, default_value = "f32")]
+    pub dtype: DtypeArg,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DtypeArg {
+    F32,
+    F16,
+    Bf16,
 }
 
 #[derive(Args, Debug, Default, Clone)]
 pub struct PlayArgs {
-    /// Checkpoint to open (default: the model shipped in the binary).
+    /// A checkpoint file (.safetensors, or .pt with --vocab), or the name of a built-in model: default, python (./NAME for a file of that name). Default: default.
     #[arg(long, short)]
     pub checkpoint: Option<PathBuf>,
     #[command(flatten)]
@@ -96,7 +106,7 @@ pub struct SamplingArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct GenerateArgs {
-    /// Checkpoint to use (default: the model shipped in the binary).
+    /// A checkpoint file (.safetensors, or .pt with --vocab), or the name of a built-in model: default, python (./NAME for a file of that name). Default: default.
     #[arg(long, short)]
     pub checkpoint: Option<PathBuf>,
     /// Text to start from; every character must be in the model's vocabulary (it may start with '-').
@@ -206,6 +216,7 @@ pub struct TrainArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct EvalArgs {
+    /// A checkpoint file (.safetensors, or .pt with --vocab), or the name of a built-in model: default, python (./NAME for a file of that name). Default: default.
     #[arg(long, short)]
     pub checkpoint: Option<PathBuf>,
     #[arg(long)]
@@ -222,7 +233,7 @@ pub struct EvalArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct InfoArgs {
-    /// Checkpoint to describe (default: the shipped model).
+    /// A checkpoint file (.safetensors, or .pt with --vocab), or the name of a built-in model: default, python (./NAME for a file of that name). Default: default.
     pub checkpoint: Option<PathBuf>,
     #[command(flatten)]
     pub source: SourceArgs,
@@ -271,7 +282,7 @@ pub struct ExportArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct AnalysisInput {
-    /// Checkpoint to analyse (default: the model shipped in the binary).
+    /// A checkpoint file (.safetensors, or .pt with --vocab), or the name of a built-in model: default, python (./NAME for a file of that name). Default: default.
     #[arg(long, short)]
     pub checkpoint: Option<PathBuf>,
     /// UTF-8 text; the analysis reads its first --chars characters in one pass from a zero state.

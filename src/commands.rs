@@ -6,14 +6,15 @@ mod analysis;
 
 use crate::atomic::{check_destination, refuse_same_file, StopSignals};
 use crate::cli::{
-    Command, ConvertArgs, DeviceArg, EvalArgs, ExportArgs, GenerateArgs, InfoArgs, PlayArgs, SamplingArgs, SourceArgs,
-    TrainArgs,
+    Command, ConvertArgs, DeviceArg, DtypeArg, EvalArgs, ExportArgs, GenerateArgs, InfoArgs, PlayArgs, SamplingArgs,
+    SourceArgs, TrainArgs,
 };
 use crate::generate::{trace_header, Generator};
+use crate::model::layout::layer_tensor_names;
 use crate::model::sample::Sampling;
 use crate::model::{
-    describe_pt, intervene, load_checkpoint_with, load_model_with, save_checkpoint, use_one_thread, CharLstm,
-    Intervention, LoadOptions,
+    builtin_named, describe_pt, intervene, load_model_with, save_checkpoint_as, use_one_thread, Builtin, CharLstm,
+    Intervention, LoadOptions, StoredAs, BUILTINS,
 };
 use crate::trace::{TraceThread, TraceWriter};
 use crate::train::{DeviceChoice, TrainConfig};
@@ -263,9 +264,10 @@ impl Stdout {
 
 /// How messages name the checkpoint in use.
 fn source_name(path: Option<&Path>) -> String {
-    match path {
-        Some(p) => p.display().to_string(),
+    match path.map(|p| (p, builtin_named(p))) {
         None => "built-in model (default)".into(),
+        Some((_, Some(b))) => format!("built-in model ({})", b.name),
+        Some((p, None)) => p.display().to_string(),
     }
 }
 
@@ -324,10 +326,28 @@ fn compare(
     out.flush()
 }
 
+/// One built-in model for `info`'s list: what it is, its layers and size,
+/// read from the embedded header alone.
+fn builtin_summary(b: &Builtin) -> String {
+    let bytes = match b.bytes() {
+        Ok(bytes) => bytes,
+        Err(_) => return format!("{} (not built in: {} was missing at build time)", b.about, b.file),
+    };
+    let shape = safetensors::SafeTensors::read_metadata(bytes).ok().map(|(_, m)| {
+        let tensors = m.tensors();
+        let layers = (0..).take_while(|&k| tensors.contains_key(&layer_tensor_names(k)[1])).count();
+        let hidden = tensors.get(&layer_tensor_names(0)[1]).and_then(|t| t.shape.get(1).copied()).unwrap_or(0);
+        let dtype = tensors.get(&layer_tensor_names(0)[1]).map(|t| format!("{:?}", t.dtype)).unwrap_or_default();
+        format!("{layers}x{hidden}, {dtype}, ")
+    });
+    format!("{}: {}{:.1} MB", b.about, shape.unwrap_or_default(), bytes.len() as f64 / 1e6)
+}
+
 pub fn info(a: InfoArgs) -> Result<()> {
     let opts = a.source.options()?;
     // A .pt file is described from its tensors alone until a vocabulary is given.
-    if let (Some(path), None) = (&a.checkpoint, &opts.vocab) {
+    let file = a.checkpoint.as_deref().filter(|p| builtin_named(p).is_none());
+    if let (Some(path), None) = (file, &opts.vocab) {
         if let Some(lines) = describe_pt(path, &opts.map)? {
             println!("checkpoint  {}", path.display());
             for (k, v) in lines {
@@ -361,6 +381,9 @@ pub fn info(a: InfoArgs) -> Result<()> {
     }
     for w in &ck.warnings {
         line(format!("warning     {w}"));
+    }
+    for b in &BUILTINS {
+        line(format!("built-in    {:<8} {}", b.name, builtin_summary(b)));
     }
     let mut out = Stdout::new();
     out.write(s.as_bytes())?;
@@ -436,10 +459,23 @@ pub fn convert(a: ConvertArgs) -> Result<()> {
     }
     refuse_same_file(("--out", &a.out), &inputs)?;
     check_destination(&a.out)?;
-    if describe_pt(&a.input, &opts.map)?.is_none() {
-        bail!("{}: not a PyTorch .pt file (already a safetensors checkpoint?); nothing to convert", a.input.display());
+    let is_pt = builtin_named(&a.input).is_none() && describe_pt(&a.input, &opts.map)?.is_some();
+    let dtype = match a.dtype {
+        DtypeArg::F32 => StoredAs::F32,
+        DtypeArg::F16 => StoredAs::F16,
+        DtypeArg::Bf16 => StoredAs::BF16,
+    };
+    if !is_pt && dtype == StoredAs::F32 && builtin_named(&a.input).is_none() {
+        // A safetensors file rewritten in f32 would only lose what f32 cannot
+        // gain back; the usual mistake is giving an already-converted file.
+        if stored_dtype(&a.input)? == Some(safetensors::Dtype::F32) {
+            bail!(
+                "{}: already a safetensors checkpoint in f32; nothing to convert (--dtype f16 or bf16 halves it)",
+                a.input.display()
+            );
+        }
     }
-    let ck = load_checkpoint_with(&a.input, &opts)?;
+    let ck = load_model_with(Some(&a.input), &opts)?;
     for w in &ck.warnings {
         eprintln!("gatescope: warning: {}: {w}", ck.path.display());
     }
@@ -448,16 +484,26 @@ pub fn convert(a: ConvertArgs) -> Result<()> {
     if let Some(v) = opts.vocab.as_ref().and_then(|v| v.file_name()) {
         metadata.insert("vocab_from".into(), v.to_string_lossy().into_owned());
     }
-    save_checkpoint(&ck.model, &metadata, &a.out)?;
+    save_checkpoint_as(&ck.model, &metadata, &a.out, dtype)?;
     let d = ck.model.dims;
     eprintln!(
-        "wrote {}: {} layers x {} hidden, vocabulary {}, {} (modules {})",
+        "wrote {}: {} layers x {} hidden, vocabulary {}, {}, weights in {:?}{}",
         a.out.display(),
         d.layers,
         d.hidden,
         d.vocab,
         if d.embed == 0 { "one-hot input".to_string() } else { format!("embedding {}", d.embed) },
-        metadata.get("source_modules").map(String::as_str).unwrap_or("?")
+        dtype,
+        metadata.get("source_modules").map(|m| format!(" (modules {m})")).unwrap_or_default()
     );
     Ok(())
+}
+
+/// The dtype of a safetensors file's first LSTM weight; None for anything
+/// else (the loader then says what the file is).
+fn stored_dtype(path: &Path) -> Result<Option<safetensors::Dtype>> {
+    let bytes = std::fs::read(path).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    Ok(safetensors::SafeTensors::read_metadata(&bytes)
+        .ok()
+        .and_then(|(_, m)| m.tensors().get(&layer_tensor_names(0)[1]).map(|t| t.dtype)))
 }

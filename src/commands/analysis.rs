@@ -9,7 +9,7 @@ use crate::analysis::{self as an, encode, read_chars, Pads, SavedCatalogue, Stat
 use crate::atomic::check_destination;
 use crate::cli::{AnalysisInput, CellsArgs, SaturationArgs, SearchArgs};
 use crate::model::layout::parse_layer;
-use crate::model::{load_model, use_one_thread, Checkpoint};
+use crate::model::{builtin_named, load_model, use_one_thread, Checkpoint};
 use anyhow::{anyhow, bail, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{IsTerminal, Write};
@@ -112,6 +112,12 @@ pub fn cells(a: CellsArgs) -> Result<()> {
         (true, None) => bail!(
             "--save: the built-in model has no file to write the catalogue into; \
              pass --checkpoint FILE (for example a copy of assets/default.safetensors)"
+        ),
+        (true, Some(p)) if builtin_named(p).is_some() => bail!(
+            "--save: the built-in model '{}' has no file to write the catalogue into; \
+             pass --checkpoint FILE (for example a copy of {})",
+            p.display(),
+            builtin_named(p).map_or("", |b| b.file)
         ),
         (true, Some(p)) => Some(p.clone()),
     };

@@ -191,30 +191,82 @@ fn tensor(st: &SafeTensors, name: &str) -> Result<Tensor> {
         .map_err(|e| anyhow!("tensor '{name}' cannot take shape {shape:?} ({e})"))
 }
 
-/// Write `model` and `metadata` atomically (temporary file, then rename).
+/// How a checkpoint stores its weights. f16 halves the file (the shipped
+/// 3x512 models fit the 16 MB limit that way); the model computes in f32
+/// either way, from the stored values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoredAs {
+    F32,
+    F16,
+    BF16,
+}
+
+/// Write `model` and `metadata` atomically (temporary file, then rename), in f32.
 pub fn save_checkpoint(model: &CharLstm, metadata: &BTreeMap<String, String>, path: &Path) -> Result<()> {
-    let bytes = to_bytes(model, metadata)?;
+    save_checkpoint_as(model, metadata, path, StoredAs::F32)
+}
+
+/// As `save_checkpoint`, storing the weights as `dtype`. A weight beyond
+/// f16's range (65504) is refused by tensor name rather than stored as
+/// infinity.
+pub fn save_checkpoint_as(
+    model: &CharLstm,
+    metadata: &BTreeMap<String, String>,
+    path: &Path,
+    dtype: StoredAs,
+) -> Result<()> {
+    let bytes = to_bytes_as(model, metadata, dtype)?;
     write_atomic(path, &bytes)
 }
 
 pub fn to_bytes(model: &CharLstm, metadata: &BTreeMap<String, String>) -> Result<Vec<u8>> {
+    to_bytes_as(model, metadata, StoredAs::F32)
+}
+
+fn to_bytes_as(model: &CharLstm, metadata: &BTreeMap<String, String>, dtype: StoredAs) -> Result<Vec<u8>> {
     let named = model.named_tensors();
-    let buffers: Vec<(String, Vec<usize>, Vec<u8>)> = named
+    let buffers = named
         .iter()
         .map(|(name, t)| {
             let t = t.detach().to_device(tch::Device::Cpu).to_kind(tch::Kind::Float).contiguous();
             let n = t.numel();
             let mut v = vec![0f32; n];
             t.copy_data(&mut v, n);
-            let shape = t.size().iter().map(|&d| d as usize).collect();
-            (name.clone(), shape, v.iter().flat_map(|x| x.to_le_bytes()).collect())
+            let shape: Vec<usize> = t.size().iter().map(|&d| d as usize).collect();
+            Ok((name.clone(), shape, encode(name, &v, dtype)?))
         })
-        .collect();
+        .collect::<Result<Vec<(String, Vec<usize>, Vec<u8>)>>>()?;
+    let st_dtype = match dtype {
+        StoredAs::F32 => Dtype::F32,
+        StoredAs::F16 => Dtype::F16,
+        StoredAs::BF16 => Dtype::BF16,
+    };
     let views = buffers
         .iter()
-        .map(|(name, shape, data)| Ok((name.clone(), TensorView::new(Dtype::F32, shape.clone(), data)?)))
+        .map(|(name, shape, data)| Ok((name.clone(), TensorView::new(st_dtype, shape.clone(), data)?)))
         .collect::<Result<Vec<_>, safetensors::SafeTensorError>>()?;
     let mut meta: HashMap<String, String> = metadata.clone().into_iter().collect();
     meta.insert("vocab".into(), model.vocab.to_json());
     Ok(safetensors::serialize(views, Some(meta))?)
+}
+
+/// Little-endian bytes of `v` as `dtype`; a finite value that would become
+/// infinite is an error naming the tensor.
+fn encode(name: &str, v: &[f32], dtype: StoredAs) -> Result<Vec<u8>> {
+    let overflow = |x: f32, y: f32| x.is_finite() && !y.is_finite();
+    Ok(match dtype {
+        StoredAs::F32 => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        StoredAs::F16 => {
+            let mut out = Vec::with_capacity(v.len() * 2);
+            for &x in v {
+                let h = half::f16::from_f32(x);
+                if overflow(x, h.to_f32()) {
+                    bail!("tensor '{name}' holds {x}, beyond f16's range (65504); keep it in f32");
+                }
+                out.extend_from_slice(&h.to_le_bytes());
+            }
+            out
+        }
+        StoredAs::BF16 => v.iter().flat_map(|&x| half::bf16::from_f32(x).to_le_bytes()).collect(),
+    })
 }

@@ -10,8 +10,10 @@ pub mod lstm;
 pub mod pt;
 pub mod sample;
 
-pub use builtin::{load_model, load_model_with};
-pub use checkpoint::{describe_pt, load_checkpoint, load_checkpoint_with, save_checkpoint, Checkpoint};
+pub use builtin::{builtin_named, builtin_names, load_model, load_model_with, Builtin, BUILTINS};
+pub use checkpoint::{
+    describe_pt, load_checkpoint, load_checkpoint_with, save_checkpoint, save_checkpoint_as, Checkpoint, StoredAs,
+};
 pub use intervene::{Intervention, Op, Span, Target};
 pub use layout::{Gate, Unit};
 pub use lstm::{CharLstm, Dims, LayerWeights, LstmState, StepOutput, Stepper};

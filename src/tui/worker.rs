@@ -217,7 +217,7 @@ impl Worker {
                 self.sampling = s;
                 self.generator.set_sampling(s);
             }
-            WorkerCmd::Load(path, opts) => match crate::model::load_checkpoint_with(&path, &opts) {
+            WorkerCmd::Load(path, opts) => match crate::model::load_model_with(Some(&path), &opts) {
                 Ok(ck) => {
                     self.cancel();
                     self.generator = Generator::new(&ck.model, self.sampling);

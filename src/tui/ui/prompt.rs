@@ -22,7 +22,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) -> Option<Position> {
             app.view.layer
         )
     } else if app.mode == Mode::Load {
-        " load checkpoint: type a path, Enter loads, Esc cancels ".to_string()
+        format!(
+            " load checkpoint: a file, or a built-in model ({}); Enter loads, Esc cancels ",
+            crate::model::builtin_names()
+        )
     } else if app.mode == Mode::Intervene {
         " intervene: lK:U:TARGET OP VALUE[@A..B] (i f g o c h; = += *=) · Enter applies · Esc ".to_string()
     } else if app.mode == Mode::Pin {
