@@ -108,6 +108,26 @@ pub fn refuse_same_file(output: (&str, &Path), inputs: &[(&str, &Path)]) -> Resu
     Ok(())
 }
 
+/// Refuse an output file that is also where stdout goes (`generate --trace
+/// t > t`): the shell has already created it, and the text and the trace
+/// would each overwrite the other.
+pub fn refuse_stdout(flag: &str, out: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(m) = std::fs::metadata(out) else { return Ok(()) };
+    // SAFETY: fstat on descriptor 1 writes only into the zeroed struct it is given.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstat(1, &mut st) } != 0 {
+        return Ok(());
+    }
+    if (st.st_dev as u64, st.st_ino as u64) == (m.dev(), m.ino()) {
+        bail!(
+            "{flag} {} is also where stdout is redirected; the text and the trace would overwrite each other",
+            out.display()
+        );
+    }
+    Ok(())
+}
+
 /// The canonical form of `path`, or of its folder joined with its name when
 /// the file does not exist yet (a dangling symbolic link resolves to its target).
 fn canonical(path: &Path) -> Option<PathBuf> {

@@ -4,7 +4,7 @@
 
 mod analysis;
 
-use crate::atomic::{check_destination, refuse_same_file, StopSignals};
+use crate::atomic::{check_destination, refuse_same_file, refuse_stdout, StopSignals};
 use crate::cli::{
     Command, ConvertArgs, DeviceArg, DtypeArg, EvalArgs, ExportArgs, GenerateArgs, InfoArgs, PlayArgs, SamplingArgs,
     SourceArgs, TrainArgs,
@@ -61,6 +61,7 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
         if let Some(c) = &a.checkpoint {
             refuse_same_file(("--trace", t), &[("--checkpoint", c)])?;
         }
+        refuse_stdout("--trace", t)?;
         check_destination(t)?;
     }
     let ck = load_model_with(a.checkpoint.as_deref(), &a.source.options()?)?;

@@ -268,3 +268,32 @@ fn a_trace_in_a_read_only_folder_is_refused_before_work() {
     assert!(err.contains("cannot write in folder"), "{err}");
     assert!(out.stdout.is_empty() && !trace.exists(), "nothing generated, nothing written");
 }
+
+/// `--trace t > t`: the shell has created t as stdout before gatescope runs;
+/// writing the trace there would interleave it with the text. Refused in one
+/// line, and the file the shell made stays empty.
+#[test]
+fn a_trace_to_the_file_stdout_goes_to_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let ck = tiny_checkpoint(dir.path(), "m.safetensors", TEXT, 8, 16, 1);
+    let t = dir.path().join("t.jsonl");
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg("exec \"$0\" generate -c \"$1\" -p Before -l 5 --trace \"$2\" > \"$2\"")
+        .args([env!("CARGO_BIN_EXE_gatescope"), ck.to_str().unwrap(), t.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = one_line_error(&out);
+    assert!(err.contains("--trace") && err.contains("stdout"), "{err}");
+    assert_eq!(std::fs::metadata(&t).unwrap().len(), 0);
+    // Another file is fine.
+    let other = dir.path().join("o.txt");
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg("exec \"$0\" generate -c \"$1\" -p Before -l 5 --trace \"$2\" > \"$3\"")
+        .args([env!("CARGO_BIN_EXE_gatescope"), ck.to_str().unwrap(), t.to_str().unwrap(), other.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&t).unwrap().lines().count(), 6 + 5);
+}
