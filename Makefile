@@ -72,7 +72,7 @@ python-model: build
 	mkdir -p runs
 	target/release/gatescope train --data data/python-stdlib.txt --out runs/python-f32.safetensors \
 	  --layers 3 --hidden 512 --embed 64 --batch 32 --seq 200 --dropout 0.1 \
-	  --weight-decay 0.1 --lr 3e-3 --warmup 100 --steps 1800 \
+	  --weight-decay 0.1 --lr 3e-3 --warmup 100 --steps 1200 \
 	  --eval-every 300 --checkpoint-every 100 --seed 1 --threads $(THREADS)
 	target/release/gatescope convert runs/python-f32.safetensors --dtype f16 --out runs/python.safetensors
 	target/release/gatescope cells -c runs/python.safetensors --data $(HELD_OUT) --save

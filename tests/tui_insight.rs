@@ -270,3 +270,21 @@ fn short_r_drops_the_leading_zero() {
     assert_eq!(short_r(-0.4), "−.40");
     assert_eq!(short_r(1.0), "1.00");
 }
+
+/// Loading another model (the load box, e.g. a built-in name) replaces the
+/// pins and names: the old model's units mean nothing in the new one, and
+/// the new one's catalogue pins its own.
+#[test]
+fn loading_another_model_replaces_its_pins_and_names() {
+    let m = model();
+    let mut app = App::new(info(&m));
+    app.update(alt('u'));
+    type_str(&mut app, "l1:3");
+    app.update(key(KeyCode::Enter));
+    assert_eq!(app.view.pins, [Unit::new(1, 3)]);
+    let python = worker::model_info(&gatescope::model::load_model(Some(std::path::Path::new("python"))).unwrap());
+    let named = named_cells(python.cells.as_ref().expect("the code model has a catalogue"), 3, 512);
+    app.update(Event::Worker(WorkerEvent::Loaded(python)));
+    assert_eq!(app.view.pins, named.iter().take(3).map(|n| n.0).collect::<Vec<_>>());
+    assert_eq!(app.view.labels.len(), named.len());
+}

@@ -82,14 +82,15 @@ impl View {
         }
     }
 
-    /// Another model: keep the choices that still exist.
+    /// Another model: keep the layer and cell that still exist. Pins and
+    /// labels go: unit l1:86 of one model has nothing to do with l1:86 of
+    /// another, and the new model's catalogue pins its own.
     pub fn resize_model(&mut self, layers: usize, units: usize) {
         self.layers = layers.max(1);
         self.units = units.max(1);
         self.layer = self.layer.min(self.layers - 1);
         self.cell = self.cell.min(self.units - 1);
-        let (l, u) = (self.layers, self.units);
-        self.pins.retain(|p| p.layer < l && p.index < u);
+        self.pins.clear();
         self.labels.clear();
     }
 
