@@ -127,7 +127,7 @@ fn workspace_layer(l: &LayerWeights, input: &Tensor, h0: &Tensor, c0: &Tensor, h
         )
     })
     .ok()?;
-    if !ws.defined() || ws.kind() != Kind::Uint8 || !ws.is_contiguous() || ws.data_ptr() as usize % 4 != 0 {
+    if !ws.defined() || ws.kind() != Kind::Uint8 || !ws.is_contiguous() || !(ws.data_ptr() as usize).is_multiple_of(4) {
         return None;
     }
     let out = out.view([t as i64, hd as i64]);
