@@ -170,18 +170,20 @@ impl PromptCache {
     /// How many of `prompt`'s first characters this cache serves under
     /// `interventions`, and the mark after them: the whole cached prompt when
     /// `prompt` starts with it, else up to the last mark at or before the
-    /// first character that differs. Only if the same interventions covered
-    /// those characters, in the same order, when they were read (the others
-    /// did not touch them).
+    /// first character that differs. Only as far as the same interventions
+    /// covered those characters, in the same order, when they were read (the
+    /// others did not touch them): an intervention newly covering the prompt
+    /// from step A leaves the marks up to A usable.
     fn serves(&self, prompt: &[char], interventions: &[Intervention]) -> Option<(usize, &Mark)> {
         let same = self.chars.iter().zip(prompt).take_while(|(a, b)| a == b).count();
-        let (len, mark) = if same == self.chars.len() {
-            (same, &self.after)
-        } else {
-            let j = (same / self.every).checked_sub(1)?;
-            ((j + 1) * self.every, self.marks.get(j)?)
-        };
-        (len > 0 && covering_prompt(interventions, len) == covering_prompt(&self.covering, len)).then_some((len, mark))
+        let unchanged = |len: usize| covering_prompt(interventions, len) == covering_prompt(&self.covering, len);
+        if same == self.chars.len() && same > 0 && unchanged(same) {
+            return Some((same, &self.after));
+        }
+        (1..=same / self.every).rev().find_map(|n| {
+            let len = n * self.every;
+            self.marks.get(n - 1).filter(|_| unchanged(len)).map(|m| (len, m))
+        })
     }
 }
 
