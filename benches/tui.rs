@@ -2,8 +2,14 @@
 //!   frame_ms_median=          full frame at 200x60, 2,000 steps of history, 2x512 model
 //!   frame_ms_median_all_panels= the same with g, |h| and cell colouring on
 //!   keystroke_to_ghost_ms_median= real binary in a pty: keystroke -> first ghost character
+//!   prompt1000_extended_by_one_ms_median=, prompt1000_edited_in_the_middle_ms_median=,
+//!   prompt1000_read_afresh_ms_median= the worker alone: a cached 1,000-character prompt
+//!                             extended, edited at character 500, changed at its start
+//!   edit_middle_to_ghost_ms_median= real binary in a pty: a Backspace or a paste in the middle
+//!                             of a 1,000-character prompt -> its first ghost character
 //!   idle_cpu_s=               CPU seconds the process uses over 10 s idle (/proc/PID/stat)
-//! The latency uses GATESCOPE_BENCH_CHECKPOINT, or a random 2x512 model saved to a temp file.
+//! The latency uses GATESCOPE_BENCH_CHECKPOINT, or a random 2x512 model saved to a temp file,
+//! and GATESCOPE_BENCH_BIN, or this build's binary.
 //! Run: cargo bench --bench tui
 
 use gatescope::generate::Generator;
@@ -19,7 +25,11 @@ use ratatui::Terminal;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_gatescope");
+/// The binary the pty figures run: this build's, or GATESCOPE_BENCH_BIN
+/// (another build, to set two side by side on the same machine).
+fn bin() -> String {
+    std::env::var("GATESCOPE_BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_gatescope").to_string())
+}
 
 fn charset() -> String {
     let mut s: String = (' '..='~').collect();
@@ -90,7 +100,7 @@ use pty::Pty;
 
 /// The playground on `ck` in a 30x100 pty, watched closely (latency is measured).
 fn start(ck: &std::path::Path) -> Pty {
-    let mut s = Pty::spawn(&format!("exec '{BIN}' play --checkpoint '{}'", ck.display()), 30, 100, &[]);
+    let mut s = Pty::spawn(&format!("exec '{}' play --checkpoint '{}'", bin(), ck.display()), 30, 100, &[]);
     s.timeout = Duration::from_secs(60);
     s.poll = Duration::from_micros(200);
     s.wait_for("the playground", |sc| sc.contents().contains("prompt · live preview on"));
@@ -99,8 +109,12 @@ fn start(ck: &std::path::Path) -> Pty {
 
 /// The prompt line is row 26 of 30; column 1 is the first prompt character.
 fn ghost_after(s: &vt100::Screen, typed: char, col: u16) -> bool {
-    let me = s.cell(26, col);
-    let next = s.cell(26, col + 1);
+    ghost_after_on(s, 26, typed, col)
+}
+
+fn ghost_after_on(s: &vt100::Screen, row: u16, typed: char, col: u16) -> bool {
+    let me = s.cell(row, col);
+    let next = s.cell(row, col + 1);
     matches!((me, next), (Some(a), Some(b)) if a.contents() == typed.to_string() && a.fgcolor() != vt100::Color::Idx(8) && b.fgcolor() == vt100::Color::Idx(8))
 }
 
@@ -140,10 +154,11 @@ fn latency_and_idle(ck: &std::path::Path) -> (f64, f64) {
     (median(lat), median(idle))
 }
 
-/// Through the model worker: a 1,000-character prompt extended by one
-/// character (the state after the old prompt is reused) against a changed
-/// one (read afresh), to the first generated step.
-fn worker_prompt_ms(ck: &std::path::Path) -> (f64, f64) {
+/// Through the model worker, to the first generated step: a 1,000-character
+/// prompt extended by one character (read from the state after the old
+/// prompt), edited at character 500 (read from the mark before it), and
+/// changed at its start (read afresh).
+fn worker_prompt_ms(ck: &std::path::Path) -> (f64, f64, f64) {
     use gatescope::tui::worker;
     let (tx, rx) = std::sync::mpsc::channel();
     let (cmd, _h) = worker::spawn(Some(ck.to_path_buf()), tx).unwrap();
@@ -172,17 +187,69 @@ fn worker_prompt_ms(ck: &std::path::Path) -> (f64, f64) {
         at.expect("a generated step").as_secs_f64() * 1e3
     };
     first_generated(base.clone());
-    let (mut extend, mut reread) = (Vec::new(), Vec::new());
+    let (mut extend, mut middle, mut reread) = (Vec::new(), Vec::new(), Vec::new());
     let mut prompt = base.clone();
     for k in 0..7 {
         prompt.push(text.chars().nth(k).unwrap());
         extend.push(first_generated(prompt.clone()));
+        let mut edited: Vec<char> = prompt.chars().collect();
+        edited.remove(500 + 7 * k);
+        middle.push(first_generated(edited.into_iter().collect()));
+        first_generated(prompt.clone()); // the cache holds `prompt` again
         let changed: String = std::iter::once(text.chars().nth(k + 1).unwrap()).chain(prompt.chars().skip(1)).collect();
         reread.push(first_generated(changed));
-        first_generated(prompt.clone()); // the cache holds `prompt` again
+        first_generated(prompt.clone());
     }
     cmd.send(WorkerCmd::Shutdown).unwrap();
-    (median(extend), median(reread))
+    (median(extend), median(middle), median(reread))
+}
+
+/// The playground on `ck` in a pty wide enough for the prompt line to show
+/// a 1,000-character prompt and its ghost whole (1,100 columns): the time
+/// from an edit in the middle (a Backspace, or a bracketed paste of a word)
+/// to the first ghost character after the edited prompt.
+fn edit_middle_latency(ck: &std::path::Path) -> f64 {
+    let mut s = Pty::spawn(&format!("exec '{}' play --checkpoint '{}'", bin(), ck.display()), 30, 1100, &[]);
+    s.timeout = Duration::from_secs(60);
+    s.poll = Duration::from_micros(200);
+    s.wait_for("the playground", |sc| sc.contents().contains("prompt · live preview on"));
+    let row = (0..30).find(|&r| s.row(r).contains("prompt · live preview on")).expect("the prompt box") + 1;
+    let ghost_after = |sc: &vt100::Screen, typed: char, col: u16| ghost_after_on(sc, row, typed, col);
+    let text = "But soft, what light through yonder window breaks? It is the east, and Juliet is the sun. ";
+    // Ending in a letter: the check reads the last prompt character's cell.
+    let mut prompt: Vec<char> = text.chars().cycle().take(999).chain(['s']).collect();
+    s.send(&prompt.iter().collect::<String>());
+    let last = |p: &[char]| *p.last().expect("a prompt");
+    let len = prompt.len() as u16;
+    s.wait_for("the first ghost", |sc| ghost_after(sc, last(&prompt), len));
+    // The cursor goes to character 500; Backspaces and pastes alternate there.
+    s.send("\x1b[D".repeat(500).as_str());
+    let mut cursor = prompt.len() - 500;
+    let mut lat = Vec::new();
+    for k in 0..12 {
+        std::thread::sleep(Duration::from_millis(400)); // quiet: each edit stands alone
+        let t0 = Instant::now();
+        if k % 2 == 0 {
+            s.send("\x7f");
+            cursor -= 1;
+            prompt.remove(cursor);
+        } else {
+            s.send("\x1b[200~thee \x1b[201~");
+            for c in "thee ".chars() {
+                prompt.insert(cursor, c);
+                cursor += 1;
+            }
+        }
+        let len = prompt.len() as u16;
+        s.wait_for("ghost text after the edit", |sc| ghost_after(sc, last(&prompt), len));
+        lat.push(t0.elapsed().as_secs_f64() * 1e3);
+    }
+    s.send("\x03");
+    let t0 = Instant::now();
+    while s.child.try_wait().unwrap().is_none() && t0.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    median(lat)
 }
 
 fn main() {
@@ -201,9 +268,12 @@ fn main() {
             p
         }
     };
-    let (extend, reread) = worker_prompt_ms(&ck);
+    let (extend, middle, reread) = worker_prompt_ms(&ck);
     println!("prompt1000_extended_by_one_ms_median={extend:.1}");
+    println!("prompt1000_edited_in_the_middle_ms_median={middle:.1}");
     println!("prompt1000_read_afresh_ms_median={reread:.1}");
+    let edit = edit_middle_latency(&ck);
+    println!("edit_middle_to_ghost_ms_median={edit:.1} (goal <= 50 ms)");
     let (lat, idle) = latency_and_idle(&ck);
     println!("keystroke_to_ghost_ms_median={lat:.1}");
     println!("idle_cpu_s={idle:.3}");

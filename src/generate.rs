@@ -6,6 +6,7 @@ use crate::model::sample::{softmax, top_k, Sampler, Sampling};
 use crate::model::{CharLstm, Intervention, LstmState, Stepper};
 use anyhow::{anyhow, bail, Result};
 use serde::Serialize;
+use tch::Tensor;
 
 /// How many next-character candidates a step records.
 pub const TOP_K: usize = 5;
@@ -80,6 +81,26 @@ pub struct Mark {
     state: LstmState,
     logits: Option<Vec<f32>>,
     t: usize,
+}
+
+impl Mark {
+    /// The state after a batched step, from the values it recorded: its c_t
+    /// and h_t are the fused kernel's own (see `model::prompt`), so reading
+    /// on from here differs from reading on inside the batched pass only by
+    /// the rounding of products over fewer rows (1e-5 at most in the tests).
+    fn after_output(out: &StepOutput, t: usize) -> Self {
+        let state = LstmState {
+            h: out.layers.iter().map(|l| Tensor::from_slice(&l.h)).collect(),
+            c: out.layers.iter().map(|l| Tensor::from_slice(&l.c)).collect(),
+        };
+        Self { state, logits: Some(out.logits.clone()), t }
+    }
+
+    /// Heap bytes held: h and c of every layer, and the logits.
+    pub fn heap_bytes(&self) -> usize {
+        let floats: usize = self.state.h.iter().chain(&self.state.c).map(|t| t.numel()).sum();
+        (floats + self.logits.as_ref().map_or(0, Vec::len)) * 4
+    }
 }
 
 /// The next-character distribution (temperature 1) as the panels and the
@@ -173,18 +194,35 @@ impl Generator {
     /// Read a prompt (from the current state), returning a step per character.
     /// Fails, naming them, if the prompt has characters the model cannot read.
     pub fn feed_prompt(&mut self, prompt: &str) -> Result<Vec<Step>> {
+        Ok(self.feed_prompt_marked(prompt, 0)?.0)
+    }
+
+    /// `feed_prompt`, also returning a `Mark` wherever the number of
+    /// characters consumed since `reset` becomes a multiple of `every` (none
+    /// when it is 0): going back to one and reading on gives the steps that
+    /// reading on from there gave the first time, to rounding.
+    pub fn feed_prompt_marked(&mut self, prompt: &str, every: usize) -> Result<(Vec<Step>, Vec<Mark>)> {
         let ids = self.model.vocab.encode(prompt).map_err(|e| anyhow::anyhow!("the prompt has {e}"))?;
+        let marked = |t: usize| every > 0 && (t + 1).is_multiple_of(every);
         // The batched path cannot change a value mid-sequence, so it reads only
         // up to the first step an intervention covers; the explicit step reads
         // the rest. Without interventions the whole prompt is batched.
         let first = (0..ids.len()).find(|&j| self.active(self.t + j, false).next().is_some()).unwrap_or(ids.len());
         let outputs = self.model.prime_with_gates(&ids[..first], &mut self.state);
-        let mut steps: Vec<Step> =
-            ids.iter().zip(outputs).map(|(&id, out)| self.record(id as usize, true, out)).collect();
+        let (mut steps, mut marks) = (Vec::with_capacity(ids.len()), Vec::new());
+        for (&id, out) in ids.iter().zip(outputs) {
+            if marked(self.t) {
+                marks.push(Mark::after_output(&out, self.t + 1));
+            }
+            steps.push(self.record(id as usize, true, out));
+        }
         for &id in &ids[first..] {
             steps.push(self.explicit_step(id as usize, true));
+            if marked(self.t - 1) {
+                marks.push(self.mark());
+            }
         }
-        Ok(steps)
+        Ok((steps, marks))
     }
 
     /// Sample the next character, feed it back, and return its step.

@@ -6,8 +6,8 @@
 //! - `Stepper::step`: the cell written out, one character at a time, returning
 //!   every gate, so the panels draw what the model really computed.
 //!
-//! `prime_with_gates` joins the two for long prompts: the fused pass gives every
-//! h_(t-1) of a layer at once, so all its gates come from one matrix product.
+//! `prime_with_gates` (prompt.rs) joins the two for long prompts: one fused
+//! pass per layer, with every step's gates recorded.
 
 use super::intervene::{Intervention, Target};
 use super::layout::{layer_tensor_names, Gate, EMBED_WEIGHT, HEAD_BIAS, HEAD_WEIGHT};
@@ -269,7 +269,7 @@ impl CharLstm {
         self.named_tensors().iter().all(|(_, t)| t.isfinite().all().int64_value(&[]) != 0)
     }
 
-    fn input_layer(&self, ids: &Tensor) -> Tensor {
+    pub(super) fn input_layer(&self, ids: &Tensor) -> Tensor {
         match &self.embed {
             Some(e) => Tensor::embedding(e, ids, -1, false, false),
             None => ids.one_hot(self.dims.vocab as i64).to_kind(Kind::Float),
@@ -349,61 +349,6 @@ impl CharLstm {
         }
     }
 
-    /// Run a prompt (or any known sequence) from `state`, returning every step's
-    /// gates and logits, and leaving `state` after the last character. Equal to
-    /// calling `Stepper::step` per character, but each layer's gates come from
-    /// one batched product over the whole sequence.
-    pub fn prime_with_gates(&self, ids: &[i64], state: &mut LstmState) -> Vec<StepOutput> {
-        let _guard = tch::no_grad_guard();
-        let t = ids.len();
-        if t == 0 {
-            return Vec::new();
-        }
-        let (hd, dims) = (self.dims.hidden, self.dims);
-        let ids_t = Tensor::from_slice(ids);
-        let mut input = self.input_layer(&ids_t); // [T, in]
-        let mut rows: Vec<Vec<f32>> = vec![Vec::with_capacity(6 * hd * dims.layers); t];
-        for (k, l) in self.layers.iter().enumerate() {
-            let (h0, c0) = (state.h[k].view([1, 1, -1]), state.c[k].view([1, 1, -1]));
-            let (out, h_n, c_n) = input.unsqueeze(0).lstm(&[&h0, &c0], &l.tensors(), true, 1, 0.0, false, false, true);
-            let out = out.squeeze_dim(0); // [T, H]: h_t for every t
-            let h_prev = Tensor::cat(&[state.h[k].view([1, -1]), out.narrow(0, 0, t as i64 - 1)], 0);
-            let pre = input.linear(&l.w_ih, Some(&l.b_ih)) + h_prev.linear(&l.w_hh, Some(&l.b_hh));
-            let act = activate(&pre); // [T, 4H]
-            let act_v = to_vec(&act);
-            let out_v = to_vec(&out);
-            // c_t is not returned per step by the fused kernel; the scan over the
-            // real gates recovers it exactly as the cell defines it.
-            let mut c: Vec<f32> = to_vec(&state.c[k]);
-            for (step, row) in rows.iter_mut().enumerate() {
-                let g4 = &act_v[step * 4 * hd..(step + 1) * 4 * hd];
-                let (i, f, g) = (Gate::I.slice(g4, hd), Gate::F.slice(g4, hd), Gate::G.slice(g4, hd));
-                for u in 0..hd {
-                    c[u] = f[u] * c[u] + i[u] * g[u];
-                }
-                row.extend_from_slice(g4);
-                row.extend_from_slice(&c);
-                row.extend_from_slice(&out_v[step * hd..(step + 1) * hd]);
-            }
-            state.h[k] = h_n.view([-1]);
-            state.c[k] = c_n.view([-1]);
-            input = out;
-        }
-        let last_h = &input; // [T, H] of the top layer
-        let logits = last_h.linear(&self.head_w, Some(&self.head_b));
-        let logits_v = to_vec(&logits);
-        let v = dims.vocab;
-        rows.into_iter()
-            .enumerate()
-            .map(|(step, row)| StepOutput {
-                layers: (0..dims.layers)
-                    .map(|k| LayerGates::from_row(&row[k * 6 * hd..(k + 1) * 6 * hd], hd))
-                    .collect(),
-                logits: logits_v[step * v..(step + 1) * v].to_vec(),
-            })
-            .collect()
-    }
-
     /// Fused forward from a given state, returning only the last step's logits.
     /// Cheap priming when no gates are wanted.
     pub fn prime(&self, ids: &[i64], state: &mut LstmState) -> Vec<f32> {
@@ -421,7 +366,7 @@ impl CharLstm {
 
 /// The gates' nonlinearities over the last dimension of `[.., 4H]`, block by
 /// block in `Gate::ALL`'s order.
-fn activate(pre: &Tensor) -> Tensor {
+pub(super) fn activate(pre: &Tensor) -> Tensor {
     let parts = pre.chunk(4, -1);
     let act: Vec<Tensor> = Gate::ALL
         .iter()
@@ -430,7 +375,7 @@ fn activate(pre: &Tensor) -> Tensor {
     Tensor::cat(&act, -1)
 }
 
-fn to_vec(t: &Tensor) -> Vec<f32> {
+pub(super) fn to_vec(t: &Tensor) -> Vec<f32> {
     let t = t.contiguous();
     let n = t.numel();
     let mut v = vec![0f32; n];

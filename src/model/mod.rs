@@ -7,6 +7,7 @@ pub mod checkpoint;
 pub mod intervene;
 pub mod layout;
 pub mod lstm;
+pub mod prompt;
 pub mod pt;
 pub mod sample;
 

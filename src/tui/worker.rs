@@ -116,25 +116,45 @@ pub const PROMPT_CHUNK: usize = 1024;
 /// hold about 40 MB).
 const PROMPT_CACHE_MAX: usize = 2048;
 
+/// A cached prompt keeps the generator's state (a `Mark`) after every this
+/// many characters, so an edit anywhere re-reads only from the last mark at
+/// or before its first changed character: at most 63 characters, about a
+/// sixteenth of a 1,000-character prompt.
+///
+/// A mark is h and c of every layer and the logits: (2·layers·hidden +
+/// vocab)·4 bytes, 8,452 bytes for a 2x512 model with 65 characters. A
+/// 100,000-character prompt would need 1,562 of them, 13.2 MB; but marks are
+/// only useful beside the cached steps (an edit sends the steps before the
+/// mark again), so they are kept only for prompts the cache holds: at most
+/// `PROMPT_CACHE_MAX / SNAPSHOT_EVERY` = 32 marks, 270 KB for that model,
+/// next to the 40 MB of its steps.
+pub const SNAPSHOT_EVERY: usize = 64;
+
 /// The live request.
 struct Job {
     id: u64,
     /// The whole prompt, and how much of it has been read.
     prompt: Vec<char>,
     read: usize,
-    /// The prompt's steps so far, kept for the cache (short prompts only).
+    /// The prompt's steps so far, and its marks (one per `SNAPSHOT_EVERY`
+    /// characters), kept for the cache (short prompts only).
     prompt_steps: Vec<Step>,
+    marks: Vec<Mark>,
     /// Characters still to generate.
     remaining: usize,
 }
 
 /// The last prompt read in full, its steps, and where the generator stood
-/// after it. Typing at the end of the prompt is the common edit: the next
-/// request then reads only the new characters instead of the whole prompt.
+/// after it and after every `SNAPSHOT_EVERY` characters. Typing at the end of
+/// the prompt is the common edit: the next request then reads only the new
+/// characters. Any other edit reads from the last mark before it.
 struct PromptCache {
     chars: Vec<char>,
     steps: Vec<Step>,
     after: Mark,
+    /// `marks[j]`: after the first `(j + 1) * every` characters.
+    marks: Vec<Mark>,
+    every: usize,
     /// The interventions that covered a step of `chars` when it was read: the
     /// cache serves a request only under the same ones (the others leave the
     /// prompt's steps as they are).
@@ -144,6 +164,27 @@ struct PromptCache {
 /// The interventions of `list` that cover a step of a prompt of `len` characters.
 fn covering_prompt(list: &[Intervention], len: usize) -> Vec<Intervention> {
     list.iter().filter(|iv| iv.span.is_some_and(|s| s.start < len)).copied().collect()
+}
+
+impl PromptCache {
+    /// How many of `prompt`'s first characters this cache serves under
+    /// `interventions`, and the mark after them: the whole cached prompt when
+    /// `prompt` starts with it, else up to the last mark at or before the
+    /// first character that differs. Only as far as the same interventions
+    /// covered those characters, in the same order, when they were read (the
+    /// others did not touch them): an intervention newly covering the prompt
+    /// from step A leaves the marks up to A usable.
+    fn serves(&self, prompt: &[char], interventions: &[Intervention]) -> Option<(usize, &Mark)> {
+        let same = self.chars.iter().zip(prompt).take_while(|(a, b)| a == b).count();
+        let unchanged = |len: usize| covering_prompt(interventions, len) == covering_prompt(&self.covering, len);
+        if same == self.chars.len() && same > 0 && unchanged(same) {
+            return Some((same, &self.after));
+        }
+        (1..=same / self.every).rev().find_map(|n| {
+            let len = n * self.every;
+            self.marks.get(n - 1).filter(|_| unchanged(len)).map(|m| (len, m))
+        })
+    }
 }
 
 /// The model and the state of its one request at a time.
@@ -158,6 +199,9 @@ pub struct Worker {
     events: Sender<Event>,
     /// Prompt characters run through the model so far (cache hits excluded).
     pub prompt_chars_read: usize,
+    /// The cache's mark interval, `SNAPSHOT_EVERY` unless set before the
+    /// first request (tests use short prompts and a short interval).
+    pub snapshot_every: usize,
     fault: bool,
 }
 
@@ -181,6 +225,7 @@ impl Worker {
             paused: false,
             events,
             prompt_chars_read: 0,
+            snapshot_every: SNAPSHOT_EVERY,
             fault: std::env::var("GATESCOPE_FAULT").is_ok_and(|v| v == "worker-panic"),
         }
     }
@@ -269,36 +314,35 @@ impl Worker {
         }
     }
 
-    /// Replace the live request with a new one. When the cached prompt is a
-    /// prefix of this one, its steps are sent again and the generator goes
-    /// back to where it stood after it; the rest is read by `step`.
+    /// Replace the live request with a new one. When the cache serves a
+    /// first part of this prompt (`PromptCache::serves`), its steps are sent
+    /// again and the generator goes back to where it stood after them; the
+    /// rest is read by `step`.
     pub fn start(&mut self, id: u64, prompt: &str, length: usize) -> Flow {
         self.cancel();
         if let Err(e) = self.generator.set_interventions(self.interventions.clone()) {
             return self.send(WorkerEvent::Failed { id, message: one_line(&e) });
         }
         let chars: Vec<char> = prompt.chars().collect();
-        let mut job = Job { id, prompt: chars, read: 0, prompt_steps: Vec::new(), remaining: length };
+        let mut job =
+            Job { id, prompt: chars, read: 0, prompt_steps: Vec::new(), marks: Vec::new(), remaining: length };
         let keep = job.prompt.len() <= PROMPT_CACHE_MAX;
-        match &self.cache {
-            Some(c)
-                if !c.chars.is_empty()
-                    && job.prompt.starts_with(&c.chars)
-                    && covering_prompt(&self.interventions, c.chars.len()) == c.covering =>
-            {
-                self.generator.rewind(&c.after);
-                for step in &c.steps {
+        match self.cache.as_ref().and_then(|c| Some((c, c.serves(&job.prompt, &self.interventions)?))) {
+            Some((c, (len, mark))) => {
+                self.generator.rewind(mark);
+                for step in &c.steps[..len] {
                     if self.events.send(Event::Worker(WorkerEvent::Step { id, step: Box::new(step.clone()) })).is_err()
                     {
                         return Flow::Exit;
                     }
                 }
                 if keep {
-                    job.prompt_steps = c.steps.clone();
+                    job.prompt_steps = c.steps[..len].to_vec();
+                    job.marks = c.marks[..len / c.every].to_vec();
                 }
-                job.read = c.chars.len();
+                job.read = len;
             }
-            _ => self.generator.reset(),
+            None => self.generator.reset(),
         }
         self.generator.set_sampling(self.sampling);
         self.job = Some(job);
@@ -337,13 +381,16 @@ impl Worker {
         let Some(job) = self.job.as_mut() else { return Flow::Continue };
         let end = (job.read + PROMPT_CHUNK).min(job.prompt.len());
         let text: String = job.prompt[job.read..end].iter().collect();
-        let steps = match self.generator.feed_prompt(&text) {
-            Ok(steps) => steps,
+        let (steps, marks) = match self.generator.feed_prompt_marked(&text, self.snapshot_every.max(1)) {
+            Ok(x) => x,
             Err(e) => return self.fail(&e),
         };
         self.prompt_chars_read += end - job.read;
         job.read = end;
         let (id, keep) = (job.id, job.prompt.len() <= PROMPT_CACHE_MAX);
+        if keep {
+            job.marks.extend(marks);
+        }
         for step in steps {
             if keep {
                 job.prompt_steps.push(step.clone());
@@ -357,6 +404,8 @@ impl Worker {
                 covering: covering_prompt(self.generator.interventions(), job.prompt.len()),
                 chars: job.prompt.clone(),
                 steps: std::mem::take(&mut job.prompt_steps),
+                marks: std::mem::take(&mut job.marks),
+                every: self.snapshot_every.max(1),
                 after: self.generator.mark(),
             });
         }
