@@ -7,7 +7,7 @@
 //! a millisecond: each pair of elements is a pure function of the mask's seed
 //! and its position, so the mask does not depend on how it is computed.
 
-use tch::{Kind, Tensor};
+use tch::{Device, Kind, Tensor};
 
 const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
 
@@ -39,21 +39,49 @@ impl Masks {
     /// 1/(1 − p), so that `x * mask` keeps x's expectation (as `dropout` does).
     pub fn draw(&mut self, shape: &[i64], p: f64) -> Tensor {
         self.state = self.state.wrapping_add(GAMMA);
-        let n: i64 = shape.iter().product();
-        let values = mask_values(mix(self.state), n as usize, p);
-        Tensor::from_slice(&values).view(shape)
+        let mask = Tensor::empty(shape, (Kind::Float, Device::Cpu));
+        let n = mask.numel();
+        if n > 0 {
+            // SAFETY: `mask` was just allocated, contiguous, with n f32
+            // elements, and nothing else refers to its memory yet.
+            let out = unsafe { std::slice::from_raw_parts_mut(mask.data_ptr() as *mut f32, n) };
+            fill_parallel(mix(self.state), out, p, tch::get_num_threads().max(1) as usize);
+        }
+        mask
     }
 }
 
-/// Element 2j and 2j + 1 come from the low and high halves of
-/// mix(seed + (j + 1)·γ); an element is dropped when its half is below
-/// p·2³², so the drop probability is p to within 2⁻³³.
-fn mask_values(seed: u64, n: usize, p: f64) -> Vec<f32> {
+/// Below this many elements a mask is drawn on the calling thread alone.
+const PER_THREAD: usize = 1 << 18;
+
+/// `fill` split over up to `threads` threads (libtorch's count, as its own
+/// kernels use); the result does not depend on the split, since each
+/// element's value depends only on its index.
+fn fill_parallel(seed: u64, out: &mut [f32], p: f64, threads: usize) {
+    let threads = threads.min(out.len() / PER_THREAD).max(1);
+    // An even chunk length keeps each pair of elements in one chunk.
+    let chunk = out.len().div_ceil(threads).next_multiple_of(2);
+    std::thread::scope(|s| {
+        let mut chunks = out.chunks_mut(chunk).enumerate();
+        let (first_index, first) = chunks.next().expect("a mask has at least one element");
+        for (i, c) in chunks {
+            s.spawn(move || fill(seed, c, i * chunk / 2, p));
+        }
+        fill(seed, first, first_index, p);
+    });
+}
+
+/// Elements 2j and 2j + 1 come from the low and high halves of
+/// mix(seed + (j + 1)·γ), for j counted from `first_pair`; an element is
+/// dropped when its half is below p·2³², so the drop probability is p to
+/// within 2⁻³³.
+fn fill(seed: u64, out: &mut [f32], first_pair: usize, p: f64) {
     let threshold = (p * 4_294_967_296.0).round() as u64;
     let keep = (1.0 / (1.0 - p)) as f32;
-    let value = |bits: u64| if (bits & 0xFFFF_FFFF) < threshold { 0.0 } else { keep };
-    let mut out = vec![0f32; n];
-    let mut counter = seed;
+    // Without a branch: which elements drop is random, so a branch would be
+    // mispredicted about min(p, 1 − p) of the time.
+    let value = |bits: u64| ((bits & 0xFFFF_FFFF) >= threshold) as u32 as f32 * keep;
+    let mut counter = seed.wrapping_add((first_pair as u64).wrapping_mul(GAMMA));
     let mut pairs = out.chunks_exact_mut(2);
     for pair in &mut pairs {
         counter = counter.wrapping_add(GAMMA);
@@ -64,6 +92,13 @@ fn mask_values(seed: u64, n: usize, p: f64) -> Vec<f32> {
     if let [last] = pairs.into_remainder() {
         *last = value(mix(counter.wrapping_add(GAMMA)));
     }
+}
+
+/// A whole mask as a vector, drawn on one thread.
+#[cfg(test)]
+fn mask_values(seed: u64, n: usize, p: f64) -> Vec<f32> {
+    let mut out = vec![0f32; n];
+    fill(seed, &mut out, 0, p);
     out
 }
 
@@ -84,6 +119,17 @@ mod tests {
             assert!(v.iter().all(|&x| x == 0.0 || x == keep), "p {p}: only 0 and 1/(1-p)");
             let mean = v.iter().map(|&x| x as f64).sum::<f64>() / n as f64;
             assert!((mean - 1.0).abs() < 4.0 * sd / (1.0 - p), "p {p}: mean {mean}");
+        }
+    }
+
+    #[test]
+    fn the_split_over_threads_does_not_change_the_mask() {
+        let n = 5 * PER_THREAD + 3;
+        let one = mask_values(21, n, 0.4);
+        for threads in [2, 3, 7] {
+            let mut split = vec![-1f32; n];
+            fill_parallel(21, &mut split, 0.4, threads);
+            assert!(split == one, "{threads} threads");
         }
     }
 
