@@ -7,12 +7,16 @@ alike. Prints one table; ratios > 1 mean gatescope is faster.
 
   bench/bench.py [--data data/tinyshakespeare.txt] [--runs 3] [--sizes 256,512] [--skip-tui] [--skip-analysis]
 
+Every figure with a goal (issue 15) is printed beside it, with whether the
+median meets it.
+
 Like with like:
-- training: the same hyperparameters on both sides, at dropout 0 and at
-  dropout 0.2; the reference's --head-dropout equals its --dropout there
-  (gatescope drops between layers and before the head; nn.LSTM's dropout is
-  between layers only). Both time their steps after the same 2 warm-up
-  steps, both on all cores.
+- training: the same hyperparameters on both sides, at dropout 0, at
+  dropout 0.2, and at dropout 0.2 with weight drop 0.4 (DropConnect on every
+  weight_hh, one mask per step, on both sides); the reference's
+  --head-dropout equals its --dropout (gatescope drops between layers and
+  before the head; nn.LSTM's dropout is between layers only). Both time
+  their steps after the same 2 warm-up steps, both on all cores.
 - generation: both sample at temperature 1 from "ROMEO:" and time 2,000
   characters after the same 50 warm-up characters. PyTorch's batch-1
   sampling is measured on 1 thread and on torch's default thread count,
@@ -66,20 +70,34 @@ def torch_default_threads():
     return int(run([PY, "-c", "import torch; print(torch.get_num_threads())"]).split()[0])
 
 
+# (dropout, weight drop) of the training rows.
+TRAINING_SETTINGS = [(0.0, 0.0), (0.2, 0.0), (0.2, 0.4)]
+
+# Goals of issue 15, as (comparison, bound, unit) on a row's ratio.
+TRAINING_GOAL = (">=", 1.0, "x")
+GENERATION_GOAL = (">=", 10.0, "x")  # 2x512 only
+PROMPT_GOAL = ("<=", 1.2, "x")
+
+
 def training_rows(a, tmp, hidden, steps, common):
-    """Training throughput at dropout 0 and 0.2, like with like."""
+    """Training throughput, like with like, for each of TRAINING_SETTINGS."""
     rows = []
-    for dropout in (0.0, 0.2):
-        d = str(dropout)
+    for dropout, weight_drop in TRAINING_SETTINGS:
+        d, w = str(dropout), str(weight_drop)
         ref = lambda: field(run([PY, REF, "train", "--data", a.data, "--steps", str(steps + TRAIN_WARMUP),
-                                 "--dropout", d, "--head-dropout", d] + common), "chars_per_s")
+                                 "--dropout", d, "--head-dropout", d, "--weight-drop", w] + common), "chars_per_s")
         ours = lambda: float(re.search(r"\(([0-9]+) chars/s\)", run([
             GS, "train", "--data", a.data, "--out", os.path.join(tmp, "t.safetensors"),
             "--steps", str(steps + TRAIN_WARMUP), "--eval-every", "1000000", "--checkpoint-every", "1000000",
-            "--dropout", d, "--lr", "2e-3"] + common)).group(1))
+            "--dropout", d, "--weight-drop", w, "--lr", "2e-3"] + common)).group(1))
         r, o, rs, os_ = median_pair(a.runs, ref, ours)
-        rows.append((f"training 2x{hidden} dropout {dropout:g}, chars/s", r, o, o / r, rs, os_))
+        name = f"training 2x{hidden} dropout {dropout:g}" + (f" weight-drop {weight_drop:g}" if weight_drop else "")
+        rows.append(row(name + ", chars/s", r, o, o / r, rs, os_, TRAINING_GOAL))
     return rows
+
+
+def row(name, ref=None, ours=None, ratio=None, ref_runs=(), our_runs=(), goal=None):
+    return dict(name=name, ref=ref, ours=ours, ratio=ratio, ref_runs=list(ref_runs), our_runs=list(our_runs), goal=goal)
 
 
 def generation_rows(a, tmp, hidden, common):
@@ -104,25 +122,68 @@ def generation_rows(a, tmp, hidden, common):
     r, rs, t = medians[best], runs[best], thread_counts[best]
     o, os_ = medians[-1], runs[-1]
     tried = ", ".join(f"{n} thread{'s' if n > 1 else ''}: {m:.0f}" for n, m in zip(thread_counts, medians))
-    rows = [(f"generation 2x{hidden} with gates, chars/s", r, o, o / r, rs, os_),
-            (f"  (PyTorch's best of {tried})", None, None, None, [], [])]
+    rows = [row(f"generation 2x{hidden} with gates, chars/s", r, o, o / r, rs, os_,
+                GENERATION_GOAL if hidden == 512 else None),
+            row(f"  (PyTorch's best of {tried})")]
     trace = [field(x, "gen_trace_chars_per_s") for x in bench_out]
     prompt = [field(x, "prompt1000_ms") for x in bench_out]
     fused = [field(x, "prompt1000_fused_only_ms") for x in bench_out]
-    rows.append((f"generation 2x{hidden} writing the JSONL trace, chars/s", r, statistics.median(trace), statistics.median(trace) / r, rs, trace))
-    rows.append((f"1,000-char prompt 2x{hidden} with gates, ms", None, statistics.median(prompt), None, [], prompt))
-    rows.append((f"  the same through libtorch's fused LSTM alone, ms", None, statistics.median(fused), None, [], fused))
+    # The bench's own ratio when it prints one (of its alternating medians),
+    # else each run's prompt over its fused time.
+    ratios = [float(m.group(1)) if (m := re.search(r"prompt1000_ratio=([0-9.]+)", x)) else p / f
+              for x, p, f in zip(bench_out, prompt, fused)]
+    med = statistics.median
+    rows.append(row(f"generation 2x{hidden} writing the JSONL trace, chars/s", r, med(trace), med(trace) / r, rs, trace))
+    rows.append(row(f"1,000-char prompt 2x{hidden} with gates, ms", ours=med(prompt), our_runs=prompt))
+    rows.append(row(f"  the same through libtorch's fused LSTM alone, ms", ours=med(fused), our_runs=fused))
+    rows.append(row(f"  prompt with gates / fused alone", ratio=med(ratios), our_runs=ratios, goal=PROMPT_GOAL))
     return rows
 
 
-def print_table(rows):
+def verdict(value, goal):
+    """'>= 1.00x  met' or '<= 1.20x  NOT MET'; blank without a goal."""
+    if goal is None or value is None:
+        return ""
+    op, bound, unit = goal
+    ok = value >= bound if op == ">=" else value <= bound
+    return f"{op} {bound:.2f}{unit}  {'met' if ok else 'NOT MET'}"
+
+
+def print_table(rows, runs):
     print()
-    print(f"{'measure':52} {'PyTorch':>10} {'gatescope':>10} {'ratio':>7}   runs (gatescope)")
-    for name, r, o, ratio, rs, os_ in rows:
-        rr = f"{r:10.0f}" if r is not None else f"{'':>10}"
-        oo = f"{o:10.1f}" if o is not None else f"{'':>10}"
-        ra = f"{ratio:6.2f}x" if ratio is not None else f"{'':>7}"
-        print(f"{name:52} {rr} {oo} {ra}   {', '.join(f'{x:.0f}' if x > 10 else f'{x:.1f}' for x in os_)}")
+    print(f"Medians of {runs} alternating runs; ratios > 1 mean gatescope is faster, except the prompt's "
+          "(its time over the fused time).")
+    print(f"{'measure':58} {'PyTorch':>9} {'gatescope':>10} {'ratio':>7}  {'goal':18}  runs (PyTorch | gatescope)")
+    for x in rows:
+        rr = f"{x['ref']:9.0f}" if x["ref"] is not None else f"{'':>9}"
+        oo = f"{x['ours']:10.1f}" if x["ours"] is not None else f"{'':>10}"
+        ra = f"{x['ratio']:6.2f}x" if x["ratio"] is not None else f"{'':>7}"
+        fmt = lambda v: ", ".join(f"{y:.0f}" if y > 10 else f"{y:.2f}" for y in v)
+        runs_text = f"{fmt(x['ref_runs'])} | {fmt(x['our_runs'])}" if x["ref_runs"] else fmt(x["our_runs"])
+        print(f"{x['name']:58} {rr} {oo} {ra}  {verdict(x['ratio'], x['goal']):18}  {runs_text}")
+
+
+# The playground's and the analyses' figures with a goal (README, Speed; issue
+# 15), keyed by the name their bench prints; a line that states its own goal
+# is printed as it is.
+RAW_GOALS = {
+    "frame_ms_median": ("<=", 2.0, " ms"),
+    "frame_ms_median_all_panels": ("<=", 2.0, " ms"),
+    "keystroke_to_ghost_ms_median": ("<=", 50.0, " ms"),
+    "edit_middle_to_ghost_ms_median": ("<=", 50.0, " ms"),
+    "cells_ratio": ("<=", 1.5, "x"),
+}
+
+
+def with_goals(text):
+    """The bench's lines, each figure that has a goal followed by it."""
+    out = []
+    for line in text.splitlines():
+        notes = [] if "goal" in line else [
+            f"{k}: goal {verdict(float(m.group(1)), g)}"
+            for k, g in RAW_GOALS.items() if (m := re.search(rf"(?<![A-Za-z_]){k}=([0-9.]+)", line))]
+        out.append(line + "".join(f"   [{n}]" for n in notes))
+    return "\n".join(out)
 
 
 def sizes(text):
@@ -148,22 +209,22 @@ def main():
         common = ["--layers", "2", "--hidden", str(hidden), "--embed", "64", "--batch", "64", "--seq", "100"]
         rows += training_rows(a, tmp, hidden, steps, common)
         rows += generation_rows(a, tmp, hidden, common)
-    print_table(rows)
+    print_table(rows, a.runs)
 
     if not a.skip_analysis:
         print()
         print("Cell analyses (gatescope only; shipped model, first 20,000 validation characters):")
         # GOMP_SPINCOUNT as the gatescope binary sets it for itself (src/main.rs).
         env = dict(os.environ, GOMP_SPINCOUNT=os.environ.get("GOMP_SPINCOUNT", "1000"))
-        print(run(["cargo", "bench", "--quiet", "--bench", "analysis", "--", "-", a.data, "20000", str(a.runs)],
-                  env=env).strip())
+        print(with_goals(run(["cargo", "bench", "--quiet", "--bench", "analysis", "--", "-", a.data, "20000",
+                              str(a.runs)], env=env).strip()))
 
     if not a.skip_tui and os.path.exists(os.path.join(ROOT, "benches", "tui.rs")):
         print()
         print("TUI (gatescope only):")
         # The keystroke latency with the shipped model, as a user meets it.
         env = dict(os.environ, GATESCOPE_BENCH_CHECKPOINT=os.path.join(ROOT, "assets", "default.safetensors"))
-        print(run(["cargo", "bench", "--quiet", "--bench", "tui"], env=env).strip())
+        print(with_goals(run(["cargo", "bench", "--quiet", "--bench", "tui"], env=env).strip()))
 
 
 if __name__ == "__main__":

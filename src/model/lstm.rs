@@ -9,6 +9,7 @@
 //! `prime_with_gates` (prompt.rs) joins the two for long prompts: one fused
 //! pass per layer, with every step's gates recorded.
 
+use super::dropout::Masks;
 use super::intervene::{Intervention, Target};
 use super::layout::{layer_tensor_names, Gate, EMBED_WEIGHT, HEAD_BIAS, HEAD_WEIGHT};
 use crate::vocab::Vocab;
@@ -297,7 +298,32 @@ impl CharLstm {
     /// with DropConnect of rate `weight_drop` on every weight_hh (AWD-LSTM's
     /// weight-dropped LSTM): one mask per call, shared by every time step,
     /// scaled by 1/(1 − p) so the expected weight is unchanged.
+    ///
+    /// On the CPU the masks come from `dropout::Masks` (libtorch's CPU dropout
+    /// draws serially, see there), so the layers run one call each with the
+    /// mask applied between them, as libtorch's multi-layer LSTM does inside.
     pub fn forward_train(&self, ids: &Tensor, dropout: f64, weight_drop: f64) -> Tensor {
+        if ids.device() != Device::Cpu {
+            return self.forward_train_torch_masks(ids, dropout, weight_drop);
+        }
+        let mut masks = Masks::from_torch_generator();
+        let zeros = Tensor::zeros([1, ids.size()[0], self.dims.hidden as i64], (Kind::Float, Device::Cpu));
+        let mut x = self.input_layer(ids);
+        for l in &self.layers {
+            let dropped = (weight_drop > 0.0).then(|| &l.w_hh * masks.draw(&l.w_hh.size(), weight_drop));
+            let w_hh = dropped.as_ref().unwrap_or(&l.w_hh);
+            let (out, _, _) =
+                x.lstm(&[&zeros, &zeros], &[&l.w_ih, w_hh, &l.b_ih, &l.b_hh], true, 1, 0.0, true, false, true);
+            // Every layer's output is dropped: between layers as nn.LSTM's
+            // dropout, and after the last, before the head.
+            x = if dropout > 0.0 { &out * masks.draw(&out.size(), dropout) } else { out };
+        }
+        x.linear(&self.head_w, Some(&self.head_b))
+    }
+
+    /// `forward_train` on other devices, where libtorch's dropout is its own
+    /// fused kernel.
+    fn forward_train_torch_masks(&self, ids: &Tensor, dropout: f64, weight_drop: f64) -> Tensor {
         if weight_drop <= 0.0 {
             return self.forward(ids, None, dropout, true).0;
         }

@@ -4,6 +4,7 @@
 
 pub mod builtin;
 pub mod checkpoint;
+mod dropout;
 pub mod intervene;
 pub mod layout;
 pub mod lstm;
