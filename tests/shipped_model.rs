@@ -1,4 +1,4 @@
-//! The shipped model's figures in the README are what `gatescope eval` and the
+//! The shipped models' figures in the README are what `gatescope eval` and the
 //! PyTorch reference measure on it. Slow (two full passes of a 2x512 model
 //! over the 111,540 validation characters, in Rust and in Python; minutes on
 //! a busy 2-core machine), so it is ignored by `make test` and run by
@@ -28,5 +28,49 @@ fn the_readme_losses_are_measured_by_gatescope_and_by_pytorch() {
     let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
     for figure in [format!("{windowed:.4} nats/char"), format!("{stateful:.4} nats/char")] {
         assert!(readme.contains(&figure), "the README states {figure}");
+    }
+}
+
+/// The code model's README figures: its validation loss on the held-out end
+/// of data/python-stdlib.txt (gatescope and PyTorch agree on the f16 file),
+/// and its catalogue over code it never saw (the start of the pinned torch
+/// wheel's nn/modules/rnn.py) equals the one stored in the file, with the
+/// units the README names.
+#[test]
+#[ignore = "slow: run with make test-slow"]
+fn the_code_models_readme_figures_are_measured() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let data = format!("{root}/data/python-stdlib.txt");
+    let shipped = format!("{root}/assets/python.safetensors");
+    let out = run(&["eval", "-c", "python", "--data", &data]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let ours = String::from_utf8(out.stdout).unwrap();
+    let windowed: f64 =
+        ours.split_whitespace().find_map(|kv| kv.strip_prefix("windowed256_loss=")).unwrap().parse().unwrap();
+    let theirs: serde_json::Value =
+        serde_json::from_str(reference(&["eval", "--checkpoint", &shipped, "--data", &data]).trim()).unwrap();
+    assert!((theirs["windowed_loss"].as_f64().unwrap() - windowed).abs() < 1e-4, "{ours} vs {theirs}");
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
+    assert!(readme.contains(&format!("{windowed:.4} nats/char")), "the README states {windowed:.4}");
+
+    let held_out = format!("{root}/.venv/lib/python3.11/site-packages/torch/nn/modules/rnn.py");
+    let out = run(&["cells", "-c", "python", "--data", &held_out, "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let fresh: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let info = String::from_utf8(run(&["info", "python"]).stdout).unwrap();
+    let stored = info.lines().find_map(|l| l.strip_prefix("meta        cells = ")).expect("a stored catalogue");
+    let stored: serde_json::Value = serde_json::from_str(stored).unwrap();
+    assert_eq!(stored["measured_on"]["file"], "rnn.py");
+    for (f, s) in fresh["features"].as_array().unwrap().iter().zip(stored["features"].as_array().unwrap()) {
+        assert_eq!(f["name"], s["name"]);
+        for (a, b) in f["units"].as_array().unwrap().iter().zip(s["units"].as_array().unwrap()) {
+            assert_eq!((&a["unit"], &a["state"]), (&b["unit"], &b["state"]), "{}", f["name"]);
+            assert!((a["r"].as_f64().unwrap() - b["r"].as_f64().unwrap()).abs() < 1e-6);
+        }
+        if let Some(best) = f["units"].as_array().unwrap().first() {
+            let (unit, r) = (best["unit"].as_str().unwrap(), best["r"].as_f64().unwrap());
+            let line = format!("{:<14} {unit:<8} {} {:+.3}", f["name"].as_str().unwrap(), best["state"].as_str().unwrap(), r);
+            assert!(readme.contains(&line), "the README's catalogue has {line:?}");
+        }
     }
 }
