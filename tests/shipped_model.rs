@@ -69,7 +69,8 @@ fn the_code_models_readme_figures_are_measured() {
         }
         if let Some(best) = f["units"].as_array().unwrap().first() {
             let (unit, r) = (best["unit"].as_str().unwrap(), best["r"].as_f64().unwrap());
-            let line = format!("{:<14} {unit:<8} {} {:+.3}", f["name"].as_str().unwrap(), best["state"].as_str().unwrap(), r);
+            let line =
+                format!("{:<14} {unit:<8} {} {:+.3}", f["name"].as_str().unwrap(), best["state"].as_str().unwrap(), r);
             assert!(readme.contains(&line), "the README's catalogue has {line:?}");
         }
     }
