@@ -13,8 +13,8 @@ use crate::generate::{trace_header, Generator};
 use crate::model::layout::layer_tensor_names;
 use crate::model::sample::Sampling;
 use crate::model::{
-    builtin_named, describe_pt, intervene, load_model_with, save_checkpoint_as, use_one_thread, Builtin, CharLstm,
-    Intervention, LoadOptions, StoredAs, BUILTINS,
+    builtin_named, describe_pt, intervene, load_model_with, save_checkpoint_as, stored_lstm_dtype, use_one_thread,
+    Builtin, CharLstm, Intervention, LoadOptions, StoredAs, BUILTINS,
 };
 use crate::trace::{TraceThread, TraceWriter};
 use crate::train::{DeviceChoice, TrainConfig};
@@ -460,21 +460,21 @@ pub fn convert(a: ConvertArgs) -> Result<()> {
     }
     refuse_same_file(("--out", &a.out), &inputs)?;
     check_destination(&a.out)?;
-    let is_pt = builtin_named(&a.input).is_none() && describe_pt(&a.input, &opts.map)?.is_some();
     let dtype = match a.dtype {
         DtypeArg::F32 => StoredAs::F32,
         DtypeArg::F16 => StoredAs::F16,
         DtypeArg::Bf16 => StoredAs::BF16,
     };
-    if !is_pt && dtype == StoredAs::F32 && builtin_named(&a.input).is_none() {
-        // A safetensors file rewritten in f32 would only lose what f32 cannot
-        // gain back; the usual mistake is giving an already-converted file.
-        if stored_dtype(&a.input)? == Some(safetensors::Dtype::F32) {
-            bail!(
-                "{}: already a safetensors checkpoint in f32; nothing to convert (--dtype f16 or bf16 halves it)",
-                a.input.display()
-            );
-        }
+    // A safetensors file rewritten in f32 would gain nothing; the usual
+    // mistake is giving an already-converted file.
+    if dtype == StoredAs::F32
+        && builtin_named(&a.input).is_none()
+        && stored_lstm_dtype(&a.input).as_deref() == Some("F32")
+    {
+        bail!(
+            "{}: already a safetensors checkpoint in f32; nothing to convert (--dtype f16 or bf16 halves it)",
+            a.input.display()
+        );
     }
     let ck = load_model_with(Some(&a.input), &opts)?;
     for w in &ck.warnings {
@@ -498,13 +498,4 @@ pub fn convert(a: ConvertArgs) -> Result<()> {
         metadata.get("source_modules").map(|m| format!(" (modules {m})")).unwrap_or_default()
     );
     Ok(())
-}
-
-/// The dtype of a safetensors file's first LSTM weight; None for anything
-/// else (the loader then says what the file is).
-fn stored_dtype(path: &Path) -> Result<Option<safetensors::Dtype>> {
-    let bytes = std::fs::read(path).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    Ok(safetensors::SafeTensors::read_metadata(&bytes)
-        .ok()
-        .and_then(|(_, m)| m.tensors().get(&layer_tensor_names(0)[1]).map(|t| t.dtype)))
 }

@@ -8,23 +8,32 @@ mod common;
 
 use common::{reference, run};
 
+/// (windowed-256, stateful) validation losses of a built-in model (None: the
+/// default) by `gatescope eval`, and of its file by the PyTorch reference.
+fn losses(builtin: Option<&str>, file: &str, data: &str) -> ((f64, f64), (f64, f64)) {
+    let mut args = vec!["eval", "--data", data];
+    args.extend(builtin.map(|name| ["-c", name]).into_iter().flatten());
+    let out = run(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let ours = String::from_utf8(out.stdout).unwrap();
+    let field = |key: &str| -> f64 {
+        ours.split_whitespace().find_map(|kv| kv.strip_prefix(&format!("{key}="))).unwrap().parse().unwrap()
+    };
+    let theirs: serde_json::Value =
+        serde_json::from_str(reference(&["eval", "--checkpoint", file, "--data", data]).trim()).unwrap();
+    let theirs_f = |key: &str| theirs[key].as_f64().unwrap();
+    ((field("windowed256_loss"), field("stateful_loss")), (theirs_f("windowed_loss"), theirs_f("stateful_loss")))
+}
+
 #[test]
 #[ignore = "slow: run with make test-slow"]
 fn the_readme_losses_are_measured_by_gatescope_and_by_pytorch() {
     let root = env!("CARGO_MANIFEST_DIR");
     let data = format!("{root}/data/tinyshakespeare.txt");
     let shipped = format!("{root}/assets/default.safetensors");
-    let out = run(&["eval", "--data", &data]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let ours = String::from_utf8(out.stdout).unwrap();
-    let field = |key: &str| -> f64 {
-        ours.split_whitespace().find_map(|kv| kv.strip_prefix(&format!("{key}="))).unwrap().parse().unwrap()
-    };
-    let (windowed, stateful) = (field("windowed256_loss"), field("stateful_loss"));
-    let theirs: serde_json::Value =
-        serde_json::from_str(reference(&["eval", "--checkpoint", &shipped, "--data", &data]).trim()).unwrap();
-    assert!((theirs["windowed_loss"].as_f64().unwrap() - windowed).abs() < 1e-4, "windowed: {ours} vs {theirs}");
-    assert!((theirs["stateful_loss"].as_f64().unwrap() - stateful).abs() < 1e-4, "stateful: {ours} vs {theirs}");
+    let ((windowed, stateful), (their_w, their_s)) = losses(None, &shipped, &data);
+    assert!((their_w - windowed).abs() < 1e-4, "windowed: {windowed} vs {their_w}");
+    assert!((their_s - stateful).abs() < 1e-4, "stateful: {stateful} vs {their_s}");
     let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
     for figure in [format!("{windowed:.4} nats/char"), format!("{stateful:.4} nats/char")] {
         assert!(readme.contains(&figure), "the README states {figure}");
@@ -42,14 +51,8 @@ fn the_code_models_readme_figures_are_measured() {
     let root = env!("CARGO_MANIFEST_DIR");
     let data = format!("{root}/data/python-stdlib.txt");
     let shipped = format!("{root}/assets/python.safetensors");
-    let out = run(&["eval", "-c", "python", "--data", &data]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let ours = String::from_utf8(out.stdout).unwrap();
-    let windowed: f64 =
-        ours.split_whitespace().find_map(|kv| kv.strip_prefix("windowed256_loss=")).unwrap().parse().unwrap();
-    let theirs: serde_json::Value =
-        serde_json::from_str(reference(&["eval", "--checkpoint", &shipped, "--data", &data]).trim()).unwrap();
-    assert!((theirs["windowed_loss"].as_f64().unwrap() - windowed).abs() < 1e-4, "{ours} vs {theirs}");
+    let ((windowed, _), (their_w, _)) = losses(Some("python"), &shipped, &data);
+    assert!((their_w - windowed).abs() < 1e-4, "{windowed} vs {their_w}");
     let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
     assert!(readme.contains(&format!("{windowed:.4} nats/char")), "the README states {windowed:.4}");
 

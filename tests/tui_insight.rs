@@ -4,11 +4,10 @@
 //! cells); named cells from a checkpoint's `cells` metadata.
 
 use gatescope::analysis::{self, catalogue::MeasuredOn, SavedCatalogue};
-use gatescope::generate::Generator;
 use gatescope::model::{load_checkpoint, save_checkpoint, CharLstm, Unit};
 use gatescope::tui::app::insight::{named_cells, short_r, TOP};
 use gatescope::tui::app::{App, Mode, Panel};
-use gatescope::tui::event::{Event, ModelInfo, WorkerEvent};
+use gatescope::tui::event::{Event, WorkerEvent};
 use gatescope::tui::ui::theme;
 use gatescope::tui::worker::{self, WorkerCmd};
 use ratatui::crossterm::event::KeyCode;
@@ -19,28 +18,9 @@ use std::time::Instant;
 mod app_support;
 use app_support::*;
 
-/// `app` after `prompt`, Enter, and the worker's steps (a real Generator).
-fn run(mut app: App, m: &CharLstm, prompt: &str, generated: usize) -> App {
-    type_str(&mut app, prompt);
-    let Some(WorkerCmd::Start { id, prompt: p, sampling, .. }) = app.update(key(KeyCode::Enter)) else {
-        panic!("Enter starts a run")
-    };
-    let mut g = Generator::new(m, sampling);
-    for s in g.feed_prompt(&p).unwrap() {
-        app.update(Event::Worker(WorkerEvent::Step { id, step: Box::new(s) }));
-    }
-    for _ in 0..generated {
-        let s = g.generate_step().unwrap();
-        app.update(Event::Worker(WorkerEvent::Step { id, step: Box::new(s) }));
-    }
-    app.update(Event::Worker(WorkerEvent::Done { id }));
-    app
-}
-
 fn app_with_run(prompt: &str, generated: usize) -> (App, CharLstm) {
     let m = model();
-    let app = App::new(ModelInfo::new("tiny.safetensors", &m, vec![]));
-    (run(app, &m, prompt, generated), m)
+    (run(App::new(info(&m)), &m, prompt, generated), m)
 }
 
 /// Let the analyses finish, a slice per tick, as the main loop does.

@@ -67,6 +67,25 @@ fn read_checkpoint_bytes(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| anyhow!("{}: cannot read ({e})", path.display()))
 }
 
+/// The dtype name ("F32", "F16", ...) of a safetensors file's first LSTM
+/// weight, from its header alone; None for anything else (the loader then
+/// says what the file is).
+pub fn stored_lstm_dtype(path: &Path) -> Option<String> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).ok()?;
+    let mut len = [0u8; 8];
+    f.read_exact(&mut len).ok()?;
+    let len = u64::from_le_bytes(len);
+    // A real header is a few KB; a huge length is not a safetensors file.
+    if len > 100_000_000 {
+        return None;
+    }
+    let mut header = vec![0u8; len as usize];
+    f.read_exact(&mut header).ok()?;
+    let header: serde_json::Value = serde_json::from_slice(&header).ok()?;
+    header.get(layer_tensor_names(0)[1].as_str())?.get("dtype")?.as_str().map(str::to_string)
+}
+
 /// A safetensors checkpoint carries its own vocabulary and names: `--vocab`
 /// may only confirm the vocabulary, and `--map` has nothing to choose.
 fn check_options(ck: &Checkpoint, opts: &LoadOptions) -> Result<()> {

@@ -43,16 +43,14 @@ pub fn type_str(app: &mut App, s: &str) -> Option<WorkerCmd> {
     s.chars().map(|c| app.update(key(KeyCode::Char(c)))).last().flatten()
 }
 
-/// An app with a loaded tiny model, `prompt` typed, Enter pressed, and the
-/// worker's answer (computed here by a real Generator) delivered.
-pub fn app_with_run(prompt: &str, generated: usize) -> App {
-    let m = model();
-    let mut app = App::new(info(&m));
+/// `app` after `prompt`, Enter, and the worker's answer (computed here by a
+/// real Generator over `m`) delivered.
+pub fn run(mut app: App, m: &CharLstm, prompt: &str, generated: usize) -> App {
     type_str(&mut app, prompt);
     let Some(WorkerCmd::Start { id, prompt: p, sampling, .. }) = app.update(key(KeyCode::Enter)) else {
         panic!("Enter starts a run")
     };
-    let mut g = Generator::new(&m, sampling);
+    let mut g = Generator::new(m, sampling);
     for s in g.feed_prompt(&p).unwrap() {
         app.update(Event::Worker(WorkerEvent::Step { id, step: Box::new(s) }));
     }
@@ -62,6 +60,12 @@ pub fn app_with_run(prompt: &str, generated: usize) -> App {
     }
     app.update(Event::Worker(WorkerEvent::Done { id }));
     app
+}
+
+/// An app with a loaded tiny model after `run`.
+pub fn app_with_run(prompt: &str, generated: usize) -> App {
+    let m = model();
+    run(App::new(info(&m)), &m, prompt, generated)
 }
 
 /// The whole screen drawn at `w` x `h`.

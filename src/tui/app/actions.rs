@@ -61,7 +61,8 @@ impl App {
         cmd
     }
 
-    /// The actions that change a setting or the view, and never a run.
+    /// The actions that change a setting or the view, and never a run;
+    /// `apply` sends every other action elsewhere.
     fn control(&mut self, action: Action) -> Option<WorkerCmd> {
         let last = self.run.steps.len().saturating_sub(1);
         let s = &mut self.sampling;
@@ -108,33 +109,9 @@ impl App {
                 self.view.help = true;
                 self.view.help_scroll = 0;
             }
-            Action::HelpScroll(_) => {}
-            Action::Edit(_)
-            | Action::Submit
-            | Action::Cancel
-            | Action::ToggleInspect
-            | Action::HistoryPrev
-            | Action::HistoryNext
-            | Action::Quit
-            | Action::ForceQuit
-            | Action::Intervene
-            | Action::InterventionList
-            | Action::ListMove(_)
-            | Action::ListRemove
-            | Action::ClearInterventions
-            | Action::ToggleCompare
-            | Action::PinBox
-            | Action::ClearPins
-            | Action::CellsPanel
-            | Action::SaturationView
-            | Action::CellsFile
-            | Action::Recompute
-            | Action::MarkStart
-            | Action::MarkEnd
-            | Action::NextMatch(_)
-            | Action::PanelSide(_)
-            | Action::PanelGate
-            | Action::PanelNext => unreachable!("handled by apply"),
+            // HelpScroll acts only while help is open (its own context); the
+            // rest are routed to their handlers by `apply` before this.
+            _ => {}
         }
         None
     }
