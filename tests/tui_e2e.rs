@@ -333,3 +333,25 @@ fn a_resize_storm_while_streaming_leaves_a_correct_layout() {
     pty.wait_for("exit", |s| s.contents().contains("EXIT=0") && s.contents().contains("icanon"));
     assert!(pty.wait_exit().success(), "no panic through the storm");
 }
+
+/// Ctrl-C while the worker is inside libtorch reading a long prompt: the app
+/// waits for the worker's current chunk before leaving main, so the exit is
+/// clean (status 0) rather than a SIGSEGV from libtorch's static destructors
+/// running under the call. The shipped 2x512 model makes a chunk long
+/// enough (about 150 ms) for Ctrl-C to land inside one.
+#[test]
+fn ctrl_c_while_a_long_prompt_is_read_exits_cleanly() {
+    for _ in 0..2 {
+        let text: String = include_str!("../data/tinyshakespeare.txt").chars().take(5000).collect();
+        let mut pty = Pty::spawn(&format!("'{BIN}' play; s=$?; echo EXIT=$s; stty -a; exit $s"), 30, 100, &[]);
+        pty.wait_for("the playground", |s| s.contents().contains("prompt · live preview on"));
+        pty.send(&format!("\x1b[200~{text}\x1b[201~\r"));
+        std::thread::sleep(Duration::from_millis(300));
+        pty.send("\x03");
+        pty.wait_for("exit", |s| s.contents().contains("EXIT=") && s.contents().contains("icanon"));
+        let screen = pty.contents();
+        assert!(screen.contains("EXIT=0"), "a clean exit:\n{screen}");
+        assert_restored(&screen);
+        pty.wait_exit();
+    }
+}

@@ -73,7 +73,7 @@ pub fn run(checkpoint: Option<PathBuf>, opts: crate::model::LoadOptions) -> Resu
         );
     }
     let (tx, rx) = std::sync::mpsc::channel();
-    let (cmd_tx, _worker) = worker::spawn_with(checkpoint, opts, tx.clone())?;
+    let (cmd_tx, worker) = worker::spawn_with(checkpoint, opts, tx.clone())?;
     // Wait for the model before touching the terminal: a bad --checkpoint is
     // then a plain one-line error, and the app exists only with a model.
     let mut app = loop {
@@ -105,11 +105,28 @@ pub fn run(checkpoint: Option<PathBuf>, opts: crate::model::LoadOptions) -> Resu
     let result = main_loop(&mut terminal, &mut app, &rx, &cmd_tx);
     restore_terminal();
     let _ = cmd_tx.send(WorkerCmd::Shutdown);
+    wait_for_worker(worker);
     result?;
     if let Some(f) = app.fatal.take() {
         bail!("{f}");
     }
     Ok(())
+}
+
+/// Quitting can find the worker inside a libtorch call (a chunk of a long
+/// prompt, a file's catalogue). Leaving main then runs libtorch's static
+/// destructors under that call, and the process dies of SIGSEGV instead of
+/// exiting 0. The worker stops at its next command check, a fraction of a
+/// second for a prompt chunk; the wait is bounded so a stuck call cannot hang
+/// the exit.
+fn wait_for_worker(worker: std::thread::JoinHandle<()>) {
+    let deadline = Instant::now() + std::time::Duration::from_secs(10);
+    while !worker.is_finished() && Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    if worker.is_finished() {
+        let _ = worker.join();
+    }
 }
 
 fn init_terminal() -> Result<Term> {
