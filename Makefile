@@ -75,7 +75,7 @@ python-model: build
 	  --weight-decay 0.1 --lr 3e-3 --warmup 100 --steps 1200 \
 	  --eval-every 300 --checkpoint-every 100 --seed 1 --threads $(THREADS)
 	target/release/gatescope convert runs/python-f32.safetensors --dtype f16 --out runs/python.safetensors
-	target/release/gatescope cells -c runs/python.safetensors --data $(HELD_OUT) --save
+	target/release/gatescope cells -c runs/python.safetensors --data $(HELD_OUT) --save --pin bracket_depth,indent
 	target/release/gatescope eval -c runs/python.safetensors --data data/python-stdlib.txt
 
 venv: $(STAMP)

@@ -306,6 +306,10 @@ pub struct CellsArgs {
     /// Also write the catalogue into the checkpoint's metadata (key `cells`); tensors are untouched.
     #[arg(long)]
     pub save: bool,
+    /// With --save: the features whose best units the playground pins at start, in this order,
+    /// comma-separated (e.g. bracket_depth,indent). Default: the three strongest.
+    #[arg(long, value_name = "FEATURE,...", allow_hyphen_values = true)]
+    pub pin: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]

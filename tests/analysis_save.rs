@@ -168,3 +168,43 @@ fn train_writes_the_catalogue_of_its_validation_text() {
     }
     assert!(saved.features[0].units.len() == 3, "line position has units");
 }
+
+/// `cells --save --pin` stores the features to pin at start, in order; every
+/// bad list is one line, before the model runs or (a feature constant over
+/// the text) before anything is written.
+#[test]
+fn cells_save_pin_stores_the_features_and_refuses_bad_lists() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = shakespeare(1500);
+    let data = dir.path().join("text.txt");
+    std::fs::write(&data, &text).unwrap();
+    let ck = common::tiny_checkpoint(dir.path(), "m.safetensors", &text, 8, 16, 2);
+    let (ck_s, data_s) = (ck.to_str().unwrap(), data.to_str().unwrap());
+    let cells = |extra: &[&str]| run(&[&["cells", "-c", ck_s, "--data", data_s, "--chars", "1000"], extra].concat());
+    let before = std::fs::read(&ck).unwrap();
+    for (args, needle) in [
+        (&["--pin", "indent"][..], "--pin needs --save"),
+        (&["--save", "--pin", "brackets"], "'brackets' is not a feature; one of line_position,"),
+        (&["--save", "--pin", "space,space"], "'space' is named twice"),
+        (&["--save", "--pin", "space,,newline"], "an empty feature name"),
+        (&["--save", "--pin", ""], "an empty feature name"),
+        // The first 1,000 characters of Shakespeare have no brackets.
+        (&["--save", "--pin", "space,bracket_depth"], "'bracket_depth' is constant over text.txt"),
+    ] {
+        let out = cells(args);
+        let err = common::last_line_error(&out);
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert_eq!(std::fs::read(&ck).unwrap(), before, "{args:?}: the checkpoint is untouched");
+    }
+    let out = cells(&["--save", "--pin", " uppercase, line_position"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (_, meta) = contents(&ck);
+    let saved = SavedCatalogue::from_json(&meta[METADATA_KEY]).unwrap();
+    assert_eq!(saved.pin, ["uppercase", "line_position"]);
+    // Without --pin the key is absent, and older catalogues read as no pins.
+    assert!(cells(&["--save"]).status.success());
+    let (_, meta) = contents(&ck);
+    assert!(!meta[METADATA_KEY].contains("\"pin\""));
+    assert!(SavedCatalogue::from_json(&meta[METADATA_KEY]).unwrap().pin.is_empty());
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2, "no temporary files left");
+}

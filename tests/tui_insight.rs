@@ -11,7 +11,7 @@ use gatescope::tui::event::{Event, WorkerEvent};
 use gatescope::tui::ui::theme;
 use gatescope::tui::worker::{self, WorkerCmd};
 use ratatui::crossterm::event::KeyCode;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::time::Instant;
 
 #[path = "common/app.rs"]
@@ -217,8 +217,9 @@ fn a_checkpoint_catalogue_names_and_pins_the_three_strongest_cells() {
     let meta = BTreeMap::from([("cells".to_string(), saved.to_json())]);
     save_checkpoint(&m, &meta, &path).unwrap();
     let info = worker::model_info(&load_checkpoint(&path).unwrap());
-    let named = named_cells(info.cells.as_ref().expect("the catalogue is read"), 2, 16);
+    let (named, pins) = named_cells(info.cells.as_ref().expect("the catalogue is read"), 2, 16);
     let mut app = App::new(info);
+    assert_eq!(pins, 3);
     assert_eq!(app.view.pins, named.iter().take(3).map(|n| n.0).collect::<Vec<_>>());
     let (best, label) = &named[0];
     // The strongest feature's best unit, labelled with its name and r.
@@ -244,6 +245,32 @@ fn a_checkpoint_catalogue_names_and_pins_the_three_strongest_cells() {
     assert!(msg.contains("not a cell catalogue") && !msg.contains('\n'), "{msg}");
 }
 
+/// A catalogue saved with `--pin` pins those features' best units, in that
+/// order, and only those; the other named cells keep their labels.
+#[test]
+fn a_catalogue_with_pins_pins_those_features_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = model();
+    let chars: Vec<char> = TEXT.repeat(20).chars().collect();
+    let ids = analysis::encode(&m.vocab, &chars, "text").unwrap();
+    let cat = analysis::catalogue(&m, &chars, &ids, 3, &mut |_| {});
+    let mut saved = SavedCatalogue::new(cat, MeasuredOn { file: "t.txt".into(), offset: 0, chars: chars.len() }, 3);
+    let best = |name: &str| saved.features.iter().find(|f| f.name == name).unwrap().units[0].unit;
+    // The two weakest features with units, named weakest first.
+    let mut ranked: Vec<_> = saved.features.iter().filter_map(|f| f.units.first().map(|c| (c.r.abs(), f))).collect();
+    ranked.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let weak: Vec<String> = ranked.iter().map(|(_, f)| f.name.clone()).take(2).collect();
+    assert_ne!(best(&weak[0]), best(&weak[1]), "two different units for the test");
+    saved.pin = weak.clone();
+    let path = dir.path().join("pinned.safetensors");
+    save_checkpoint(&m, &BTreeMap::from([("cells".to_string(), saved.to_json())]), &path).unwrap();
+    let info = worker::model_info(&load_checkpoint(&path).unwrap());
+    let app = App::new(info);
+    assert_eq!(app.view.pins, [best(&weak[0]), best(&weak[1])]);
+    assert!(app.view.labels[&best(&weak[0])].starts_with(&weak[0].replace('_', " ")));
+    assert_eq!(app.view.labels.len(), ranked.iter().map(|(_, f)| f.units[0].unit).collect::<HashSet<_>>().len());
+}
+
 #[test]
 fn short_r_drops_the_leading_zero() {
     assert_eq!(short_r(0.887), ".89");
@@ -263,8 +290,10 @@ fn loading_another_model_replaces_its_pins_and_names() {
     app.update(key(KeyCode::Enter));
     assert_eq!(app.view.pins, [Unit::new(1, 3)]);
     let python = worker::model_info(&gatescope::model::load_model(Some(std::path::Path::new("python"))).unwrap());
-    let named = named_cells(python.cells.as_ref().expect("the code model has a catalogue"), 3, 512);
+    let (named, pins) = named_cells(python.cells.as_ref().expect("the code model has a catalogue"), 3, 512);
     app.update(Event::Worker(WorkerEvent::Loaded(python)));
-    assert_eq!(app.view.pins, named.iter().take(3).map(|n| n.0).collect::<Vec<_>>());
+    assert_eq!(app.view.pins, named.iter().take(pins).map(|n| n.0).collect::<Vec<_>>());
+    // Its catalogue was saved with --pin bracket_depth,indent (README).
+    assert_eq!(app.view.pins, [Unit::new(2, 51), Unit::new(2, 341)]);
     assert_eq!(app.view.labels.len(), named.len());
 }

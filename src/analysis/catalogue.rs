@@ -252,6 +252,10 @@ pub struct SavedCatalogue {
     pub measured_on: MeasuredOn,
     pub top: usize,
     pub features: Vec<FeatureUnits>,
+    /// Features whose best units the playground pins at start, in order
+    /// (`cells --save --pin`); empty: the three strongest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pin: Vec<String>,
 }
 
 /// The metadata key a checkpoint's catalogue lives under.
@@ -259,7 +263,7 @@ pub const METADATA_KEY: &str = "cells";
 
 impl SavedCatalogue {
     pub fn new(catalogue: Catalogue, measured_on: MeasuredOn, top: usize) -> Self {
-        Self { measured_on, top, features: catalogue.features }
+        Self { measured_on, top, features: catalogue.features, pin: Vec::new() }
     }
 
     pub fn to_json(&self) -> String {

@@ -5,7 +5,7 @@
 use crate::analysis::catalogue::MeasuredOn;
 use crate::analysis::report::{self, SearchQuery};
 use crate::analysis::save::save_catalogue;
-use crate::analysis::{self as an, encode, read_chars, Pads, SavedCatalogue, State};
+use crate::analysis::{self as an, encode, read_chars, Feature, Pads, SavedCatalogue, State};
 use crate::atomic::check_destination;
 use crate::cli::{AnalysisInput, CellsArgs, SaturationArgs, SearchArgs};
 use crate::model::layout::parse_layer;
@@ -121,6 +121,11 @@ pub fn cells(a: CellsArgs) -> Result<()> {
         ),
         (true, Some(p)) => Some(p.clone()),
     };
+    let pin = match (&a.pin, a.save) {
+        (None, _) => Vec::new(),
+        (Some(_), false) => bail!("--pin needs --save: the features to pin are stored with the catalogue"),
+        (Some(list), true) => pin_features(list)?,
+    };
     let input = load(&a.input, n, |_| save_to.as_deref().map_or(Ok(()), check_destination))?;
     let cat = with_progress(n, "cells", |p| an::catalogue(&input.ck.model, &input.chars, &input.ids, top, p));
     if a.input.json {
@@ -130,10 +135,40 @@ pub fn cells(a: CellsArgs) -> Result<()> {
     }
     if let Some(path) = save_to {
         let measured_on = MeasuredOn { file: file_name(&a.input.data), offset: 0, chars: n };
-        save_catalogue(&path, &SavedCatalogue::new(cat, measured_on, top))?;
+        if let Some(f) = pin.iter().find(|f| cat.units(**f).is_empty()) {
+            bail!(
+                "--pin: '{}' is constant over {}, so it has no unit to pin; nothing was saved",
+                f.name(),
+                measured_on.file
+            );
+        }
+        let mut saved = SavedCatalogue::new(cat, measured_on, top);
+        saved.pin = pin.iter().map(|f| f.name().to_string()).collect();
+        save_catalogue(&path, &saved)?;
         eprintln!("saved the catalogue in {} (metadata key 'cells')", path.display());
     }
     Ok(())
+}
+
+/// `--pin`'s comma-separated feature names: known, none twice, at least one.
+fn pin_features(list: &str) -> Result<Vec<Feature>> {
+    let mut out: Vec<Feature> = Vec::new();
+    for name in list.split(',').map(str::trim) {
+        if name.is_empty() {
+            bail!(
+                "--pin '{list}': an empty feature name; expected names separated by commas, e.g. bracket_depth,indent"
+            );
+        }
+        let f = Feature::from_name(name).ok_or_else(|| {
+            let known: Vec<&str> = Feature::ALL.iter().map(|f| f.name()).collect();
+            anyhow!("--pin: '{name}' is not a feature; one of {}", known.join(", "))
+        })?;
+        if out.contains(&f) {
+            bail!("--pin: '{name}' is named twice");
+        }
+        out.push(f);
+    }
+    Ok(out)
 }
 
 pub fn search(a: SearchArgs) -> Result<()> {

@@ -102,11 +102,14 @@ pub fn run(checkpoint: Option<PathBuf>, opts: crate::model::LoadOptions) -> Resu
         anyhow!("cannot watch for signals: {e}")
     })?;
     drop(tx);
-    let result = main_loop(&mut terminal, &mut app, &rx, &cmd_tx);
+    // A panic on this thread must also wait for the worker (see
+    // wait_for_worker) before it carries on out of main.
+    let result =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| main_loop(&mut terminal, &mut app, &rx, &cmd_tx)));
     restore_terminal();
     let _ = cmd_tx.send(WorkerCmd::Shutdown);
     wait_for_worker(worker);
-    result?;
+    result.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
     if let Some(f) = app.fatal.take() {
         bail!("{f}");
     }

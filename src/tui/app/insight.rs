@@ -294,10 +294,13 @@ pub fn label(feature: &str, r: f64) -> String {
     format!("{} r {}", feature.replace('_', " "), short_r(r))
 }
 
-/// The named cells of a checkpoint's catalogue: every feature's best unit
-/// with its label (a unit keeps its strongest feature's), strongest first,
-/// for a model of `layers` × `hidden` (units it does not have are skipped).
-pub fn named_cells(cat: &SavedCatalogue, layers: usize, hidden: usize) -> Vec<(Unit, String)> {
+/// The named cells of a checkpoint's catalogue, for a model of `layers` ×
+/// `hidden` (units it does not have are skipped): every feature's best unit
+/// with its label, and how many of them, from the front, to pin at start.
+/// The catalogue's `pin` features come first, in their order, and are the
+/// ones pinned; without them, the three strongest are. The rest follow
+/// strongest first. A unit keeps the label of the feature that placed it.
+pub fn named_cells(cat: &SavedCatalogue, layers: usize, hidden: usize) -> (Vec<(Unit, String)>, usize) {
     let mut best: Vec<(&str, Correlation, usize)> = cat
         .features
         .iter()
@@ -305,13 +308,21 @@ pub fn named_cells(cat: &SavedCatalogue, layers: usize, hidden: usize) -> Vec<(U
         .filter_map(|(j, f)| f.units.first().map(|c| (f.name.as_str(), *c, j)))
         .filter(|(_, c, _)| c.unit.layer < layers && c.unit.index < hidden && c.r.is_finite())
         .collect();
-    best.sort_by(|a, b| b.1.r.abs().total_cmp(&a.1.r.abs()).then(a.2.cmp(&b.2)));
+    let pinned_rank = |name: &str| cat.pin.iter().position(|p| p == name).unwrap_or(usize::MAX);
+    best.sort_by(|a, b| {
+        (pinned_rank(a.0).cmp(&pinned_rank(b.0))).then(b.1.r.abs().total_cmp(&a.1.r.abs())).then(a.2.cmp(&b.2))
+    });
     let mut out: Vec<(Unit, String)> = Vec::new();
+    let mut pins = 0;
     for (name, c, _) in best {
         if !out.iter().any(|(u, _)| *u == c.unit) {
             out.push((c.unit, label(name, c.r)));
+            if pinned_rank(name) != usize::MAX {
+                pins = out.len();
+            }
         }
     }
     debug_assert!(out.len() <= FEATURES);
-    out
+    let pins = if cat.pin.is_empty() { NAMED_PINS.min(out.len()) } else { pins };
+    (out, pins)
 }

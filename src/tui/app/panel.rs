@@ -265,9 +265,9 @@ impl App {
     /// Label and pin the catalogued cells of the model just loaded.
     pub(super) fn name_cells(&mut self) {
         let Some(cat) = self.model.cells.clone() else { return };
-        let named = named_cells(&cat, self.model.layers, self.model.hidden);
+        let (named, pins) = named_cells(&cat, self.model.layers, self.model.hidden);
         for (k, (u, label)) in named.into_iter().enumerate() {
-            if k < super::insight::NAMED_PINS {
+            if k < pins {
                 self.view.pin(u);
             }
             self.view.labels.insert(u, label);
