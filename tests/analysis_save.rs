@@ -12,7 +12,7 @@ use safetensors::SafeTensors;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Output};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -36,19 +36,13 @@ fn shakespeare(chars: usize) -> String {
     text.chars().take(chars).collect()
 }
 
+/// `gatescope cells -c CK --data DATA EXTRA...`.
+fn cells(ck: &Path, data: &Path, extra: &[&str]) -> Output {
+    run(&[&["cells", "-c", ck.to_str().unwrap(), "--data", data.to_str().unwrap()], extra].concat())
+}
+
 fn cells_json(ck: &Path, data: &Path, chars: usize, top: &str) -> Value {
-    let out = run(&[
-        "cells",
-        "-c",
-        ck.to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-        "--chars",
-        &chars.to_string(),
-        "--top",
-        top,
-        "--json",
-    ]);
+    let out = cells(ck, data, &["--chars", &chars.to_string(), "--top", top, "--json"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
 }
@@ -71,18 +65,7 @@ fn cells_save_writes_the_catalogue_and_leaves_the_tensors_alone() {
     assert!(tensors_before.values().all(|(dtype, _, _)| dtype == "F16"));
 
     let printed = cells_json(&ck, &data, 2500, "4");
-    let out = run(&[
-        "cells",
-        "-c",
-        ck.to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-        "--chars",
-        "2500",
-        "--top",
-        "4",
-        "--save",
-    ]);
+    let out = cells(&ck, &data, &["--chars", "2500", "--top", "4", "--save"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("saved the catalogue in"));
 
@@ -102,8 +85,7 @@ fn cells_save_writes_the_catalogue_and_leaves_the_tensors_alone() {
 
     // The file still loads, and saving again replaces the key without leftovers.
     assert!(load_checkpoint(&ck).unwrap().metadata.contains_key(METADATA_KEY));
-    let again =
-        run(&["cells", "-c", ck.to_str().unwrap(), "--data", data.to_str().unwrap(), "--chars", "900", "--save"]);
+    let again = cells(&ck, &data, &["--chars", "900", "--save"]);
     assert!(again.status.success());
     let (tensors_again, meta_again) = contents(&ck);
     assert_eq!(tensors_again, tensors_before);
@@ -179,8 +161,7 @@ fn cells_save_pin_stores_the_features_and_refuses_bad_lists() {
     let data = dir.path().join("text.txt");
     std::fs::write(&data, &text).unwrap();
     let ck = common::tiny_checkpoint(dir.path(), "m.safetensors", &text, 8, 16, 2);
-    let (ck_s, data_s) = (ck.to_str().unwrap(), data.to_str().unwrap());
-    let cells = |extra: &[&str]| run(&[&["cells", "-c", ck_s, "--data", data_s, "--chars", "1000"], extra].concat());
+    let cells = |extra: &[&str]| cells(&ck, &data, &[&["--chars", "1000"], extra].concat());
     let before = std::fs::read(&ck).unwrap();
     for (args, needle) in [
         (&["--pin", "indent"][..], "--pin needs --save"),
