@@ -54,7 +54,7 @@ shakespeare-3x512: build
 	mkdir -p runs
 	target/release/gatescope train --data $(DATA) --out runs/shakespeare-3x512.safetensors \
 	  --layers 3 --hidden 512 --embed 64 --batch 64 --seq 100 --dropout 0.3 --weight-drop 0.4 \
-	  --weight-decay 0.1 --lr 3e-3 --warmup 100 --steps 8000 \
+	  --weight-decay 0.1 --lr 3e-3 --warmup 100 --steps 7000 \
 	  --eval-every 250 --checkpoint-every 100 --seed 1 --threads $(THREADS)
 	target/release/gatescope convert runs/shakespeare-3x512.safetensors --dtype f16 \
 	  --out runs/shakespeare-3x512-f16.safetensors
