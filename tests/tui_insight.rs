@@ -205,14 +205,19 @@ fn span_search_pins_the_selection_and_highlights_matches() {
     assert!(app.view.matches.is_empty() && app.view.pins.len() == pins);
 }
 
+/// The catalogue of `m` over TEXT repeated, as a checkpoint would carry it.
+fn saved_catalogue(m: &CharLstm) -> SavedCatalogue {
+    let chars: Vec<char> = TEXT.repeat(20).chars().collect();
+    let ids = analysis::encode(&m.vocab, &chars, "text").unwrap();
+    let cat = analysis::catalogue(m, &chars, &ids, 3, &mut |_| {});
+    SavedCatalogue::new(cat, MeasuredOn { file: "t.txt".into(), offset: 0, chars: chars.len() }, 3)
+}
+
 #[test]
 fn a_checkpoint_catalogue_names_and_pins_the_three_strongest_cells() {
     let dir = tempfile::tempdir().unwrap();
     let m = model();
-    let chars: Vec<char> = TEXT.repeat(20).chars().collect();
-    let ids = analysis::encode(&m.vocab, &chars, "text").unwrap();
-    let cat = analysis::catalogue(&m, &chars, &ids, 3, &mut |_| {});
-    let saved = SavedCatalogue::new(cat, MeasuredOn { file: "t.txt".into(), offset: 0, chars: chars.len() }, 3);
+    let saved = saved_catalogue(&m);
     let path = dir.path().join("named.safetensors");
     let meta = BTreeMap::from([("cells".to_string(), saved.to_json())]);
     save_checkpoint(&m, &meta, &path).unwrap();
@@ -251,10 +256,7 @@ fn a_checkpoint_catalogue_names_and_pins_the_three_strongest_cells() {
 fn a_catalogue_with_pins_pins_those_features_in_order() {
     let dir = tempfile::tempdir().unwrap();
     let m = model();
-    let chars: Vec<char> = TEXT.repeat(20).chars().collect();
-    let ids = analysis::encode(&m.vocab, &chars, "text").unwrap();
-    let cat = analysis::catalogue(&m, &chars, &ids, 3, &mut |_| {});
-    let mut saved = SavedCatalogue::new(cat, MeasuredOn { file: "t.txt".into(), offset: 0, chars: chars.len() }, 3);
+    let mut saved = saved_catalogue(&m);
     let best = |name: &str| saved.features.iter().find(|f| f.name == name).unwrap().units[0].unit;
     // The two weakest features with units, named weakest first.
     let mut ranked: Vec<_> = saved.features.iter().filter_map(|f| f.units.first().map(|c| (c.r.abs(), f))).collect();
