@@ -297,3 +297,25 @@ fn help_is_readable_at_80x24_and_scrolls() {
     app.update(key(KeyCode::Char('x')));
     assert!(!app.view.help);
 }
+
+/// With the screen known (the event loop sets the furthest scroll before
+/// each frame), ↓ past the end stops there, so the first ↑ moves the view.
+#[test]
+fn help_scrolled_past_its_end_comes_back_at_the_first_up() {
+    let mut app = app_with_run("ROMEO:\n", 10);
+    app.update(key(KeyCode::F(1)));
+    let max = ui::help::max_scroll(ratatui::layout::Rect::new(0, 0, 80, 24));
+    assert!(max > 10, "at 80x24 the help is taller than the screen: {max}");
+    app.view.help_max_scroll = Some(max);
+    for _ in 0..max + 50 {
+        app.update(key(KeyCode::Down));
+    }
+    assert_eq!(app.view.help_scroll, max);
+    let end = screen(&app, 80, 24);
+    assert!(!end.join("\n").contains("↓ more"), "the last line is on screen");
+    app.update(key(KeyCode::Up));
+    assert_eq!(app.view.help_scroll, max - 1);
+    let up = screen(&app, 80, 24);
+    assert_ne!(up, end, "one ↑ shows the line before");
+    assert!(up.join("\n").contains("↓ more"));
+}

@@ -19,6 +19,7 @@ use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
 use ratatui::crossterm::execute;
 use ratatui::crossterm::terminal::{disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen};
+use ratatui::layout::Rect;
 use ratatui::Terminal;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -173,6 +174,8 @@ fn main_loop(terminal: &mut Term, app: &mut App, rx: &Receiver<Event>, cmd_tx: &
             && !PANICKED.load(Ordering::SeqCst)
             && last_draw.is_none_or(|t| now.duration_since(t) >= FRAME_INTERVAL)
         {
+            let size = terminal.size()?;
+            app.view.help_max_scroll = Some(ui::help::max_scroll(Rect::new(0, 0, size.width, size.height)));
             terminal.draw(|f| ui::draw(f, app))?;
             last_draw = Some(Instant::now());
             dirty = false;

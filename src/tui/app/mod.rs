@@ -375,7 +375,10 @@ impl App {
         if context == Context::Help {
             match action {
                 Some(Action::HelpScroll(by)) => {
-                    self.view.help_scroll = self.view.help_scroll.saturating_add_signed(by as isize);
+                    // Clamped here, not only where drawn: ↓ held past the end
+                    // must not leave ↑ with presses to undo before it moves.
+                    let max = self.view.help_max_scroll.unwrap_or(usize::MAX);
+                    self.view.help_scroll = self.view.help_scroll.saturating_add_signed(by as isize).min(max);
                 }
                 Some(Action::ForceQuit) => return self.apply(Action::ForceQuit),
                 _ => self.view.help = false,

@@ -44,6 +44,10 @@ pub struct View {
     pub help: bool,
     /// Help lines scrolled past.
     pub help_scroll: usize,
+    /// The furthest the help scrolls on the screen drawn last, which the
+    /// event loop sets (the overlay's layout is the drawing's); None when
+    /// nothing is drawn, as in tests, where the overlay clamps as it draws.
+    pub help_max_scroll: Option<usize>,
     /// Units shown first in the heatmaps (any layer), in pin order.
     pub pins: Vec<Unit>,
     /// Names of the checkpoint's catalogued cells, e.g. "line position r .89".
@@ -72,6 +76,7 @@ impl View {
             scroll: 0,
             help: false,
             help_scroll: 0,
+            help_max_scroll: None,
             pins: Vec::new(),
             labels: BTreeMap::new(),
             panel: Panel::Gates,

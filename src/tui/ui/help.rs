@@ -62,20 +62,32 @@ pub fn lines(width: usize) -> Vec<(&'static str, String)> {
     out
 }
 
-pub fn render(scroll: usize, area: Rect, buf: &mut Buffer) {
+/// The overlay's rectangle on `area`, its lines, and how many fit.
+fn layout(area: Rect) -> (Rect, Vec<(&'static str, String)>, usize) {
     let w = area.width.min(90);
-    let inner_w = w.saturating_sub(4) as usize;
-    let all = lines(inner_w);
+    let all = lines(w.saturating_sub(4) as usize);
     let h = (all.len() as u16 + 2).min(area.height);
     let r = Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h };
+    (r, all, h.saturating_sub(2) as usize)
+}
+
+/// The furthest the help scrolls on a screen of `area`: its last line at the bottom.
+pub fn max_scroll(area: Rect) -> usize {
+    let (_, all, visible) = layout(area);
+    all.len().saturating_sub(visible)
+}
+
+pub fn render(scroll: usize, area: Rect, buf: &mut Buffer) {
+    let (r, all, visible) = layout(area);
     Clear.render(r, buf);
-    let visible = h.saturating_sub(2) as usize;
+    // The screen may have shrunk since the scroll was set.
     let scroll = scroll.min(all.len().saturating_sub(visible));
     let more = if scroll + visible < all.len() { " · ↓ more" } else { "" };
     let block =
         Block::bordered().title(format!(" keys · ↑↓ scroll · other keys close{more} ")).title_style(theme::title());
     let inner = block.inner(r);
     block.render(r, buf);
+    let inner_w = r.width.saturating_sub(4) as usize;
     let key_w = rows().iter().map(|r| r.0.width()).max().unwrap_or(0) + 2;
     for (row, (keys, text)) in all.iter().skip(scroll).take(visible).enumerate() {
         let y = inner.y + row as u16;
