@@ -69,7 +69,9 @@ fn read_checkpoint_bytes(path: &Path) -> Result<Vec<u8>> {
 
 /// The dtype name ("F32", "F16", ...) of a safetensors file's first LSTM
 /// weight, from its header alone; None for anything else (the loader then
-/// says what the file is).
+/// says what the file is). The header is parsed here rather than by
+/// `safetensors::SafeTensors::read_metadata`, which wants the whole file in
+/// memory to check the data's length.
 pub fn stored_lstm_dtype(path: &Path) -> Option<String> {
     use std::io::Read;
     let mut f = std::fs::File::open(path).ok()?;
