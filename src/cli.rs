@@ -201,9 +201,15 @@ pub struct TrainArgs {
     /// Ctrl-C. Range: 0 to 10^12.
     #[arg(long, default_value_t = 250, allow_negative_numbers = true, value_parser = int(0, MAX_STEPS))]
     pub checkpoint_every: usize,
-    /// Continue from a checkpoint written by `train`: weights, step count, schedule.
+    /// Continue from a checkpoint written by `train`: weights, step count, schedule, and the
+    /// optimizer's moments from NAME.optim.safetensors beside it (without them they restart
+    /// from zero, with a new warm-up).
     #[arg(long)]
     pub resume: Option<PathBuf>,
+    /// End this invocation at step N, with the latest state written as on Ctrl-C (the schedule
+    /// stays that of --steps); --resume continues it. Range: 1 to 10^12.
+    #[arg(long, allow_negative_numbers = true, value_parser = int(1, MAX_STEPS))]
+    pub stop_at: Option<usize>,
     #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
     pub device: DeviceArg,
     /// Random seed. Range: 0 to 2^64 - 1.

@@ -438,6 +438,7 @@ impl From<TrainArgs> for TrainConfig {
             val_frac: a.val_frac,
             eval_every: a.eval_every,
             checkpoint_every: a.checkpoint_every,
+            stop_at: a.stop_at,
             resume: a.resume,
             device: match a.device {
                 DeviceArg::Auto => DeviceChoice::Auto,

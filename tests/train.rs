@@ -74,6 +74,70 @@ fn learns_a_repeating_pattern_then_resumes_from_its_step_count() {
     assert_eq!(ck.metadata["trained_on"], "pattern.txt");
 }
 
+/// The weights of a checkpoint, by name, as bytes.
+fn weights(path: &Path) -> Vec<(String, Vec<f32>)> {
+    let ck = load_checkpoint(path).unwrap();
+    ck.model.named_tensors().into_iter().map(|(n, t)| (n, Vec::<f32>::try_from(t.flatten(0, -1)).unwrap())).collect()
+}
+
+/// A run stopped with --stop-at and resumed ends with the very weights of
+/// the same run taken straight through: the batches and dropout masks of a
+/// step depend on the seed and the step, and Adam's moments are resumed from
+/// NAME.last.optim.safetensors. Moments of another step are refused.
+#[test]
+fn a_run_stopped_and_resumed_ends_where_the_straight_run_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d.txt");
+    std::fs::write(&data, "the cat sat on the mat; the dog sat on the log.\n".repeat(40)).unwrap();
+    let d = data.to_str().unwrap();
+    let (straight, split) = (dir.path().join("a.safetensors"), dir.path().join("b.safetensors"));
+    let with = |out: &Path, extra: &[&str]| {
+        let mut args = tiny_train(d, out.to_str().unwrap(), "40");
+        let dropout = args.iter().position(|&x| x == "--dropout").unwrap() + 1;
+        args[dropout] = "0.2";
+        args.extend(["--weight-drop", "0.3", "--weight-decay", "0.1", "--seed", "5"]);
+        args.extend(extra.iter().copied());
+        run(&args)
+    };
+    let a = with(&straight, &[]);
+    assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
+    let b1 = with(&split, &["--stop-at", "15"]);
+    let log = String::from_utf8_lossy(&b1.stderr);
+    assert!(b1.status.success() && log.contains("stopped at step 15 (--stop-at)"), "{log}");
+    let (b_last, b_moments) = (dir.path().join("b.last.safetensors"), dir.path().join("b.last.optim.safetensors"));
+    assert_eq!(meta(&b_last, "steps"), 15.0);
+    let moments_at_15 = std::fs::read(&b_moments).unwrap();
+    let b2 = with(&split, &["--resume", b_last.to_str().unwrap()]);
+    let log = String::from_utf8_lossy(&b2.stderr);
+    assert!(b2.status.success() && log.contains("40 steps from step 15"), "{log}");
+    assert!(!log.contains("start from zero"), "the moments were found: {log}");
+    let (wa, wb) = (weights(&dir.path().join("a.last.safetensors")), weights(&b_last));
+    assert_eq!(wa.len(), wb.len());
+    for ((name, x), (_, y)) in wa.iter().zip(&wb) {
+        assert!(x == y, "{name} differs between the straight and the resumed run");
+    }
+
+    // Moments of step 15 beside the checkpoint of step 40: refused, by name.
+    std::fs::write(&b_moments, moments_at_15).unwrap();
+    let mut args = tiny_train(d, split.to_str().unwrap(), "60");
+    args.extend(["--resume", b_last.to_str().unwrap()]);
+    let err = one_line_error(&run(&args));
+    assert!(err.contains("b.last.optim.safetensors") && err.contains("of step 15") && err.contains("step 40"), "{err}");
+    // Without a moments file the run resumes, and says the moments restart.
+    std::fs::remove_file(&b_moments).unwrap();
+    let again = run(&args);
+    let log = String::from_utf8_lossy(&again.stderr);
+    assert!(again.status.success() && log.contains("start from zero, with a new warm-up"), "{log}");
+
+    // --stop-at outside the run (now from step 60 to 100).
+    for bad in ["0", "60", "101", "-3", "nan"] {
+        let mut args = tiny_train(d, split.to_str().unwrap(), "100");
+        args.extend(["--resume", b_last.to_str().unwrap(), "--stop-at", bad]);
+        let err = one_line_error(&run(&args));
+        assert!(err.contains("--stop-at"), "{bad}: {err}");
+    }
+}
+
 #[test]
 fn interrupt_finishes_the_step_writes_a_checkpoint_and_exits_zero() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,12 +1,14 @@
 //! `gatescope train`: batching, the optimisation loop, validation, progress
 //! and checkpoints, driven by a plain `TrainConfig`.
 
+pub mod adamw;
 pub mod eval;
 pub mod guard;
 
 use crate::atomic::{check_destination, refuse_same_file, StopSignals};
 use crate::data::{read_text, Corpus};
 use crate::model::{load_checkpoint, save_checkpoint, CharLstm, Checkpoint, LayerWeights};
+use adamw::{moments_path, AdamW};
 use anyhow::{anyhow, bail, Result};
 use eval::windowed_loss;
 use guard::{catch_torch, torch_error};
@@ -17,7 +19,7 @@ use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-use tch::nn::{self, OptimizerConfig};
+use tch::nn;
 use tch::{Device, Tensor};
 
 /// Where to train.
@@ -61,6 +63,9 @@ pub struct TrainConfig {
     /// Steps between latest-state checkpoints (0: only at the end and when stopped).
     pub checkpoint_every: usize,
     pub resume: Option<PathBuf>,
+    /// End this invocation at this step, as an interrupt would (the schedule
+    /// stays that of `steps`); `--resume` continues it.
+    pub stop_at: Option<usize>,
     pub device: DeviceChoice,
     pub seed: u64,
     /// libtorch threads; None leaves libtorch's default (all cores).
@@ -74,8 +79,8 @@ pub fn last_path(out: &Path) -> PathBuf {
 }
 
 /// Learning rate at `step` of `total`: linear warm-up, then cosine decay to
-/// `min_frac * peak`. `warm_from` restarts the warm-up after a resume, since
-/// the optimizer's moments start again from zero.
+/// `min_frac * peak`. `warm_from` restarts the warm-up after a resume
+/// without the optimizer's moments, since they start again from zero.
 pub fn learning_rate(a: &TrainConfig, step: usize, total: usize, warm_from: usize) -> f64 {
     let since = step - warm_from.min(step);
     let warm = if a.warmup > 0 { ((since + 1) as f64 / a.warmup as f64).min(1.0) } else { 1.0 };
@@ -165,9 +170,12 @@ pub fn run(a: TrainConfig) -> Result<()> {
     // Check every destination before any long work starts.
     let last = last_path(&a.out);
     refuse_same_file(("--out", &a.out), &[("--data", &a.data)])?;
+    let moments = moments_path(&last);
     refuse_same_file(("--out's latest-state file", &last), &[("--data", &a.data)])?;
+    refuse_same_file(("--out's optimizer-moments file", &moments), &[("--data", &a.data)])?;
     check_destination(&a.out)?;
     check_destination(&last)?;
+    check_destination(&moments)?;
     // From here on SIGINT and SIGTERM end the run after the current step,
     // with the latest state written, instead of in the middle of a write.
     let signals = StopSignals::watch()?;
@@ -208,8 +216,9 @@ pub fn run(a: TrainConfig) -> Result<()> {
         a.batch,
         a.seq
     );
-    catch_torch(&what, || Run::start(&a, arch, &corpus, resumed.as_ref(), &what, dev)?.train(&text, &signals))?;
-    if signals.received().is_some() {
+    let finished =
+        catch_torch(&what, || Run::start(&a, arch, &corpus, resumed.as_ref(), &what, dev)?.train(&text, &signals))?;
+    if !finished {
         return Ok(()); // stopped early: the catalogue describes finished runs only
     }
     catalogue_of_best(&a, corpus.train.len(), &text, &corpus.val)
@@ -272,8 +281,11 @@ struct Run<'a> {
     dev: Device,
     _vs: nn::VarStore,
     model: CharLstm,
-    opt: nn::Optimizer,
+    opt: AdamW,
     start_step: usize,
+    /// Where the warm-up starts: 0, or the resumed step when the run's
+    /// optimizer moments were not found and start again from zero.
+    warm_from: usize,
     total: usize,
     /// The best validation loss so far (a resumed run starts from its checkpoint's).
     best: f64,
@@ -315,12 +327,25 @@ impl<'a> Run<'a> {
                 a.resume.as_ref().map(|p| p.display().to_string()).unwrap_or_default()
             );
         }
-        let opt = if a.weight_decay > 0.0 {
-            nn::AdamW { wd: a.weight_decay, ..Default::default() }.build(&vs, a.lr)?
-        } else {
-            nn::Adam::default().build(&vs, a.lr)?
-        };
-        Ok(Self { a, arch, corpus, dev, _vs: vs, model, opt, start_step, total, best, best_written: None })
+        if let Some(stop) = a.stop_at.filter(|&s| s <= start_step || s > total) {
+            bail!("--stop-at {stop} is outside this run, which goes from step {start_step} to {total}");
+        }
+        let mut opt = AdamW::new(
+            model.named_tensors().into_iter().map(|(n, t)| (n, t.shallow_clone())).collect(),
+            a.weight_decay,
+        );
+        let mut warm_from = 0;
+        if let Some(ck) = resumed {
+            let moments = moments_path(&ck.path);
+            if !opt.load(&moments, start_step)? {
+                eprintln!(
+                    "{}: no optimizer moments beside the checkpoint; they start from zero, with a new warm-up",
+                    moments.display()
+                );
+                warm_from = start_step;
+            }
+        }
+        Ok(Self { a, arch, corpus, dev, _vs: vs, model, opt, start_step, warm_from, total, best, best_written: None })
     }
 
     /// What --out holds after this run, for the closing and error messages.
@@ -345,9 +370,11 @@ impl<'a> Run<'a> {
         anyhow!("training diverged at step {step} ({why}); try a lower --lr; {kept}")
     }
 
-    fn train(mut self, text: &str, signals: &StopSignals) -> Result<()> {
+    /// Train to the end (true) or until stopped (false).
+    fn train(mut self, text: &str, signals: &StopSignals) -> Result<bool> {
         let (a, corpus, dev, total) = (self.a, self.corpus, self.dev, self.total);
         let last = last_path(&a.out);
+        let moments = moments_path(&last);
         let params = self.model.dims.parameter_count();
         eprintln!(
             "training {}x{} (embed {}, {} parameters) on {} ({} train / {} val chars, vocab {}), {} steps from step {}, device {:?}",
@@ -356,7 +383,6 @@ impl<'a> Run<'a> {
         );
         let start_step = self.start_step;
         let bar = progress_bar(total as u64, start_step as u64);
-        let mut rng = ChaCha8Rng::seed_from_u64(a.seed ^ (start_step as u64).wrapping_mul(0x9E37_79B9));
         let started = Instant::now();
         let chars_per_step = a.batch * a.seq;
         // Throughput is timed after two warm-up steps, as the PyTorch reference times it.
@@ -383,14 +409,18 @@ impl<'a> Run<'a> {
         };
 
         while step < total {
-            self.opt.set_lr(learning_rate(a, step, total, start_step));
+            // The batch and the dropout masks of a step depend on the seed
+            // and the step alone, so a resumed run draws what it would have.
+            let mut rng = ChaCha8Rng::seed_from_u64(a.seed);
+            rng.set_stream(step as u64);
             let (x, y) = random_batch(&corpus.train, a.batch, a.seq, &mut rng)?;
+            tch::manual_seed((rng.random::<u64>() >> 1) as i64);
             let xs = Tensor::from_slice(&x).view([a.batch as i64, a.seq as i64]).to_device(dev);
             let ys = Tensor::from_slice(&y).to_device(dev);
             drop((x, y));
             let logits = self.model.forward_train(&xs, a.dropout, a.weight_drop);
             let loss = logits.view([-1, v]).cross_entropy_for_logits(&ys);
-            self.opt.backward_step_clip_norm(&loss, a.grad_clip);
+            self.opt.backward_step_clip_norm(&loss, a.grad_clip, learning_rate(a, step, total, self.warm_from));
             let l = loss.double_value(&[]);
             if !l.is_finite() {
                 bar.abandon();
@@ -413,7 +443,10 @@ impl<'a> Run<'a> {
             if bar.is_hidden() && step.is_multiple_of(50) && !every(step, a.eval_every) {
                 eprintln!("step {step}/{total}  epoch {epoch:.2}  train {smoothed:.4}  {}", rate(cps));
             }
-            let stopping = signals.received();
+            let stopping = match signals.received() {
+                Some(sig) => Some(format!("interrupted at step {step} ({})", sig.name())),
+                None => (a.stop_at == Some(step)).then(|| format!("stopped at step {step} (--stop-at)")),
+            };
             if every(step, a.eval_every) || step == total {
                 let val = windowed_loss(&self.model, &corpus.val, 256, dev);
                 if !val.is_finite() {
@@ -440,23 +473,25 @@ impl<'a> Run<'a> {
                     bar.abandon();
                     return Err(self.diverged(step, "the weights are no longer finite".into()));
                 }
+                // The moments first: a checkpoint never stands beside moments
+                // older than itself (resume checks the step both carry).
+                self.opt.save(&moments, step)?;
                 save_checkpoint(&self.model, &meta(step, last_val, self.best), &last)?;
             }
-            if let Some(sig) = stopping {
+            if let Some(why) = stopping {
                 bar.abandon();
                 eprintln!(
-                    "interrupted at step {step} ({}): latest state in {} (continue with --resume {1}); {}",
-                    sig.name(),
+                    "{why}: latest state in {} (continue with --resume {0}); {}",
                     last.display(),
                     self.best_note()
                 );
-                return Ok(());
+                return Ok(false);
             }
         }
         bar.finish();
         let cps = if cps.is_finite() { format!("{cps:.0} chars/s") } else { "too short to time".into() };
         eprintln!("done: {step} steps in {:.0} s ({cps}); {}", started.elapsed().as_secs_f64(), self.best_note());
-        Ok(())
+        Ok(true)
     }
 }
 
