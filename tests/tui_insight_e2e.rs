@@ -14,6 +14,30 @@ use pty::Pty;
 const BIN: &str = env!("CARGO_BIN_EXE_gatescope");
 const TEXT: &str = "ROMEO:\nBut soft, what light through yonder window breaks?\n";
 
+/// From the fresh playground: prompt "ROMEO:", length 500 -> 2,000 (Alt-+
+/// twice), and a full run: 6 + 2,000 steps.
+fn run_2006_steps(pty: &mut Pty) {
+    pty.wait_for("the playground", |s| s.contents().contains("prompt · live preview on"));
+    pty.send("ROMEO:");
+    pty.send("\x1b+");
+    pty.send("\x1b+");
+    pty.wait_for("length 2000", |s| s.contents().contains("len 2000"));
+    pty.send("\r");
+    pty.wait_for("2,006 steps", |s| s.contents().contains("(t=2005)") && s.contents().contains("│ idle │"));
+}
+
+/// Open the cells panel and type a letter right after: how long until the
+/// letter shows, and until the catalogue does.
+fn open_cells_and_type(pty: &mut Pty) -> (Duration, Duration) {
+    let t0 = Instant::now();
+    pty.send("\x1bC");
+    pty.send("e");
+    pty.wait_for("the typed letter", |s| s.contents().contains("│ROMEO:e"));
+    let typed = t0.elapsed();
+    pty.wait_for("the catalogue", |s| s.contents().contains("over 2006 steps"));
+    (typed, t0.elapsed())
+}
+
 #[test]
 fn cells_panel_pin_and_span_search() {
     let dir = tempfile::tempdir().unwrap();
@@ -22,22 +46,8 @@ fn cells_panel_pin_and_span_search() {
     save_checkpoint(&m, &Default::default(), &ck).unwrap();
     let script = format!("'{BIN}' play --checkpoint '{}'; echo EXIT=$?", ck.display());
     let mut pty = Pty::spawn(&script, 36, 120, &[]);
-    pty.wait_for("the playground", |s| s.contents().contains("prompt · live preview on"));
-    // Length 500 -> 2,000 (Alt-+ twice), then a full run: 6 + 2,000 steps.
-    pty.send("ROMEO:");
-    pty.send("\x1b+");
-    pty.send("\x1b+");
-    pty.wait_for("length 2000", |s| s.contents().contains("len 2000"));
-    pty.send("\r");
-    pty.wait_for("2,006 steps", |s| s.contents().contains("(t=2005)") && s.contents().contains("│ idle │"));
-    // The cells panel, and a letter typed right after it.
-    let t0 = Instant::now();
-    pty.send("\x1bC");
-    pty.send("e");
-    pty.wait_for("the typed letter", |s| s.contents().contains("│ROMEO:e"));
-    let typed = t0.elapsed();
-    pty.wait_for("the catalogue", |s| s.contents().contains("over 2006 steps"));
-    let shown = t0.elapsed();
+    run_2006_steps(&mut pty);
+    let (typed, shown) = open_cells_and_type(&mut pty);
     eprintln!("letter on screen after {typed:?}, catalogue of 2,006 steps after {shown:?}");
     assert!(shown < Duration::from_secs(1), "catalogue after {shown:?}");
     assert!(typed < shown || typed < Duration::from_millis(300), "typing waited for the analysis: {typed:?}");
@@ -81,21 +91,9 @@ fn shipped_model_catalogue_of_2000_steps_within_a_second() {
     let script = format!("'{BIN}' play; echo EXIT=$?");
     let mut pty = Pty::spawn(&script, 36, 120, &[]);
     pty.timeout = Duration::from_secs(120);
-    pty.wait_for("the playground", |s| s.contents().contains("prompt · live preview on"));
-    pty.send("ROMEO:");
-    pty.send("\x1b+");
-    pty.send("\x1b+");
-    pty.wait_for("length 2000", |s| s.contents().contains("len 2000"));
-    pty.send("\r");
-    pty.wait_for("2,006 steps", |s| s.contents().contains("(t=2005)") && s.contents().contains("│ idle │"));
+    run_2006_steps(&mut pty);
     pty.poll = Duration::from_millis(2);
-    let t0 = Instant::now();
-    pty.send("\x1bC");
-    pty.send("e");
-    pty.wait_for("the typed letter", |s| s.contents().contains("│ROMEO:e"));
-    let typed = t0.elapsed();
-    pty.wait_for("the catalogue", |s| s.contents().contains("over 2006 steps"));
-    let shown = t0.elapsed();
+    let (typed, shown) = open_cells_and_type(&mut pty);
     eprintln!("shipped model: letter on screen after {typed:?}, catalogue of 2,006 steps after {shown:?}");
     assert!(shown < Duration::from_secs(1), "catalogue after {shown:?}");
     pty.send("\x03");
