@@ -14,7 +14,7 @@ export LIBTORCH_USE_PYTORCH := 1
 CHECKPOINT ?= assets/default.safetensors
 DATA ?= data/tinyshakespeare.txt
 
-.PHONY: run test test-slow lint build bench venv clean default-model shakespeare-3x512 python-model
+.PHONY: run test test-slow lint build bench figures venv clean default-model shakespeare-3x512 python-model
 
 run: build
 	target/release/gatescope play --checkpoint $(CHECKPOINT)
@@ -35,6 +35,11 @@ lint:
 
 bench: build
 	$(VENV)/bin/python bench/bench.py --data $(DATA)
+
+# The README's default-model figures, measured for CHECKPOINT (a candidate
+# default, say) into runs/figures.
+figures: build
+	$(VENV)/bin/python bench/readme_figures.py $(CHECKPOINT) runs/figures
 
 # The models' recipes (README, "The shipped models"). Each trains into runs/
 # (about an hour or more on two CPU cores); copy the result to assets/ to
