@@ -10,6 +10,7 @@
 //! pass per layer, with every step's gates recorded.
 
 use super::dropout::Masks;
+use super::f16mv::HalfMatrix;
 use super::intervene::{Intervention, Target};
 use super::layout::{layer_tensor_names, Gate, EMBED_WEIGHT, HEAD_BIAS, HEAD_WEIGHT};
 use crate::vocab::Vocab;
@@ -363,8 +364,9 @@ impl CharLstm {
         let all_ids = Tensor::arange(self.dims.vocab as i64, (Kind::Int64, Device::Cpu));
         let input_table = self.input_layer(&all_ids).matmul(&l0.w_ih.tr()) + &bias0;
         // Deeper layers: one product with [W_ih | W_hh] over [x ; h].
-        let joined =
+        let joined: Vec<(Tensor, Tensor)> =
             self.layers[1..].iter().map(|l| (Tensor::cat(&[&l.w_ih, &l.w_hh], 1), &l.b_ih + &l.b_hh)).collect();
+        let half = HalfWeights::of(&l0.w_hh, &joined, &self.head_w);
         Stepper {
             dims: self.dims,
             head_w: self.head_w.shallow_clone(),
@@ -372,6 +374,7 @@ impl CharLstm {
             input_table,
             w_hh0: l0.w_hh.shallow_clone(),
             joined,
+            half,
         }
     }
 
@@ -426,9 +429,43 @@ pub struct Stepper {
     input_table: Tensor,
     w_hh0: Tensor,
     joined: Vec<(Tensor, Tensor)>,
+    half: Option<HalfWeights>,
+}
+
+/// The step's matrices as f16 when every one of their values is an f16 (a
+/// model stored in f16): the step then reads half the bytes (see `f16mv`).
+struct HalfWeights {
+    w_hh0: HalfMatrix,
+    joined: Vec<HalfMatrix>,
+    head_w: HalfMatrix,
+}
+
+impl HalfWeights {
+    fn of(w_hh0: &Tensor, joined: &[(Tensor, Tensor)], head_w: &Tensor) -> Option<Self> {
+        let half = |t: &Tensor| {
+            let (rows, cols) = t.size2().ok()?;
+            HalfMatrix::exact(&to_vec(t), rows as usize, cols as usize)
+        };
+        Some(Self {
+            w_hh0: half(w_hh0)?,
+            joined: joined.iter().map(|(w, _)| half(w)).collect::<Option<_>>()?,
+            head_w: half(head_w)?,
+        })
+    }
+}
+
+/// `bias + m · x` through the f16 matrix, as a tensor.
+fn half_addmv(m: &HalfMatrix, bias: &Tensor, x: &[&Tensor]) -> Tensor {
+    let x: Vec<f32> = x.iter().flat_map(|t| to_vec(t)).collect();
+    Tensor::from_slice(&m.addmv(&to_vec(bias), &x))
 }
 
 impl Stepper {
+    /// Whether the step reads f16 matrices (the model's weights are all f16 values).
+    pub fn reads_f16(&self) -> bool {
+        self.half.is_some()
+    }
+
     /// Consume one character id, update `state`, and return every gate.
     pub fn step(&self, id: i64, state: &mut LstmState) -> StepOutput {
         self.step_with(id, state, &[])
@@ -444,11 +481,14 @@ impl Stepper {
         let mut rows = Vec::with_capacity(dims.layers + 1);
         let mut x = Tensor::new();
         for k in 0..dims.layers {
-            let pre = if k == 0 {
-                self.input_table.get(id).addmv(&self.w_hh0, &state.h[0])
-            } else {
-                let (w, b) = &self.joined[k - 1];
-                b.addmv(w, &Tensor::cat(&[&x, &state.h[k]], 0))
+            let pre = match (&self.half, k) {
+                (None, 0) => self.input_table.get(id).addmv(&self.w_hh0, &state.h[0]),
+                (None, _) => {
+                    let (w, b) = &self.joined[k - 1];
+                    b.addmv(w, &Tensor::cat(&[&x, &state.h[k]], 0))
+                }
+                (Some(half), 0) => half_addmv(&half.w_hh0, &self.input_table.get(id), &[&state.h[0]]),
+                (Some(half), _) => half_addmv(&half.joined[k - 1], &self.joined[k - 1].1, &[&x, &state.h[k]]),
             };
             let act = activate(&pre);
             let gates = act.chunk(4, 0);
@@ -479,7 +519,10 @@ impl Stepper {
             state.h[k] = h.shallow_clone();
             x = h;
         }
-        rows.push(self.head_b.addmv(&self.head_w, &x));
+        rows.push(match &self.half {
+            None => self.head_b.addmv(&self.head_w, &x),
+            Some(half) => half_addmv(&half.head_w, &self.head_b, &[&x]),
+        });
         // One copy out of libtorch per step.
         let flat = to_vec(&Tensor::cat(&rows, 0));
         let hd = dims.hidden;

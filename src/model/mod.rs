@@ -5,6 +5,7 @@
 pub mod builtin;
 pub mod checkpoint;
 mod dropout;
+pub mod f16mv;
 pub mod intervene;
 pub mod layout;
 pub mod lstm;
