@@ -21,6 +21,7 @@ Like with like:
   characters after the same 50 warm-up characters. PyTorch's batch-1
   sampling is measured on 1 thread and on torch's default thread count,
   and the faster of the two medians is reported (its thread count is shown).
+  Also a 3x512 model stored in f16, which the reference loads to f32.
 - cell analyses (benches/analysis.rs): `gatescope cells`' work over 20,000
   validation characters beside `gatescope eval`'s stateful pass over the
   same characters, in one process, alternating.
@@ -100,11 +101,10 @@ def row(name, ref=None, ours=None, ratio=None, ref_runs=(), our_runs=(), goal=No
     return dict(name=name, ref=ref, ours=ours, ratio=ratio, ref_runs=list(ref_runs), our_runs=list(our_runs), goal=goal)
 
 
-def generation_rows(a, tmp, hidden, common):
-    """Sampling speed; PyTorch at its faster of 1 thread and the default."""
-    ck = os.path.join(tmp, f"m{hidden}.safetensors")
-    run([PY, REF, "train", "--data", a.data, "--steps", "1", "--out", ck] + common)
-
+def generation_speeds(a, ck):
+    """Sampling speed of checkpoint `ck` on both sides, PyTorch at its faster
+    of 1 thread and the default: (PyTorch's median, its runs, what it tried,
+    gatescope's median, its runs, the model bench's outputs)."""
     def ref_gen(threads):
         return lambda: field(run([PY, REF, "sample", "--checkpoint", ck, "--prompt", PROMPT,
                                   "--length", str(a.gen_length + GEN_WARMUP), "--warmup", str(GEN_WARMUP),
@@ -122,6 +122,14 @@ def generation_rows(a, tmp, hidden, common):
     r, rs, t = medians[best], runs[best], thread_counts[best]
     o, os_ = medians[-1], runs[-1]
     tried = ", ".join(f"{n} thread{'s' if n > 1 else ''}: {m:.0f}" for n, m in zip(thread_counts, medians))
+    return r, rs, tried, o, os_, bench_out
+
+
+def generation_rows(a, tmp, hidden, common):
+    """Sampling speed and the prompt path's, 2 layers of `hidden` in f32."""
+    ck = os.path.join(tmp, f"m{hidden}.safetensors")
+    run([PY, REF, "train", "--data", a.data, "--steps", "1", "--out", ck] + common)
+    r, rs, tried, o, os_, bench_out = generation_speeds(a, ck)
     rows = [row(f"generation 2x{hidden} with gates, chars/s", r, o, o / r, rs, os_,
                 GENERATION_GOAL if hidden == 512 else None),
             row(f"  (PyTorch's best of {tried})")]
@@ -138,6 +146,20 @@ def generation_rows(a, tmp, hidden, common):
     rows.append(row(f"  the same through libtorch's fused LSTM alone, ms", ours=med(fused), our_runs=fused))
     rows.append(row(f"  prompt with gates / fused alone", ratio=med(ratios), our_runs=ratios, goal=PROMPT_GOAL))
     return rows
+
+
+def f16_generation_rows(a, tmp):
+    """Sampling speed of a 3x512 model stored in f16 (the shipped code
+    model's size and dtype): gatescope steps on its f16 matrices; the
+    reference loads the file to f32, as a PyTorch user would."""
+    f32 = os.path.join(tmp, "m3x512.safetensors")
+    f16 = os.path.join(tmp, "m3x512-f16.safetensors")
+    common = ["--layers", "3", "--hidden", "512", "--embed", "64", "--batch", "64", "--seq", "100"]
+    run([PY, REF, "train", "--data", a.data, "--steps", "1", "--out", f32] + common)
+    run([GS, "convert", f32, "--dtype", "f16", "--out", f16])
+    r, rs, tried, o, os_, _ = generation_speeds(a, f16)
+    return [row("generation 3x512 stored in f16, with gates, chars/s", r, o, o / r, rs, os_),
+            row(f"  (PyTorch's best of {tried})")]
 
 
 def verdict(value, goal):
@@ -209,6 +231,7 @@ def main():
         common = ["--layers", "2", "--hidden", str(hidden), "--embed", "64", "--batch", "64", "--seq", "100"]
         rows += training_rows(a, tmp, hidden, steps, common)
         rows += generation_rows(a, tmp, hidden, common)
+    rows += f16_generation_rows(a, tmp)
     print_table(rows, a.runs)
 
     if not a.skip_analysis:
