@@ -124,20 +124,26 @@ pub fn pins(app: &App, max: usize) -> String {
     out
 }
 
-/// Join `parts` with separators, leaving out the highest ranks until the
-/// line fits `max` columns.
-fn fit(mut parts: Vec<Part>, max: usize) -> Vec<Span<'static>> {
+/// Join `parts` with separators in their order, taking them lowest rank
+/// first while they fit `max` columns: a part too wide to fit leaves room
+/// for a later-ranked, narrower one (the pins with long labels must not
+/// take the length with them). The first-ranked part is always there.
+fn fit(parts: Vec<Part>, max: usize) -> Vec<Span<'static>> {
     let sep = || Span::styled(" │ ", theme::dim());
-    loop {
-        let total: usize = parts.iter().map(|p| width(&p.spans)).sum::<usize>() + 1 + 3 * parts.len().saturating_sub(1);
-        if total <= max || parts.len() <= 1 {
-            break;
+    let mut by_rank: Vec<usize> = (0..parts.len()).collect();
+    by_rank.sort_by_key(|&i| (parts[i].rank, i));
+    let mut keep = vec![false; parts.len()];
+    let mut total = 1; // the leading space
+    for (n, i) in by_rank.into_iter().enumerate() {
+        let add = width(&parts[i].spans) + if n > 0 { 3 } else { 0 };
+        if n == 0 || total + add <= max {
+            keep[i] = true;
+            total += add;
         }
-        let worst = parts.iter().enumerate().max_by_key(|(i, p)| (p.rank, *i)).map(|(i, _)| i).expect("parts");
-        parts.remove(worst);
     }
+    let parts = parts.into_iter().zip(keep).filter_map(|(p, k)| k.then_some(p));
     let mut spans = vec![Span::raw(" ")];
-    for (i, p) in parts.into_iter().enumerate() {
+    for (i, p) in parts.enumerate() {
         if i > 0 {
             spans.push(sep());
         }
