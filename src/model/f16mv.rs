@@ -35,14 +35,6 @@ impl HalfMatrix {
         Some(Self { rows, cols, data })
     }
 
-    pub fn rows(&self) -> usize {
-        self.rows
-    }
-
-    pub fn cols(&self) -> usize {
-        self.cols
-    }
-
     /// `bias + self · x`.
     pub fn addmv(&self, bias: &[f32], x: &[f32]) -> Vec<f32> {
         assert_eq!(bias.len(), self.rows, "bias of the matrix's rows");

@@ -21,8 +21,7 @@ const EPS: f64 = 1e-8;
 /// The moments file kept beside a latest-state checkpoint:
 /// `m.last.safetensors` → `m.last.optim.safetensors`.
 pub fn moments_path(checkpoint: &Path) -> PathBuf {
-    let stem = checkpoint.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
-    checkpoint.with_file_name(format!("{stem}.optim.safetensors"))
+    super::beside(checkpoint, "optim")
 }
 
 pub struct AdamW {
@@ -69,8 +68,8 @@ impl AdamW {
             }
         }
         self.updates += 1;
-        let t = self.updates as i32;
-        let (bias1, bias2) = (1.0 - BETA1.powi(t), 1.0 - BETA2.powi(t));
+        let t = self.updates as f64;
+        let (bias1, bias2) = (1.0 - BETA1.powf(t), 1.0 - BETA2.powf(t));
         for (((_, p), g), (m, v)) in self.params.iter().zip(&grads).zip(self.exp_avg.iter().zip(&self.exp_avg_sq)) {
             if !g.defined() {
                 continue;

@@ -74,8 +74,13 @@ pub struct TrainConfig {
 
 /// The latest-state file kept beside `--out`, for `--resume`.
 pub fn last_path(out: &Path) -> PathBuf {
-    let stem = out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
-    out.with_file_name(format!("{stem}.last.safetensors"))
+    beside(out, "last")
+}
+
+/// `m.safetensors` → `m.TAG.safetensors`, in the same folder.
+fn beside(path: &Path, tag: &str) -> PathBuf {
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
+    path.with_file_name(format!("{stem}.{tag}.safetensors"))
 }
 
 /// Learning rate at `step` of `total`: linear warm-up, then cosine decay to
