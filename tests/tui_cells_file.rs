@@ -7,7 +7,7 @@
 use gatescope::generate::Generator;
 use gatescope::model::CharLstm;
 use gatescope::tui::app::insight::cell_rows;
-use gatescope::tui::app::{App, Mode, Panel};
+use gatescope::tui::app::{App, Mode, Panel, PREVIEW_DELAY};
 use gatescope::tui::event::{Event, ModelInfo, WorkerEvent};
 use gatescope::tui::worker::{Worker, WorkerCmd};
 use ratatui::backend::TestBackend;
@@ -20,10 +20,10 @@ use std::time::Instant;
 mod app_support;
 use app_support::*;
 
-/// `app` after `prompt`, Enter, and a real Generator's steps.
-fn app_with_run(m: &CharLstm, prompt: &str, generated: usize) -> App {
+/// `app` after `prompt` typed at `at`, Enter, and a real Generator's steps.
+fn app_with_run(m: &CharLstm, prompt: &str, generated: usize, at: Instant) -> App {
     let mut app = App::new(ModelInfo::new("tiny.safetensors", m, vec![]));
-    type_str(&mut app, prompt);
+    type_at(&mut app, prompt, at);
     let Some(WorkerCmd::Start { id, prompt: p, sampling, .. }) = app.update(key(KeyCode::Enter)) else {
         panic!("Enter starts a run")
     };
@@ -72,7 +72,8 @@ fn the_panel_shows_a_files_catalogue_titled_with_the_file_until_alt_r() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("val.txt");
     std::fs::write(&path, TEXT.chars().cycle().take(25_000).collect::<String>()).unwrap();
-    let mut app = app_with_run(&m, "ROMEO:\n", 200);
+    let t0 = Instant::now();
+    let mut app = app_with_run(&m, "ROMEO:\n", 200, t0);
     app.update(alt('F'));
     assert_eq!(app.box_editor.text(), "", "nothing used yet: an empty box");
     app.update(key(KeyCode::Esc));
@@ -82,7 +83,9 @@ fn the_panel_shows_a_files_catalogue_titled_with_the_file_until_alt_r() {
     assert_eq!((app.view.panel, app.mode), (Panel::Cells, Mode::Panel));
     assert!(screen(&draw(&app, 100, 30)).contains("analysing val.txt… 0%"), "the status says what runs");
     // Typing stays live meanwhile: a letter types and gives the keys back.
-    type_str(&mut app, "B");
+    // It is typed within the prompt's burst (the clock is the test's), so the
+    // preview waits and the run stays on screen for the snapshot.
+    type_at(&mut app, "B", t0 + PREVIEW_DELAY / 2);
     assert_eq!((app.mode, app.prompt.text()), (Mode::Typing, "ROMEO:\nB"));
     let (tx, rx) = channel();
     let mut w = Worker::new(&m, tx);
@@ -120,7 +123,7 @@ fn the_panel_shows_a_files_catalogue_titled_with_the_file_until_alt_r() {
 fn a_bad_file_is_one_line_and_the_session_goes_on() {
     let m = model();
     let dir = tempfile::tempdir().unwrap();
-    let mut app = app_with_run(&m, "ROMEO:\n", 50);
+    let mut app = app_with_run(&m, "ROMEO:\n", 50, Instant::now());
     // What the UI can see at once keeps the box open with the reason.
     let missing = dir.path().join("nope.txt");
     for (p, needle) in

@@ -14,6 +14,7 @@ use gatescope::vocab::Vocab;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
+use std::time::Instant;
 
 pub const TEXT: &str = "ROMEO:\nBut soft, what light through yonder window breaks?\n";
 
@@ -38,9 +39,16 @@ pub fn ctrl(c: char) -> Event {
     Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
 }
 
-/// Type `s` key by key; the command the last key asked of the worker, if any.
+/// Type `s` key by key, all at one instant (a burst, whatever the machine's
+/// load: the preview's debounce reads the clock); the command the last key
+/// asked of the worker, if any.
 pub fn type_str(app: &mut App, s: &str) -> Option<WorkerCmd> {
-    s.chars().map(|c| app.update(key(KeyCode::Char(c)))).last().flatten()
+    type_at(app, s, Instant::now())
+}
+
+/// `type_str` at the instant `at`.
+pub fn type_at(app: &mut App, s: &str, at: Instant) -> Option<WorkerCmd> {
+    s.chars().map(|c| app.update_at(key(KeyCode::Char(c)), at)).last().flatten()
 }
 
 /// `app` after `prompt`, Enter, and the worker's answer (computed here by a
