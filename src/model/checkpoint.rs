@@ -245,7 +245,18 @@ pub fn to_bytes(model: &CharLstm, metadata: &BTreeMap<String, String>) -> Result
 }
 
 fn to_bytes_as(model: &CharLstm, metadata: &BTreeMap<String, String>, dtype: StoredAs) -> Result<Vec<u8>> {
-    let named = model.named_tensors();
+    let mut meta: HashMap<String, String> = metadata.clone().into_iter().collect();
+    meta.insert("vocab".into(), model.vocab.to_json());
+    serialize_tensors(&model.named_tensors(), dtype, meta)
+}
+
+/// A safetensors file of `named` tensors stored as `dtype`, with `metadata`.
+/// Checkpoints and the trainer's optimizer moments are both written by it.
+pub fn serialize_tensors(
+    named: &[(String, &tch::Tensor)],
+    dtype: StoredAs,
+    metadata: HashMap<String, String>,
+) -> Result<Vec<u8>> {
     let buffers = named
         .iter()
         .map(|(name, t)| {
@@ -266,9 +277,7 @@ fn to_bytes_as(model: &CharLstm, metadata: &BTreeMap<String, String>, dtype: Sto
         .iter()
         .map(|(name, shape, data)| Ok((name.clone(), TensorView::new(st_dtype, shape.clone(), data)?)))
         .collect::<Result<Vec<_>, safetensors::SafeTensorError>>()?;
-    let mut meta: HashMap<String, String> = metadata.clone().into_iter().collect();
-    meta.insert("vocab".into(), model.vocab.to_json());
-    Ok(safetensors::serialize(views, Some(meta))?)
+    Ok(safetensors::serialize(views, Some(metadata))?)
 }
 
 /// Little-endian bytes of `v` as `dtype`; a finite value that would become

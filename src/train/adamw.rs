@@ -8,11 +8,12 @@
 //! decay 0 is plain Adam. tests/adamw.rs holds it to libtorch's AdamW.
 
 use crate::atomic::write_atomic;
+use crate::model::checkpoint::{serialize_tensors, StoredAs};
 use anyhow::{anyhow, bail, Result};
 use safetensors::{Dtype, SafeTensors};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use tch::{Kind, Tensor};
+use tch::Tensor;
 
 const BETA1: f64 = 0.9;
 const BETA2: f64 = 0.999;
@@ -85,27 +86,15 @@ impl AdamW {
 
     /// Write the moments for the checkpoint of `step` (atomically, as checkpoints are).
     pub fn save(&self, path: &Path, step: usize) -> Result<()> {
-        let mut buffers = Vec::with_capacity(2 * self.params.len());
-        for ((name, _), (m, v)) in self.params.iter().zip(self.exp_avg.iter().zip(&self.exp_avg_sq)) {
-            for (prefix, t) in [("exp_avg", m), ("exp_avg_sq", v)] {
-                let t = t.to_device(tch::Device::Cpu).to_kind(Kind::Float).contiguous();
-                let n = t.numel();
-                let mut data = vec![0f32; n];
-                t.copy_data(&mut data, n);
-                let bytes: Vec<u8> = data.iter().flat_map(|x| x.to_le_bytes()).collect();
-                let shape: Vec<usize> = t.size().iter().map(|&d| d as usize).collect();
-                buffers.push((format!("{prefix}.{name}"), shape, bytes));
-            }
-        }
-        let views = buffers
+        let moments: Vec<(String, &Tensor)> = self
+            .params
             .iter()
-            .map(|(name, shape, data)| {
-                Ok((name.clone(), safetensors::tensor::TensorView::new(Dtype::F32, shape.clone(), data)?))
-            })
-            .collect::<Result<Vec<_>, safetensors::SafeTensorError>>()?;
+            .zip(self.exp_avg.iter().zip(&self.exp_avg_sq))
+            .flat_map(|((name, _), (m, v))| [(format!("exp_avg.{name}"), m), (format!("exp_avg_sq.{name}"), v)])
+            .collect();
         let meta =
             HashMap::from([("steps".to_string(), step.to_string()), ("updates".to_string(), self.updates.to_string())]);
-        write_atomic(path, &safetensors::serialize(views, Some(meta))?)
+        write_atomic(path, &serialize_tensors(&moments, StoredAs::F32, meta)?)
     }
 
     /// Take the moments saved for the checkpoint of `step`. Ok(false) when
