@@ -109,9 +109,36 @@ impl App {
                 self.view.help = true;
                 self.view.help_scroll = 0;
             }
-            // HelpScroll acts only while help is open (its own context); the
-            // rest are routed to their handlers by `apply` before this.
-            _ => {}
+            // HelpScroll acts only while help is open (its own context).
+            Action::HelpScroll(_) => {}
+            // Routed to their handlers by `apply` before this; listed, not
+            // matched by `_`, so that a new action has to be placed somewhere.
+            Action::Edit(_)
+            | Action::Submit
+            | Action::Cancel
+            | Action::ToggleInspect
+            | Action::HistoryPrev
+            | Action::HistoryNext
+            | Action::Quit
+            | Action::ForceQuit
+            | Action::Intervene
+            | Action::InterventionList
+            | Action::ListMove(_)
+            | Action::ListRemove
+            | Action::ClearInterventions
+            | Action::ToggleCompare
+            | Action::PinBox
+            | Action::ClearPins
+            | Action::CellsPanel
+            | Action::SaturationView
+            | Action::CellsFile
+            | Action::Recompute
+            | Action::MarkStart
+            | Action::MarkEnd
+            | Action::NextMatch(_)
+            | Action::PanelSide(_)
+            | Action::PanelGate
+            | Action::PanelNext => {}
         }
         None
     }
