@@ -17,13 +17,13 @@ pub struct Cli {
     pub command: Option<Command>,
     /// With no command, `gatescope --checkpoint FILE` is `gatescope play --checkpoint FILE`.
     #[command(flatten)]
-    pub play: PlayArgs,
+    pub play: ModelArgs,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Open the playground (the default when no command is given).
-    Play(PlayArgs),
+    Play(ModelArgs),
     /// Write the prompt and a continuation to stdout.
     Generate(GenerateArgs),
     /// Train a model on a text file.
@@ -79,8 +79,10 @@ pub enum DtypeArg {
     Bf16,
 }
 
+/// Which model to use: `--checkpoint` and, for a PyTorch file, how to read it.
+/// Every command that runs a model takes these.
 #[derive(Args, Debug, Default, Clone)]
-pub struct PlayArgs {
+pub struct ModelArgs {
     /// A checkpoint file (.safetensors, or .pt with --vocab), or the name of a built-in model: default, python (./NAME for a file of that name). Default: default.
     #[arg(long, short)]
     pub checkpoint: Option<PathBuf>,
@@ -106,9 +108,8 @@ pub struct SamplingArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct GenerateArgs {
-    /// A checkpoint file (.safetensors, or .pt with --vocab), or the name of a built-in model: default, python (./NAME for a file of that name). Default: default.
-    #[arg(long, short)]
-    pub checkpoint: Option<PathBuf>,
+    #[command(flatten)]
+    pub model: ModelArgs,
     /// Text to start from; every character must be in the model's vocabulary (it may start with '-').
     #[arg(long, short, allow_hyphen_values = true)]
     pub prompt: String,
@@ -128,8 +129,6 @@ pub struct GenerateArgs {
     /// With --intervene: print the baseline continuation, then the intervened one, then a summary line.
     #[arg(long)]
     pub compare: bool,
-    #[command(flatten)]
-    pub source: SourceArgs,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -222,9 +221,8 @@ pub struct TrainArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct EvalArgs {
-    /// A checkpoint file (.safetensors, or .pt with --vocab), or the name of a built-in model: default, python (./NAME for a file of that name). Default: default.
-    #[arg(long, short)]
-    pub checkpoint: Option<PathBuf>,
+    #[command(flatten)]
+    pub model: ModelArgs,
     #[arg(long)]
     pub data: PathBuf,
     /// Fraction of the file, from the end, that is validation. Range: (0, 1).
@@ -233,8 +231,6 @@ pub struct EvalArgs {
     /// Window length of the windowed measure. Range: 1 to 100000.
     #[arg(long, default_value_t = 256, allow_negative_numbers = true, value_parser = int(1, 100_000))]
     pub window: usize,
-    #[command(flatten)]
-    pub source: SourceArgs,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -288,9 +284,8 @@ pub struct ExportArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct AnalysisInput {
-    /// A checkpoint file (.safetensors, or .pt with --vocab), or the name of a built-in model: default, python (./NAME for a file of that name). Default: default.
-    #[arg(long, short)]
-    pub checkpoint: Option<PathBuf>,
+    #[command(flatten)]
+    pub model: ModelArgs,
     /// UTF-8 text; the analysis reads its first --chars characters in one pass from a zero state.
     #[arg(long)]
     pub data: PathBuf,

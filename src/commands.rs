@@ -6,7 +6,7 @@ mod analysis;
 
 use crate::atomic::{check_destination, refuse_same_file, refuse_stdout, StopSignals};
 use crate::cli::{
-    Command, ConvertArgs, DeviceArg, DtypeArg, EvalArgs, ExportArgs, GenerateArgs, InfoArgs, PlayArgs, SamplingArgs,
+    Command, ConvertArgs, DeviceArg, DtypeArg, EvalArgs, ExportArgs, GenerateArgs, InfoArgs, ModelArgs, SamplingArgs,
     SourceArgs, TrainArgs,
 };
 use crate::generate::{trace_header, Generator};
@@ -14,7 +14,7 @@ use crate::model::layout::layer_tensor_names;
 use crate::model::sample::Sampling;
 use crate::model::{
     builtin_named, describe_pt, intervene, load_model_with, save_checkpoint_as, stored_lstm_dtype, use_one_thread,
-    Builtin, CharLstm, Intervention, LoadOptions, StoredAs, BUILTINS,
+    Builtin, CharLstm, Checkpoint, Intervention, LoadOptions, StoredAs, BUILTINS,
 };
 use crate::trace::{TraceThread, TraceWriter};
 use crate::train::{DeviceChoice, TrainConfig};
@@ -45,6 +45,13 @@ impl SourceArgs {
     }
 }
 
+impl ModelArgs {
+    /// The model these options name (the default when none is given).
+    pub(crate) fn load(&self) -> Result<Checkpoint> {
+        load_model_with(self.checkpoint.as_deref(), &self.source.options()?)
+    }
+}
+
 impl From<&SamplingArgs> for Sampling {
     fn from(a: &SamplingArgs) -> Self {
         Sampling { temperature: a.temperature, top_k: a.top_k, top_p: a.top_p, seed: a.seed }
@@ -58,14 +65,14 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
     // needs cleaning up, and the signal's default action is the right one.
     let signals = if a.trace.is_some() { Some(StopSignals::watch()?) } else { None };
     if let Some(t) = &a.trace {
-        if let Some(c) = &a.checkpoint {
+        if let Some(c) = &a.model.checkpoint {
             refuse_same_file(("--trace", t), &[("--checkpoint", c)])?;
         }
         refuse_stdout("--trace", t)?;
         check_destination(t)?;
     }
-    let ck = load_model_with(a.checkpoint.as_deref(), &a.source.options()?)?;
-    let source = source_name(a.checkpoint.as_deref());
+    let ck = a.model.load()?;
+    let source = source_name(a.model.checkpoint.as_deref());
     for w in &ck.warnings {
         eprintln!("gatescope: warning: {source}: {w}");
     }
@@ -392,7 +399,7 @@ pub fn info(a: InfoArgs) -> Result<()> {
 }
 
 pub fn eval(a: EvalArgs) -> Result<()> {
-    let ck = load_model_with(a.checkpoint.as_deref(), &a.source.options()?)?;
+    let ck = a.model.load()?;
     let (n, v) = crate::train::eval::evaluate_file(&ck.model, &a.data, a.val_frac, a.window)?;
     let bpc = |nats: f64| nats / std::f64::consts::LN_2;
     let line = format!(
@@ -408,7 +415,7 @@ pub fn eval(a: EvalArgs) -> Result<()> {
     out.flush()
 }
 
-pub fn play(a: PlayArgs) -> Result<()> {
+pub fn play(a: ModelArgs) -> Result<()> {
     crate::tui::run(a.checkpoint, a.source.options()?)
 }
 

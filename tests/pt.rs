@@ -279,3 +279,28 @@ fn the_playground_opens_a_pt_file_with_its_vocabulary() {
     assert!(matches!(rx.recv_timeout(wait).unwrap(), Event::Worker(WorkerEvent::Loaded(_))));
     cmd.send(WorkerCmd::Shutdown).unwrap();
 }
+
+#[test]
+fn the_analyses_read_a_pt_file_as_its_conversion_and_save_only_into_safetensors() {
+    let b = build("encoder", "f32");
+    let (pt, vocab) = (b.s("model.pt"), b.s("vocab"));
+    let st = b.s("converted.safetensors");
+    assert!(run(&["convert", &pt, "--vocab", &vocab, "--out", &st]).status.success());
+    // The vocabulary file is TEXT itself, so it serves as the data too.
+    for analysis in [&["cells", "--top", "2"][..], &["saturation"], &["search", "--layer", "l1", "--span", "3..6"]] {
+        let json = |checkpoint: &[&str]| {
+            let mut args = analysis.to_vec();
+            args.extend_from_slice(checkpoint);
+            args.extend_from_slice(&["--data", &vocab, "--chars", "50", "--json"]);
+            let out = run(&args);
+            assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8(out.stdout).unwrap()
+        };
+        assert_eq!(json(&["-c", &pt, "--vocab", &vocab]), json(&["-c", &st]), "{}", analysis[0]);
+    }
+    let before = std::fs::read(&pt).unwrap();
+    let err =
+        one_line_error(&run(&["cells", "-c", &pt, "--vocab", &vocab, "--data", &vocab, "--chars", "50", "--save"]));
+    assert!(err.contains("is a PyTorch file") && err.contains("gatescope convert"), "{err}");
+    assert_eq!(std::fs::read(&pt).unwrap(), before, "the .pt file is untouched");
+}

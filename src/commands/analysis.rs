@@ -9,10 +9,10 @@ use crate::analysis::{self as an, encode, read_chars, Feature, Pads, SavedCatalo
 use crate::atomic::check_destination;
 use crate::cli::{AnalysisInput, CellsArgs, SaturationArgs, SearchArgs};
 use crate::model::layout::parse_layer;
-use crate::model::{builtin_named, load_model, use_one_thread, Checkpoint};
+use crate::model::{builtin_named, use_one_thread, Checkpoint};
 use anyhow::{anyhow, bail, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use std::io::{IsTerminal, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::ops::Range;
 
 /// A whole number of at least `min` given to `option`.
@@ -68,7 +68,7 @@ struct Input {
 
 fn load(input: &AnalysisInput, n: usize, before_reading: impl FnOnce(&Checkpoint) -> Result<()>) -> Result<Input> {
     use_one_thread();
-    let ck = load_model(input.checkpoint.as_deref())?;
+    let ck = input.model.load()?;
     for w in &ck.warnings {
         eprintln!("gatescope: warning: {}: {w}", ck.path.display());
     }
@@ -76,6 +76,21 @@ fn load(input: &AnalysisInput, n: usize, before_reading: impl FnOnce(&Checkpoint
     let chars = read_chars(&input.data, n)?;
     let ids = encode(&ck.model.vocab, &chars, &input.data.display().to_string())?;
     Ok(Input { ck, chars, ids })
+}
+
+/// `--save` writes into a .safetensors checkpoint: not into a PyTorch file
+/// (which the analyses read with --vocab), and only where a file can be written.
+fn check_save_destination(path: &std::path::Path) -> Result<()> {
+    let mut head = [0u8; 4];
+    let n = std::fs::File::open(path).and_then(|mut f| f.read(&mut head)).unwrap_or(0);
+    if crate::model::pt::is_pt(&head[..n]) {
+        bail!(
+            "--save: {} is a PyTorch file; the catalogue is written into a .safetensors checkpoint, \
+             so convert it first (gatescope convert FILE --vocab V --out NEW.safetensors)",
+            path.display()
+        );
+    }
+    check_destination(path)
 }
 
 /// Run `work` with a progress bar over `n` characters when stderr is a terminal.
@@ -107,7 +122,7 @@ fn file_name(path: &std::path::Path) -> String {
 pub fn cells(a: CellsArgs) -> Result<()> {
     let n = count("--chars", &a.input.chars, 1)?;
     let top = count("--top", &a.top, 1)?;
-    let save_to = match (a.save, &a.input.checkpoint) {
+    let save_to = match (a.save, &a.input.model.checkpoint) {
         (false, _) => None,
         (true, None) => bail!(
             "--save: the built-in model has no file to write the catalogue into; \
@@ -126,7 +141,7 @@ pub fn cells(a: CellsArgs) -> Result<()> {
         (Some(_), false) => bail!("--pin needs --save: the features to pin are stored with the catalogue"),
         (Some(list), true) => pin_features(list)?,
     };
-    let input = load(&a.input, n, |_| save_to.as_deref().map_or(Ok(()), check_destination))?;
+    let input = load(&a.input, n, |_| save_to.as_deref().map_or(Ok(()), check_save_destination))?;
     let cat = with_progress(n, "cells", |p| an::catalogue(&input.ck.model, &input.chars, &input.ids, top, p));
     if a.input.json {
         print(&report::catalogue_json(&cat))?;
