@@ -5,13 +5,13 @@
 //! is the first CHARS characters of DATA's validation split (the last 10%).
 //! Each figure is the median of RUNS runs taken in alternation.
 //! eval_stateful_ms  `stateful_loss` (what `gatescope eval` prints), on libtorch's default threads, as eval runs
-//! cells_ms          `analysis::catalogue`, on one thread, as `gatescope cells` runs
+//! cells_ms          `analysis::catalogue`, on libtorch's default threads, as `gatescope cells` runs
 //! cells_pass_ms     the same streamed pass with the catalogue's work left out
 //! cells_ratio       cells_ms / eval_stateful_ms
 
 use gatescope::analysis::{self, encode};
 use gatescope::data::{read_text, split_point};
-use gatescope::model::{load_model, use_one_thread};
+use gatescope::model::load_model;
 use gatescope::train::eval::stateful_loss;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -44,12 +44,10 @@ fn main() -> anyhow::Result<()> {
     let (mut eval, mut cells, mut pass) = (Vec::new(), Vec::new(), Vec::new());
     let mut top_r = 0.0;
     for _ in 0..runs {
-        tch::set_num_threads(default_threads);
         // stateful_loss predicts x_1..x_(n-1) from x_0..x_(n-2): pass n + 1
         // ids so it reads the same n characters the analysis reads.
         let (ms, _) = timed(|| stateful_loss(model, &ids, tch::Device::Cpu));
         eval.push(ms);
-        use_one_thread();
         let (ms, cat) = timed(|| analysis::catalogue(model, text, &ids, 3, &mut |_| {}));
         cells.push(ms);
         top_r = cat.features[0].units.first().map_or(0.0, |c| c.r);
@@ -60,7 +58,7 @@ fn main() -> anyhow::Result<()> {
     let d = model.dims;
     println!(
         "model={}x{} chars={} eval_stateful_ms={e:.0} cells_ms={c:.0} cells_pass_ms={p:.0} cells_ratio={:.2} \
-         eval_threads={default_threads} line_position_top_r={top_r:.3}",
+         threads={default_threads} line_position_top_r={top_r:.3}",
         d.layers,
         d.hidden,
         text.len(),

@@ -9,7 +9,7 @@ use crate::analysis::{self as an, encode, read_chars, Feature, Pads, SavedCatalo
 use crate::atomic::check_destination;
 use crate::cli::{AnalysisInput, CellsArgs, SaturationArgs, SearchArgs};
 use crate::model::layout::parse_layer;
-use crate::model::{builtin_named, use_one_thread, Checkpoint};
+use crate::model::{builtin_named, Checkpoint};
 use anyhow::{anyhow, bail, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{IsTerminal, Read, Write};
@@ -66,8 +66,10 @@ struct Input {
     ids: Vec<i64>,
 }
 
+/// The analyses keep libtorch's default threads: their pass is the batched
+/// prompt path (oneDNN's LSTM over chunks of 1,024 characters), which, unlike
+/// generation's batch-1 step, is faster on every core (README, Speed).
 fn load(input: &AnalysisInput, n: usize, before_reading: impl FnOnce(&Checkpoint) -> Result<()>) -> Result<Input> {
-    use_one_thread();
     let ck = input.model.load()?;
     for w in &ck.warnings {
         eprintln!("gatescope: warning: {}: {w}", ck.path.display());

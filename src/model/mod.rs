@@ -24,8 +24,9 @@ pub use lstm::{CharLstm, Dims, LayerWeights, LstmState, StepOutput, Stepper};
 pub use pt::{parse_load_request, LoadOptions, NameMap};
 
 /// The batch-1 step is fastest on one thread: libtorch's pool only adds
-/// synchronisation at these sizes (DESIGN.md has the measurement). Generation,
-/// the playground's worker and the analyses call this; training does not.
+/// synchronisation at these sizes (DESIGN.md has the measurement). Generation
+/// and the playground's worker call this; training and the command-line
+/// analyses, whose passes are batched, do not.
 pub fn use_one_thread() {
     tch::set_num_threads(1);
 }
