@@ -53,7 +53,28 @@ impl App {
             | Action::ListRemove
             | Action::ClearInterventions
             | Action::ToggleCompare => return self.intervene_action(action),
-            other => self.control(other),
+            Action::ScrollBack
+            | Action::ScrollForward
+            | Action::CursorBy(_)
+            | Action::CursorFirst
+            | Action::CursorLast
+            | Action::Temperature(_)
+            | Action::TopK(_)
+            | Action::TopP(_)
+            | Action::Seed(_)
+            | Action::Length(_)
+            | Action::Layer(_)
+            | Action::ToggleG
+            | Action::ToggleH
+            | Action::CycleColour
+            | Action::Cell(_)
+            | Action::CellMostActive
+            | Action::TogglePreview
+            | Action::CellByNumber
+            | Action::Load
+            | Action::Save
+            | Action::Help
+            | Action::HelpScroll(_) => self.control(action),
         };
         if self.sampling != before {
             return Some(WorkerCmd::SetSampling(self.sampling));
@@ -61,8 +82,7 @@ impl App {
         cmd
     }
 
-    /// The actions that change a setting or the view, and never a run;
-    /// `apply` sends every other action elsewhere.
+    /// The actions that change a setting or the view, and never a run.
     fn control(&mut self, action: Action) -> Option<WorkerCmd> {
         let last = self.run.steps.len().saturating_sub(1);
         let s = &mut self.sampling;
@@ -109,36 +129,10 @@ impl App {
                 self.view.help = true;
                 self.view.help_scroll = 0;
             }
-            // HelpScroll acts only while help is open (its own context).
-            Action::HelpScroll(_) => {}
-            // Routed to their handlers by `apply` before this; listed, not
-            // matched by `_`, so that a new action has to be placed somewhere.
-            Action::Edit(_)
-            | Action::Submit
-            | Action::Cancel
-            | Action::ToggleInspect
-            | Action::HistoryPrev
-            | Action::HistoryNext
-            | Action::Quit
-            | Action::ForceQuit
-            | Action::Intervene
-            | Action::InterventionList
-            | Action::ListMove(_)
-            | Action::ListRemove
-            | Action::ClearInterventions
-            | Action::ToggleCompare
-            | Action::PinBox
-            | Action::ClearPins
-            | Action::CellsPanel
-            | Action::SaturationView
-            | Action::CellsFile
-            | Action::Recompute
-            | Action::MarkStart
-            | Action::MarkEnd
-            | Action::NextMatch(_)
-            | Action::PanelSide(_)
-            | Action::PanelGate
-            | Action::PanelNext => {}
+            // HelpScroll acts only while help is open (its own context); the
+            // rest are routed to their handlers by `apply`, whose match lists
+            // every action, so a new one cannot be left without a place.
+            _ => {}
         }
         None
     }
