@@ -89,7 +89,11 @@ fn the_panel_shows_a_files_catalogue_titled_with_the_file_until_alt_r() {
     assert_eq!((app.mode, app.prompt.text()), (Mode::Typing, "ROMEO:\nB"));
     let (tx, rx) = channel();
     let mut w = Worker::new(&m, tx);
+    // The worker steps on one thread; the file's catalogue runs on every
+    // core and gives the thread count back.
+    gatescope::model::use_one_thread();
     through_worker(&mut app, &mut w, &rx, cmd);
+    assert_eq!(tch::get_num_threads(), 1, "one thread again after the file's catalogue");
     let file = app.insight.file.as_ref().expect("the file's catalogue");
     assert_eq!(file.value.chars, 20_000);
     assert!(app.insight.file_job.is_none());
