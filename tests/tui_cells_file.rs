@@ -4,11 +4,9 @@
 //! bad files as one line with the session going on. The worker runs
 //! directly (no thread), its events handed to the app as the loop would.
 
-use gatescope::generate::Generator;
-use gatescope::model::CharLstm;
 use gatescope::tui::app::insight::cell_rows;
 use gatescope::tui::app::{App, Mode, Panel, PREVIEW_DELAY};
-use gatescope::tui::event::{Event, ModelInfo, WorkerEvent};
+use gatescope::tui::event::Event;
 use gatescope::tui::worker::{Worker, WorkerCmd};
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -19,23 +17,6 @@ use std::time::Instant;
 #[path = "common/app.rs"]
 mod app_support;
 use app_support::*;
-
-/// `app` after `prompt` typed at `at`, Enter, and a real Generator's steps.
-fn app_with_run(m: &CharLstm, prompt: &str, generated: usize, at: Instant) -> App {
-    let mut app = App::new(ModelInfo::new("tiny.safetensors", m, vec![]));
-    type_at(&mut app, prompt, at);
-    let Some(WorkerCmd::Start { id, prompt: p, sampling, .. }) = app.update(key(KeyCode::Enter)) else {
-        panic!("Enter starts a run")
-    };
-    let mut g = Generator::new(m, sampling);
-    let mut steps = g.feed_prompt(&p).unwrap();
-    steps.extend((0..generated).map(|_| g.generate_step().unwrap()));
-    for s in steps {
-        app.update(Event::Worker(WorkerEvent::Step { id, step: Box::new(s) }));
-    }
-    app.update(Event::Worker(WorkerEvent::Done { id }));
-    app
-}
 
 /// Hand `cmd` to a worker and every event it sends back to the app.
 fn through_worker(app: &mut App, w: &mut Worker, rx: &Receiver<Event>, cmd: WorkerCmd) {
@@ -73,7 +54,7 @@ fn the_panel_shows_a_files_catalogue_titled_with_the_file_until_alt_r() {
     let path = dir.path().join("val.txt");
     std::fs::write(&path, TEXT.chars().cycle().take(25_000).collect::<String>()).unwrap();
     let t0 = Instant::now();
-    let mut app = app_with_run(&m, "ROMEO:\n", 200, t0);
+    let mut app = run_at(App::new(info(&m)), &m, "ROMEO:\n", 200, t0);
     app.update(alt('F'));
     assert_eq!(app.box_editor.text(), "", "nothing used yet: an empty box");
     app.update(key(KeyCode::Esc));
@@ -127,7 +108,7 @@ fn the_panel_shows_a_files_catalogue_titled_with_the_file_until_alt_r() {
 fn a_bad_file_is_one_line_and_the_session_goes_on() {
     let m = model();
     let dir = tempfile::tempdir().unwrap();
-    let mut app = app_with_run(&m, "ROMEO:\n", 50, Instant::now());
+    let mut app = run(App::new(info(&m)), &m, "ROMEO:\n", 50);
     // What the UI can see at once keeps the box open with the reason.
     let missing = dir.path().join("nope.txt");
     for (p, needle) in

@@ -9,10 +9,10 @@ use crate::analysis::{self as an, encode, read_chars, Feature, Pads, SavedCatalo
 use crate::atomic::check_destination;
 use crate::cli::{AnalysisInput, CellsArgs, SaturationArgs, SearchArgs};
 use crate::model::layout::parse_layer;
-use crate::model::{builtin_named, Checkpoint};
+use crate::model::{builtin_named, Checkpoint, FileFormat};
 use anyhow::{anyhow, bail, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::ops::Range;
 
 /// A whole number of at least `min` given to `option`.
@@ -82,17 +82,15 @@ fn load(input: &AnalysisInput, n: usize, before_reading: impl FnOnce(&Checkpoint
 
 /// `--save` writes into a .safetensors checkpoint: not into a PyTorch file
 /// (which the analyses read with --vocab), and only where a file can be written.
-fn check_save_destination(path: &std::path::Path) -> Result<()> {
-    let mut head = [0u8; 4];
-    let n = std::fs::File::open(path).and_then(|mut f| f.read(&mut head)).unwrap_or(0);
-    if crate::model::pt::is_pt(&head[..n]) {
+fn check_save_destination(ck: &Checkpoint) -> Result<()> {
+    if ck.format == FileFormat::PyTorch {
         bail!(
             "--save: {} is a PyTorch file; the catalogue is written into a .safetensors checkpoint, \
              so convert it first (gatescope convert FILE --vocab V --out NEW.safetensors)",
-            path.display()
+            ck.path.display()
         );
     }
-    check_destination(path)
+    check_destination(&ck.path)
 }
 
 /// Run `work` with a progress bar over `n` characters when stderr is a terminal.
@@ -143,7 +141,7 @@ pub fn cells(a: CellsArgs) -> Result<()> {
         (Some(_), false) => bail!("--pin needs --save: the features to pin are stored with the catalogue"),
         (Some(list), true) => pin_features(list)?,
     };
-    let input = load(&a.input, n, |_| save_to.as_deref().map_or(Ok(()), check_save_destination))?;
+    let input = load(&a.input, n, |ck| if save_to.is_some() { check_save_destination(ck) } else { Ok(()) })?;
     let cat = with_progress(n, "cells", |p| an::catalogue(&input.ck.model, &input.chars, &input.ids, top, p));
     if a.input.json {
         print(&report::catalogue_json(&cat))?;

@@ -1,7 +1,7 @@
 //! The models built into the binary, chosen by name, and the loader that
 //! tells a built-in name from a checkpoint file.
 
-use super::checkpoint::{load_checkpoint_with, parse, Checkpoint};
+use super::checkpoint::{load_checkpoint_with, parse, Checkpoint, FileFormat};
 use super::pt::LoadOptions;
 use anyhow::{anyhow, bail, Result};
 use std::path::{Path, PathBuf};
@@ -79,7 +79,7 @@ impl Builtin {
     pub fn load(&self) -> Result<Checkpoint> {
         let (model, metadata, warnings) =
             parse(self.bytes()?).map_err(|e| anyhow!("built-in model '{}' ({}): {e}", self.name, self.file))?;
-        Ok(Checkpoint { path: PathBuf::from(self.file), model, metadata, warnings })
+        Ok(Checkpoint { path: PathBuf::from(self.file), model, metadata, warnings, format: FileFormat::Safetensors })
     }
 }
 

@@ -21,6 +21,15 @@ pub struct Checkpoint {
     pub metadata: BTreeMap<String, String>,
     /// Things that load but deserve a word to the user (non-finite weights).
     pub warnings: Vec<String>,
+    /// What the bytes were: a file written as PyTorch's pickle can be read
+    /// but not written back to (the analyses' `--save` refuses it).
+    pub format: FileFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileFormat {
+    Safetensors,
+    PyTorch,
 }
 
 impl Checkpoint {
@@ -118,6 +127,7 @@ fn parse_safetensors(path: &Path, bytes: &[u8]) -> Result<Checkpoint> {
         model,
         metadata,
         warnings,
+        format: FileFormat::Safetensors,
     })
 }
 

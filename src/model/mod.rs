@@ -16,7 +16,7 @@ pub mod sample;
 pub use builtin::{builtin_named, builtin_names, load_model, load_model_with, Builtin, BUILTINS};
 pub use checkpoint::{
     describe_pt, load_checkpoint, load_checkpoint_with, save_checkpoint, save_checkpoint_as, stored_lstm_dtype,
-    Checkpoint, StoredAs,
+    Checkpoint, FileFormat, StoredAs,
 };
 pub use intervene::{Intervention, Op, Span, Target};
 pub use layout::{Gate, Unit};

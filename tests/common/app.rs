@@ -53,8 +53,13 @@ pub fn type_at(app: &mut App, s: &str, at: Instant) -> Option<WorkerCmd> {
 
 /// `app` after `prompt`, Enter, and the worker's answer (computed here by a
 /// real Generator over `m`) delivered.
-pub fn run(mut app: App, m: &CharLstm, prompt: &str, generated: usize) -> App {
-    type_str(&mut app, prompt);
+pub fn run(app: App, m: &CharLstm, prompt: &str, generated: usize) -> App {
+    run_at(app, m, prompt, generated, Instant::now())
+}
+
+/// `run` with the prompt typed at the instant `at`.
+pub fn run_at(mut app: App, m: &CharLstm, prompt: &str, generated: usize, at: Instant) -> App {
+    type_at(&mut app, prompt, at);
     let Some(WorkerCmd::Start { id, prompt: p, sampling, .. }) = app.update(key(KeyCode::Enter)) else {
         panic!("Enter starts a run")
     };

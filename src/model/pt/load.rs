@@ -4,7 +4,7 @@
 use super::find::{find, Found, NameMap};
 use super::options::{read_vocab_file, LoadOptions};
 use super::{read_state_dict, StateDict};
-use crate::model::checkpoint::Checkpoint;
+use crate::model::checkpoint::{Checkpoint, FileFormat};
 use crate::model::lstm::{CharLstm, LayerWeights};
 use anyhow::{anyhow, bail, Result};
 use std::collections::BTreeMap;
@@ -141,7 +141,7 @@ impl PtFile {
             ),
             ("source_modules".to_string(), f.as_map()),
         ]);
-        Ok(Checkpoint { path: path.to_path_buf(), model, metadata, warnings })
+        Ok(Checkpoint { path: path.to_path_buf(), model, metadata, warnings, format: FileFormat::PyTorch })
     }
 }
 
