@@ -11,25 +11,21 @@ use tch::Tensor;
 /// How many next-character candidates a step records.
 pub const TOP_K: usize = 5;
 
-/// One layer at one step. Gates are after their nonlinearity.
+/// One layer at one step: what the model computed (gates after their
+/// nonlinearity, then c_t and h_t) and the states' norms. The norms are their
+/// own fields because a trace may hold them without the states.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LayerStep {
-    pub i: Vec<f32>,
-    pub f: Vec<f32>,
-    pub g: Vec<f32>,
-    pub o: Vec<f32>,
-    /// The states after the step: c_t (drawn when the text is coloured by
-    /// one cell) and h_t = o · tanh(c_t).
-    pub c: Vec<f32>,
-    pub h: Vec<f32>,
+    #[serde(flatten)]
+    pub gates: LayerGates,
     pub c_norm: f32,
     pub h_norm: f32,
 }
 
 impl From<LayerGates> for LayerStep {
-    fn from(g: LayerGates) -> Self {
-        let (c_norm, h_norm) = (l2_norm(&g.c), l2_norm(&g.h));
-        Self { i: g.i, f: g.f, g: g.g, o: g.o, c: g.c, h: g.h, c_norm, h_norm }
+    fn from(gates: LayerGates) -> Self {
+        let (c_norm, h_norm) = (l2_norm(&gates.c), l2_norm(&gates.h));
+        Self { gates, c_norm, h_norm }
     }
 }
 
@@ -71,7 +67,7 @@ impl Step {
 
     /// Approximate heap size, for bounding how many steps the playground keeps.
     pub fn heap_bytes(&self) -> usize {
-        self.layers.iter().map(|l| 6 * l.i.len() * 4 + 64).sum::<usize>() + self.top.len() * 8 + 128
+        self.layers.iter().map(|l| 6 * l.gates.i.len() * 4 + 64).sum::<usize>() + self.top.len() * 8 + 128
     }
 }
 

@@ -94,7 +94,7 @@ fn check_model(kind: &str, text: &str) {
     // And the Generator's steps carry the same gates (as the trace and the TUI see them).
     let mut generator = Generator::new(model, Sampling::default());
     let steps = generator.feed_prompt(text).unwrap();
-    assert_close("generator gate i", &steps[3].layers[1].i, &row(&e, "gates_l1", 3)[..32]);
+    assert_close("generator gate i", &steps[3].layers[1].gates.i, &row(&e, "gates_l1", 3)[..32]);
 }
 
 #[test]

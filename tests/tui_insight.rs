@@ -162,7 +162,7 @@ fn span_search_pins_the_selection_and_highlights_matches() {
     // The first two-step span of l0 that selects units with matches (a
     // random model's cells seldom pass tanh(c) >= 0.3, so look for one).
     let mut bits = analysis::OnBits::new(16, analysis::State::C, 0.3);
-    app.run.steps.iter().for_each(|s| bits.push(&s.layers[0].c));
+    app.run.steps.iter().for_each(|s| bits.push(&s.layers[0].gates.c));
     let pads = analysis::Pads { left: 1, right: 0 };
     let start = (1..app.run.steps.len() - 2)
         .find(|&a| {

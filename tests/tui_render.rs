@@ -3,6 +3,7 @@
 //! text; colours are checked by reading cells.
 
 use gatescope::generate::{Generator, LayerStep, Step};
+use gatescope::model::lstm::LayerGates;
 use gatescope::tui::app::{ring_capacity, App, ColorMode, Mode, RunState, MAX_STEPS};
 use gatescope::tui::event::{Event, WorkerEvent};
 use gatescope::tui::ui::{self, theme};
@@ -164,12 +165,14 @@ fn ghost_text_follows_the_prompt_while_previewing() {
 fn synthetic_step(t: usize, ch: char, is_prompt: bool, v: f32, prob: Option<f32>) -> Step {
     let n = 16;
     let layer = LayerStep {
-        i: vec![v; n],
-        f: vec![v; n],
-        g: vec![v * 2.0 - 1.0; n],
-        o: vec![v; n],
-        c: vec![v; n],
-        h: vec![v * 0.5; n],
+        gates: LayerGates {
+            i: vec![v; n],
+            f: vec![v; n],
+            g: vec![v * 2.0 - 1.0; n],
+            o: vec![v; n],
+            c: vec![v; n],
+            h: vec![v * 0.5; n],
+        },
         c_norm: v * 4.0,
         h_norm: v,
     };
@@ -255,10 +258,10 @@ fn non_finite_values_never_panic_a_widget() {
         let mut s = synthetic_step(t, 'b', false, 0.5, Some(f32::NAN));
         if t % 3 == 0 {
             for l in &mut s.layers {
-                l.i[0] = f32::NAN;
+                l.gates.i[0] = f32::NAN;
                 l.c_norm = f32::NAN;
                 l.h_norm = f32::INFINITY;
-                l.c[0] = f32::NEG_INFINITY;
+                l.gates.c[0] = f32::NEG_INFINITY;
             }
         }
         s.top = vec![('b', f32::NAN), ('a', f32::INFINITY)];

@@ -149,13 +149,15 @@ fn extending_the_prompt_reads_only_the_new_characters_and_matches_a_fresh_read()
         for (x, y) in a.iter().zip(b) {
             assert_eq!((x.t, x.ch, x.is_prompt), (y.t, y.ch, y.is_prompt));
             for (lx, ly) in x.layers.iter().zip(&y.layers) {
-                let d =
-                    lx.i.iter()
-                        .chain(&lx.f)
-                        .chain(&lx.c)
-                        .zip(ly.i.iter().chain(&ly.f).chain(&ly.c))
-                        .map(|(p, q)| (p - q).abs())
-                        .fold(0.0, f32::max);
+                let d = lx
+                    .gates
+                    .i
+                    .iter()
+                    .chain(&lx.gates.f)
+                    .chain(&lx.gates.c)
+                    .zip(ly.gates.i.iter().chain(&ly.gates.f).chain(&ly.gates.c))
+                    .map(|(p, q)| (p - q).abs())
+                    .fold(0.0, f32::max);
                 assert!(d < 1e-5, "t={}: {d}", x.t);
             }
         }
@@ -336,7 +338,14 @@ fn an_intervened_rerun_equals_a_fresh_generator_with_the_same_interventions() {
         for (a, b) in got[..from].iter().zip(&baseline[..from]) {
             assert_eq!(a.ch, b.ch);
             for (x, y) in a.layers.iter().zip(&b.layers) {
-                for (u, v) in [(&x.i, &y.i), (&x.f, &y.f), (&x.g, &y.g), (&x.o, &y.o), (&x.c, &y.c), (&x.h, &y.h)] {
+                for (u, v) in [
+                    (&x.gates.i, &y.gates.i),
+                    (&x.gates.f, &y.gates.f),
+                    (&x.gates.g, &y.gates.g),
+                    (&x.gates.o, &y.gates.o),
+                    (&x.gates.c, &y.gates.c),
+                    (&x.gates.h, &y.gates.h),
+                ] {
                     assert!(u.iter().zip(v).all(|(p, q)| (p - q).abs() < 1e-5), "{specs:?}: step {} changed", a.t);
                 }
             }

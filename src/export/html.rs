@@ -66,11 +66,11 @@ pub fn value(step: &Step, colouring: Colouring) -> Option<(f32, String)> {
             let layer = step.layers.get(unit.layer)?;
             match state {
                 State::C => {
-                    let c = *layer.c.get(unit.index)?;
+                    let c = *layer.gates.c.get(unit.index)?;
                     Some((c.tanh(), format!("tanh(c) = {} (c = {})", num(c.tanh()), num(c))))
                 }
                 State::H => {
-                    let h = *layer.h.get(unit.index)?;
+                    let h = *layer.gates.h.get(unit.index)?;
                     Some((h, format!("h = {}", num(h))))
                 }
             }

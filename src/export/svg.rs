@@ -22,10 +22,10 @@ const PROMPT_COLOUR: &str = "#1f7a8c";
 /// A gate's values in a layer step.
 pub fn gate_values(l: &LayerStep, gate: Gate) -> &[f32] {
     match gate {
-        Gate::I => &l.i,
-        Gate::F => &l.f,
-        Gate::G => &l.g,
-        Gate::O => &l.o,
+        Gate::I => &l.gates.i,
+        Gate::F => &l.gates.f,
+        Gate::G => &l.gates.g,
+        Gate::O => &l.gates.o,
     }
 }
 
@@ -38,7 +38,7 @@ pub fn gate_colour(gate: Gate, v: f32) -> String {
 /// order (the playground's choice when units outnumber rows). A unit with a
 /// non-finite value counts as most variable: it is worth seeing.
 pub fn most_variable(steps: &[Step], layer: usize, gate: Gate, n: usize) -> Vec<usize> {
-    let hidden = steps.first().and_then(|s| s.layers.get(layer)).map_or(0, |l| l.i.len());
+    let hidden = steps.first().and_then(|s| s.layers.get(layer)).map_or(0, |l| l.gates.i.len());
     let (mut sum, mut sq, mut bad) = (vec![0f64; hidden], vec![0f64; hidden], vec![false; hidden]);
     for s in steps {
         let Some(l) = s.layers.get(layer) else { continue };

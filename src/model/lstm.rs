@@ -96,8 +96,9 @@ impl LstmState {
 }
 
 /// What one layer computed at one step, as plain data. Gates are after their
-/// nonlinearity: i, f, o in (0, 1); g in (-1, 1).
-#[derive(Debug, Clone, PartialEq)]
+/// nonlinearity: i, f, o in (0, 1); g in (-1, 1). c and h are the states
+/// after the step: c_t, and h_t = o · tanh(c_t).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct LayerGates {
     pub i: Vec<f32>,
     pub f: Vec<f32>,

@@ -6,6 +6,7 @@
 //! one line when something needs them.
 
 use crate::generate::{LayerStep, Step};
+use crate::model::lstm::LayerGates;
 use anyhow::{anyhow, bail, Result};
 use serde::Deserialize;
 use std::io::BufRead;
@@ -162,12 +163,14 @@ fn add_line(trace: &mut Trace, n: usize, text: &str) -> Result<()> {
             (None, Some(_)) => bail!("layer l{k} has 'h' but no 'c'"),
         };
         layers.push(LayerStep {
-            i: check("i", l.i.into_vec())?,
-            f: check("f", l.f.into_vec())?,
-            g: check("g", l.g.into_vec())?,
-            o: check("o", l.o.into_vec())?,
-            c,
-            h,
+            gates: LayerGates {
+                i: check("i", l.i.into_vec())?,
+                f: check("f", l.f.into_vec())?,
+                g: check("g", l.g.into_vec())?,
+                o: check("o", l.o.into_vec())?,
+                c,
+                h,
+            },
             c_norm: l.c_norm.unwrap_or(f32::NAN),
             h_norm: l.h_norm.unwrap_or(f32::NAN),
         });
@@ -207,12 +210,14 @@ mod tests {
     fn step(t: usize, ch: char, states: bool) -> Step {
         let v = |x: f32| vec![x, -x, f32::NAN];
         let layer = LayerStep {
-            i: v(0.1),
-            f: v(0.2),
-            g: v(0.3),
-            o: v(0.4),
-            c: if states { v(1.5) } else { vec![] },
-            h: if states { v(0.5) } else { vec![] },
+            gates: LayerGates {
+                i: v(0.1),
+                f: v(0.2),
+                g: v(0.3),
+                o: v(0.4),
+                c: if states { v(1.5) } else { vec![] },
+                h: if states { v(0.5) } else { vec![] },
+            },
             c_norm: 1.0,
             h_norm: 2.0,
         };
@@ -247,7 +252,10 @@ mod tests {
         for (a, b) in trace.steps.iter().zip(&steps) {
             assert_eq!((a.t, a.ch, a.is_prompt, &a.top), (b.t, b.ch, b.is_prompt, &b.top));
             for (x, y) in a.layers.iter().zip(&b.layers) {
-                assert!(same(&x.c, &y.c) && same(&x.h, &y.h) && same(&x.f, &y.f), "{x:?} vs {y:?}");
+                assert!(
+                    same(&x.gates.c, &y.gates.c) && same(&x.gates.h, &y.gates.h) && same(&x.gates.f, &y.gates.f),
+                    "{x:?} vs {y:?}"
+                );
             }
         }
         assert!(trace.require_states("--state").is_ok());
@@ -262,8 +270,8 @@ mod tests {
         let f = write(&[step(0, 'a', true).to_json_line(), old, step(2, 'c', false).to_json_line()]);
         let trace = read_trace(f.path()).unwrap();
         assert_eq!(trace.first_without_states, Some(2));
-        assert!(trace.steps[2].layers[1].h.is_empty());
-        assert!(trace.steps[1].layers[0].c.is_empty());
+        assert!(trace.steps[2].layers[1].gates.h.is_empty());
+        assert!(trace.steps[1].layers[0].gates.c.is_empty());
         let err = trace.require_states("--state c").unwrap_err().to_string();
         assert!(err.contains(":2: no 'c' and 'h'") && err.contains("--state c needs them"), "{err}");
     }

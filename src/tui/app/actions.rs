@@ -356,6 +356,7 @@ impl App {
         let step = self.run.steps.get(self.focus()?)?;
         let layer = step.layers.get(self.view.layer)?;
         layer
+            .gates
             .c
             .iter()
             .enumerate()

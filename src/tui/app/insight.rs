@@ -159,9 +159,11 @@ impl Insight {
         let mut values = Vec::with_capacity(stride * steps.len());
         for s in steps {
             match &kind {
-                JobKind::Catalogue => s.layers.iter().for_each(|l| values.extend(l.c.iter().chain(&l.h))),
-                JobKind::Saturation => s.layers.iter().for_each(|l| values.extend(l.i.iter().chain(&l.f).chain(&l.o))),
-                JobKind::Search { layer, .. } => values.extend(&s.layers[*layer].c),
+                JobKind::Catalogue => s.layers.iter().for_each(|l| values.extend(l.gates.c.iter().chain(&l.gates.h))),
+                JobKind::Saturation => {
+                    s.layers.iter().for_each(|l| values.extend(l.gates.i.iter().chain(&l.gates.f).chain(&l.gates.o)))
+                }
+                JobKind::Search { layer, .. } => values.extend(&s.layers[*layer].gates.c),
             }
         }
         debug_assert_eq!(values.len(), stride * steps.len());

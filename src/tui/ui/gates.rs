@@ -38,10 +38,10 @@ impl Gate {
 
     fn values(self, l: &LayerStep) -> &[f32] {
         match self {
-            Gate::I => &l.i,
-            Gate::F => &l.f,
-            Gate::O => &l.o,
-            Gate::G => &l.g,
+            Gate::I => &l.gates.i,
+            Gate::F => &l.gates.f,
+            Gate::O => &l.gates.o,
+            Gate::G => &l.gates.g,
         }
     }
 

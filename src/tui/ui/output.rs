@@ -106,7 +106,7 @@ fn style_for(run: &Run, view: &View, focus: Focus, i: usize) -> Style {
             }
         }
         ColorMode::Cell => {
-            if let Some(v) = step.layers.get(view.layer).and_then(|l| l.c.get(view.cell)) {
+            if let Some(v) = step.layers.get(view.layer).and_then(|l| l.gates.c.get(view.cell)) {
                 style = style.bg(theme::cell(v.tanh())).fg(Color::Black);
             }
         }

@@ -73,7 +73,7 @@ fn first_line(app: &App, w: usize) -> Vec<Part> {
                 ColorMode::Cell => st
                     .layers
                     .get(unit.layer)
-                    .and_then(|l| l.c.get(unit.index))
+                    .and_then(|l| l.gates.c.get(unit.index))
                     .map(|v| format!(" c[{unit}]={v:.2}"))
                     .unwrap_or_default(),
                 _ => String::new(),
