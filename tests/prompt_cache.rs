@@ -68,16 +68,7 @@ fn all_close(a: &[f32], b: &[f32]) -> bool {
 fn same_step(a: &Step, b: &Step) -> bool {
     let layers = a.layers.len() == b.layers.len()
         && a.layers.iter().zip(&b.layers).all(|(x, y)| {
-            [
-                (&x.gates.i, &y.gates.i),
-                (&x.gates.f, &y.gates.f),
-                (&x.gates.g, &y.gates.g),
-                (&x.gates.o, &y.gates.o),
-                (&x.gates.c, &y.gates.c),
-                (&x.gates.h, &y.gates.h),
-            ]
-            .iter()
-            .all(|(u, v)| all_close(u, v))
+            x.gates.vectors().iter().zip(y.gates.vectors()).all(|(u, v)| all_close(u, v))
                 && close(x.c_norm, y.c_norm)
                 && close(x.h_norm, y.h_norm)
         });

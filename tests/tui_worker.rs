@@ -338,14 +338,7 @@ fn an_intervened_rerun_equals_a_fresh_generator_with_the_same_interventions() {
         for (a, b) in got[..from].iter().zip(&baseline[..from]) {
             assert_eq!(a.ch, b.ch);
             for (x, y) in a.layers.iter().zip(&b.layers) {
-                for (u, v) in [
-                    (&x.gates.i, &y.gates.i),
-                    (&x.gates.f, &y.gates.f),
-                    (&x.gates.g, &y.gates.g),
-                    (&x.gates.o, &y.gates.o),
-                    (&x.gates.c, &y.gates.c),
-                    (&x.gates.h, &y.gates.h),
-                ] {
+                for (u, v) in x.gates.vectors().into_iter().zip(y.gates.vectors()) {
                     assert!(u.iter().zip(v).all(|(p, q)| (p - q).abs() < 1e-5), "{specs:?}: step {} changed", a.t);
                 }
             }

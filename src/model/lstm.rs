@@ -121,6 +121,11 @@ impl LayerGates {
             h: row[5 * hidden..6 * hidden].to_vec(),
         }
     }
+
+    /// The six vectors in the order of a row: i, f, g, o, c, h.
+    pub fn vectors(&self) -> [&[f32]; 6] {
+        [&self.i, &self.f, &self.g, &self.o, &self.c, &self.h]
+    }
 }
 
 /// Every layer's gates at one step, and the logits for the next character.
