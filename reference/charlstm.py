@@ -20,7 +20,7 @@ they are (no \\r\\n translation); characters are Unicode scalar values.
 Subcommands
 -----------
 train --data FILE [--layers 2 --hidden 256 --embed 64 --batch 64 --seq 100
-      --steps 50 --lr 2e-3 --dropout 0.0 --head-dropout P --weight-drop 0.0
+      --steps 50 --lr 2e-3 --dropout 0.0 --head-dropout P --weight-drop 0.0 --input-dropout 0.0
       --val-frac 0.1 --threads N --seed 0 --log-every 50 --out FILE.safetensors]
     vocab = sorted(set(text)); characters from int(n*(1-val_frac)) on are
     validation (nanoGPT's split), training windows are drawn at random from the
@@ -29,7 +29,9 @@ train --data FILE [--layers 2 --hidden 256 --embed 64 --batch 64 --seq 100
     also drops the top layer's output before the head; --head-dropout (default:
     equal to --dropout) does the same here, so the two are compared like with
     like. --weight-drop P is AWD-LSTM's DropConnect on every weight_hh_l{k}:
-    one mask per forward pass (one per training step).
+    one mask per forward pass (one per training step). --input-dropout P is
+    AWD-LSTM's input dropout: dropout on the embedding's output (the first
+    layer's input).
     --embed 0 trains a one-hot model. --threads defaults to torch's default.
     stdout: `step=N loss=X` after every --log-every steps and after the last
     step (N counts completed steps, X is that step's training loss), then, as
@@ -133,7 +135,8 @@ class CharLSTM(nn.Module):
     """Embedding (or one-hot) -> nn.LSTM -> Linear. state_dict keys are
     exactly gatescope's checkpoint tensor names."""
 
-    def __init__(self, vocab, embed, hidden, layers, dropout=0.0, head_dropout=None, weight_drop=0.0):
+    def __init__(self, vocab, embed, hidden, layers, dropout=0.0, head_dropout=None, weight_drop=0.0,
+                 input_dropout=0.0):
         super().__init__()
         self.vocab = vocab
         self.embed = nn.Embedding(vocab, embed) if embed else None
@@ -143,13 +146,14 @@ class CharLSTM(nn.Module):
         self.head = nn.Linear(hidden, vocab)
         self.head_dropout = dropout if head_dropout is None else head_dropout
         self.weight_drop = weight_drop
+        self.input_dropout = input_dropout
 
     def inputs(self, x):
         return self.embed(x) if self.embed is not None else F.one_hot(x, self.vocab).float()
 
     def forward(self, x, state=None):
         """x: [batch, time] character ids. Returns logits [batch, time, V] and (h_n, c_n)."""
-        inp = self.inputs(x)
+        inp = F.dropout(self.inputs(x), self.input_dropout, self.training)
         if self.training and self.weight_drop > 0:
             y, state = self._weight_dropped_lstm(inp, state)
         else:
@@ -383,7 +387,8 @@ def cmd_train(a):
         raise RefError(f"{a.data}: {len(train)} training characters, too few for --seq {a.seq}")
     torch.manual_seed(a.seed)
     gen = torch.Generator().manual_seed(a.seed)
-    m = CharLSTM(len(vocab), a.embed, a.hidden, a.layers, a.dropout, a.head_dropout, a.weight_drop)
+    m = CharLSTM(len(vocab), a.embed, a.hidden, a.layers, a.dropout, a.head_dropout, a.weight_drop,
+                 a.input_dropout)
     opt = torch.optim.Adam(m.parameters(), lr=a.lr)
     m.train()
     t0, timed_from = time.perf_counter(), 0
@@ -610,6 +615,7 @@ def parser():
     t.add_argument("--dropout", type=float, default=0.0)
     t.add_argument("--head-dropout", type=float, default=None)
     t.add_argument("--weight-drop", type=float, default=0.0)
+    t.add_argument("--input-dropout", type=float, default=0.0)
     t.add_argument("--val-frac", type=float, default=0.1)
     t.add_argument("--threads", type=int, default=0)
     t.add_argument("--seed", type=int, default=0)

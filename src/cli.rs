@@ -169,6 +169,9 @@ pub struct TrainArgs {
     /// DropConnect on the hidden-to-hidden weights (AWD-LSTM's weight drop), one mask per step. Range: [0, 1).
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true, value_parser = float(0.0, Incl, 1.0).below_max().f64())]
     pub weight_drop: f64,
+    /// Dropout on the first layer's input, the embedding's output (AWD-LSTM's input dropout). Range: [0, 1).
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true, value_parser = float(0.0, Incl, 1.0).below_max().f64())]
+    pub input_dropout: f64,
     /// Peak learning rate (Adam/AdamW). Range: (0, 1000].
     #[arg(long, default_value_t = 3e-3, allow_negative_numbers = true, value_parser = float(0.0, Excl, 1000.0).f64())]
     pub lr: f64,

@@ -14,7 +14,7 @@ use crate::model::layout::layer_tensor_names;
 use crate::model::sample::Sampling;
 use crate::model::{
     builtin_named, describe_pt, intervene, load_model_with, save_checkpoint_as, stored_lstm_dtype, use_one_thread,
-    Builtin, CharLstm, Checkpoint, Intervention, LoadOptions, StoredAs, BUILTINS,
+    Builtin, CharLstm, Checkpoint, Dropout, Intervention, LoadOptions, StoredAs, BUILTINS,
 };
 use crate::trace::{TraceThread, TraceWriter};
 use crate::train::{DeviceChoice, TrainConfig};
@@ -433,8 +433,7 @@ impl From<TrainArgs> for TrainConfig {
             embed: a.embed,
             seq: a.seq,
             batch: a.batch,
-            dropout: a.dropout,
-            weight_drop: a.weight_drop,
+            dropout: Dropout { input: a.input_dropout, output: a.dropout, weight: a.weight_drop },
             lr: a.lr,
             warmup: a.warmup,
             min_lr_frac: a.min_lr_frac,

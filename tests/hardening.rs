@@ -70,6 +70,8 @@ fn bad_numbers_name_the_option_and_its_range() {
         (&["--batch", "0"], "--batch must be"),
         (&["--dropout", "1"], "--dropout must be"),
         (&["--weight-drop", "-0.1"], "--weight-drop must be"),
+        (&["--input-dropout", "1"], "--input-dropout must be"),
+        (&["--input-dropout=NaN"], "--input-dropout must be"),
         (&["--val-frac", "1"], "--val-frac must be"),
         (&["--warmup", "-1"], "--warmup must be"),
         (&["--eval-every", "-1"], "--eval-every must be"),

@@ -1,7 +1,7 @@
 //! The fused libtorch LSTM, the explicit step and the batched prompt path
 //! compute the same thing.
 
-use gatescope::model::{load_checkpoint, save_checkpoint_as, CharLstm, LstmState, StoredAs};
+use gatescope::model::{load_checkpoint, save_checkpoint_as, CharLstm, Dropout, LstmState, StoredAs};
 use gatescope::vocab::Vocab;
 use tch::Tensor;
 
@@ -134,7 +134,7 @@ fn weight_drop_masks_the_recurrent_weights_and_trains_through_the_rest() {
                 let _ = g.zero_();
             }
         }
-        model.forward_train(&ids, 0.0, p).sum(tch::Kind::Float).backward();
+        model.forward_train(&ids, &Dropout { weight: p, ..Dropout::default() }).sum(tch::Kind::Float).backward();
         let g = to_vec(&model.layers[1].w_hh.grad());
         g.iter().filter(|&&x| x == 0.0).count() as f64 / g.len() as f64
     };

@@ -95,7 +95,7 @@ fn a_run_stopped_and_resumed_ends_where_the_straight_run_does() {
         let mut args = tiny_train(d, out.to_str().unwrap(), "40");
         let dropout = args.iter().position(|&x| x == "--dropout").unwrap() + 1;
         args[dropout] = "0.2";
-        args.extend(["--weight-drop", "0.3", "--weight-decay", "0.1", "--seed", "5"]);
+        args.extend(["--weight-drop", "0.3", "--input-dropout", "0.1", "--weight-decay", "0.1", "--seed", "5"]);
         args.extend(extra.iter().copied());
         run(&args)
     };

@@ -9,6 +9,20 @@
 
 use tch::{Device, Kind, Tensor};
 
+/// The training pass's dropouts, each a rate in [0, 1).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Dropout {
+    /// On the first layer's input, the embedding's output (or the one-hot
+    /// characters): AWD-LSTM's input dropout ("dropouti").
+    pub input: f64,
+    /// On every layer's output: between layers, as nn.LSTM's `dropout`, and
+    /// after the last, before the head.
+    pub output: f64,
+    /// DropConnect on every weight_hh, one mask per pass shared by every time
+    /// step (AWD-LSTM's weight drop).
+    pub weight: f64,
+}
+
 const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
 
 /// SplitMix64's output function (Steele, Lea and Flood 2014).

@@ -9,7 +9,7 @@
 //! `prime_with_gates` (prompt.rs) joins the two for long prompts: one fused
 //! pass per layer, with every step's gates recorded.
 
-use super::dropout::Masks;
+use super::dropout::{Dropout, Masks};
 use super::f16mv::HalfMatrix;
 use super::intervene::{Intervention, Target};
 use super::layout::{layer_tensor_names, Gate, EMBED_WEIGHT, HEAD_BIAS, HEAD_WEIGHT};
@@ -301,43 +301,44 @@ impl CharLstm {
         self.fused(ids, state, &self.flat_params(), dropout, train)
     }
 
-    /// The training pass: `forward` with dropout on, from a zero state, and
-    /// with DropConnect of rate `weight_drop` on every weight_hh (AWD-LSTM's
-    /// weight-dropped LSTM): one mask per call, shared by every time step,
-    /// scaled by 1/(1 − p) so the expected weight is unchanged.
+    /// The training pass: `forward` from a zero state with the dropouts of
+    /// `d` on (see `Dropout`). Every mask is scaled by 1/(1 − p), so the
+    /// expected value is unchanged; the weight-drop masks are drawn once per
+    /// call and shared by every time step.
     ///
     /// On the CPU the masks come from `dropout::Masks` (libtorch's CPU dropout
     /// draws serially, see there), so the layers run one call each with the
     /// mask applied between them, as libtorch's multi-layer LSTM does inside.
-    pub fn forward_train(&self, ids: &Tensor, dropout: f64, weight_drop: f64) -> Tensor {
+    pub fn forward_train(&self, ids: &Tensor, d: &Dropout) -> Tensor {
         if ids.device() != Device::Cpu {
-            return self.forward_train_torch_masks(ids, dropout, weight_drop);
+            return self.forward_train_torch_masks(ids, d);
         }
         let mut masks = Masks::from_torch_generator();
         let zeros = Tensor::zeros([1, ids.size()[0], self.dims.hidden as i64], (Kind::Float, Device::Cpu));
         let mut x = self.input_layer(ids);
+        if d.input > 0.0 {
+            x = &x * masks.draw(&x.size(), d.input);
+        }
         for l in &self.layers {
-            let dropped = (weight_drop > 0.0).then(|| &l.w_hh * masks.draw(&l.w_hh.size(), weight_drop));
+            let dropped = (d.weight > 0.0).then(|| &l.w_hh * masks.draw(&l.w_hh.size(), d.weight));
             let w_hh = dropped.as_ref().unwrap_or(&l.w_hh);
             let (out, _, _) =
                 x.lstm(&[&zeros, &zeros], &[&l.w_ih, w_hh, &l.b_ih, &l.b_hh], true, 1, 0.0, true, false, true);
             // Every layer's output is dropped: between layers as nn.LSTM's
             // dropout, and after the last, before the head.
-            x = if dropout > 0.0 { &out * masks.draw(&out.size(), dropout) } else { out };
+            x = if d.output > 0.0 { &out * masks.draw(&out.size(), d.output) } else { out };
         }
         x.linear(&self.head_w, Some(&self.head_b))
     }
 
     /// `forward_train` on other devices, where libtorch's dropout is its own
     /// fused kernel.
-    fn forward_train_torch_masks(&self, ids: &Tensor, dropout: f64, weight_drop: f64) -> Tensor {
-        if weight_drop <= 0.0 {
-            return self.forward(ids, None, dropout, true).0;
-        }
-        let dropped: Vec<Tensor> = self.layers.iter().map(|l| l.w_hh.dropout(weight_drop, true)).collect();
+    fn forward_train_torch_masks(&self, ids: &Tensor, d: &Dropout) -> Tensor {
+        let dropped: Vec<Tensor> = self.layers.iter().map(|l| l.w_hh.dropout(d.weight, true)).collect();
         let params: Vec<&Tensor> =
             self.layers.iter().zip(&dropped).flat_map(|(l, w_hh)| [&l.w_ih, w_hh, &l.b_ih, &l.b_hh]).collect();
-        self.fused(ids, None, &params, dropout, true).0
+        let x = self.input_layer(ids).dropout(d.input, true);
+        self.fused_on(x, None, &params, d.output, true).0
     }
 
     fn fused(
@@ -348,10 +349,21 @@ impl CharLstm {
         dropout: f64,
         train: bool,
     ) -> (Tensor, (Tensor, Tensor)) {
-        let batch = ids.size()[0];
-        let x = self.input_layer(ids);
+        self.fused_on(self.input_layer(ids), state, params, dropout, train)
+    }
+
+    /// `fused` on the first layer's input `x: [batch, time, input]`.
+    fn fused_on(
+        &self,
+        x: Tensor,
+        state: Option<(&Tensor, &Tensor)>,
+        params: &[&Tensor],
+        dropout: f64,
+        train: bool,
+    ) -> (Tensor, (Tensor, Tensor)) {
+        let batch = x.size()[0];
         let zeros =
-            || Tensor::zeros([self.dims.layers as i64, batch, self.dims.hidden as i64], (Kind::Float, ids.device()));
+            || Tensor::zeros([self.dims.layers as i64, batch, self.dims.hidden as i64], (Kind::Float, x.device()));
         let (h0, c0) = match state {
             Some((h, c)) => (h.shallow_clone(), c.shallow_clone()),
             None => (zeros(), zeros()),

@@ -18,6 +18,7 @@ pub use checkpoint::{
     describe_pt, load_checkpoint, load_checkpoint_with, save_checkpoint, save_checkpoint_as, stored_lstm_dtype,
     Checkpoint, FileFormat, StoredAs,
 };
+pub use dropout::Dropout;
 pub use intervene::{Intervention, Op, Span, Target};
 pub use layout::{Gate, Unit};
 pub use lstm::{CharLstm, Dims, LayerWeights, LstmState, StepOutput, Stepper};

@@ -7,7 +7,7 @@ pub mod guard;
 
 use crate::atomic::{check_destination, refuse_same_file, StopSignals};
 use crate::data::{read_text, Corpus};
-use crate::model::{load_checkpoint, save_checkpoint, CharLstm, Checkpoint, LayerWeights};
+use crate::model::{load_checkpoint, save_checkpoint, CharLstm, Checkpoint, Dropout, LayerWeights};
 use adamw::{moments_path, AdamW};
 use anyhow::{anyhow, bail, Result};
 use eval::windowed_loss;
@@ -45,10 +45,7 @@ pub struct TrainConfig {
     pub embed: Option<usize>,
     pub seq: usize,
     pub batch: usize,
-    /// Between layers and before the head.
-    pub dropout: f64,
-    /// DropConnect on every weight_hh, one mask per step (AWD-LSTM).
-    pub weight_drop: f64,
+    pub dropout: Dropout,
     pub lr: f64,
     pub warmup: usize,
     pub min_lr_frac: f64,
@@ -423,7 +420,7 @@ impl<'a> Run<'a> {
             let xs = Tensor::from_slice(&x).view([a.batch as i64, a.seq as i64]).to_device(dev);
             let ys = Tensor::from_slice(&y).to_device(dev);
             drop((x, y));
-            let logits = self.model.forward_train(&xs, a.dropout, a.weight_drop);
+            let logits = self.model.forward_train(&xs, &a.dropout);
             let loss = logits.view([-1, v]).cross_entropy_for_logits(&ys);
             self.opt.backward_step_clip_norm(&loss, a.grad_clip, learning_rate(a, step, total, self.warm_from));
             let l = loss.double_value(&[]);
@@ -519,7 +516,7 @@ fn random_batch(src: &[i64], batch: usize, seq: usize, rng: &mut ChaCha8Rng) -> 
 fn hyperparameters(a: &TrainConfig, arch: Arch, total: usize) -> String {
     serde_json::json!({
         "layers": arch.layers, "hidden": arch.hidden, "embed": arch.embed, "seq": a.seq, "batch": a.batch,
-        "dropout": a.dropout, "weight_drop": a.weight_drop, "lr": a.lr, "warmup": a.warmup, "min_lr_frac": a.min_lr_frac,
+        "dropout": a.dropout.output, "weight_drop": a.dropout.weight, "input_dropout": a.dropout.input, "lr": a.lr, "warmup": a.warmup, "min_lr_frac": a.min_lr_frac,
         "weight_decay": a.weight_decay, "grad_clip": a.grad_clip, "total_steps": total,
         "val_frac": a.val_frac, "seed": a.seed,
     })
