@@ -298,7 +298,7 @@ impl CharLstm {
         dropout: f64,
         train: bool,
     ) -> (Tensor, (Tensor, Tensor)) {
-        self.fused(ids, state, &self.flat_params(), dropout, train)
+        self.fused_on(self.input_layer(ids), state, &self.flat_params(), dropout, train)
     }
 
     /// The training pass: `forward` from a zero state with the dropouts of
@@ -334,25 +334,20 @@ impl CharLstm {
     /// `forward_train` on other devices, where libtorch's dropout is its own
     /// fused kernel.
     fn forward_train_torch_masks(&self, ids: &Tensor, d: &Dropout) -> Tensor {
-        let dropped: Vec<Tensor> = self.layers.iter().map(|l| l.w_hh.dropout(d.weight, true)).collect();
+        // Without weight drop the weights are used as they are, not copied.
+        let dropped: Vec<Tensor> = if d.weight > 0.0 {
+            self.layers.iter().map(|l| l.w_hh.dropout(d.weight, true)).collect()
+        } else {
+            self.layers.iter().map(|l| l.w_hh.shallow_clone()).collect()
+        };
         let params: Vec<&Tensor> =
             self.layers.iter().zip(&dropped).flat_map(|(l, w_hh)| [&l.w_ih, w_hh, &l.b_ih, &l.b_hh]).collect();
         let x = self.input_layer(ids).dropout(d.input, true);
         self.fused_on(x, None, &params, d.output, true).0
     }
 
-    fn fused(
-        &self,
-        ids: &Tensor,
-        state: Option<(&Tensor, &Tensor)>,
-        params: &[&Tensor],
-        dropout: f64,
-        train: bool,
-    ) -> (Tensor, (Tensor, Tensor)) {
-        self.fused_on(self.input_layer(ids), state, params, dropout, train)
-    }
-
-    /// `fused` on the first layer's input `x: [batch, time, input]`.
+    /// libtorch's fused LSTM and the head over the first layer's input
+    /// `x: [batch, time, input]`.
     fn fused_on(
         &self,
         x: Tensor,
