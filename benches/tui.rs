@@ -62,12 +62,12 @@ fn frame_bench(m: &CharLstm) -> (f64, f64) {
     let mut g = Generator::new(m, sampling);
     let mut n = 0;
     for s in g.feed_prompt(&prompt).unwrap() {
-        app.update(Event::Worker(WorkerEvent::Step { id, step: Box::new(s) }));
+        app.update(Event::Worker(WorkerEvent::Step { id, step: s.into() }));
         n += 1;
     }
     while n < 2000 {
         let s = g.generate_step().unwrap();
-        app.update(Event::Worker(WorkerEvent::Step { id, step: Box::new(s) }));
+        app.update(Event::Worker(WorkerEvent::Step { id, step: s.into() }));
         n += 1;
     }
     app.update(Event::Worker(WorkerEvent::Done { id }));

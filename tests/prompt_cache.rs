@@ -45,7 +45,9 @@ fn run(w: &mut Worker, rx: &Receiver<Event>, id: u64, prompt: &str) -> (Vec<Step
     loop {
         for e in rx.try_iter() {
             match e {
-                Event::Worker(WorkerEvent::Step { id: i, step }) if i == id => steps.push(*step),
+                Event::Worker(WorkerEvent::Step { id: i, step }) if i == id => {
+                    steps.push(std::sync::Arc::unwrap_or_clone(step))
+                }
                 Event::Worker(WorkerEvent::Done { id: i }) if i == id => return (steps, w.prompt_chars_read - before),
                 Event::Worker(WorkerEvent::Done { .. }) => {}
                 other => panic!("{other:?}"),

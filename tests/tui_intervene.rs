@@ -35,7 +35,7 @@ fn deliver(app: &mut App, m: &CharLstm, cmd: Option<WorkerCmd>) -> Vec<Step> {
         steps.push(g.generate_step().unwrap());
     }
     for s in &steps {
-        app.update(Event::Worker(WorkerEvent::Step { id, step: Box::new(s.clone()) }));
+        app.update(Event::Worker(WorkerEvent::Step { id, step: s.clone().into() }));
     }
     app.update(Event::Worker(WorkerEvent::Done { id }));
     steps
@@ -115,9 +115,10 @@ fn applying_reruns_with_the_same_seed_and_the_compare_view_shows_both() {
     }
     assert_eq!(app.iv.active, vec![iv]);
     let cmp = app.iv.shown().expect("the compare view opens");
-    assert_eq!(cmp.baseline, baseline, "the baseline is the run before the intervention");
+    let shared: Vec<std::sync::Arc<Step>> = baseline.iter().cloned().map(Into::into).collect();
+    assert_eq!(cmp.baseline, shared, "the baseline is the run before the intervention");
     let rerun = deliver(&mut app, &m, cmd);
-    let d = diff(&baseline, &app.run.steps);
+    let d = diff(&shared, &app.run.steps);
     assert_eq!(d.compared, 90);
     let differing: Vec<usize> = baseline.iter().zip(&rerun).filter(|(b, r)| b.ch != r.ch).map(|(b, _)| b.t).collect();
     assert!(!differing.is_empty() && differing[0] >= 60, "{differing:?}");

@@ -139,13 +139,13 @@ fn ghost_text_follows_the_prompt_while_previewing() {
     assert_eq!(length, gatescope::tui::app::PREVIEW_LEN);
     let mut g = Generator::new(&m, sampling);
     for s in g.feed_prompt(&prompt).unwrap() {
-        app.update(Event::Worker(WorkerEvent::Step { id, step: Box::new(s) }));
+        app.update(Event::Worker(WorkerEvent::Step { id, step: s.into() }));
     }
     let mut ghost = String::new();
     for _ in 0..20 {
         let s = g.generate_step().unwrap();
         ghost.push(s.ch);
-        app.update(Event::Worker(WorkerEvent::Step { id, step: Box::new(s) }));
+        app.update(Event::Worker(WorkerEvent::Step { id, step: s.into() }));
     }
     app.update(Event::Worker(WorkerEvent::Done { id }));
     let t = draw(&app, 100, 30);
@@ -193,7 +193,7 @@ fn app_with_steps(steps: Vec<Step>) -> App {
     type_str(&mut app, "R");
     let Some(WorkerCmd::Start { id, .. }) = app.update(key(KeyCode::Enter)) else { panic!() };
     for s in steps {
-        app.update(Event::Worker(WorkerEvent::Step { id, step: Box::new(s) }));
+        app.update(Event::Worker(WorkerEvent::Step { id, step: s.into() }));
     }
     app.update(Event::Worker(WorkerEvent::Done { id }));
     app
@@ -320,13 +320,13 @@ fn stale_steps_are_dropped() {
     app.update_at(key(KeyCode::Char('O')), at(10));
     let Some(WorkerCmd::Start { id: first, .. }) = app.update_at(key(KeyCode::Enter), at(20)) else { panic!() };
     app.update_at(
-        Event::Worker(WorkerEvent::Step { id: first, step: Box::new(synthetic_step(0, 'R', true, 0.1, None)) }),
+        Event::Worker(WorkerEvent::Step { id: first, step: synthetic_step(0, 'R', true, 0.1, None).into() }),
         at(21),
     );
     // An edit in a burst cancels at once (Stop), and steps of the old request are stale.
     assert_eq!(app.update_at(key(KeyCode::Char('M')), at(30)), Some(WorkerCmd::Stop));
     app.update_at(
-        Event::Worker(WorkerEvent::Step { id: first, step: Box::new(synthetic_step(1, 'z', false, 0.1, None)) }),
+        Event::Worker(WorkerEvent::Step { id: first, step: synthetic_step(1, 'z', false, 0.1, None).into() }),
         at(31),
     );
     assert!(app.run.steps.iter().all(|s| s.ch != 'z'));
@@ -341,11 +341,8 @@ fn stale_steps_are_dropped() {
     assert_eq!(prompt.chars().count(), 3 + 1000);
     assert!(last > first);
     assert!(app.tick(at(5000)).is_none(), "exactly one start");
-    app.update(Event::Worker(WorkerEvent::Step {
-        id: first,
-        step: Box::new(synthetic_step(2, 'z', false, 0.1, None)),
-    }));
-    app.update(Event::Worker(WorkerEvent::Step { id: last, step: Box::new(synthetic_step(0, 'R', true, 0.1, None)) }));
+    app.update(Event::Worker(WorkerEvent::Step { id: first, step: synthetic_step(2, 'z', false, 0.1, None).into() }));
+    app.update(Event::Worker(WorkerEvent::Step { id: last, step: synthetic_step(0, 'R', true, 0.1, None).into() }));
     assert_eq!(app.run.steps.len(), 1);
     assert_eq!(app.run.steps[0].ch, 'R');
 }
@@ -389,7 +386,7 @@ fn esc_stops_and_tab_pauses_a_running_generation() {
     let mut app = App::new(info(&m));
     type_str(&mut app, "RO");
     let Some(WorkerCmd::Start { id, .. }) = app.update(key(KeyCode::Enter)) else { panic!() };
-    app.update(Event::Worker(WorkerEvent::Step { id, step: Box::new(synthetic_step(0, 'R', true, 0.1, None)) }));
+    app.update(Event::Worker(WorkerEvent::Step { id, step: synthetic_step(0, 'R', true, 0.1, None).into() }));
     assert_eq!(app.run.state, RunState::Generating);
     assert_eq!(app.update(key(KeyCode::Tab)), Some(WorkerCmd::Pause));
     assert_eq!(app.run.state, RunState::Paused);
@@ -457,4 +454,35 @@ fn the_minimum_size_shows_every_panel() {
     ] {
         assert!(text.contains(p), "{p} at 80x24:\n{text}");
     }
+}
+
+/// The heatmap shows the units that vary most over the window, in unit
+/// order; a unit with a non-finite value counts as the most variable, and
+/// pinned units are left to their own rows.
+#[test]
+fn the_heatmap_picks_the_most_variable_units() {
+    use gatescope::tui::ui::gates::{pick_units, Gate};
+    // Unit u swings by u / 16 from step to step; unit 3 holds one NaN, unit 5 one infinity.
+    let steps: std::collections::VecDeque<std::sync::Arc<Step>> = (0..40)
+        .map(|t| {
+            let mut s = synthetic_step(t, 'a', false, 0.5, Some(0.5));
+            for l in &mut s.layers {
+                for (u, v) in l.gates.i.iter_mut().enumerate() {
+                    *v = if t % 2 == 0 { u as f32 / 16.0 } else { 0.0 };
+                }
+                if t == 7 {
+                    l.gates.i[3] = f32::NAN;
+                    l.gates.i[5] = f32::INFINITY;
+                }
+            }
+            s.into()
+        })
+        .collect();
+    // 2 rows show 4 units: the two non-finite ones, then the two widest swings.
+    assert_eq!(pick_units(&steps, Gate::I, 1, 0..40, 16, 2, &[]), vec![3, 5, 14, 15]);
+    assert_eq!(pick_units(&steps, Gate::I, 0, 0..40, 16, 2, &[15]), vec![3, 5, 13, 14]);
+    // The window decides: before step 7 nothing is non-finite.
+    assert_eq!(pick_units(&steps, Gate::I, 0, 0..7, 16, 2, &[]), vec![12, 13, 14, 15]);
+    // Every unit fits: all of them, in order, but the pinned ones.
+    assert_eq!(pick_units(&steps, Gate::I, 0, 0..40, 16, 8, &[2]), (0..16).filter(|&u| u != 2).collect::<Vec<_>>());
 }

@@ -44,7 +44,7 @@ fn run_to_end(worker: &mut Worker, rx: &Receiver<Event>, id: u64) -> Vec<Step> {
     for _ in 0..100_000 {
         for e in drain(rx) {
             match e {
-                WorkerEvent::Step { id: i, step } if i == id => steps.push(*step),
+                WorkerEvent::Step { id: i, step } if i == id => steps.push(std::sync::Arc::unwrap_or_clone(step)),
                 WorkerEvent::Done { id: i } if i == id => return steps,
                 WorkerEvent::Done { .. } => {}
                 other => panic!("{other:?}"),
@@ -62,15 +62,17 @@ fn start_step_and_cancel_directly() {
     assert!(!w.busy());
     assert_eq!(w.start(1, "ROMEO", 3), Flow::Continue);
     assert!(w.busy() && drain(&rx).is_empty(), "start reads nothing yet");
-    // The first step reads the whole (short) prompt in one chunk.
+    // The first step reads the whole (short) prompt in one chunk, and the
+    // first generated character comes right behind it.
     w.step();
     let ev = drain(&rx);
-    assert_eq!(ev.len(), 5);
-    assert!(ev.iter().all(|e| matches!(e, WorkerEvent::Step { id: 1, step } if step.is_prompt)));
+    assert_eq!(ev.len(), 6);
+    assert!(ev[..5].iter().all(|e| matches!(e, WorkerEvent::Step { id: 1, step } if step.is_prompt)));
+    assert!(matches!(&ev[5], WorkerEvent::Step { id: 1, step } if !step.is_prompt && step.t == 5));
     assert_eq!(w.prompt_chars_read, 5);
     // Then one generated character per step.
     w.step();
-    assert!(matches!(&drain(&rx)[..], [WorkerEvent::Step { id: 1, step }] if !step.is_prompt && step.t == 5));
+    assert!(matches!(&drain(&rx)[..], [WorkerEvent::Step { id: 1, step }] if !step.is_prompt && step.t == 6));
     // A new start cancels the old request: its Done comes first, once.
     w.start(2, "RO", 3);
     assert!(matches!(&drain(&rx)[..], [WorkerEvent::Done { id: 1 }]));

@@ -7,6 +7,7 @@
 use super::{escape, label, shown};
 use crate::generate::Step;
 use crate::model::Unit;
+use std::borrow::Borrow;
 use std::fmt::Write;
 
 /// Which state of a cell colours the text.
@@ -155,8 +156,9 @@ code,.text,.scale{font-family:'DejaVu Sans Mono','SFMono-Regular',Menlo,Consolas
 footer{margin-top:24px;color:#999;font-size:12px}
 ";
 
-/// The whole page for `steps` (in order), coloured by `colouring`.
-pub fn page(steps: &[Step], colouring: Colouring, meta: &PageMeta) -> String {
+/// The whole page for `steps` (in order), coloured by `colouring`: a
+/// trace's own steps, or the playground's shared ones.
+pub fn page<S: Borrow<Step>>(steps: &[S], colouring: Colouring, meta: &PageMeta) -> String {
     let mut out = String::with_capacity(512 + steps.len() * if meta.top { 700 } else { 160 });
     let what = match colouring {
         Colouring::Cell { unit, state } => format!("cell {unit} · {}", state.value_name()),
@@ -173,6 +175,7 @@ pub fn page(steps: &[Step], colouring: Colouring, meta: &PageMeta) -> String {
     out.push_str(if meta.top { "<main class=\"text top\">\n" } else { "<main class=\"text\">\n" });
     let mut open = false;
     for step in steps {
+        let step = step.borrow();
         if !open {
             out.push_str("<div class=\"line\">");
             open = true;
@@ -193,8 +196,8 @@ pub fn page(steps: &[Step], colouring: Colouring, meta: &PageMeta) -> String {
     out
 }
 
-fn legend(out: &mut String, steps: &[Step], colouring: Colouring, meta: &PageMeta, what: &str) {
-    let n_prompt = steps.iter().filter(|s| s.is_prompt).count();
+fn legend<S: Borrow<Step>>(out: &mut String, steps: &[S], colouring: Colouring, meta: &PageMeta, what: &str) {
+    let n_prompt = steps.iter().filter(|&s| s.borrow().is_prompt).count();
     let _ = write!(
         out,
         "<header>\n<h1>{}</h1>\n<dl>\n<dt>checkpoint</dt><dd>{}</dd>\n",

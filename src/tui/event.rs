@@ -5,6 +5,7 @@
 use crate::generate::Step;
 use ratatui::crossterm::event::{self as ct, KeyEvent, KeyEventKind};
 use std::sync::mpsc::Sender;
+use std::sync::Arc;
 
 /// What the model worker reports.
 #[derive(Debug, Clone)]
@@ -13,8 +14,9 @@ pub enum WorkerEvent {
     Loaded(ModelInfo),
     /// A `Load` failed; the previous model stays.
     LoadFailed(String),
-    /// One consumed character of request `id`.
-    Step { id: u64, step: Box<Step> },
+    /// One consumed character of request `id`. Shared, not copied: the
+    /// worker's prompt cache sends the same steps again after every edit.
+    Step { id: u64, step: Arc<Step> },
     /// Request `id` finished (reached its length, or was stopped).
     Done { id: u64 },
     /// Request `id` could not run (e.g. the prompt has unknown characters).

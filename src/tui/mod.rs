@@ -137,16 +137,50 @@ fn init_terminal() -> Result<Term> {
     TERMINAL_ACTIVE.store(true, Ordering::SeqCst);
     enable_raw_mode()?;
     execute!(std::io::stdout(), EnterAlternateScreen, EnableBracketedPaste)?;
-    Ok(Terminal::new(CrosstermBackend::new(std::io::stdout()))?)
+    // A frame goes out in a few large writes, flushed when drawn: through
+    // stdout's own line buffer it would be hundreds of 1 KB writes, each
+    // taking the stdout lock (a third of a wide frame's time).
+    let out = std::io::BufWriter::with_capacity(FRAME_BUFFER, Screen);
+    Ok(Terminal::new(CrosstermBackend::new(out))?)
 }
 
-type Term = Terminal<CrosstermBackend<std::io::Stdout>>;
+/// Stdout while the playground has the terminal set up. Once it is
+/// restored, writes are dropped: a frame cut short by a panic or a failed
+/// write, still in the buffer, must not land on the user's screen when the
+/// buffer is flushed on the way out.
+struct Screen;
 
-/// The event loop: draw when something changed (at most once a frame),
-/// then wait for events or the app's next deadline.
+impl std::io::Write for Screen {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match TERMINAL_ACTIVE.load(Ordering::SeqCst) {
+            true => std::io::stdout().write(buf),
+            false => Ok(buf.len()),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stdout().flush()
+    }
+}
+
+/// Bytes buffered before a frame's output is written.
+const FRAME_BUFFER: usize = 1 << 16;
+
+type Term = Terminal<CrosstermBackend<std::io::BufWriter<Screen>>>;
+
+/// The event loop: draw when something changed (at most once a frame, but
+/// at once for the first character of a continuation: that is the latency
+/// a user feels after an edit), then wait for events or the app's next
+/// deadline.
 fn main_loop(terminal: &mut Term, app: &mut App, rx: &Receiver<Event>, cmd_tx: &Sender<WorkerCmd>) -> Result<()> {
     let mut dirty = true;
     let mut last_draw: Option<Instant> = None;
+    // Which continuation the last frame showed (`Run::continuation`).
+    let mut drawn_continuation: Option<u64> = None;
+    let first_character = |app: &App, drawn: Option<u64>| {
+        let now = app.run.continuation();
+        now.is_some() && now != drawn
+    };
     // Test-only fault injection: GATESCOPE_FAULT=ui-panic panics on the UI
     // thread after the first frame (worker-panic: see worker.rs).
     let ui_fault = std::env::var("GATESCOPE_FAULT").is_ok_and(|v| v == "ui-panic");
@@ -172,12 +206,14 @@ fn main_loop(terminal: &mut Term, app: &mut App, rx: &Receiver<Event>, cmd_tx: &
         let now = Instant::now();
         if dirty
             && !PANICKED.load(Ordering::SeqCst)
-            && last_draw.is_none_or(|t| now.duration_since(t) >= FRAME_INTERVAL)
+            && (last_draw.is_none_or(|t| now.duration_since(t) >= FRAME_INTERVAL)
+                || first_character(app, drawn_continuation))
         {
             let size = terminal.size()?;
             app.view.help_max_scroll = Some(ui::help::max_scroll(Rect::new(0, 0, size.width, size.height)));
             terminal.draw(|f| ui::draw(f, app))?;
             last_draw = Some(Instant::now());
+            drawn_continuation = app.run.continuation();
             dirty = false;
             if ui_fault && !app.run.steps.is_empty() {
                 panic!("injected fault: GATESCOPE_FAULT=ui-panic");
@@ -206,7 +242,7 @@ fn main_loop(terminal: &mut Term, app: &mut App, rx: &Receiver<Event>, cmd_tx: &
                     Ok(ev) => send(app.update(ev)),
                     Err(_) => break,
                 }
-                if app.quit {
+                if app.quit || first_character(app, drawn_continuation) {
                     break;
                 }
             }

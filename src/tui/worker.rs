@@ -1,7 +1,8 @@
 //! The one long-lived thread that owns the model. libtorch tensors are not
 //! `Sync` and no-grad mode is per thread, so everything model-shaped lives
 //! here; only plain data (`Step`s, messages) leaves. Between every unit of
-//! work (a generated character, or a chunk of a long prompt) the worker
+//! work (a generated character, or a chunk of a long prompt, read on every
+//! core; the last chunk brings the first generated character) the worker
 //! looks at its command channel, so a new request cancels the old one within
 //! one step. Every failure becomes an event; a panic is caught and reported
 //! as `WorkerEvent::Panicked`.
@@ -15,6 +16,7 @@ use crate::model::sample::Sampling;
 use crate::model::{Intervention, LoadOptions};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, Sender, TryRecvError};
+use std::sync::Arc;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum WorkerCmd {
@@ -138,7 +140,7 @@ struct Job {
     read: usize,
     /// The prompt's steps so far, and its marks (one per `SNAPSHOT_EVERY`
     /// characters), kept for the cache (short prompts only).
-    prompt_steps: Vec<Step>,
+    prompt_steps: Vec<Arc<Step>>,
     marks: Vec<Mark>,
     /// Characters still to generate.
     remaining: usize,
@@ -150,7 +152,7 @@ struct Job {
 /// characters. Any other edit reads from the last mark before it.
 struct PromptCache {
     chars: Vec<char>,
-    steps: Vec<Step>,
+    steps: Vec<Arc<Step>>,
     after: Mark,
     /// `marks[j]`: after the first `(j + 1) * every` characters.
     marks: Vec<Mark>,
@@ -332,8 +334,7 @@ impl Worker {
             Some((c, (len, mark))) => {
                 self.generator.rewind(mark);
                 for step in &c.steps[..len] {
-                    if self.events.send(Event::Worker(WorkerEvent::Step { id, step: Box::new(step.clone()) })).is_err()
-                    {
+                    if self.events.send(Event::Worker(WorkerEvent::Step { id, step: step.clone() })).is_err() {
                         return Flow::Exit;
                     }
                 }
@@ -361,19 +362,23 @@ impl Worker {
             self.cancel();
             return Flow::Continue;
         }
+        let id = job.id;
+        match self.next_character() {
+            Ok(step) => self.send(WorkerEvent::Step { id, step }),
+            Err(e) => self.fail(&e),
+        }
+    }
+
+    /// Generate the live request's next character.
+    fn next_character(&mut self) -> anyhow::Result<Arc<Step>> {
         if self.fault {
             panic!("injected fault: GATESCOPE_FAULT=worker-panic");
         }
-        let id = job.id;
-        match self.generator.generate_step() {
-            Ok(step) => {
-                if let Some(j) = self.job.as_mut() {
-                    j.remaining -= 1;
-                }
-                self.send(WorkerEvent::Step { id, step: Box::new(step) })
-            }
-            Err(e) => self.fail(&e),
+        let step = self.generator.generate_step()?;
+        if let Some(j) = self.job.as_mut() {
+            j.remaining -= 1;
         }
+        Ok(Arc::new(step))
     }
 
     /// Read the next `PROMPT_CHUNK` characters of the prompt; once it is all
@@ -382,25 +387,21 @@ impl Worker {
         let Some(job) = self.job.as_mut() else { return Flow::Continue };
         let end = (job.read + PROMPT_CHUNK).min(job.prompt.len());
         let text: String = job.prompt[job.read..end].iter().collect();
-        let (steps, marks) = match self.generator.feed_prompt_marked(&text, self.snapshot_every.max(1)) {
+        let every = self.snapshot_every.max(1);
+        let generator = &mut self.generator;
+        let (steps, marks) = match crate::model::on_all_cores(|| generator.feed_prompt_marked(&text, every)) {
             Ok(x) => x,
             Err(e) => return self.fail(&e),
         };
         self.prompt_chars_read += end - job.read;
         job.read = end;
-        let (id, keep) = (job.id, job.prompt.len() <= PROMPT_CACHE_MAX);
+        let (id, keep, complete) = (job.id, job.prompt.len() <= PROMPT_CACHE_MAX, job.read == job.prompt.len());
+        let steps: Vec<Arc<Step>> = steps.into_iter().map(Arc::new).collect();
         if keep {
             job.marks.extend(marks);
+            job.prompt_steps.extend(steps.iter().cloned());
         }
-        for step in steps {
-            if keep {
-                job.prompt_steps.push(step.clone());
-            }
-            if self.events.send(Event::Worker(WorkerEvent::Step { id, step: Box::new(step) })).is_err() {
-                return Flow::Exit;
-            }
-        }
-        if keep && job.read == job.prompt.len() {
+        if keep && complete {
             self.cache = Some(PromptCache {
                 covering: covering_prompt(self.generator.interventions(), job.prompt.len()),
                 chars: job.prompt.clone(),
@@ -410,7 +411,21 @@ impl Worker {
                 after: self.generator.mark(),
             });
         }
-        Flow::Continue
+        // The chunk that ends the prompt goes out with the first generated
+        // character right behind it: the UI, taking them in one go, draws
+        // that character at once, instead of first a frame of the prompt
+        // alone that the character would wait behind.
+        let first = (complete && job.remaining > 0).then(|| self.next_character());
+        for step in steps {
+            if self.events.send(Event::Worker(WorkerEvent::Step { id, step })).is_err() {
+                return Flow::Exit;
+            }
+        }
+        match first {
+            Some(Ok(step)) => self.send(WorkerEvent::Step { id, step }),
+            Some(Err(e)) => self.fail(&e),
+            None => Flow::Continue,
+        }
     }
 
     /// The request cannot go on: say why; the request is over.

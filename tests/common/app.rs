@@ -65,11 +65,11 @@ pub fn run_at(mut app: App, m: &CharLstm, prompt: &str, generated: usize, at: In
     };
     let mut g = Generator::new(m, sampling);
     for s in g.feed_prompt(&p).unwrap() {
-        app.update(Event::Worker(WorkerEvent::Step { id, step: Box::new(s) }));
+        app.update(Event::Worker(WorkerEvent::Step { id, step: s.into() }));
     }
     for _ in 0..generated {
         let s = g.generate_step().unwrap();
-        app.update(Event::Worker(WorkerEvent::Step { id, step: Box::new(s) }));
+        app.update(Event::Worker(WorkerEvent::Step { id, step: s.into() }));
     }
     app.update(Event::Worker(WorkerEvent::Done { id }));
     app

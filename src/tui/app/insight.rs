@@ -23,6 +23,7 @@ use crate::generate::Step;
 use crate::model::Unit;
 use std::collections::VecDeque;
 use std::ops::Range;
+use std::sync::Arc;
 
 /// Steps an analysis takes per tick.
 pub const SLICE: usize = 128;
@@ -141,7 +142,7 @@ pub struct Insight {
 impl Insight {
     /// Start `kind` over `steps` (the ring, of history `history`, with
     /// `dropped` steps gone before it), replacing a job of the same kind.
-    pub fn start(&mut self, kind: JobKind, steps: &VecDeque<Step>, history: u64, dropped: usize, hidden: usize) {
+    pub fn start(&mut self, kind: JobKind, steps: &VecDeque<Arc<Step>>, history: u64, dropped: usize, hidden: usize) {
         let same = |j: &Job| std::mem::discriminant(&j.kind) == std::mem::discriminant(&kind);
         self.jobs.retain(|j| !same(j));
         let layers = steps.front().map_or(0, |s| s.layers.len());

@@ -12,12 +12,13 @@ use crate::tui::keys::Action;
 use crate::tui::text::sanitize_line;
 use crate::tui::worker::WorkerCmd;
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 /// A baseline run and what the rerun beside it changed.
 #[derive(Debug, Clone)]
 pub struct Compare {
     /// The run as it was before the intervention was applied, oldest step first.
-    pub baseline: Vec<Step>,
+    pub baseline: Vec<Arc<Step>>,
     /// The interventions the baseline itself ran with (usually none).
     pub baseline_with: Vec<Intervention>,
     /// The intervention whose application started the rerun.
@@ -39,7 +40,7 @@ pub struct Diff {
 }
 
 /// Compare the generated characters of `baseline` with those of `run` at the same t.
-pub fn diff(baseline: &[Step], run: &VecDeque<Step>) -> Diff {
+pub fn diff(baseline: &[Arc<Step>], run: &VecDeque<Arc<Step>>) -> Diff {
     let mut d = Diff { compared: 0, differing: 0, first: None };
     let Some(t0) = run.front().map(|s| s.t) else { return d };
     for b in baseline.iter().filter(|s| !s.is_prompt) {
@@ -218,7 +219,7 @@ impl App {
         }
         let (prompt_len, length) = self.run_lengths();
         let prompt = self.run.prompt.clone();
-        let baseline: Vec<Step> = std::mem::take(&mut self.run.steps).into();
+        let baseline: Vec<Arc<Step>> = std::mem::take(&mut self.run.steps).into();
         let from = iv.span.map_or(prompt_len, |s| s.start);
         self.iv.compare = Some(Compare {
             baseline,

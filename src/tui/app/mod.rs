@@ -237,7 +237,7 @@ impl App {
                 None
             }
             WorkerEvent::Step { id, step } => {
-                if let Some(shifted) = self.run.accept(id, *step, self.now) {
+                if let Some(shifted) = self.run.accept(id, step, self.now) {
                     self.view.cursor = self.view.cursor.saturating_sub(shifted);
                     self.view.shift_steps(shifted);
                 }

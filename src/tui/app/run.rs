@@ -3,11 +3,12 @@
 
 use crate::generate::Step;
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Instant;
 
-/// The step ring's memory budget. A step holds i, f, g, o and c for every
-/// layer (`Step::heap_bytes`): ~20 KB for a 2x512 model, so 256 MB keeps
-/// ~12,900 steps of it; small models are capped at `MAX_STEPS` (a long
+/// The step ring's memory budget. A step holds i, f, g, o, c and h for
+/// every layer (`Step::heap_bytes`): ~24 KB for a 2x512 model, so 256 MB
+/// keeps ~10,800 steps of it; small models are capped at `MAX_STEPS` (a long
 /// session never needs more to draw or inspect). Past the capacity the oldest
 /// steps are dropped, so memory stays flat however long the run.
 pub const MEMORY_BUDGET: usize = 256 << 20;
@@ -58,8 +59,9 @@ impl Rate {
 }
 
 pub struct Run {
-    /// The run's steps, oldest first, at most `capacity`.
-    pub steps: VecDeque<Step>,
+    /// The run's steps, oldest first, at most `capacity`; shared with the
+    /// worker's prompt cache.
+    pub steps: VecDeque<Arc<Step>>,
     pub capacity: usize,
     /// Steps of this run dropped from the front of the ring.
     pub dropped: usize,
@@ -108,6 +110,13 @@ impl Run {
         matches!(self.state, RunState::Generating | RunState::Paused)
     }
 
+    /// `history` once the run has generated a character (steps are the
+    /// prompt's, then the continuation's), else None: the main loop draws
+    /// the first character of each continuation without waiting for a frame.
+    pub fn continuation(&self) -> Option<u64> {
+        self.steps.back().is_some_and(|s| !s.is_prompt).then_some(self.history)
+    }
+
     /// A full continuation that no save has written yet.
     pub fn unsaved(&self) -> bool {
         self.kind == RunKind::Full && !self.steps.is_empty() && !self.saved
@@ -132,7 +141,7 @@ impl Run {
 
     /// Take a step of request `id`. Returns how many old steps were dropped
     /// from the front (0 or 1), so that indices into `steps` can follow.
-    pub fn accept(&mut self, id: u64, step: Step, now: Instant) -> Option<usize> {
+    pub fn accept(&mut self, id: u64, step: Arc<Step>, now: Instant) -> Option<usize> {
         if self.active != Some(id) {
             return None;
         }
@@ -180,6 +189,30 @@ impl Run {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    fn step(t: usize, is_prompt: bool) -> Arc<Step> {
+        Arc::new(Step { t, ch: 'a', is_prompt, prob: None, layers: Vec::new(), top: Vec::new() })
+    }
+
+    /// What the main loop draws at once: each run's first generated
+    /// character, told apart from the last run's.
+    #[test]
+    fn a_continuation_is_named_by_its_run() {
+        let (mut run, now) = (Run::default(), Instant::now());
+        let id = run.begin(RunKind::Preview, "ab".into());
+        run.accept(id, step(0, true), now);
+        run.accept(id, step(1, true), now);
+        assert_eq!(run.continuation(), None, "the prompt alone");
+        run.accept(id, step(2, false), now);
+        let first = run.continuation().expect("a generated character");
+        run.accept(id, step(3, false), now);
+        assert_eq!(run.continuation(), Some(first), "the same continuation");
+        let id = run.begin(RunKind::Preview, "ab".into());
+        assert_eq!(run.continuation(), None);
+        run.accept(id, step(0, true), now);
+        run.accept(id, step(1, false), now);
+        assert!(run.continuation().is_some_and(|c| c != first), "a new run's continuation is another");
+    }
 
     #[test]
     fn the_rate_reads_the_given_clock() {

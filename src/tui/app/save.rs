@@ -8,6 +8,7 @@ use crate::generate::Step;
 use crate::model::Intervention;
 use anyhow::{bail, Result};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The default transcript name in `dir`, named by the local time, with a
 /// suffix if a file of that name (or its trace) exists.
@@ -82,7 +83,7 @@ pub fn transcript_header(interventions: &[Intervention]) -> Option<String> {
 /// Write the transcript to `txt`, the trace and the page beside it (same
 /// name, `.jsonl` and `.html`). Each goes through a temporary file; none
 /// overwrites a file, and a failure removes what this save had written.
-pub fn save(steps: &[Step], txt: &Path, meta: &SaveMeta) -> Result<[PathBuf; 3]> {
+pub fn save(steps: &[Arc<Step>], txt: &Path, meta: &SaveMeta) -> Result<[PathBuf; 3]> {
     if steps.is_empty() {
         bail!("nothing to save yet");
     }

@@ -49,8 +49,8 @@ pub fn render(cmp: &Compare, run: &Run, area: Rect, buf: &mut Buffer) {
         return;
     }
     let (b0, r0) = (cmp.baseline.first().map(|s| s.t), run.steps.front().map(|s| s.t));
-    let base = |i: usize| cmp.baseline.get(i);
-    let rerun = |i: usize| run.steps.get(i);
+    let base = |i: usize| cmp.baseline.get(i).map(|s| &**s);
+    let rerun = |i: usize| run.steps.get(i).map(|s| &**s);
     let lo = b0.into_iter().chain(r0).min().unwrap_or(0);
     let hi = [cmp.baseline.last().map(|s| s.t), run.steps.back().map(|s| s.t)].into_iter().flatten().max();
     let Some(hi) = hi else { return };

@@ -17,6 +17,7 @@ use ratatui::layout::Rect;
 use ratatui::style::{Color, Style};
 use ratatui::widgets::{Block, Widget};
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Gate {
@@ -59,7 +60,7 @@ impl Gate {
 /// window, in unit order. Non-finite values count as most variable (they are
 /// worth seeing).
 pub fn pick_units(
-    steps: &VecDeque<Step>,
+    steps: &VecDeque<Arc<Step>>,
     gate: Gate,
     layer: usize,
     window: std::ops::Range<usize>,
@@ -75,20 +76,25 @@ pub fn pick_units(
     let n = (end - start).max(1) as f32;
     let mut sum = vec![0f64; units];
     let mut sq = vec![0f64; units];
-    let mut bad = vec![false; units];
+    // Without a branch per value, so the loop vectorises (it runs for every
+    // panel of every frame): a non-finite value makes its unit's sums
+    // non-finite, which marks the unit. Finite f32 values cannot overflow
+    // these f64 sums.
     for s in steps.range(start..end) {
         let Some(l) = s.layers.get(layer) else { continue };
-        for (u, &v) in gate.values(l).iter().enumerate().take(units) {
-            if v.is_finite() {
-                sum[u] += v as f64;
-                sq[u] += (v as f64) * (v as f64);
-            } else {
-                bad[u] = true;
-            }
+        let values = gate.values(l);
+        let values = &values[..units.min(values.len())];
+        for ((sum, sq), &v) in sum.iter_mut().zip(sq.iter_mut()).zip(values) {
+            let v = v as f64;
+            *sum += v;
+            *sq += v * v;
         }
     }
     let var: Vec<f64> = (0..units)
-        .map(|u| if bad[u] { f64::INFINITY } else { sq[u] / n as f64 - (sum[u] / n as f64).powi(2) })
+        .map(|u| match sum[u].is_finite() && sq[u].is_finite() {
+            true => sq[u] / n as f64 - (sum[u] / n as f64).powi(2),
+            false => f64::INFINITY,
+        })
         .collect();
     let mut idx: Vec<usize> = (0..units).filter(|u| !exclude.contains(u)).collect();
     idx.sort_by(|&a, &b| var[b].total_cmp(&var[a]).then(a.cmp(&b)));

@@ -11,6 +11,7 @@ use ratatui::style::{Color, Style};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, Widget};
+use std::sync::Arc;
 
 /// Bounds that a chart can use: finite, and min < max.
 pub fn bounds(values: impl Iterator<Item = f64>) -> [f64; 2] {
@@ -42,7 +43,7 @@ pub fn render(run: &Run, view: &View, focus: Focus, area: Rect, buf: &mut Buffer
 /// the run's own lines, over the same steps.
 pub fn render_with_baseline(
     run: &Run,
-    baseline: Option<&[Step]>,
+    baseline: Option<&[Arc<Step>]>,
     view: &View,
     focus: Focus,
     area: Rect,
