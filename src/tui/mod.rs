@@ -178,8 +178,8 @@ fn main_loop(terminal: &mut Term, app: &mut App, rx: &Receiver<Event>, cmd_tx: &
     // Which continuation the last frame showed (`Run::continuation`).
     let mut drawn_continuation: Option<u64> = None;
     let first_character = |app: &App, drawn: Option<u64>| {
-        let now = app.run.continuation();
-        now.is_some() && now != drawn
+        let current = app.run.continuation();
+        current.is_some() && current != drawn
     };
     // Test-only fault injection: GATESCOPE_FAULT=ui-panic panics on the UI
     // thread after the first frame (worker-panic: see worker.rs).
