@@ -76,10 +76,10 @@ pub fn pick_units(
     let n = (end - start).max(1) as f32;
     let mut sum = vec![0f64; units];
     let mut sq = vec![0f64; units];
-    // Without a branch per value, so the loop vectorises (it runs for every
-    // panel of every frame): a non-finite value makes its unit's sums
-    // non-finite, which marks the unit. Finite f32 values cannot overflow
-    // these f64 sums.
+    // Without a branch per value, so the compiler can vectorise the loop
+    // (it runs for every panel of every frame): a non-finite value makes
+    // its unit's sums non-finite, which marks the unit. Finite f32 values
+    // cannot overflow these f64 sums.
     for s in steps.range(start..end) {
         let Some(l) = s.layers.get(layer) else { continue };
         let values = gate.values(l);
