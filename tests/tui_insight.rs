@@ -138,6 +138,31 @@ fn pins_head_the_heatmaps_with_their_names_and_the_box_refuses_bad_units() {
     assert_eq!(app.view.pins.len(), 2);
 }
 
+/// Three pins with long names, as the shipped model starts with, at 120
+/// columns: the status keeps the continuation length (set by Alt-+ and shown
+/// nowhere else) and gives the pins the room left, bare units when their
+/// names do not fit.
+#[test]
+fn the_status_keeps_the_length_beside_three_named_pins() {
+    let (mut app, _) = app_with_run("ROMEO:\n", 150);
+    for (u, name) in [
+        (Unit::new(1, 3), "speaker line r .88"),
+        (Unit::new(1, 5), "line position r .91"),
+        (Unit::new(0, 2), "in word r .64"),
+    ] {
+        app.view.pins.push(u);
+        app.view.labels.insert(u, name.into());
+    }
+    app.update(alt('+'));
+    app.update(alt('+'));
+    let screen = format!("{}", draw(&app, 120, 36).backend());
+    let status = screen.lines().rev().nth(1).unwrap();
+    assert!(status.contains(&format!("len {}", app.length)) && app.length == 2000, "{status}");
+    assert!(status.contains("pinned l1:3 speaker line r .88, l1:5"), "the room left names the first pin: {status}");
+    let wide = format!("{}", draw(&app, 200, 36).backend());
+    assert!(wide.contains("pinned l1:3 speaker line r .88, l1:5 line position r .91, l0:2 in word r .64"), "{wide}");
+}
+
 #[test]
 fn saturation_view_picks_the_point_nearest_the_cursor() {
     let (mut app, _) = app_with_run("ROMEO:\nBut soft", 300);

@@ -64,7 +64,9 @@ fn first_line(app: &App, w: usize) -> Vec<Part> {
     let s = &app.sampling;
     let k = if s.top_k == 0 { "all".to_string() } else { s.top_k.to_string() };
     parts.push(plain(1, format!("T {:.2} top-k {k} top-p {:.2} seed {}", s.temperature, s.top_p, s.seed)));
-    parts.push(plain(4, format!("len {}", app.length)));
+    // The length is what Enter will run, as the sampling is; nothing else
+    // on screen shows it.
+    parts.push(plain(1, format!("len {}", app.length)));
     if app.mode == Mode::Inspect {
         if let Some(st) = app.focus().and_then(|f| app.run.steps.get(f)) {
             let p = st.prob.map(|p| format!("p={p:.3}")).unwrap_or_else(|| "p=–".into());
@@ -95,7 +97,11 @@ fn first_line(app: &App, w: usize) -> Vec<Part> {
     }
     parts.push(plain(2, view));
     if !app.view.pins.is_empty() {
-        parts.push(plain(2, pins(app, w.saturating_sub(64).max(24))));
+        // The pins take the room the parts ranked before them leave: their
+        // labels while those fit, bare units after (the heatmap gutter names
+        // them too).
+        let before: usize = parts.iter().filter(|p| p.rank <= 2).map(|p| width(&p.spans) + 3).sum();
+        parts.push(plain(2, pins(app, w.saturating_sub(before + 1).max(24))));
     }
     parts.push(plain(5, if app.preview { "preview".into() } else { "no preview".into() }));
     parts
