@@ -51,7 +51,7 @@ THREADS ?= 2
 default-model: build runs/tinyshakespeare-validation.txt
 	target/release/gatescope train --data $(DATA) --out runs/default-f32.safetensors \
 	  --layers 2 --hidden 512 --embed 64 --batch 64 --seq 100 --dropout 0.3 --weight-drop 0.4 \
-	  --weight-decay 0.1 --lr 3e-3 --warmup 100 --steps 5000 \
+	  --weight-decay 0.1 --lr 3e-3 --warmup 100 --steps 7000 \
 	  --eval-every 250 --checkpoint-every 100 --seed 1 --threads $(THREADS)
 	target/release/gatescope convert runs/default-f32.safetensors --dtype f16 --out runs/default.safetensors
 	target/release/gatescope cells -c runs/default.safetensors --data runs/tinyshakespeare-validation.txt \
