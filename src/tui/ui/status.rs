@@ -21,6 +21,11 @@ fn human(n: usize) -> String {
     }
 }
 
+/// What `fit` puts before the first part and between two parts; the pins'
+/// room is reckoned with the same widths.
+const LEAD: &str = " ";
+const SEPARATOR: &str = " │ ";
+
 /// A part of the first line and its rank: higher ranks go first when the
 /// line is too long.
 struct Part {
@@ -100,8 +105,8 @@ fn first_line(app: &App, w: usize) -> Vec<Part> {
         // The pins take the room the parts ranked before them leave: their
         // labels while those fit, bare units after (the heatmap gutter names
         // them too).
-        let before: usize = parts.iter().filter(|p| p.rank <= 2).map(|p| width(&p.spans) + 3).sum();
-        parts.push(plain(2, pins(app, w.saturating_sub(before + 1).max(24))));
+        let before: usize = parts.iter().filter(|p| p.rank <= 2).map(|p| width(&p.spans) + SEPARATOR.width()).sum();
+        parts.push(plain(2, pins(app, w.saturating_sub(LEAD.width() + before).max(24))));
     }
     parts.push(plain(5, if app.preview { "preview".into() } else { "no preview".into() }));
     parts
@@ -135,20 +140,20 @@ pub fn pins(app: &App, max: usize) -> String {
 /// for a later-ranked, narrower one (the pins with long labels must not
 /// take the length with them). The first-ranked part is always there.
 fn fit(parts: Vec<Part>, max: usize) -> Vec<Span<'static>> {
-    let sep = || Span::styled(" │ ", theme::dim());
+    let sep = || Span::styled(SEPARATOR, theme::dim());
     let mut by_rank: Vec<usize> = (0..parts.len()).collect();
     by_rank.sort_by_key(|&i| (parts[i].rank, i));
     let mut keep = vec![false; parts.len()];
-    let mut total = 1; // the leading space
+    let mut total = LEAD.width();
     for (n, i) in by_rank.into_iter().enumerate() {
-        let add = width(&parts[i].spans) + if n > 0 { 3 } else { 0 };
+        let add = width(&parts[i].spans) + if n > 0 { SEPARATOR.width() } else { 0 };
         if n == 0 || total + add <= max {
             keep[i] = true;
             total += add;
         }
     }
     let parts = parts.into_iter().zip(keep).filter_map(|(p, k)| k.then_some(p));
-    let mut spans = vec![Span::raw(" ")];
+    let mut spans = vec![Span::raw(LEAD)];
     for (i, p) in parts.enumerate() {
         if i > 0 {
             spans.push(sep());
