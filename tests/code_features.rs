@@ -96,14 +96,21 @@ fn edge_cases_are_marked_exactly_by_gatescope_and_the_reference() {
     }
 }
 
-/// Run tests/py/tokenize_agreement.py over (name, text, marks, pieces).
-fn tokenize_agreement(dir: &Path, texts: &[(String, String, String, Vec<(usize, usize)>)]) -> Value {
+/// A text for tests/py/tokenize_agreement.py: its features' marks over the
+/// whole text, and the character spans of it that are separate Python files.
+struct Text {
+    name: String,
+    text: String,
+    marks: String,
+    pieces: Vec<(usize, usize)>,
+}
+
+/// Run tests/py/tokenize_agreement.py over `texts`.
+fn tokenize_agreement(dir: &Path, texts: &[Text]) -> Value {
     let input = dir.join("texts.jsonl");
     let lines: Vec<String> = texts
         .iter()
-        .map(|(name, text, marks, pieces)| {
-            json!({"name": name, "text": text, "marks": marks, "pieces": pieces}).to_string()
-        })
+        .map(|t| json!({"name": t.name, "text": t.text, "marks": t.marks, "pieces": t.pieces}).to_string())
         .collect();
     std::fs::write(&input, lines.join("\n")).unwrap();
     let out = Command::new(venv_python())
@@ -116,10 +123,9 @@ fn tokenize_agreement(dir: &Path, texts: &[(String, String, String, Vec<(usize, 
 }
 
 /// One text that is one Python file.
-fn whole(name: &str, text: String) -> (String, String, String, Vec<(usize, usize)>) {
-    let n = text.chars().count();
-    let m = marks(&text);
-    (name.to_string(), text, m, vec![(0, n)])
+fn whole(name: &str, text: String) -> Text {
+    let pieces = vec![(0, text.chars().count())];
+    Text { name: name.to_string(), marks: marks(&text), text, pieces }
 }
 
 /// Every file of the code corpus (lexed as one text, as the model reads it,
@@ -139,7 +145,7 @@ fn the_features_are_tokenizes_strings_and_comments() {
     starts.push(chars.len());
     let pieces: Vec<(usize, usize)> = starts.windows(2).map(|w| (w[0], w[1])).collect();
     let corpus_files = pieces.len();
-    let mut texts = vec![("data/python-stdlib.txt".to_string(), corpus.clone(), marks(&corpus), pieces)];
+    let mut texts = vec![Text { name: "data/python-stdlib.txt".into(), marks: marks(&corpus), text: corpus, pieces }];
 
     let mut modules: Vec<PathBuf> = std::fs::read_dir(held_out_dir())
         .unwrap()
@@ -156,6 +162,17 @@ fn the_features_are_tokenizes_strings_and_comments() {
 
     let dir = scratch("tokenize");
     let report = tokenize_agreement(&dir, &texts);
+    println!(
+        "tokenize (Python {}) and the features on {} files, {} characters ({} in strings, {} in comments): {} \
+         disagreements (the reference: {})",
+        report["python"],
+        report["files"],
+        report["chars"],
+        report["string_chars"],
+        report["comment_chars"],
+        report["gatescope_total"],
+        report["reference_total"]
+    );
     let python = report["python"].as_str().unwrap();
     assert!(python.starts_with("3.11."), "the .venv's Python is 3.11 (found {python})");
     assert_eq!(report["documented"], json!([]), "no documented difference applies on 3.11");
@@ -176,7 +193,10 @@ fn the_features_are_tokenizes_strings_and_comments() {
     let chars: Vec<char> = rnn.chars().collect();
     let quotes: String =
         FeatureTable::new(&chars).column(Feature::InQuotes).iter().map(|&q| if q == 1.0 { 's' } else { '.' }).collect();
-    let control = tokenize_agreement(&dir, &[("rnn.py by in_quotes".into(), rnn, quotes, vec![(0, chars.len())])]);
+    let control = tokenize_agreement(
+        &dir,
+        &[Text { name: "rnn.py by in_quotes".into(), text: rnn, marks: quotes, pieces: vec![(0, chars.len())] }],
+    );
     assert!(control["gatescope_total"].as_u64().unwrap() > 1000, "{}", control["gatescope_total"]);
     assert_eq!(control["reference_total"], 0);
 }
