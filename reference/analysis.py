@@ -68,6 +68,17 @@ speaker_line   x_t's line without its "\\n" ends with ":", and the part before
 in_quotes      the number of '"' in x_0..x_(t-1) is odd
 bracket_depth  d_t = max(0, d_(t-1) + [x_t in "([{"] - [x_t in ")]}"]), d_(-1) = 0
 indent         the number of leading spaces and tabs of x_t's line
+in_string      x_t is in a Python string, from its opening quote(s) through its
+               closing quote(s) (prefix letters such as f or r are not)
+in_comment     x_t is in a Python comment, from "#" up to its "\\n" (not included)
+The last two lex the text from its start with four states: code, comment,
+single-quoted string, triple-quoted string. In code, "#" starts a comment
+that runs up to the next "\\n" (which is code); ' or " starts a string,
+triple-quoted when the next two characters are the same quote, else
+single-quoted. In a string a backslash escapes the next character, which
+never ends the string (raw or not); a single-quoted string ends at its
+unescaped quote or before an unescaped "\\n" (the "\\n" is code); a
+triple-quoted one ends at three of its quote in a row.
 str.isalpha/isupper/islower are Unicode-aware; the tests use ASCII-range
 text, where Rust's char::is_alphabetic/is_uppercase/is_lowercase agree.
 """
@@ -86,7 +97,8 @@ import charlstm  # noqa: E402
 from charlstm import RefError  # noqa: E402
 
 FEATURES = ("line_position", "word_position", "in_word", "newline", "space", "uppercase",
-            "vowel", "punctuation", "speaker_line", "in_quotes", "bracket_depth", "indent")
+            "vowel", "punctuation", "speaker_line", "in_quotes", "bracket_depth", "indent",
+            "in_string", "in_comment")
 STATE_TOLERANCE = 1e-4
 
 
@@ -169,6 +181,43 @@ def leading_blanks(line):
     return len(line) - len(line.lstrip(" \t"))
 
 
+def python_lexemes(text):
+    """Per character: "code", "comment" or "string" (see in_string above)."""
+    n = len(text)
+    out = ["code"] * n
+    i = 0
+    while i < n:
+        ch = text[i]
+        if ch == "#":
+            end = text.find("\n", i)
+            end = n if end < 0 else end
+            out[i:end] = ["comment"] * (end - i)
+            i = end
+        elif ch in "'\"":
+            triple = text[i + 1:i + 3] == ch * 2
+            j = i + 3 if triple else i + 1
+            end = n
+            while j < n:
+                if text[j] == "\\":
+                    j += 2
+                elif triple and text[j:j + 3] == ch * 3:
+                    end = j + 3
+                    break
+                elif not triple and text[j] == ch:
+                    end = j + 1
+                    break
+                elif not triple and text[j] == "\n":
+                    end = j
+                    break
+                else:
+                    j += 1
+            out[i:end] = ["string"] * (end - i)
+            i = end
+        else:
+            i += 1
+    return out
+
+
 def text_features(text):
     """Dict name -> float64 array [N]."""
     n = len(text)
@@ -194,6 +243,9 @@ def text_features(text):
         quotes += ch == '"'
         depth = max(0, depth + (ch in "([{") - (ch in ")]}"))
         f["bracket_depth"][t] = depth
+    lexemes = python_lexemes(text)
+    f["in_string"][:] = [lx == "string" for lx in lexemes]
+    f["in_comment"][:] = [lx == "comment" for lx in lexemes]
     return f
 
 

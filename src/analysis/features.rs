@@ -1,6 +1,7 @@
-//! The twelve text features the catalogue correlates units with, exactly as
-//! issue 9 defines them. Each is a value per step t (the character x_t the
-//! model consumed at t); indicators are 0 or 1.
+//! The fourteen text features the catalogue correlates units with. Each is a
+//! value per step t (the character x_t the model consumed at t); indicators
+//! are 0 or 1. `in_string` and `in_comment` read the text as Python source
+//! (`pylex`).
 //!
 //! Lines are lines of the analysed characters only: a `\n` belongs to the
 //! line it ends, and the last line ends at the last character even when the
@@ -8,7 +9,9 @@
 //! `line_position`) look at a whole line, so the table is computed over the
 //! whole text at once rather than streamed.
 
-/// A text feature, in the order of the issue's table (and of every output).
+use super::pylex::{lex, Lexeme};
+
+/// A text feature, in the order of every output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Feature {
     LinePosition,
@@ -23,10 +26,12 @@ pub enum Feature {
     InQuotes,
     BracketDepth,
     Indent,
+    InString,
+    InComment,
 }
 
 /// How many features there are.
-pub const FEATURES: usize = 12;
+pub const FEATURES: usize = 14;
 
 impl Feature {
     pub const ALL: [Feature; FEATURES] = [
@@ -42,6 +47,8 @@ impl Feature {
         Feature::InQuotes,
         Feature::BracketDepth,
         Feature::Indent,
+        Feature::InString,
+        Feature::InComment,
     ];
 
     pub fn index(self) -> usize {
@@ -62,6 +69,8 @@ impl Feature {
             "in_quotes",
             "bracket_depth",
             "indent",
+            "in_string",
+            "in_comment",
         ][self.index()]
     }
 
@@ -80,6 +89,8 @@ impl Feature {
             "an odd number of '\"' before x_t",
             "depth of ([{ minus )]} so far, never below 0",
             "leading spaces and tabs of x_t's line",
+            "x_t is in a Python string, its quotes included (prefix letters not)",
+            "x_t is in a Python comment, from '#' up to its \\n (not included)",
         ][self.index()]
     }
 
@@ -119,7 +130,7 @@ impl FeatureTable {
         }
         let (mut run, mut quotes, mut depth) = (0usize, 0usize, 0i64);
         let ind = |b: bool| f64::from(u8::from(b));
-        for (row, &c) in rows.iter_mut().zip(text) {
+        for ((row, &c), lexeme) in rows.iter_mut().zip(text).zip(lex(text)) {
             let alpha = c.is_alphabetic();
             run = if alpha { run + 1 } else { 0 };
             depth = (depth + i64::from("([{".contains(c)) - i64::from(")]}".contains(c))).max(0);
@@ -134,6 +145,8 @@ impl FeatureTable {
             row[Feature::InQuotes.index()] = (quotes % 2) as f64;
             quotes += usize::from(c == '"');
             row[Feature::BracketDepth.index()] = depth as f64;
+            row[Feature::InString.index()] = ind(lexeme == Lexeme::String);
+            row[Feature::InComment.index()] = ind(lexeme == Lexeme::Comment);
         }
         Self { rows }
     }
@@ -228,6 +241,15 @@ mod tests {
     }
 
     #[test]
+    fn python_strings_and_comments_are_exclusive_indicators() {
+        let t = "x = f'#' # \"q\"\n";
+        assert_eq!(ints(t, Feature::InString), [0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(ints(t, Feature::InComment), [0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0]);
+        // in_quotes still counts every '"', comment or not.
+        assert_eq!(ints(t, Feature::InQuotes), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0]);
+    }
+
+    #[test]
     fn bracket_depth_never_goes_below_zero() {
         assert_eq!(ints("a(b[c)]))(x}", Feature::BracketDepth), [0, 1, 1, 2, 2, 1, 0, 0, 0, 1, 1, 0]);
         // After a surplus closer the count restarts from zero, not from -1.
@@ -250,8 +272,9 @@ mod tests {
         }
         assert_eq!(Feature::ALL[0].name(), "line_position");
         assert_eq!(Feature::ALL[11].name(), "indent");
+        assert_eq!(Feature::ALL[13].name(), "in_comment");
         // Indicators really are 0/1 on a mixed text.
-        let text: Vec<char> = "KING:\n  \"Hi (there)!\" A e\tz\n".chars().collect();
+        let text: Vec<char> = "KING:\n  \"Hi (there)!\" A e\tz # 'c'\n".chars().collect();
         let table = FeatureTable::new(&text);
         for f in Feature::ALL.into_iter().filter(|f| f.is_indicator()) {
             assert!(table.column(f).iter().all(|&v| v == 0.0 || v == 1.0), "{}", f.name());

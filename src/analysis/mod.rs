@@ -10,6 +10,7 @@
 
 pub mod catalogue;
 pub mod features;
+pub mod pylex;
 pub mod report;
 pub mod saturation;
 pub mod save;
