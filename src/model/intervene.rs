@@ -13,8 +13,7 @@
 //! h_t = o·tanh(c_t) and before the carry; h before the next layer, the head
 //! and the carry. Several apply in the order given. Values are not clamped.
 
-use super::layout::{parse_layer, Gate, Unit};
-use super::lstm::Dims;
+use super::layout::{parse_layer, Dims, Gate, Unit};
 use anyhow::{anyhow, bail, Result};
 use std::fmt;
 use std::str::FromStr;
