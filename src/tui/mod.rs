@@ -248,7 +248,7 @@ fn main_loop(terminal: &mut Term, app: &mut App, rx: &Receiver<Event>, cmd_tx: &
             }
         }
         // An analysis under way changes the state at every slice it takes.
-        let analysing = app.insight.busy();
+        let analysing = app.analyses.busy();
         if let Some(cmd) = app.tick(Instant::now()) {
             send(Some(cmd));
             dirty = true;

@@ -19,7 +19,7 @@ impl App {
         let before = self.sampling;
         let cmd = match action {
             Action::ListMove(_) | Action::Submit | Action::Cancel if self.mode == Mode::Panel => {
-                return self.insight_action(action)
+                return self.analysis_action(action)
             }
             Action::PinBox
             | Action::ClearPins
@@ -32,7 +32,7 @@ impl App {
             | Action::NextMatch(_)
             | Action::PanelSide(_)
             | Action::PanelGate
-            | Action::PanelNext => return self.insight_action(action),
+            | Action::PanelNext => return self.analysis_action(action),
             Action::Edit(e) => return self.edit(e),
             Action::Submit => return self.submit(),
             Action::Cancel => return self.cancel(),
@@ -193,7 +193,7 @@ impl App {
                 None
             }
             Mode::CellsFile => self.submit_file_box(),
-            Mode::Panel => self.insight_action(Action::Submit),
+            Mode::Panel => self.analysis_action(Action::Submit),
             Mode::Intervene => self.apply_intervention(),
             Mode::Interventions => {
                 self.close_intervention_box();

@@ -121,7 +121,7 @@ impl App {
     pub fn inspecting(&self) -> bool {
         self.mode == Mode::Inspect
             || (self.mode == Mode::Intervene && self.iv.back_to == Mode::Inspect)
-            || (self.mode == Mode::Panel && self.insight.back_to == Some(Mode::Inspect))
+            || (self.mode == Mode::Panel && self.analyses.back_to == Some(Mode::Inspect))
     }
 
     /// Prompt characters and generated characters of the run on screen.

@@ -67,7 +67,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
     let compare = app.iv.shown();
     match compare {
         Some(c) => compare::render(c, &app.run, a.output, buf),
-        None => output::render(&app.run, &app.view, focus, a.output, buf),
+        None => output::render(&app.run, &app.view, &app.analyses.search, focus, a.output, buf),
     }
     match app.view.panel {
         Panel::Gates => gates::render(&app.run, &app.view, focus, a.gates, buf),

@@ -60,7 +60,7 @@ fn first_line(app: &App, w: usize) -> Vec<Part> {
         RunState::Paused => ("paused".to_string(), Color::LightYellow),
     };
     parts.push(Part { rank: 0, spans: vec![Span::styled(state, Style::new().fg(color))] });
-    if let Some(j) = &app.insight.file_job {
+    if let Some(j) = &app.analyses.file_job {
         parts.push(Part { rank: 0, spans: vec![Span::styled(j.status(), Style::new().fg(theme::ACCENT))] });
     }
     if !app.iv.active.is_empty() {
