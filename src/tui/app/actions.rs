@@ -44,7 +44,7 @@ impl App {
                 return Some(WorkerCmd::Shutdown);
             }
             Action::Quit => return self.ask_to_quit(),
-            Action::ScrollBack | Action::ScrollForward if self.iv.shown().is_some() => {
+            Action::ScrollBack | Action::ScrollForward if self.interventions.shown().is_some() => {
                 return self.intervene_action(action)
             }
             Action::Intervene
@@ -204,8 +204,8 @@ impl App {
 
     fn cancel(&mut self) -> Option<WorkerCmd> {
         match self.mode {
-            Mode::Typing if !self.run.is_running() && self.iv.shown().is_some() => {
-                self.iv.compare_shown = false;
+            Mode::Typing if !self.run.is_running() && self.interventions.shown().is_some() => {
+                self.interventions.compare_shown = false;
                 None
             }
             Mode::Typing => {
@@ -333,7 +333,7 @@ impl App {
         let typed = self.box_editor.text().to_string();
         let base = if self.save_dir.as_os_str().is_empty() { std::path::Path::new(".") } else { &self.save_dir };
         let meta = save::SaveMeta {
-            interventions: &self.iv.ran_with,
+            interventions: &self.interventions.ran_with,
             colouring: self.page_colouring(),
             model: self.model.name.clone(),
         };

@@ -104,7 +104,7 @@ pub struct App {
     /// Where the save box's default name points.
     pub save_dir: PathBuf,
     /// Active interventions and the compare view.
-    pub iv: Interventions,
+    pub interventions: Interventions,
     /// The cells panel, the saturation view and the span search.
     pub analyses: Analyses,
 }
@@ -128,7 +128,7 @@ impl App {
             quit: false,
             fatal: None,
             save_dir: PathBuf::from("."),
-            iv: Interventions::default(),
+            interventions: Interventions::default(),
             analyses: Analyses::default(),
         };
         app.name_cells();

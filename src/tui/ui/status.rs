@@ -63,8 +63,8 @@ fn first_line(app: &App, w: usize) -> Vec<Part> {
     if let Some(j) = &app.analyses.file_job {
         parts.push(Part { rank: 0, spans: vec![Span::styled(j.status(), Style::new().fg(theme::ACCENT))] });
     }
-    if !app.iv.active.is_empty() {
-        parts.push(Part { rank: 0, spans: super::intervene::badge(&app.iv.active, w / 2) });
+    if !app.interventions.active.is_empty() {
+        parts.push(Part { rank: 0, spans: super::intervene::badge(&app.interventions.active, w / 2) });
     }
     let s = &app.sampling;
     let k = if s.top_k == 0 { "all".to_string() } else { s.top_k.to_string() };
