@@ -1,6 +1,6 @@
 //! The playground's state. `update` turns one event into a state change and,
 //! at most, one command for the model worker; keys become `Action`s through
-//! the table in `keys.rs` and are applied in `actions.rs`. Nothing here
+//! the table in `keys/table.rs` and are applied in `actions.rs`. Nothing here
 //! draws, nothing waits on the model, and time comes only from the clock
 //! handed to `update_at` and `tick`.
 

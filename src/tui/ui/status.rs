@@ -1,6 +1,6 @@
 //! Two lines: the model, sampling and state; then the latest message, or
 //! what the prompt cannot be read for, or the key hints of the table in
-//! `keys.rs`. Both lines fit the width by leaving whole parts out, least
+//! `keys/table.rs`. Both lines fit the width by leaving whole parts out, least
 //! useful first; nothing is cut mid-word.
 
 use super::theme;
