@@ -1,5 +1,6 @@
-//! The twelve text features the catalogue correlates units with, exactly as
-//! issue 9 defines them. Each is a value per step t (the character x_t the
+//! The twelve text features the catalogue correlates units with, with the
+//! definitions `reference/analysis.py` computes too (the parity tests compare
+//! the two). Each is a value per step t (the character x_t the
 //! model consumed at t); indicators are 0 or 1.
 //!
 //! Lines are lines of the analysed characters only: a `\n` belongs to the
@@ -8,7 +9,7 @@
 //! `line_position`) look at a whole line, so the table is computed over the
 //! whole text at once rather than streamed.
 
-/// A text feature, in the order of the issue's table (and of every output).
+/// A text feature, in the order every output lists them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Feature {
     LinePosition,

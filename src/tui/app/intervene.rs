@@ -1,4 +1,4 @@
-//! Interventions from the playground (issue 10): the editor box that writes
+//! Interventions from the playground: the editor box that writes
 //! one (`lK:U:TARGET OP VALUE[@SPAN]`, validated as it is typed), the list of
 //! active ones (they persist across generations until removed), and the
 //! compare view's data: the run before an intervention was applied, kept
