@@ -45,6 +45,8 @@ pub const SAT_HIGH: f64 = 0.9;
 /// How many catalogued cells are pinned at start.
 pub const NAMED_PINS: usize = 3;
 
+/// What the analyses hold between keys: the jobs under way, their results,
+/// the panels' selections, the span search and the file catalogue.
 #[derive(Default)]
 pub struct Analyses {
     /// The jobs under way over the history, first one first.
