@@ -7,7 +7,7 @@ alike. Prints one table; ratios > 1 mean gatescope is faster.
 
   bench/bench.py [--data data/tinyshakespeare.txt] [--runs 3] [--sizes 256,512] [--skip-tui] [--skip-analysis]
 
-Every figure with a goal (issue 15) is printed beside it, with whether the
+Every figure with a goal is printed beside it, with whether the
 median meets it.
 
 Like with like:
@@ -74,7 +74,7 @@ def torch_default_threads():
 # (dropout, weight drop) of the training rows.
 TRAINING_SETTINGS = [(0.0, 0.0), (0.2, 0.0), (0.2, 0.4)]
 
-# Goals of issue 15, as (comparison, bound, unit) on a row's ratio.
+# The figures' goals, as (comparison, bound, unit) on a row's ratio.
 TRAINING_GOAL = (">=", 1.0, "x")
 GENERATION_GOAL = (">=", 10.0, "x")  # 2x512 only
 PROMPT_GOAL = ("<=", 1.2, "x")
@@ -185,8 +185,8 @@ def print_table(rows, runs):
         print(f"{x['name']:58} {rr} {oo} {ra}  {verdict(x['ratio'], x['goal']):18}  {runs_text}")
 
 
-# The playground's and the analyses' figures with a goal (README, Speed; issue
-# 15), keyed by the name their bench prints; a line that states its own goal
+# The playground's and the analyses' figures with a goal (README, Speed),
+# keyed by the name their bench prints; a line that states its own goal
 # is printed as it is.
 RAW_GOALS = {
     "frame_ms_median": ("<=", 2.0, " ms"),

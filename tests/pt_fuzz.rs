@@ -7,6 +7,7 @@ mod common;
 
 use gatescope::model::pt::pickle::unpickle;
 use gatescope::model::pt::{read_state_dict, LoadOptions, PtFile};
+use gatescope::model::Checkpoint;
 use proptest::prelude::*;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -53,7 +54,7 @@ fn load(bytes: &[u8]) {
     let path = Path::new("fuzz.pt");
     if let Ok(pt) = PtFile::parse(path, bytes, &Default::default()) {
         let opts = LoadOptions { vocab: Some(files().vocab.clone()), ..Default::default() };
-        let _ = pt.into_checkpoint(path, &opts);
+        let _ = Checkpoint::from_pt(pt, path, &opts);
     }
 }
 
@@ -78,9 +79,8 @@ fn repack(pickle: &[u8]) -> Vec<u8> {
 fn the_real_files_load_and_every_truncation_is_an_error() {
     let f = files();
     let opts = LoadOptions { vocab: Some(f.vocab.clone()), ..Default::default() };
-    let ck = PtFile::parse(Path::new("m.pt"), &f.zip, &Default::default())
-        .unwrap()
-        .into_checkpoint(Path::new("m.pt"), &opts);
+    let pt = PtFile::parse(Path::new("m.pt"), &f.zip, &Default::default()).unwrap();
+    let ck = Checkpoint::from_pt(pt, Path::new("m.pt"), &opts);
     assert_eq!(ck.unwrap().model.dims.vocab, 5);
     assert!(read_state_dict(&f.zip).is_ok());
     assert!(read_state_dict(&f.legacy).is_ok());

@@ -4,7 +4,7 @@
 //! bad files as one line with the session going on. The worker runs
 //! directly (no thread), its events handed to the app as the loop would.
 
-use gatescope::tui::app::insight::cell_rows;
+use gatescope::tui::app::analyses::cell_rows;
 use gatescope::tui::app::{App, Mode, Panel, PREVIEW_DELAY};
 use gatescope::tui::event::Event;
 use gatescope::tui::worker::{Worker, WorkerCmd};
@@ -75,18 +75,18 @@ fn the_panel_shows_a_files_catalogue_titled_with_the_file_until_alt_r() {
     gatescope::model::use_one_thread();
     through_worker(&mut app, &mut w, &rx, cmd);
     assert_eq!(tch::get_num_threads(), 1, "one thread again after the file's catalogue");
-    let file = app.insight.file.as_ref().expect("the file's catalogue");
+    let file = app.analyses.file.as_ref().expect("the file's catalogue");
     assert_eq!(file.value.chars, 20_000);
-    assert!(app.insight.file_job.is_none());
+    assert!(app.analyses.file_job.is_none());
     app.update(alt('C'));
     app.update(alt('C'));
     assert_eq!((app.view.panel, app.mode), (Panel::Cells, Mode::Panel));
-    assert!(!app.insight.busy(), "reopening the panel keeps the file's catalogue");
+    assert!(!app.analyses.busy(), "reopening the panel keeps the file's catalogue");
     insta::assert_snapshot!("cells_file_100x30", draw(&app, 100, 30).backend());
     // The same rows and keys: Down, Enter pins the second row's unit and colours by it.
     app.update(key(KeyCode::Down));
     app.update(key(KeyCode::Enter));
-    let unit = cell_rows(&app.insight.file.as_ref().unwrap().value)[1].1.expect("a unit").unit;
+    let unit = cell_rows(&app.analyses.file.as_ref().unwrap().value)[1].1.expect("a unit").unit;
     assert!(app.view.pins.contains(&unit));
     assert_eq!(app.view.unit(), unit);
     // Alt-F again: the box holds the last file.
@@ -96,8 +96,8 @@ fn the_panel_shows_a_files_catalogue_titled_with_the_file_until_alt_r() {
     assert_eq!(app.mode, Mode::Panel, "Esc goes back where Alt-F came from");
     // Alt-r: back to the history's catalogue.
     app.update(alt('r'));
-    assert!(app.insight.file.is_none() && app.insight.busy());
-    while app.insight.busy() {
+    assert!(app.analyses.file.is_none() && app.analyses.busy());
+    while app.analyses.busy() {
         app.tick(Instant::now());
     }
     let shown = screen(&draw(&app, 100, 30));
@@ -127,7 +127,7 @@ fn a_bad_file_is_one_line_and_the_session_goes_on() {
     let (tx, rx) = channel();
     let mut w = Worker::new(&m, tx);
     through_worker(&mut app, &mut w, &rx, cmd);
-    assert!(app.insight.file.is_none() && app.insight.file_job.is_none());
+    assert!(app.analyses.file.is_none() && app.analyses.file_job.is_none());
     let line = screen(&draw(&app, 100, 30)).lines().last().unwrap().to_string();
     assert!(line.contains("cannot analyse the file:") && line.contains("not UTF-8"), "{line}");
     assert!(!app.quit);

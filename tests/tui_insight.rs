@@ -5,7 +5,7 @@
 
 use gatescope::analysis::{self, catalogue::MeasuredOn, SavedCatalogue};
 use gatescope::model::{load_checkpoint, save_checkpoint, CharLstm, Unit};
-use gatescope::tui::app::insight::{named_cells, short_r, TOP};
+use gatescope::tui::app::analyses::{named_cells, short_r, TOP};
 use gatescope::tui::app::{App, Mode, Panel};
 use gatescope::tui::event::{Event, WorkerEvent};
 use gatescope::tui::ui::theme;
@@ -26,7 +26,7 @@ fn app_with_run(prompt: &str, generated: usize) -> (App, CharLstm) {
 /// Let the analyses finish, a slice per tick, as the main loop does.
 fn finish(app: &mut App) -> usize {
     let mut ticks = 0;
-    while app.insight.busy() {
+    while app.analyses.busy() {
         app.tick(Instant::now());
         ticks += 1;
     }
@@ -43,7 +43,7 @@ fn the_catalogue_over_the_ring_is_the_cli_catalogue_of_the_same_characters() {
     app.update(alt('C'));
     assert_eq!((app.view.panel, app.mode), (Panel::Cells, Mode::Panel));
     assert!(finish(&mut app) > 1, "the job takes more than one slice: typing is never held for all of it");
-    let got = &app.insight.catalogue.as_ref().expect("a catalogue").value;
+    let got = &app.analyses.catalogue.as_ref().expect("a catalogue").value;
     let chars = chars_of(&app);
     let ids = analysis::encode(&m.vocab, &chars, "history").unwrap();
     let want = analysis::catalogue(&m, &chars, &ids, TOP, &mut |_| {});
@@ -60,7 +60,7 @@ fn the_catalogue_over_the_ring_is_the_cli_catalogue_of_the_same_characters() {
     // Saturation likewise: the CLI's fractions over the same characters.
     app.update(alt('G'));
     finish(&mut app);
-    let got = &app.insight.saturation.as_ref().expect("saturation").value;
+    let got = &app.analyses.saturation.as_ref().expect("saturation").value;
     let want = analysis::saturation(&m, &ids, 0.1, 0.9, &mut |_| {});
     for (gl, wl) in got.layers.iter().zip(&want.layers) {
         for (g, w) in gl.iter().zip(wl) {
@@ -75,7 +75,7 @@ fn typing_during_an_analysis_keeps_it_going() {
     let (mut app, _) = app_with_run("ROMEO:\n", 400);
     app.update(alt('C'));
     app.tick(Instant::now());
-    assert!(app.insight.busy());
+    assert!(app.analyses.busy());
     // A letter gives the keys back to the prompt and types; the preview
     // clears the ring, and the job, with its own copy, goes on.
     let typed = app.update(key(KeyCode::Char('e')));
@@ -84,9 +84,9 @@ fn typing_during_an_analysis_keeps_it_going() {
     let later = Instant::now() + std::time::Duration::from_secs(1);
     let cmd = typed.filter(|c| matches!(c, WorkerCmd::Start { .. })).or_else(|| app.tick(later));
     assert!(matches!(cmd, Some(WorkerCmd::Start { .. })), "the preview starts: {cmd:?}");
-    assert!(app.run.steps.is_empty() && app.insight.busy());
+    assert!(app.run.steps.is_empty() && app.analyses.busy());
     finish(&mut app);
-    let m = app.insight.catalogue.as_ref().expect("finished");
+    let m = app.analyses.catalogue.as_ref().expect("finished");
     assert_eq!(m.steps, 407);
 }
 
@@ -98,7 +98,7 @@ fn cells_panel_selects_pins_and_colours() {
     insta::assert_snapshot!("cells_panel_100x30", draw(&app, 100, 30).backend());
     app.update(key(KeyCode::Down));
     app.update(key(KeyCode::Enter));
-    let row = &gatescope::tui::app::insight::cell_rows(&app.insight.catalogue.as_ref().unwrap().value)[1];
+    let row = &gatescope::tui::app::analyses::cell_rows(&app.analyses.catalogue.as_ref().unwrap().value)[1];
     let unit = row.1.expect("a unit").unit;
     assert!(app.view.pins.contains(&unit));
     assert_eq!(app.view.unit(), unit, "the text is coloured by the selected unit");
@@ -173,9 +173,9 @@ fn saturation_view_picks_the_point_nearest_the_cursor() {
     }
     app.update(key(KeyCode::Tab));
     insta::assert_snapshot!("saturation_120x36", draw(&app, 120, 36).backend());
-    let (u, _, _) = app.insight.selected_point().expect("a point");
+    let (u, _, _) = app.analyses.selected_point().expect("a point");
     app.update(key(KeyCode::Char(' ')));
-    let (v, _, _) = app.insight.selected_point().unwrap();
+    let (v, _, _) = app.analyses.selected_point().unwrap();
     assert_ne!(u, v, "Space goes to the next nearest point");
     app.update(key(KeyCode::Enter));
     assert!(app.view.pins.contains(&v));
@@ -205,16 +205,16 @@ fn span_search_pins_the_selection_and_highlights_matches() {
     app.update(key(KeyCode::Right));
     app.update(key(KeyCode::Char('e')));
     finish(&mut app);
-    let s = app.insight.search.clone().expect("searched");
+    let s = app.analyses.search.last.clone().expect("searched");
     assert_eq!(s.span, Some(start..start + 2));
     assert_eq!(s.result, analysis::search(&bits, start..start + 2, pads, 50), "the CLI's search");
     for &u in &s.result.selected {
         assert!(app.view.pins.contains(&Unit::new(0, u)), "selected units are pinned");
     }
-    assert!(!app.view.matches.is_empty(), "the repeated name matches: {:?}", s.result);
+    assert!(!app.analyses.search.matches.is_empty(), "the repeated name matches: {:?}", s.result);
     app.update(key(KeyCode::Char('j')));
-    let first = app.view.matches[0].clone();
-    assert_eq!((app.view.cursor, app.view.current_match), (first.start, Some(0)));
+    let first = app.analyses.search.matches[0].clone();
+    assert_eq!((app.view.cursor, app.analyses.search.current), (first.start, Some(0)));
     let t = draw(&app, 100, 30);
     insta::assert_snapshot!("search_highlights_100x30", t.backend());
     // The output panel paints the span and the matches.
@@ -227,7 +227,7 @@ fn span_search_pins_the_selection_and_highlights_matches() {
     let m = model();
     app.update(key(KeyCode::Tab));
     let app = run(app, &m, "", 5);
-    assert!(app.view.matches.is_empty() && app.view.pins.len() == pins);
+    assert!(app.analyses.search.matches.is_empty() && app.view.pins.len() == pins);
 }
 
 /// The catalogue of `m` over TEXT repeated, as a checkpoint would carry it.

@@ -91,7 +91,7 @@ fn the_editor_is_prefilled_from_the_inspected_step_and_checked_as_typed() {
         assert!(line.contains('✗') && line.contains(why), "{typed}: {line}");
         assert_eq!(app.update(key(KeyCode::Enter)), None, "{typed}");
         assert_eq!(app.mode, Mode::Intervene, "{typed}: the box stays open");
-        assert!(app.iv.active.is_empty());
+        assert!(app.interventions.active.is_empty());
     }
     app.update(key(KeyCode::Esc));
     assert_eq!(app.mode, Mode::Inspect, "Esc goes back to inspecting");
@@ -113,8 +113,8 @@ fn applying_reruns_with_the_same_seed_and_the_compare_view_shows_both() {
         }
         other => panic!("a rerun: {other:?}"),
     }
-    assert_eq!(app.iv.active, vec![iv]);
-    let cmp = app.iv.shown().expect("the compare view opens");
+    assert_eq!(app.interventions.active, vec![iv]);
+    let cmp = app.interventions.shown().expect("the compare view opens");
     let shared: Vec<std::sync::Arc<Step>> = baseline.iter().cloned().map(Into::into).collect();
     assert_eq!(cmp.baseline, shared, "the baseline is the run before the intervention");
     let rerun = deliver(&mut app, &m, cmd);
@@ -135,15 +135,15 @@ fn applying_reruns_with_the_same_seed_and_the_compare_view_shows_both() {
     assert!(highlighted > 0 && highlighted <= d.differing, "{highlighted} of {}", d.differing);
     // Alt-b hides and shows it; Esc (nothing running) closes it.
     app.update(Event::Key(KeyEvent::new(KeyCode::Char('b'), KeyModifiers::ALT)));
-    assert!(app.iv.shown().is_none() && app.iv.compare.is_some());
+    assert!(app.interventions.shown().is_none() && app.interventions.compare.is_some());
     app.update(Event::Key(KeyEvent::new(KeyCode::Char('b'), KeyModifiers::ALT)));
-    assert!(app.iv.shown().is_some());
+    assert!(app.interventions.shown().is_some());
     app.update(key(KeyCode::Esc));
-    assert!(app.iv.shown().is_none());
+    assert!(app.interventions.shown().is_none());
     // The intervention persists: the next generation runs with it.
     app.update(key(KeyCode::Enter));
-    assert!(app.iv.compare.is_none(), "a new run ends the comparison");
-    assert_eq!(app.iv.ran_with, vec![iv]);
+    assert!(app.interventions.compare.is_none(), "a new run ends the comparison");
+    assert_eq!(app.interventions.ran_with, vec![iv]);
 }
 
 #[test]
@@ -157,7 +157,7 @@ fn the_status_lists_interventions_and_the_list_removes_them() {
         let cmd = app.update(key(KeyCode::Enter));
         deliver(&mut app, &m, cmd);
     }
-    assert_eq!(app.iv.active.len(), 3);
+    assert_eq!(app.interventions.active.len(), 3);
     let status = |app: &App, w| {
         let mut t = Terminal::new(TestBackend::new(w, 2)).unwrap();
         t.draw(|f| {
@@ -181,10 +181,10 @@ fn the_status_lists_interventions_and_the_list_removes_them() {
     let cmd = app.update(key(KeyCode::Delete));
     let left: Vec<Intervention> = ["l1:2:h=-4@60..", "l0:7:g+=1@10..20"].iter().map(|s| s.parse().unwrap()).collect();
     assert_eq!(cmd, Some(WorkerCmd::SetInterventions(left.clone())));
-    assert_eq!(app.iv.active, left);
+    assert_eq!(app.interventions.active, left);
     // X clears them all.
     let cmd = app.update(key(KeyCode::Char('X')));
     assert_eq!(cmd, Some(WorkerCmd::SetInterventions(vec![])));
-    assert!(app.iv.active.is_empty() && app.mode == Mode::Typing);
+    assert!(app.interventions.active.is_empty() && app.mode == Mode::Typing);
     assert!(!row(&status(&app, 120), 0).contains("intervention"));
 }

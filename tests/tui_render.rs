@@ -34,7 +34,7 @@ fn focus(app: &App) -> ui::Focus {
 }
 
 fn output_panel(app: &App, r: Rect, b: &mut Buffer) {
-    ui::output::render(&app.run, &app.view, focus(app), r, b)
+    ui::output::render(&app.run, &app.view, &app.analyses.search, focus(app), r, b)
 }
 
 fn gates_panel(app: &App, r: Rect, b: &mut Buffer) {

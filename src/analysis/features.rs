@@ -1,7 +1,8 @@
-//! The fourteen text features the catalogue correlates units with. Each is a
-//! value per step t (the character x_t the model consumed at t); indicators
-//! are 0 or 1. `in_string` and `in_comment` read the text as Python source
-//! (`pylex`).
+//! The fourteen text features the catalogue correlates units with, with the
+//! definitions `reference/analysis.py` computes too (the parity tests compare
+//! the two). Each is a value per step t (the character x_t the model
+//! consumed at t); indicators are 0 or 1. `in_string` and `in_comment` read
+//! the text as Python source (`pylex`).
 //!
 //! Lines are lines of the analysed characters only: a `\n` belongs to the
 //! line it ends, and the last line ends at the last character even when the
@@ -11,7 +12,7 @@
 
 use super::pylex::{lex, Lexeme};
 
-/// A text feature, in the order of every output.
+/// A text feature, in the order every output lists them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Feature {
     LinePosition,

@@ -1,4 +1,4 @@
-//! What a cell means (issue 9): the cell catalogue, LSTMVis-style span search
+//! What a cell means: the cell catalogue, LSTMVis-style span search
 //! and gate saturation, over the first N characters of a text read in one
 //! pass from a zero state (step t consumes x_t; c_t and h_t are the states
 //! after it).

@@ -1,5 +1,5 @@
 //! The analyses as people and programs read them: plain-text tables (and a
-//! small scatter drawn in characters) and the JSON of issue 9. Pure string
+//! small scatter drawn in characters) and the JSON of `--json`. Pure string
 //! building, so the CLI prints it and tests read it.
 
 use super::catalogue::{Catalogue, State};
@@ -143,7 +143,7 @@ pub fn search_text(q: &SearchQuery, r: &SearchResult) -> String {
     out
 }
 
-// JSON shapes as issue 9 gives them; derived so keys keep this order.
+// The JSON shapes of `--json`, derived so keys keep this order.
 #[derive(Serialize)]
 struct SearchJson<'a> {
     selected: &'a [usize],

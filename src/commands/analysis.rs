@@ -5,7 +5,7 @@
 use crate::analysis::catalogue::MeasuredOn;
 use crate::analysis::report::{self, SearchQuery};
 use crate::analysis::save::save_catalogue;
-use crate::analysis::{self as an, encode, read_chars, Feature, Pads, SavedCatalogue, State};
+use crate::analysis::{self, encode, read_chars, Feature, Pads, SavedCatalogue, State};
 use crate::atomic::check_destination;
 use crate::cli::{AnalysisInput, CellsArgs, SaturationArgs, SearchArgs};
 use crate::model::layout::parse_layer;
@@ -142,7 +142,7 @@ pub fn cells(a: CellsArgs) -> Result<()> {
         (Some(list), true) => pin_features(list)?,
     };
     let input = load(&a.input, n, |ck| if save_to.is_some() { check_save_destination(ck) } else { Ok(()) })?;
-    let cat = with_progress(n, "cells", |p| an::catalogue(&input.ck.model, &input.chars, &input.ids, top, p));
+    let cat = with_progress(n, "cells", |p| analysis::catalogue(&input.ck.model, &input.chars, &input.ids, top, p));
     if a.input.json {
         print(&report::catalogue_json(&cat))?;
     } else {
@@ -209,8 +209,9 @@ pub fn search(a: SearchArgs) -> Result<()> {
         }
         Ok(())
     })?;
-    let bits = with_progress(n, "search", |p| an::on_bits(&input.ck.model, &input.ids, layer, state, threshold, p));
-    let result = an::search(&bits, span.clone(), pads, top);
+    let bits =
+        with_progress(n, "search", |p| analysis::on_bits(&input.ck.model, &input.ids, layer, state, threshold, p));
+    let result = analysis::search(&bits, span.clone(), pads, top);
     if a.input.json {
         print(&report::search_json(&input.chars, &result))
     } else {
@@ -231,7 +232,7 @@ pub fn saturation(a: SaturationArgs) -> Result<()> {
         bail!("--low {low} is above --high {high}");
     }
     let input = load(&a.input, n, |_| Ok(()))?;
-    let sat = with_progress(n, "saturation", |p| an::saturation(&input.ck.model, &input.ids, low, high, p));
+    let sat = with_progress(n, "saturation", |p| analysis::saturation(&input.ck.model, &input.ids, low, high, p));
     if a.input.json {
         print(&report::saturation_json(&sat))
     } else {

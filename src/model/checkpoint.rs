@@ -39,6 +39,78 @@ impl Checkpoint {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| self.path.display().to_string())
     }
+
+    /// Join a `.pt` file's tensors with the vocabulary of `opts` into a
+    /// model. The head's rows must match the vocabulary's size.
+    pub fn from_pt(pt: PtFile, path: &Path, opts: &LoadOptions) -> Result<Checkpoint> {
+        let shown = path.display();
+        let f = &pt.found;
+        let vocab_path = opts.vocab.as_ref().ok_or_else(|| {
+            anyhow!(
+                "{shown}: a PyTorch state_dict holds no vocabulary; give --vocab CORPUS.txt (the text it was trained \
+                 on: its sorted distinct characters) or --vocab VOCAB.json (a JSON array of its {} characters)",
+                f.vocab
+            )
+        })?;
+        let vocab = read_vocab_file(vocab_path)?;
+        if vocab.len() != f.vocab {
+            bail!(
+                "{shown}: --vocab {} gives {} characters but head '{}' has {} rows; give the text the model was \
+                 trained on, or a JSON array of {} one-character strings",
+                vocab_path.display(),
+                vocab.len(),
+                f.head_weight,
+                f.vocab,
+                f.vocab
+            );
+        }
+        let get = |name: &str| -> Result<Tensor> {
+            let t = pt.state.get(name).ok_or_else(|| anyhow!("{shown}: tensor '{name}' is missing"))?;
+            let data = t.data.as_ref().ok_or_else(|| {
+                anyhow!("{shown}: tensor '{name}' is {}; expected float, half or bfloat16", t.kind.name())
+            })?;
+            let shape: Vec<i64> = t.shape.iter().map(|&d| d as i64).collect();
+            Tensor::f_from_slice(data)
+                .and_then(|x| x.f_reshape(&shape))
+                .map_err(|e| anyhow!("{shown}: tensor '{name}' cannot take shape {shape:?} ({e})"))
+        };
+        let embed = f.embed.as_deref().map(get).transpose()?;
+        let mut layers = Vec::with_capacity(f.layers);
+        for k in 0..f.layers {
+            let [w_ih, w_hh, b_ih, b_hh] = f.layer_names(k);
+            // nn.LSTM(bias=False) has no bias tensors: its biases are zero.
+            let bias = |n: &str| {
+                if f.lstm_bias {
+                    get(n)
+                } else {
+                    Ok(Tensor::zeros([4 * f.hidden as i64], tch::kind::FLOAT_CPU))
+                }
+            };
+            layers.push(LayerWeights { w_ih: get(&w_ih)?, w_hh: get(&w_hh)?, b_ih: bias(&b_ih)?, b_hh: bias(&b_hh)? });
+        }
+        let model = CharLstm::new(vocab, embed, layers, get(&f.head_weight)?, get(&f.head_bias)?)
+            .map_err(|e| anyhow!("{shown}: {e}"))?;
+        let mut warnings = Vec::new();
+        if !f.ignored.is_empty() {
+            let n = f.ignored.len();
+            let some: Vec<&str> = f.ignored.iter().take(6).map(String::as_str).collect();
+            warnings.push(format!(
+                "{n} tensor{} not part of embedding -> LSTM -> head {} left out: {}{}",
+                if n == 1 { "" } else { "s" },
+                if n == 1 { "is" } else { "are" },
+                some.join(", "),
+                if n > 6 { ", ..." } else { "" }
+            ));
+        }
+        if !model.all_finite() {
+            warnings.push("some weights are NaN or infinite; its output will be meaningless".to_string());
+        }
+        let metadata = BTreeMap::from([
+            ("source_format".to_string(), format!("PyTorch state_dict ({} format, {})", pt.state.format, pt.kinds())),
+            ("source_modules".to_string(), f.as_map()),
+        ]);
+        Ok(Checkpoint { path: path.to_path_buf(), model, metadata, warnings, format: FileFormat::PyTorch })
+    }
 }
 
 pub fn load_checkpoint(path: &Path) -> Result<Checkpoint> {
@@ -51,7 +123,7 @@ pub fn load_checkpoint(path: &Path) -> Result<Checkpoint> {
 pub fn load_checkpoint_with(path: &Path, opts: &LoadOptions) -> Result<Checkpoint> {
     let bytes = read_checkpoint_bytes(path)?;
     if pt::is_pt(&bytes) {
-        return PtFile::parse(path, &bytes, &opts.map)?.into_checkpoint(path, opts);
+        return Checkpoint::from_pt(PtFile::parse(path, &bytes, &opts.map)?, path, opts);
     }
     let ck = parse_safetensors(path, &bytes)?;
     check_options(&ck, opts)?;

@@ -4,7 +4,7 @@
 //! A generation step reads every recurrent weight once and does little else
 //! with it, so its speed is the speed of reading the weights. A 2×512 model
 //! (12.6 MB in f32) stays in this machine's 32 MB shared L3 cache; a 3×512
-//! (21 MB) does not, and its step was 4.3 times slower for 1.6 times the
+//! (21 MB) does not, and its step is 4.3 times slower for 1.6 times the
 //! arithmetic (libtorch's `addmv` on one thread: 281 against 1,213 µs).
 //! Weights that were stored in f16 are exactly f16 values, so keeping them
 //! as f16 halves what a step reads and changes no value: each product is

@@ -1,5 +1,5 @@
 //! Interventions: set, add to or scale one unit's gate, c or h while the
-//! model runs, written `lK:U:TARGET OP VALUE[@SPAN]` (issue 10), e.g.
+//! model runs, written `lK:U:TARGET OP VALUE[@SPAN]`, e.g.
 //! `l1:134:c=0`, `l0:12:f=0@40..`, `l1:7:h*=2@3..10`.
 //!
 //! - TARGET: `i f g o` (after their sigmoid/tanh), `c` or `h`.
@@ -13,8 +13,7 @@
 //! h_t = o·tanh(c_t) and before the carry; h before the next layer, the head
 //! and the carry. Several apply in the order given. Values are not clamped.
 
-use super::layout::{parse_layer, Gate, Unit};
-use super::lstm::Dims;
+use super::layout::{parse_layer, Dims, Gate, Unit};
 use anyhow::{anyhow, bail, Result};
 use std::fmt;
 use std::str::FromStr;

@@ -1,8 +1,8 @@
 //! The one description of the LSTM's layout: the tensor names of PyTorch's
 //! `nn.LSTM` inside embed / lstm / head, the i, f, g, o order of the gate
-//! rows, and how a single unit is named (`lK:U`).
+//! rows, how a single unit is named (`lK:U`), and the sizes a model's
+//! tensors have (`Dims`).
 
-use super::lstm::Dims;
 use anyhow::{anyhow, bail, Result};
 use std::fmt;
 use std::str::FromStr;
@@ -15,6 +15,38 @@ pub const HEAD_BIAS: &str = "head.bias";
 /// them: `lstm.weight_ih_lK`, `lstm.weight_hh_lK`, `lstm.bias_ih_lK`, `lstm.bias_hh_lK`.
 pub fn layer_tensor_names(k: usize) -> [String; 4] {
     ["weight_ih", "weight_hh", "bias_ih", "bias_hh"].map(|part| format!("lstm.{part}_l{k}"))
+}
+
+/// Sizes of a model, all read off tensor shapes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dims {
+    pub vocab: usize,
+    /// Embedding width; 0 means one-hot input (weight_ih_l0 has `vocab` columns).
+    pub embed: usize,
+    pub hidden: usize,
+    pub layers: usize,
+}
+
+impl Dims {
+    pub fn input_width(&self) -> usize {
+        if self.embed == 0 {
+            self.vocab
+        } else {
+            self.embed
+        }
+    }
+
+    pub fn parameter_count(&self) -> usize {
+        let (v, h) = (self.vocab, self.hidden);
+        let embed = v * self.embed;
+        let lstm: usize = (0..self.layers)
+            .map(|k| {
+                let input = if k == 0 { self.input_width() } else { h };
+                4 * h * (input + h) + 8 * h
+            })
+            .sum();
+        embed + lstm + h * v + v
+    }
 }
 
 /// A gate of the cell. The rows of `weight_ih` / `weight_hh` (and every

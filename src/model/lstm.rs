@@ -12,42 +12,10 @@
 use super::dropout::{Dropout, Masks};
 use super::f16mv::HalfMatrix;
 use super::intervene::{Intervention, Target};
-use super::layout::{layer_tensor_names, Gate, EMBED_WEIGHT, HEAD_BIAS, HEAD_WEIGHT};
+use super::layout::{layer_tensor_names, Dims, Gate, EMBED_WEIGHT, HEAD_BIAS, HEAD_WEIGHT};
 use crate::vocab::Vocab;
 use anyhow::{bail, Result};
 use tch::{Device, Kind, Tensor};
-
-/// Sizes of a model, all read off tensor shapes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Dims {
-    pub vocab: usize,
-    /// Embedding width; 0 means one-hot input (weight_ih_l0 has `vocab` columns).
-    pub embed: usize,
-    pub hidden: usize,
-    pub layers: usize,
-}
-
-impl Dims {
-    pub fn input_width(&self) -> usize {
-        if self.embed == 0 {
-            self.vocab
-        } else {
-            self.embed
-        }
-    }
-
-    pub fn parameter_count(&self) -> usize {
-        let (v, h) = (self.vocab, self.hidden);
-        let embed = v * self.embed;
-        let lstm: usize = (0..self.layers)
-            .map(|k| {
-                let input = if k == 0 { self.input_width() } else { h };
-                4 * h * (input + h) + 8 * h
-            })
-            .sum();
-        embed + lstm + h * v + v
-    }
-}
 
 /// One LSTM layer's parameters, as PyTorch names them with suffix `_l{k}`.
 pub struct LayerWeights {

@@ -20,8 +20,8 @@ pub use checkpoint::{
 };
 pub use dropout::Dropout;
 pub use intervene::{Intervention, Op, Span, Target};
-pub use layout::{Gate, Unit};
-pub use lstm::{CharLstm, Dims, LayerWeights, LstmState, StepOutput, Stepper};
+pub use layout::{Dims, Gate, Unit};
+pub use lstm::{CharLstm, LayerWeights, LstmState, StepOutput, Stepper};
 pub use pt::{parse_load_request, LoadOptions, NameMap};
 
 /// The batch-1 step is fastest on one thread: libtorch's pool only adds

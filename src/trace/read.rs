@@ -1,8 +1,8 @@
 //! The `--trace` JSONL reader: one `Step` per line, checked line by line so
 //! that every error names the file and the line (`t.jsonl:17: not JSON (...)`).
 //!
-//! Traces written before the states were traced have no `c` and `h`; they
-//! still load, with those arrays empty, and `Trace::require_states` says so in
+//! A trace whose steps have no `c` and `h` (the states are optional in the
+//! format) still loads, with those arrays empty, and `Trace::require_states` says so in
 //! one line when something needs them.
 
 use crate::generate::{LayerStep, Step};
@@ -263,8 +263,7 @@ mod tests {
 
     #[test]
     fn older_traces_load_without_states_and_say_so_when_needed() {
-        // Before states were traced the keys were absent; a step without
-        // states written today has them empty.
+        // A line without the keys, beside steps that have them empty.
         let old = step(1, 'b', false).to_json_line().replace(",\"c\":[],\"h\":[]", "");
         assert!(!old.contains("\"c\""), "{old}");
         let f = write(&[step(0, 'a', true).to_json_line(), old, step(2, 'c', false).to_json_line()]);

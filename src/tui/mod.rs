@@ -182,7 +182,7 @@ fn main_loop(terminal: &mut Term, app: &mut App, rx: &Receiver<Event>, cmd_tx: &
         current.is_some() && current != drawn
     };
     // Test-only fault injection: GATESCOPE_FAULT=ui-panic panics on the UI
-    // thread after the first frame (worker-panic: see worker.rs).
+    // thread after the first frame (worker-panic: see worker/mod.rs).
     let ui_fault = std::env::var("GATESCOPE_FAULT").is_ok_and(|v| v == "ui-panic");
     let send = |cmd: Option<WorkerCmd>| {
         if let Some(c) = cmd {
@@ -248,7 +248,7 @@ fn main_loop(terminal: &mut Term, app: &mut App, rx: &Receiver<Event>, cmd_tx: &
             }
         }
         // An analysis under way changes the state at every slice it takes.
-        let analysing = app.insight.busy();
+        let analysing = app.analyses.busy();
         if let Some(cmd) = app.tick(Instant::now()) {
             send(Some(cmd));
             dirty = true;

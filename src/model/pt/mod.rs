@@ -57,7 +57,11 @@ pub fn is_pt(bytes: &[u8]) -> bool {
 
 fn is_legacy(bytes: &[u8]) -> bool {
     // PROTO n, then LONG1 of 10 bytes: the magic number.
-    bytes.len() >= 4 && bytes[0] == 0x80 && (2..=5).contains(&bytes[1]) && bytes[2] == 0x8a && bytes[3] == 10
+    bytes.len() >= 4
+        && bytes[0] == pickle::op::PROTO
+        && (2..=5).contains(&bytes[1])
+        && bytes[2] == pickle::op::LONG1
+        && bytes[3] == 10
 }
 
 /// Read a `.pt` file's tensors. Errors say what is wrong without the file name.

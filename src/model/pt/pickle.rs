@@ -16,47 +16,159 @@ pub use super::value::{Global, Seq, StorageKind, StorageRef, TensorRef, Value};
 use anyhow::{anyhow, bail, Result};
 use std::collections::HashMap;
 
+/// The pickle opcodes, under Python's names (`pickletools`), protocols 0 to 5.
+/// The reader runs the ones a state_dict uses and names the others when it refuses them.
+pub mod op {
+    // Protocols 0 and 1.
+    pub const MARK: u8 = b'(';
+    pub const STOP: u8 = b'.';
+    pub const POP: u8 = b'0';
+    pub const POP_MARK: u8 = b'1';
+    pub const DUP: u8 = b'2';
+    pub const FLOAT: u8 = b'F';
+    pub const INT: u8 = b'I';
+    pub const BININT: u8 = b'J';
+    pub const BININT1: u8 = b'K';
+    pub const LONG: u8 = b'L';
+    pub const BININT2: u8 = b'M';
+    pub const NONE: u8 = b'N';
+    pub const PERSID: u8 = b'P';
+    pub const BINPERSID: u8 = b'Q';
+    pub const REDUCE: u8 = b'R';
+    pub const STRING: u8 = b'S';
+    pub const BINSTRING: u8 = b'T';
+    pub const SHORT_BINSTRING: u8 = b'U';
+    pub const UNICODE: u8 = b'V';
+    pub const BINUNICODE: u8 = b'X';
+    pub const APPEND: u8 = b'a';
+    pub const BUILD: u8 = b'b';
+    pub const GLOBAL: u8 = b'c';
+    pub const DICT: u8 = b'd';
+    pub const EMPTY_DICT: u8 = b'}';
+    pub const APPENDS: u8 = b'e';
+    pub const GET: u8 = b'g';
+    pub const BINGET: u8 = b'h';
+    pub const INST: u8 = b'i';
+    pub const LONG_BINGET: u8 = b'j';
+    pub const LIST: u8 = b'l';
+    pub const EMPTY_LIST: u8 = b']';
+    pub const OBJ: u8 = b'o';
+    pub const PUT: u8 = b'p';
+    pub const BINPUT: u8 = b'q';
+    pub const LONG_BINPUT: u8 = b'r';
+    pub const SETITEM: u8 = b's';
+    pub const TUPLE: u8 = b't';
+    pub const EMPTY_TUPLE: u8 = b')';
+    pub const SETITEMS: u8 = b'u';
+    pub const BINFLOAT: u8 = b'G';
+    // Protocol 2.
+    pub const PROTO: u8 = 0x80;
+    pub const NEWOBJ: u8 = 0x81;
+    pub const EXT1: u8 = 0x82;
+    pub const EXT2: u8 = 0x83;
+    pub const EXT4: u8 = 0x84;
+    pub const TUPLE1: u8 = 0x85;
+    pub const TUPLE2: u8 = 0x86;
+    pub const TUPLE3: u8 = 0x87;
+    pub const NEWTRUE: u8 = 0x88;
+    pub const NEWFALSE: u8 = 0x89;
+    pub const LONG1: u8 = 0x8a;
+    pub const LONG4: u8 = 0x8b;
+    // Protocol 3.
+    pub const BINBYTES: u8 = b'B';
+    pub const SHORT_BINBYTES: u8 = b'C';
+    // Protocol 4.
+    pub const SHORT_BINUNICODE: u8 = 0x8c;
+    pub const BINUNICODE8: u8 = 0x8d;
+    pub const BINBYTES8: u8 = 0x8e;
+    pub const EMPTY_SET: u8 = 0x8f;
+    pub const ADDITEMS: u8 = 0x90;
+    pub const FROZENSET: u8 = 0x91;
+    pub const NEWOBJ_EX: u8 = 0x92;
+    pub const STACK_GLOBAL: u8 = 0x93;
+    pub const MEMOIZE: u8 = 0x94;
+    pub const FRAME: u8 = 0x95;
+    // Protocol 5.
+    pub const BYTEARRAY8: u8 = 0x96;
+    pub const NEXT_BUFFER: u8 = 0x97;
+    pub const READONLY_BUFFER: u8 = 0x98;
+
+    /// Every opcode with its name.
+    pub const ALL: [(u8, &str); 68] = [
+        (MARK, "MARK"),
+        (STOP, "STOP"),
+        (POP, "POP"),
+        (POP_MARK, "POP_MARK"),
+        (DUP, "DUP"),
+        (FLOAT, "FLOAT"),
+        (INT, "INT"),
+        (BININT, "BININT"),
+        (BININT1, "BININT1"),
+        (LONG, "LONG"),
+        (BININT2, "BININT2"),
+        (NONE, "NONE"),
+        (PERSID, "PERSID"),
+        (BINPERSID, "BINPERSID"),
+        (REDUCE, "REDUCE"),
+        (STRING, "STRING"),
+        (BINSTRING, "BINSTRING"),
+        (SHORT_BINSTRING, "SHORT_BINSTRING"),
+        (UNICODE, "UNICODE"),
+        (BINUNICODE, "BINUNICODE"),
+        (APPEND, "APPEND"),
+        (BUILD, "BUILD"),
+        (GLOBAL, "GLOBAL"),
+        (DICT, "DICT"),
+        (EMPTY_DICT, "EMPTY_DICT"),
+        (APPENDS, "APPENDS"),
+        (GET, "GET"),
+        (BINGET, "BINGET"),
+        (INST, "INST"),
+        (LONG_BINGET, "LONG_BINGET"),
+        (LIST, "LIST"),
+        (EMPTY_LIST, "EMPTY_LIST"),
+        (OBJ, "OBJ"),
+        (PUT, "PUT"),
+        (BINPUT, "BINPUT"),
+        (LONG_BINPUT, "LONG_BINPUT"),
+        (SETITEM, "SETITEM"),
+        (TUPLE, "TUPLE"),
+        (EMPTY_TUPLE, "EMPTY_TUPLE"),
+        (SETITEMS, "SETITEMS"),
+        (BINFLOAT, "BINFLOAT"),
+        (PROTO, "PROTO"),
+        (NEWOBJ, "NEWOBJ"),
+        (EXT1, "EXT1"),
+        (EXT2, "EXT2"),
+        (EXT4, "EXT4"),
+        (TUPLE1, "TUPLE1"),
+        (TUPLE2, "TUPLE2"),
+        (TUPLE3, "TUPLE3"),
+        (NEWTRUE, "NEWTRUE"),
+        (NEWFALSE, "NEWFALSE"),
+        (LONG1, "LONG1"),
+        (LONG4, "LONG4"),
+        (BINBYTES, "BINBYTES"),
+        (SHORT_BINBYTES, "SHORT_BINBYTES"),
+        (SHORT_BINUNICODE, "SHORT_BINUNICODE"),
+        (BINUNICODE8, "BINUNICODE8"),
+        (BINBYTES8, "BINBYTES8"),
+        (EMPTY_SET, "EMPTY_SET"),
+        (ADDITEMS, "ADDITEMS"),
+        (FROZENSET, "FROZENSET"),
+        (NEWOBJ_EX, "NEWOBJ_EX"),
+        (STACK_GLOBAL, "STACK_GLOBAL"),
+        (MEMOIZE, "MEMOIZE"),
+        (FRAME, "FRAME"),
+        (BYTEARRAY8, "BYTEARRAY8"),
+        (NEXT_BUFFER, "NEXT_BUFFER"),
+        (READONLY_BUFFER, "READONLY_BUFFER"),
+    ];
+}
+
 /// Python's name for an opcode byte, for the refusal message.
-fn opcode_name(op: u8) -> &'static str {
-    match op {
-        b'(' => "MARK",
-        b'.' => "STOP",
-        b'0' => "POP",
-        b'1' => "POP_MARK",
-        b'2' => "DUP",
-        b'F' => "FLOAT",
-        b'I' => "INT",
-        b'L' => "LONG",
-        b'P' => "PERSID",
-        b'S' => "STRING",
-        b'T' => "BINSTRING",
-        b'U' => "SHORT_BINSTRING",
-        b'V' => "UNICODE",
-        b'B' => "BINBYTES",
-        b'C' => "SHORT_BINBYTES",
-        b'g' => "GET",
-        b'p' => "PUT",
-        b'i' => "INST",
-        b'o' => "OBJ",
-        b'c' => "GLOBAL",
-        b'R' => "REDUCE",
-        b'b' => "BUILD",
-        0x81 => "NEWOBJ",
-        0x82 => "EXT1",
-        0x83 => "EXT2",
-        0x84 => "EXT4",
-        0x8b => "LONG4",
-        0x8d => "BINUNICODE8",
-        0x8e => "BINBYTES8",
-        0x8f => "EMPTY_SET",
-        0x90 => "ADDITEMS",
-        0x91 => "FROZENSET",
-        0x92 => "NEWOBJ_EX",
-        0x96 => "BYTEARRAY8",
-        0x97 => "NEXT_BUFFER",
-        0x98 => "READONLY_BUFFER",
-        _ => "unknown",
-    }
+fn opcode_name(code: u8) -> &'static str {
+    op::ALL.iter().find(|(c, _)| *c == code).map_or("unknown", |(_, name)| name)
 }
 
 fn global(module: &str, name: &str) -> Result<Global> {
@@ -229,42 +341,42 @@ impl Machine<'_> {
     fn run(&mut self) -> Result<Value> {
         loop {
             let at = self.pos;
-            let op = self.u8()?;
-            match op {
-                0x80 => {
+            let code = self.u8()?;
+            match code {
+                op::PROTO => {
                     let v = self.u8()?;
                     if !(2..=5).contains(&v) {
                         bail!("pickle protocol {v} at byte {at}; torch.save writes 2 to 5");
                     }
                 }
-                0x95 => {
+                op::FRAME => {
                     self.take(8)?;
                 }
-                b'.' => {
+                op::STOP => {
                     let v = self.pop()?;
                     return Ok(v);
                 }
-                b'(' => self.marks.push(self.stack.len()),
-                b'}' => self.stack.push(Value::Dict(empty())),
-                b']' => self.stack.push(Value::List(empty())),
-                b')' => self.stack.push(Value::Tuple(empty())),
-                b'N' => self.stack.push(Value::None),
-                0x88 => self.stack.push(Value::Bool(true)),
-                0x89 => self.stack.push(Value::Bool(false)),
-                b'K' => {
+                op::MARK => self.marks.push(self.stack.len()),
+                op::EMPTY_DICT => self.stack.push(Value::Dict(empty())),
+                op::EMPTY_LIST => self.stack.push(Value::List(empty())),
+                op::EMPTY_TUPLE => self.stack.push(Value::Tuple(empty())),
+                op::NONE => self.stack.push(Value::None),
+                op::NEWTRUE => self.stack.push(Value::Bool(true)),
+                op::NEWFALSE => self.stack.push(Value::Bool(false)),
+                op::BININT1 => {
                     let v = self.u8()?;
                     self.stack.push(Value::Int(v.into()));
                 }
-                b'M' => {
+                op::BININT2 => {
                     let b = self.take(2)?;
                     let v = u16::from_le_bytes([b[0], b[1]]);
                     self.stack.push(Value::Int(v.into()));
                 }
-                b'J' => {
+                op::BININT => {
                     let v = self.u32()? as i32;
                     self.stack.push(Value::Int(v.into()));
                 }
-                0x8a => {
+                op::LONG1 => {
                     let n = self.u8()? as usize;
                     if n > 16 {
                         bail!("LONG1 at byte {at} has {n} bytes; too large for a state_dict");
@@ -274,47 +386,47 @@ impl Machine<'_> {
                     buf[..n].copy_from_slice(b);
                     self.stack.push(Value::Int(i128::from_le_bytes(buf)));
                 }
-                b'G' => {
+                op::BINFLOAT => {
                     let b = self.take(8)?;
                     let v = f64::from_be_bytes(b.try_into().expect("8 bytes"));
                     self.stack.push(Value::Float(v));
                 }
-                b'X' => {
+                op::BINUNICODE => {
                     let n = self.u32()? as usize;
                     let v = self.string(n)?;
                     self.stack.push(v);
                 }
-                0x8c => {
+                op::SHORT_BINUNICODE => {
                     let n = self.u8()? as usize;
                     let v = self.string(n)?;
                     self.stack.push(v);
                 }
-                b'q' => {
+                op::BINPUT => {
                     let k = self.u8()?;
                     self.memo_put(k.into())?;
                 }
-                b'r' => {
+                op::LONG_BINPUT => {
                     let k = self.u32()?;
                     self.memo_put(k)?;
                 }
-                0x94 => {
+                op::MEMOIZE => {
                     let k = u32::try_from(self.memo.len()).map_err(|_| anyhow!("pickle memo overflow"))?;
                     self.memo_put(k)?;
                 }
-                b'h' => {
+                op::BINGET => {
                     let k = self.u8()?;
                     self.memo_get(k.into())?;
                 }
-                b'j' => {
+                op::LONG_BINGET => {
                     let k = self.u32()?;
                     self.memo_get(k)?;
                 }
-                b't' => {
+                op::TUPLE => {
                     let items = self.pop_mark()?;
                     self.push_tuple(items)?;
                 }
-                0x85..=0x87 => {
-                    let n = (op - 0x84) as usize;
+                op::TUPLE1..=op::TUPLE3 => {
+                    let n = (code - op::TUPLE1 + 1) as usize;
                     let mut items = Vec::with_capacity(n);
                     for _ in 0..n {
                         items.push(self.pop()?);
@@ -322,58 +434,58 @@ impl Machine<'_> {
                     items.reverse();
                     self.push_tuple(items)?;
                 }
-                b'l' => {
+                op::LIST => {
                     let items = self.pop_mark()?;
                     self.stack.push(Value::List(empty()));
                     self.extend_list(items)?;
                 }
-                b'd' => {
+                op::DICT => {
                     let items = self.pop_mark()?;
                     self.stack.push(Value::Dict(empty()));
                     self.set_items(items)?;
                 }
-                b'a' => {
+                op::APPEND => {
                     let v = self.pop()?;
                     self.extend_list(vec![v])?;
                 }
-                b'e' => {
+                op::APPENDS => {
                     let items = self.pop_mark()?;
                     self.extend_list(items)?;
                 }
-                b's' => {
+                op::SETITEM => {
                     let v = self.pop()?;
                     let k = self.pop()?;
                     self.set_items(vec![k, v])?;
                 }
-                b'u' => {
+                op::SETITEMS => {
                     let items = self.pop_mark()?;
                     self.set_items(items)?;
                 }
-                b'c' => {
+                op::GLOBAL => {
                     let module = self.line()?;
                     let name = self.line()?;
                     self.stack.push(Value::Global(global(&module, &name)?));
                 }
-                0x93 => {
+                op::STACK_GLOBAL => {
                     let (name, module) = (self.pop()?, self.pop()?);
                     match (module, name) {
                         (Value::Str(m), Value::Str(n)) => self.stack.push(Value::Global(global(&m, &n)?)),
                         _ => bail!("STACK_GLOBAL at byte {at} without two strings"),
                     }
                 }
-                b'Q' => {
+                op::BINPERSID => {
                     let pid = self.pop()?;
                     let storage = persistent_storage(pid).map_err(|e| anyhow!("persistent id at byte {at}: {e}"))?;
                     self.stack.push(Value::Storage(storage));
                 }
-                b'R' => {
+                op::REDUCE => {
                     let args = self.pop()?;
                     let callable = self.pop()?;
                     let v = reduce(callable, args).map_err(|e| anyhow!("REDUCE at byte {at}: {e}"))?;
                     self.charge(v.nodes())?;
                     self.stack.push(v);
                 }
-                b'b' => {
+                op::BUILD => {
                     // OrderedDict's state (the state_dict's `_metadata` attribute) is
                     // read and dropped: it holds module versions, not weights.
                     let state = self.pop()?;

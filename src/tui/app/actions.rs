@@ -19,7 +19,7 @@ impl App {
         let before = self.sampling;
         let cmd = match action {
             Action::ListMove(_) | Action::Submit | Action::Cancel if self.mode == Mode::Panel => {
-                return self.insight_action(action)
+                return self.analysis_action(action)
             }
             Action::PinBox
             | Action::ClearPins
@@ -32,7 +32,7 @@ impl App {
             | Action::NextMatch(_)
             | Action::PanelSide(_)
             | Action::PanelGate
-            | Action::PanelNext => return self.insight_action(action),
+            | Action::PanelNext => return self.analysis_action(action),
             Action::Edit(e) => return self.edit(e),
             Action::Submit => return self.submit(),
             Action::Cancel => return self.cancel(),
@@ -44,7 +44,7 @@ impl App {
                 return Some(WorkerCmd::Shutdown);
             }
             Action::Quit => return self.ask_to_quit(),
-            Action::ScrollBack | Action::ScrollForward if self.iv.shown().is_some() => {
+            Action::ScrollBack | Action::ScrollForward if self.interventions.shown().is_some() => {
                 return self.intervene_action(action)
             }
             Action::Intervene
@@ -193,7 +193,7 @@ impl App {
                 None
             }
             Mode::CellsFile => self.submit_file_box(),
-            Mode::Panel => self.insight_action(Action::Submit),
+            Mode::Panel => self.analysis_action(Action::Submit),
             Mode::Intervene => self.apply_intervention(),
             Mode::Interventions => {
                 self.close_intervention_box();
@@ -204,8 +204,8 @@ impl App {
 
     fn cancel(&mut self) -> Option<WorkerCmd> {
         match self.mode {
-            Mode::Typing if !self.run.is_running() && self.iv.shown().is_some() => {
-                self.iv.compare_shown = false;
+            Mode::Typing if !self.run.is_running() && self.interventions.shown().is_some() => {
+                self.interventions.compare_shown = false;
                 None
             }
             Mode::Typing => {
@@ -333,7 +333,7 @@ impl App {
         let typed = self.box_editor.text().to_string();
         let base = if self.save_dir.as_os_str().is_empty() { std::path::Path::new(".") } else { &self.save_dir };
         let meta = save::SaveMeta {
-            interventions: &self.iv.ran_with,
+            interventions: &self.interventions.ran_with,
             colouring: self.page_colouring(),
             model: self.model.name.clone(),
         };

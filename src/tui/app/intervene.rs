@@ -1,4 +1,4 @@
-//! Interventions from the playground (issue 10): the editor box that writes
+//! Interventions from the playground: the editor box that writes
 //! one (`lK:U:TARGET OP VALUE[@SPAN]`, validated as it is typed), the list of
 //! active ones (they persist across generations until removed), and the
 //! compare view's data: the run before an intervention was applied, kept
@@ -120,8 +120,8 @@ impl App {
     /// the editor opened from it (it names the inspected step).
     pub fn inspecting(&self) -> bool {
         self.mode == Mode::Inspect
-            || (self.mode == Mode::Intervene && self.iv.back_to == Mode::Inspect)
-            || (self.mode == Mode::Panel && self.insight.back_to == Some(Mode::Inspect))
+            || (self.mode == Mode::Intervene && self.interventions.back_to == Mode::Inspect)
+            || (self.mode == Mode::Panel && self.analyses.back_to == Some(Mode::Inspect))
     }
 
     /// Prompt characters and generated characters of the run on screen.
@@ -148,35 +148,37 @@ impl App {
     pub(super) fn intervene_action(&mut self, action: Action) -> Option<WorkerCmd> {
         match action {
             Action::Intervene => self.open_editor(),
-            Action::InterventionList if self.iv.active.is_empty() => {
+            Action::InterventionList if self.interventions.active.is_empty() => {
                 self.info("no interventions yet: Alt-i (i in inspect) writes one");
             }
             Action::InterventionList => {
-                self.iv.back_to = if self.mode == Mode::Inspect { Mode::Inspect } else { Mode::Typing };
-                self.iv.selected = self.iv.selected.min(self.iv.active.len() - 1);
+                self.interventions.back_to = if self.mode == Mode::Inspect { Mode::Inspect } else { Mode::Typing };
+                self.interventions.selected = self.interventions.selected.min(self.interventions.active.len() - 1);
                 self.mode = Mode::Interventions;
             }
             Action::ListMove(by) => {
-                let last = self.iv.active.len().saturating_sub(1);
-                self.iv.selected = self.iv.selected.saturating_add_signed(by as isize).min(last);
+                let last = self.interventions.active.len().saturating_sub(1);
+                self.interventions.selected = self.interventions.selected.saturating_add_signed(by as isize).min(last);
             }
             Action::ListRemove => return self.remove_selected(),
-            Action::ClearInterventions if self.iv.active.is_empty() => self.info("no interventions to clear"),
+            Action::ClearInterventions if self.interventions.active.is_empty() => {
+                self.info("no interventions to clear")
+            }
             Action::ClearInterventions => {
-                let n = self.iv.active.len();
-                self.iv.active.clear();
+                let n = self.interventions.active.len();
+                self.interventions.active.clear();
                 if self.mode == Mode::Interventions {
-                    self.mode = self.iv.back_to;
+                    self.mode = self.interventions.back_to;
                 }
                 self.info(format!("cleared {n} intervention{}: new generations run without", plural(n)));
                 return Some(WorkerCmd::SetInterventions(Vec::new()));
             }
-            Action::ToggleCompare if self.iv.compare.is_none() => {
+            Action::ToggleCompare if self.interventions.compare.is_none() => {
                 self.info("nothing to compare yet: apply an intervention (Alt-i, or i in inspect)");
             }
-            Action::ToggleCompare => self.iv.compare_shown = !self.iv.compare_shown,
+            Action::ToggleCompare => self.interventions.compare_shown = !self.interventions.compare_shown,
             Action::ScrollBack | Action::ScrollForward => {
-                if let Some(c) = self.iv.compare.as_mut() {
+                if let Some(c) = self.interventions.compare.as_mut() {
                     c.scroll += if action == Action::ScrollBack { -2 } else { 2 };
                 }
             }
@@ -194,7 +196,7 @@ impl App {
             Some(s) => format!("{unit}:c=0@{}..", s.t),
             None => format!("{unit}:c=0"),
         };
-        self.iv.back_to = if self.mode == Mode::Inspect { Mode::Inspect } else { Mode::Typing };
+        self.interventions.back_to = if self.mode == Mode::Inspect { Mode::Inspect } else { Mode::Typing };
         self.mode = Mode::Intervene;
         self.box_editor.set(&text);
         self.view.help = false;
@@ -211,47 +213,47 @@ impl App {
                 return None;
             }
         };
-        self.iv.active.push(iv);
+        self.interventions.active.push(iv);
         self.mode = Mode::Typing;
         if self.run.steps.is_empty() {
             self.info(format!("added {iv}: new generations use it"));
-            return Some(WorkerCmd::SetInterventions(self.iv.active.clone()));
+            return Some(WorkerCmd::SetInterventions(self.interventions.active.clone()));
         }
         let (prompt_len, length) = self.run_lengths();
         let prompt = self.run.prompt.clone();
         let baseline: Vec<Arc<Step>> = std::mem::take(&mut self.run.steps).into();
         let from = iv.span.map_or(prompt_len, |s| s.start);
-        self.iv.compare = Some(Compare {
+        self.interventions.compare = Some(Compare {
             baseline,
-            baseline_with: std::mem::take(&mut self.iv.ran_with),
+            baseline_with: std::mem::take(&mut self.interventions.ran_with),
             added: iv,
             from,
             scroll: 0,
         });
-        self.iv.compare_shown = true;
-        self.iv.ran_with = self.iv.active.clone();
+        self.interventions.compare_shown = true;
+        self.interventions.ran_with = self.interventions.active.clone();
         self.run.stop();
         let id = self.run.begin(RunKind::Full, prompt.clone());
         self.view.cursor = 0;
         self.view.scroll = 0;
         self.prompt.edit_at = None;
-        let sampling = self.iv.ran_sampling;
+        let sampling = self.interventions.ran_sampling;
         self.info(format!("rerunning with {iv} from t={from}, seed {}", sampling.seed));
-        Some(WorkerCmd::Rerun { id, prompt, length, sampling, interventions: self.iv.active.clone() })
+        Some(WorkerCmd::Rerun { id, prompt, length, sampling, interventions: self.interventions.active.clone() })
     }
 
     fn remove_selected(&mut self) -> Option<WorkerCmd> {
-        if self.iv.selected >= self.iv.active.len() {
+        if self.interventions.selected >= self.interventions.active.len() {
             return None;
         }
-        let gone = self.iv.active.remove(self.iv.selected);
-        let left = self.iv.active.len();
-        self.iv.selected = self.iv.selected.min(left.saturating_sub(1));
+        let gone = self.interventions.active.remove(self.interventions.selected);
+        let left = self.interventions.active.len();
+        self.interventions.selected = self.interventions.selected.min(left.saturating_sub(1));
         if left == 0 {
-            self.mode = self.iv.back_to;
+            self.mode = self.interventions.back_to;
         }
         self.info(format!("removed {gone}: {left} left for new generations"));
-        Some(WorkerCmd::SetInterventions(self.iv.active.clone()))
+        Some(WorkerCmd::SetInterventions(self.interventions.active.clone()))
     }
 
     /// Close the editor or the list without a change.
@@ -259,34 +261,34 @@ impl App {
         if self.mode == Mode::Intervene {
             self.info("intervention cancelled");
         }
-        self.mode = self.iv.back_to;
+        self.mode = self.interventions.back_to;
     }
 
     /// A new request begins: it runs with the active list, and the old
     /// comparison no longer describes what is on screen.
     pub(super) fn run_started(&mut self) {
-        self.iv.ran_with = self.iv.active.clone();
-        self.iv.ran_sampling = self.sampling;
-        self.iv.compare = None;
-        self.iv.compare_shown = false;
+        self.interventions.ran_with = self.interventions.active.clone();
+        self.interventions.ran_sampling = self.sampling;
+        self.interventions.compare = None;
+        self.interventions.compare_shown = false;
     }
 
     /// Another model: keep the interventions it has units for. Returns the
     /// list for the worker when some were dropped.
     pub(super) fn interventions_for_new_model(&mut self) -> Option<WorkerCmd> {
         let dims = self.dims();
-        self.iv.compare = None;
-        self.iv.compare_shown = false;
-        self.iv.ran_with.clear();
-        let before = self.iv.active.len();
-        self.iv.active.retain(|iv| iv.check(&dims).is_ok());
-        let dropped = before - self.iv.active.len();
-        self.iv.selected = 0;
+        self.interventions.compare = None;
+        self.interventions.compare_shown = false;
+        self.interventions.ran_with.clear();
+        let before = self.interventions.active.len();
+        self.interventions.active.retain(|iv| iv.check(&dims).is_ok());
+        let dropped = before - self.interventions.active.len();
+        self.interventions.selected = 0;
         if dropped == 0 {
             return None;
         }
         self.error(format!("dropped {dropped} intervention{} on units this model does not have", plural(dropped)));
-        Some(WorkerCmd::SetInterventions(self.iv.active.clone()))
+        Some(WorkerCmd::SetInterventions(self.interventions.active.clone()))
     }
 }
 

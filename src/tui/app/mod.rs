@@ -1,20 +1,18 @@
 //! The playground's state. `update` turns one event into a state change and,
 //! at most, one command for the model worker; keys become `Action`s through
-//! the table in `keys.rs` and are applied in `actions.rs`. Nothing here
+//! the table in `keys/table.rs` and are applied in `actions.rs`. Nothing here
 //! draws, nothing waits on the model, and time comes only from the clock
 //! handed to `update_at` and `tick`.
 
 mod actions;
-pub mod cells_file;
-pub mod insight;
+pub mod analyses;
 pub mod intervene;
-mod panel;
 pub mod prompt;
 pub mod run;
 pub mod save;
 pub mod view;
 
-pub use insight::Insight;
+pub use analyses::Analyses;
 pub use intervene::{Compare, Interventions};
 pub use prompt::{Prompt, PREVIEW_DELAY};
 pub use run::{ring_capacity, Run, RunKind, RunState, MAX_STEPS};
@@ -106,9 +104,9 @@ pub struct App {
     /// Where the save box's default name points.
     pub save_dir: PathBuf,
     /// Active interventions and the compare view.
-    pub iv: Interventions,
-    /// The catalogue, saturation and span search over the history.
-    pub insight: Insight,
+    pub interventions: Interventions,
+    /// The cells panel, the saturation view and the span search.
+    pub analyses: Analyses,
 }
 
 impl App {
@@ -130,8 +128,8 @@ impl App {
             quit: false,
             fatal: None,
             save_dir: PathBuf::from("."),
-            iv: Interventions::default(),
-            insight: Insight::default(),
+            interventions: Interventions::default(),
+            analyses: Analyses::default(),
         };
         app.name_cells();
         if let Some(w) = app.model.warnings.first().cloned() {
@@ -167,7 +165,7 @@ impl App {
     /// When the main loop should wake up even without events: a pending
     /// preview, a message to take down, or at once for an analysis under way.
     pub fn deadline(&self) -> Option<Instant> {
-        if self.insight.busy() {
+        if self.analyses.busy() {
             return Some(self.now);
         }
         let expiry = self.message.as_ref().map(|m| m.until);
@@ -181,7 +179,7 @@ impl App {
     /// the preview starts once typing has paused.
     pub fn tick(&mut self, now: Instant) -> Option<WorkerCmd> {
         self.now = now;
-        self.advance_insight();
+        self.advance_analyses();
         if self.message.as_ref().is_some_and(|m| now >= m.until) {
             self.message = None;
         }
@@ -239,7 +237,7 @@ impl App {
             WorkerEvent::Step { id, step } => {
                 if let Some(shifted) = self.run.accept(id, step, self.now) {
                     self.view.cursor = self.view.cursor.saturating_sub(shifted);
-                    self.view.shift_steps(shifted);
+                    self.analyses.search.shift_steps(shifted);
                 }
                 None
             }
@@ -278,9 +276,9 @@ impl App {
         self.name_cells();
         // A file's catalogue described the old model; one still under way
         // was asked after the load (commands and events keep their order).
-        self.insight.file = None;
+        self.analyses.file = None;
         self.run.clear();
-        self.view.clear_search();
+        self.analyses.search.clear();
         self.view.cursor = 0;
         self.view.scroll = 0;
         if matches!(self.mode, Mode::Load | Mode::Inspect | Mode::Intervene | Mode::Interventions | Mode::Panel) {
@@ -307,7 +305,7 @@ impl App {
         }
         self.view.cursor = 0;
         self.view.scroll = 0;
-        self.view.clear_search();
+        self.analyses.search.clear();
         let id = self.run.begin(kind, prompt.clone());
         self.run_started();
         self.prompt.edit_at = None;

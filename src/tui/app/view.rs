@@ -1,12 +1,10 @@
 //! What the panels show: the layer, the g and |h| toggles, how the text is
 //! coloured (and by which unit), the inspect cursor, the output's scroll and
 //! the help overlay; the pinned units and their names; what stands in place
-//! of the heatmaps; the search's highlights. None of it changes what the
-//! model does.
+//! of the heatmaps. None of it changes what the model does.
 
 use crate::model::Unit;
 use std::collections::BTreeMap;
-use std::ops::Range;
 
 /// What the panel beside the output shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,13 +51,6 @@ pub struct View {
     /// Names of the checkpoint's catalogued cells, e.g. "line position r .89".
     pub labels: BTreeMap<Unit, String>,
     pub panel: Panel,
-    /// The span search's marked start (a step index), before its end is marked.
-    pub span_start: Option<usize>,
-    /// The span searched last (step indices).
-    pub span: Option<Range<usize>>,
-    /// The search's matches as step ranges, and the one the cursor jumped to.
-    pub matches: Vec<Range<usize>>,
-    pub current_match: Option<usize>,
 }
 
 impl View {
@@ -80,10 +71,6 @@ impl View {
             pins: Vec::new(),
             labels: BTreeMap::new(),
             panel: Panel::Gates,
-            span_start: None,
-            span: None,
-            matches: Vec::new(),
-            current_match: None,
         }
     }
 
@@ -135,29 +122,6 @@ impl View {
             self.cell = u.index;
             self.color = ColorMode::Cell;
         }
-    }
-
-    /// Forget the search's marks and matches (they index the old history).
-    pub fn clear_search(&mut self) {
-        self.span_start = None;
-        self.span = None;
-        self.matches.clear();
-        self.current_match = None;
-    }
-
-    /// Steps dropped from the front of the ring: the step indices move down.
-    pub fn shift_steps(&mut self, by: usize) {
-        if by == 0 {
-            return;
-        }
-        self.span_start = self.span_start.and_then(|s| s.checked_sub(by));
-        self.span =
-            self.span.take().map(|r| r.start.saturating_sub(by)..r.end.saturating_sub(by)).filter(|r| !r.is_empty());
-        for m in &mut self.matches {
-            *m = m.start.saturating_sub(by)..m.end.saturating_sub(by);
-        }
-        self.matches.retain(|m| !m.is_empty());
-        self.current_match = self.current_match.filter(|&i| i < self.matches.len());
     }
 
     pub fn layers(&self) -> usize {

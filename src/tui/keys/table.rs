@@ -13,16 +13,18 @@ const fn alt(c: char) -> Key {
     Key { code: KeyCode::Char(c), mods: KeyModifiers::ALT }
 }
 
-const T: &[Context] = &[Context::Typing];
-const I: &[Context] = &[Context::Inspect];
-const TI: &[Context] = &[Context::Typing, Context::Inspect];
-const TB: &[Context] = &[Context::Typing, Context::TextBox];
-const B: &[Context] = &[Context::TextBox];
-const H: &[Context] = &[Context::Help];
-const L: &[Context] = &[Context::List];
-const P: &[Context] = &[Context::Panel];
-const TIP: &[Context] = &[Context::Typing, Context::Inspect, Context::Panel];
-const ALL: &[Context] =
+// Where a binding works: one context, or the few that share it.
+const TYPING: &[Context] = &[Context::Typing];
+const INSPECT: &[Context] = &[Context::Inspect];
+const TEXT_BOX: &[Context] = &[Context::TextBox];
+const HELP: &[Context] = &[Context::Help];
+const LIST: &[Context] = &[Context::List];
+const PANEL: &[Context] = &[Context::Panel];
+const TYPING_OR_INSPECT: &[Context] = &[Context::Typing, Context::Inspect];
+/// Wherever text is edited: the prompt and the one-line boxes.
+const TYPING_OR_BOX: &[Context] = &[Context::Typing, Context::TextBox];
+const TYPING_INSPECT_OR_PANEL: &[Context] = &[Context::Typing, Context::Inspect, Context::Panel];
+const EVERYWHERE: &[Context] =
     &[Context::Typing, Context::Inspect, Context::TextBox, Context::Help, Context::List, Context::Panel];
 
 const fn b(
@@ -50,74 +52,98 @@ use KeyCode as K;
 /// In inspect mode a bare letter means what Alt-letter means while typing
 /// (see `lookup`), so the letter controls are listed once, as Alt-x.
 pub const BINDINGS: &[Binding] = &[
-    hinted(b(ALL, &[ctrl('c')], A::ForceQuit, "Ctrl-C", "quit, always"), 5, "Ctrl-C quit"),
-    hinted(b(TI, &[plain(K::F(1))], A::Help, "F1", "this help"), 0, "F1 help"),
-    on_empty(b(TI, &[plain(K::Char('?'))], A::Help, "?", "help (on an empty prompt)")),
-    on_empty(b(TI, &[plain(K::Char('q'))], A::Quit, "q", "quit (on an empty prompt; asks if unsaved)")),
-    hinted(b(TI, &[plain(K::Enter)], A::Submit, "Enter", "generate a full continuation"), 1, "Enter generate"),
-    hinted(b(B, &[plain(K::Enter)], A::Submit, "Enter (box)", "confirm the box"), 0, "Enter confirm"),
-    hinted(b(T, &[plain(K::Esc)], A::Cancel, "Esc", "stop generating / close the compare view"), 2, "Esc stop"),
-    hinted(b(B, &[plain(K::Esc)], A::Cancel, "Esc (box)", "close the box"), 1, "Esc cancel"),
-    b(T, &[Key { code: K::Enter, mods: KeyModifiers::ALT }], A::Edit(E::NewLine), "Alt-Enter", "insert a line break"),
-    b(TB, &[plain(K::Left)], A::Edit(E::Left), "←", "move left by a character (grapheme)"),
-    b(TB, &[plain(K::Right)], A::Edit(E::Right), "→", "move right by a character"),
-    b(TB, &[plain(K::Home), ctrl('a')], A::Edit(E::Home), "Home, Ctrl-A", "to the start of the text"),
-    b(TB, &[plain(K::End), ctrl('e')], A::Edit(E::End), "End, Ctrl-E", "to the end of the text"),
-    b(TB, &[plain(K::Backspace)], A::Edit(E::Backspace), "Backspace", "delete the character before"),
-    b(TB, &[plain(K::Delete)], A::Edit(E::Delete), "Delete", "delete the character under the cursor"),
-    b(TB, &[ctrl('w')], A::Edit(E::DeleteWordBack), "Ctrl-W", "delete the word before the cursor"),
-    b(TB, &[ctrl('u')], A::Edit(E::DeleteToStart), "Ctrl-U", "delete to the start"),
-    b(T, &[plain(K::Up)], A::HistoryPrev, "↑", "previous prompt (history)"),
-    b(T, &[plain(K::Down)], A::HistoryNext, "↓", "next prompt (history)"),
-    b(T, &[plain(K::PageUp)], A::ScrollBack, "PgUp", "scroll the output back"),
-    b(T, &[plain(K::PageDown)], A::ScrollForward, "PgDn", "scroll the output forward"),
+    hinted(b(EVERYWHERE, &[ctrl('c')], A::ForceQuit, "Ctrl-C", "quit, always"), 5, "Ctrl-C quit"),
+    hinted(b(TYPING_OR_INSPECT, &[plain(K::F(1))], A::Help, "F1", "this help"), 0, "F1 help"),
+    on_empty(b(TYPING_OR_INSPECT, &[plain(K::Char('?'))], A::Help, "?", "help (on an empty prompt)")),
+    on_empty(b(TYPING_OR_INSPECT, &[plain(K::Char('q'))], A::Quit, "q", "quit (on an empty prompt; asks if unsaved)")),
     hinted(
-        b(T, &[plain(K::Tab)], A::ToggleInspect, "Tab", "inspect: pause, move a cursor over the steps"),
+        b(TYPING_OR_INSPECT, &[plain(K::Enter)], A::Submit, "Enter", "generate a full continuation"),
+        1,
+        "Enter generate",
+    ),
+    hinted(b(TEXT_BOX, &[plain(K::Enter)], A::Submit, "Enter (box)", "confirm the box"), 0, "Enter confirm"),
+    hinted(b(TYPING, &[plain(K::Esc)], A::Cancel, "Esc", "stop generating / close the compare view"), 2, "Esc stop"),
+    hinted(b(TEXT_BOX, &[plain(K::Esc)], A::Cancel, "Esc (box)", "close the box"), 1, "Esc cancel"),
+    b(
+        TYPING,
+        &[Key { code: K::Enter, mods: KeyModifiers::ALT }],
+        A::Edit(E::NewLine),
+        "Alt-Enter",
+        "insert a line break",
+    ),
+    b(TYPING_OR_BOX, &[plain(K::Left)], A::Edit(E::Left), "←", "move left by a character (grapheme)"),
+    b(TYPING_OR_BOX, &[plain(K::Right)], A::Edit(E::Right), "→", "move right by a character"),
+    b(TYPING_OR_BOX, &[plain(K::Home), ctrl('a')], A::Edit(E::Home), "Home, Ctrl-A", "to the start of the text"),
+    b(TYPING_OR_BOX, &[plain(K::End), ctrl('e')], A::Edit(E::End), "End, Ctrl-E", "to the end of the text"),
+    b(TYPING_OR_BOX, &[plain(K::Backspace)], A::Edit(E::Backspace), "Backspace", "delete the character before"),
+    b(TYPING_OR_BOX, &[plain(K::Delete)], A::Edit(E::Delete), "Delete", "delete the character under the cursor"),
+    b(TYPING_OR_BOX, &[ctrl('w')], A::Edit(E::DeleteWordBack), "Ctrl-W", "delete the word before the cursor"),
+    b(TYPING_OR_BOX, &[ctrl('u')], A::Edit(E::DeleteToStart), "Ctrl-U", "delete to the start"),
+    b(TYPING, &[plain(K::Up)], A::HistoryPrev, "↑", "previous prompt (history)"),
+    b(TYPING, &[plain(K::Down)], A::HistoryNext, "↓", "next prompt (history)"),
+    b(TYPING, &[plain(K::PageUp)], A::ScrollBack, "PgUp", "scroll the output back"),
+    b(TYPING, &[plain(K::PageDown)], A::ScrollForward, "PgDn", "scroll the output forward"),
+    hinted(
+        b(TYPING, &[plain(K::Tab)], A::ToggleInspect, "Tab", "inspect: pause, move a cursor over the steps"),
         3,
         "Tab inspect",
     ),
-    hinted(b(I, &[plain(K::Tab)], A::ToggleInspect, "Tab (inspect)", "leave inspect mode (resume)"), 1, "Tab back"),
-    b(I, &[plain(K::Esc)], A::Cancel, "Esc (inspect)", "leave inspect mode (resume)"),
-    hinted(b(I, &[plain(K::Left)], A::CursorBy(-1), "← (inspect)", "cursor one step back"), 0, "←→ step"),
-    b(I, &[plain(K::Right)], A::CursorBy(1), "→ (inspect)", "cursor one step on"),
     hinted(
-        b(I, &[plain(K::PageUp), plain(K::Up)], A::CursorBy(-10), "PgUp, ↑ (inspect)", "cursor ten steps back"),
+        b(INSPECT, &[plain(K::Tab)], A::ToggleInspect, "Tab (inspect)", "leave inspect mode (resume)"),
+        1,
+        "Tab back",
+    ),
+    b(INSPECT, &[plain(K::Esc)], A::Cancel, "Esc (inspect)", "leave inspect mode (resume)"),
+    hinted(b(INSPECT, &[plain(K::Left)], A::CursorBy(-1), "← (inspect)", "cursor one step back"), 0, "←→ step"),
+    b(INSPECT, &[plain(K::Right)], A::CursorBy(1), "→ (inspect)", "cursor one step on"),
+    hinted(
+        b(INSPECT, &[plain(K::PageUp), plain(K::Up)], A::CursorBy(-10), "PgUp, ↑ (inspect)", "cursor ten steps back"),
         2,
         "PgUp/PgDn ±10",
     ),
-    b(I, &[plain(K::PageDown), plain(K::Down)], A::CursorBy(10), "PgDn, ↓ (inspect)", "cursor ten steps on"),
-    hinted(b(I, &[plain(K::Home)], A::CursorFirst, "Home (inspect)", "cursor to the first step"), 4, "Home/End"),
-    b(I, &[plain(K::End)], A::CursorLast, "End (inspect)", "cursor to the last step"),
-    hinted(b(TI, &[alt('t')], A::Temperature(-1), "Alt-t", "temperature − 0.1"), 6, "Alt-t/T temp"),
-    b(TI, &[alt('T')], A::Temperature(1), "Alt-T", "temperature + 0.1"),
-    b(TI, &[alt('k')], A::TopK(-1), "Alt-k", "top-k: fewer (all → the vocabulary size − 1)"),
-    b(TI, &[alt('K')], A::TopK(1), "Alt-K", "top-k: more (past the vocabulary size: all)"),
-    b(TI, &[alt('p')], A::TopP(-1), "Alt-p", "top-p − 0.05"),
-    b(TI, &[alt('P')], A::TopP(1), "Alt-P", "top-p + 0.05"),
-    b(TI, &[alt('s')], A::Seed(-1), "Alt-s", "seed − 1"),
-    b(TI, &[alt('S')], A::Seed(1), "Alt-S", "seed + 1"),
-    b(TI, &[alt('-'), alt('_')], A::Length(-1), "Alt--", "continuation length ÷ 2"),
-    b(TI, &[alt('+'), alt('=')], A::Length(1), "Alt-+", "continuation length × 2"),
-    hinted(b(TI, &[alt('l')], A::Layer(1), "Alt-l", "next layer"), 7, "Alt-l layer"),
-    b(TI, &[alt('L')], A::Layer(-1), "Alt-L", "previous layer"),
-    hinted(b(TI, &[alt('g')], A::ToggleG, "Alt-g", "show the candidate g too"), 10, "Alt-g g"),
-    b(TI, &[alt('h')], A::ToggleH, "Alt-h", "show |h| in the norm chart"),
-    hinted(b(TI, &[alt('c')], A::CycleColour, "Alt-c", "colour the text: plain / surprise / cell"), 9, "Alt-c colour"),
-    b(TI, &[alt('n')], A::Cell(1), "Alt-n", "colouring cell: next unit (+1)"),
-    b(TI, &[alt('N')], A::Cell(-1), "Alt-N", "colouring cell: previous unit (−1)"),
-    b(TI, &[alt('.')], A::Cell(10), "Alt-.", "colouring cell: ten units on (+10)"),
-    b(TI, &[alt(',')], A::Cell(-10), "Alt-,", "colouring cell: ten units back (−10)"),
-    b(TI, &[alt('m')], A::CellMostActive, "Alt-m", "colouring cell: the most active at the cursor"),
-    b(TI, &[alt('#')], A::CellByNumber, "Alt-#", "colouring cell by number (a box asks)"),
-    b(TI, &[alt('v'), ctrl('p')], A::TogglePreview, "Alt-v, Ctrl-P", "live preview on / off"),
+    b(INSPECT, &[plain(K::PageDown), plain(K::Down)], A::CursorBy(10), "PgDn, ↓ (inspect)", "cursor ten steps on"),
+    hinted(b(INSPECT, &[plain(K::Home)], A::CursorFirst, "Home (inspect)", "cursor to the first step"), 4, "Home/End"),
+    b(INSPECT, &[plain(K::End)], A::CursorLast, "End (inspect)", "cursor to the last step"),
+    hinted(b(TYPING_OR_INSPECT, &[alt('t')], A::Temperature(-1), "Alt-t", "temperature − 0.1"), 6, "Alt-t/T temp"),
+    b(TYPING_OR_INSPECT, &[alt('T')], A::Temperature(1), "Alt-T", "temperature + 0.1"),
+    b(TYPING_OR_INSPECT, &[alt('k')], A::TopK(-1), "Alt-k", "top-k: fewer (all → the vocabulary size − 1)"),
+    b(TYPING_OR_INSPECT, &[alt('K')], A::TopK(1), "Alt-K", "top-k: more (past the vocabulary size: all)"),
+    b(TYPING_OR_INSPECT, &[alt('p')], A::TopP(-1), "Alt-p", "top-p − 0.05"),
+    b(TYPING_OR_INSPECT, &[alt('P')], A::TopP(1), "Alt-P", "top-p + 0.05"),
+    b(TYPING_OR_INSPECT, &[alt('s')], A::Seed(-1), "Alt-s", "seed − 1"),
+    b(TYPING_OR_INSPECT, &[alt('S')], A::Seed(1), "Alt-S", "seed + 1"),
+    b(TYPING_OR_INSPECT, &[alt('-'), alt('_')], A::Length(-1), "Alt--", "continuation length ÷ 2"),
+    b(TYPING_OR_INSPECT, &[alt('+'), alt('=')], A::Length(1), "Alt-+", "continuation length × 2"),
+    hinted(b(TYPING_OR_INSPECT, &[alt('l')], A::Layer(1), "Alt-l", "next layer"), 7, "Alt-l layer"),
+    b(TYPING_OR_INSPECT, &[alt('L')], A::Layer(-1), "Alt-L", "previous layer"),
+    hinted(b(TYPING_OR_INSPECT, &[alt('g')], A::ToggleG, "Alt-g", "show the candidate g too"), 10, "Alt-g g"),
+    b(TYPING_OR_INSPECT, &[alt('h')], A::ToggleH, "Alt-h", "show |h| in the norm chart"),
     hinted(
-        b(TI, &[alt('w'), ctrl('s')], A::Save, "Alt-w, Ctrl-S", "save transcript + trace (a box asks where)"),
+        b(TYPING_OR_INSPECT, &[alt('c')], A::CycleColour, "Alt-c", "colour the text: plain / surprise / cell"),
+        9,
+        "Alt-c colour",
+    ),
+    b(TYPING_OR_INSPECT, &[alt('n')], A::Cell(1), "Alt-n", "colouring cell: next unit (+1)"),
+    b(TYPING_OR_INSPECT, &[alt('N')], A::Cell(-1), "Alt-N", "colouring cell: previous unit (−1)"),
+    b(TYPING_OR_INSPECT, &[alt('.')], A::Cell(10), "Alt-.", "colouring cell: ten units on (+10)"),
+    b(TYPING_OR_INSPECT, &[alt(',')], A::Cell(-10), "Alt-,", "colouring cell: ten units back (−10)"),
+    b(TYPING_OR_INSPECT, &[alt('m')], A::CellMostActive, "Alt-m", "colouring cell: the most active at the cursor"),
+    b(TYPING_OR_INSPECT, &[alt('#')], A::CellByNumber, "Alt-#", "colouring cell by number (a box asks)"),
+    b(TYPING_OR_INSPECT, &[alt('v'), ctrl('p')], A::TogglePreview, "Alt-v, Ctrl-P", "live preview on / off"),
+    hinted(
+        b(
+            TYPING_OR_INSPECT,
+            &[alt('w'), ctrl('s')],
+            A::Save,
+            "Alt-w, Ctrl-S",
+            "save transcript + trace (a box asks where)",
+        ),
         4,
         "Ctrl-S save",
     ),
     hinted(
         b(
-            TI,
+            TYPING_OR_INSPECT,
             &[alt('o'), ctrl('o')],
             A::Load,
             "Alt-o, Ctrl-O",
@@ -127,16 +153,34 @@ pub const BINDINGS: &[Binding] = &[
         "Ctrl-O load",
     ),
     hinted(
-        b(TI, &[alt('i')], A::Intervene, "Alt-i", "intervene: an editor for the colouring cell from the cursor's step"),
+        b(
+            TYPING_OR_INSPECT,
+            &[alt('i')],
+            A::Intervene,
+            "Alt-i",
+            "intervene: an editor for the colouring cell from the cursor's step",
+        ),
         11,
         "Alt-i intervene",
     ),
-    b(TI, &[alt('I')], A::InterventionList, "Alt-I", "list the interventions (↑↓ select, Delete removes)"),
-    b(TI, &[alt('X')], A::ClearInterventions, "Alt-X", "remove every intervention"),
-    b(TI, &[alt('b')], A::ToggleCompare, "Alt-b", "compare view on / off: baseline beside the intervened run"),
+    b(
+        TYPING_OR_INSPECT,
+        &[alt('I')],
+        A::InterventionList,
+        "Alt-I",
+        "list the interventions (↑↓ select, Delete removes)",
+    ),
+    b(TYPING_OR_INSPECT, &[alt('X')], A::ClearInterventions, "Alt-X", "remove every intervention"),
+    b(
+        TYPING_OR_INSPECT,
+        &[alt('b')],
+        A::ToggleCompare,
+        "Alt-b",
+        "compare view on / off: baseline beside the intervened run",
+    ),
     hinted(
         b(
-            TI,
+            TYPING_OR_INSPECT,
             &[alt('u')],
             A::PinBox,
             "Alt-u",
@@ -145,10 +189,10 @@ pub const BINDINGS: &[Binding] = &[
         12,
         "Alt-u pin",
     ),
-    b(TI, &[alt('U')], A::ClearPins, "Alt-U", "unpin every unit"),
+    b(TYPING_OR_INSPECT, &[alt('U')], A::ClearPins, "Alt-U", "unpin every unit"),
     hinted(
         b(
-            TIP,
+            TYPING_INSPECT_OR_PANEL,
             &[alt('C')],
             A::CellsPanel,
             "Alt-C",
@@ -159,7 +203,7 @@ pub const BINDINGS: &[Binding] = &[
         "Alt-C cells",
     ),
     b(
-        TIP,
+        TYPING_INSPECT_OR_PANEL,
         &[alt('G')],
         A::SaturationView,
         "Alt-G",
@@ -167,7 +211,7 @@ pub const BINDINGS: &[Binding] = &[
          arrows move a cursor, Tab the gate, Space the next nearest point, Enter pins it, Alt-G closes",
     ),
     b(
-        TIP,
+        TYPING_INSPECT_OR_PANEL,
         &[alt('F')],
         A::CellsFile,
         "Alt-F",
@@ -175,54 +219,66 @@ pub const BINDINGS: &[Binding] = &[
          the catalogue of its first 20,000 characters, computed by the model worker",
     ),
     b(
-        TIP,
+        TYPING_INSPECT_OR_PANEL,
         &[alt('r')],
         A::Recompute,
         "Alt-r",
         "recompute the cells panel / saturation view over the current history (from a file's catalogue too)",
     ),
     hinted(
-        b(I, &[alt('a')], A::MarkStart, "a (inspect)", "span search: mark the start at the cursor (then move, e)"),
+        b(
+            INSPECT,
+            &[alt('a')],
+            A::MarkStart,
+            "a (inspect)",
+            "span search: mark the start at the cursor (then move, e)",
+        ),
         5,
         "a/e span",
     ),
     b(
-        I,
+        INSPECT,
         &[alt('e')],
         A::MarkEnd,
         "e (inspect)",
         "span search: mark the end at the cursor and search (shown layer, c, threshold 0.3, pads 1/0); \
          the selected units are pinned, the matches highlighted",
     ),
-    hinted(b(I, &[alt('j')], A::NextMatch(1), "j (inspect)", "cursor to the next search match"), 6, "j match"),
-    b(I, &[alt('J')], A::NextMatch(-1), "J (inspect)", "cursor to the previous search match"),
-    hinted(b(P, &[plain(K::Up)], A::ListMove(-1), "↑ (panel)", "select the row above / cursor up"), 0, "↑↓ select"),
-    b(P, &[plain(K::Down)], A::ListMove(1), "↓ (panel)", "select the row below / cursor down"),
-    b(P, &[plain(K::PageUp)], A::ListMove(-10), "PgUp (panel)", "ten rows up"),
-    b(P, &[plain(K::PageDown)], A::ListMove(10), "PgDn (panel)", "ten rows down"),
-    b(P, &[plain(K::Left)], A::PanelSide(-1), "← (panel)", "saturation: cursor left"),
-    b(P, &[plain(K::Right)], A::PanelSide(1), "→ (panel)", "saturation: cursor right"),
-    hinted(b(P, &[plain(K::Tab)], A::PanelGate, "Tab (panel)", "saturation: next gate (i f o)"), 3, "Tab gate"),
+    hinted(b(INSPECT, &[alt('j')], A::NextMatch(1), "j (inspect)", "cursor to the next search match"), 6, "j match"),
+    b(INSPECT, &[alt('J')], A::NextMatch(-1), "J (inspect)", "cursor to the previous search match"),
+    hinted(b(PANEL, &[plain(K::Up)], A::ListMove(-1), "↑ (panel)", "select the row above / cursor up"), 0, "↑↓ select"),
+    b(PANEL, &[plain(K::Down)], A::ListMove(1), "↓ (panel)", "select the row below / cursor down"),
+    b(PANEL, &[plain(K::PageUp)], A::ListMove(-10), "PgUp (panel)", "ten rows up"),
+    b(PANEL, &[plain(K::PageDown)], A::ListMove(10), "PgDn (panel)", "ten rows down"),
+    b(PANEL, &[plain(K::Left)], A::PanelSide(-1), "← (panel)", "saturation: cursor left"),
+    b(PANEL, &[plain(K::Right)], A::PanelSide(1), "→ (panel)", "saturation: cursor right"),
+    hinted(b(PANEL, &[plain(K::Tab)], A::PanelGate, "Tab (panel)", "saturation: next gate (i f o)"), 3, "Tab gate"),
     hinted(
-        b(P, &[plain(K::Char(' '))], A::PanelNext, "Space (panel)", "saturation: the next point nearest the cursor"),
+        b(
+            PANEL,
+            &[plain(K::Char(' '))],
+            A::PanelNext,
+            "Space (panel)",
+            "saturation: the next point nearest the cursor",
+        ),
         4,
         "Space next",
     ),
     hinted(
-        b(P, &[plain(K::Enter)], A::Submit, "Enter (panel)", "pin the selected unit and colour the text by it"),
+        b(PANEL, &[plain(K::Enter)], A::Submit, "Enter (panel)", "pin the selected unit and colour the text by it"),
         1,
         "Enter pin",
     ),
     hinted(
-        b(P, &[plain(K::Esc)], A::Cancel, "Esc (panel)", "give the keys back (the panel stays; letters type too)"),
+        b(PANEL, &[plain(K::Esc)], A::Cancel, "Esc (panel)", "give the keys back (the panel stays; letters type too)"),
         2,
         "Esc keys back",
     ),
-    hinted(b(L, &[plain(K::Up)], A::ListMove(-1), "↑ (list)", "select the intervention above"), 0, "↑↓ select"),
-    b(L, &[plain(K::Down)], A::ListMove(1), "↓ (list)", "select the intervention below"),
+    hinted(b(LIST, &[plain(K::Up)], A::ListMove(-1), "↑ (list)", "select the intervention above"), 0, "↑↓ select"),
+    b(LIST, &[plain(K::Down)], A::ListMove(1), "↓ (list)", "select the intervention below"),
     hinted(
         b(
-            L,
+            LIST,
             &[plain(K::Delete), plain(K::Backspace)],
             A::ListRemove,
             "Delete (list)",
@@ -231,12 +287,12 @@ pub const BINDINGS: &[Binding] = &[
         1,
         "Delete remove",
     ),
-    hinted(b(L, &[alt('X'), plain(K::Char('X'))], A::ClearInterventions, "X (list)", "remove them all"), 2, "X all"),
-    hinted(b(L, &[plain(K::Esc), plain(K::Enter)], A::Cancel, "Esc (list)", "close the list"), 3, "Esc close"),
-    b(H, &[plain(K::Up)], A::HelpScroll(-1), "↑ (help)", "scroll this help"),
+    hinted(b(LIST, &[alt('X'), plain(K::Char('X'))], A::ClearInterventions, "X (list)", "remove them all"), 2, "X all"),
+    hinted(b(LIST, &[plain(K::Esc), plain(K::Enter)], A::Cancel, "Esc (list)", "close the list"), 3, "Esc close"),
+    b(HELP, &[plain(K::Up)], A::HelpScroll(-1), "↑ (help)", "scroll this help"),
     hinted(
         b(
-            H,
+            HELP,
             &[plain(K::Down), plain(K::PageDown), plain(K::Char(' '))],
             A::HelpScroll(1),
             "↓ (help)",

@@ -4,7 +4,7 @@
 //! highlighted; pinned units carry a dot.
 
 use super::theme;
-use crate::tui::app::insight::cell_rows;
+use crate::tui::app::analyses::cell_rows;
 use crate::tui::app::{App, Mode};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -14,14 +14,14 @@ use unicode_width::UnicodeWidthStr;
 
 /// The panel's first line: what it measured, or what it is doing.
 fn status(app: &App) -> (String, Style) {
-    if let Some(j) = &app.insight.file_job {
+    if let Some(j) = &app.analyses.file_job {
         return (format!("{} (the model worker reads it)", j.status()), Style::new().fg(theme::ACCENT));
     }
-    if app.insight.file.is_some() {
+    if app.analyses.file.is_some() {
         return ("the file's catalogue · Alt-r: the history's instead".into(), theme::dim());
     }
-    let job = app.insight.running(true).map(|j| j.progress());
-    match (&app.insight.catalogue, job) {
+    let job = app.analyses.running(true).map(|j| j.progress());
+    match (&app.analyses.catalogue, job) {
         (_, Some((done, all))) => (format!("computing over {all} steps … {}%", done * 100 / all.max(1)), theme::dim()),
         (None, None) => ("no catalogue yet: Alt-r computes it over the history".into(), theme::dim()),
         (Some(m), None) if m.history != app.run.history || m.steps != app.run.steps.len() => {
@@ -34,7 +34,7 @@ fn status(app: &App) -> (String, Style) {
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let focused = app.mode == Mode::Panel;
     let keys = if focused { "↑↓ Enter pins · Esc " } else { "Alt-C closes " };
-    let title = match &app.insight.file {
+    let title = match &app.analyses.file {
         // The file's name comes before the keys, which the status hints repeat.
         Some(f) => {
             let named = format!(" cells · {} ", f.title());
@@ -56,14 +56,14 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let w = inner.width as usize;
     let (line, style) = status(app);
     buf.set_stringn(inner.x, inner.y, &line, w, style);
-    let Some(cat) = app.insight.shown() else { return };
+    let Some(cat) = app.analyses.shown() else { return };
     let header = format!("{:<15} {:<10} {:<5} {:>6}", "feature", "unit", "state", "r");
     buf.set_stringn(inner.x, inner.y + 1, &header, w, Style::new().fg(theme::ACCENT).add_modifier(Modifier::BOLD));
     let rows = cell_rows(cat);
     let visible = inner.height as usize - 2;
-    let sel = app.insight.row.min(rows.len().saturating_sub(1));
+    let sel = app.analyses.cells_row.min(rows.len().saturating_sub(1));
     let first = sel.saturating_sub(visible.saturating_sub(1));
-    let over = if app.insight.file.is_some() { "file" } else { "history" };
+    let over = if app.analyses.file.is_some() { "file" } else { "history" };
     let mut last_feature = None;
     if first > 0 {
         last_feature = rows.get(first - 1).map(|r| r.0);

@@ -57,10 +57,10 @@ pub fn check_line(app: &App) -> Line<'static> {
 
 /// The list box, over the bottom of the left panels, above the prompt.
 pub fn render_list(app: &App, area: Rect, buf: &mut Buffer) {
-    if app.mode != Mode::Interventions || app.iv.active.is_empty() {
+    if app.mode != Mode::Interventions || app.interventions.active.is_empty() {
         return;
     }
-    let list = &app.iv.active;
+    let list = &app.interventions.active;
     let hints = keys::hints(Context::List).join(" · ");
     let widest = list.iter().map(|iv| describe(iv).width() + iv.to_string().width() + 6).max().unwrap_or(0);
     let title = format!(" interventions, in order · {hints} ");
@@ -71,10 +71,10 @@ pub fn render_list(app: &App, area: Rect, buf: &mut Buffer) {
     let block = Block::bordered().title(title).title_style(theme::title()).border_style(Style::new().fg(INTERVENED));
     let inner = block.inner(r);
     block.render(r, buf);
-    let first = app.iv.selected.saturating_sub(inner.height.saturating_sub(1) as usize);
+    let first = app.interventions.selected.saturating_sub(inner.height.saturating_sub(1) as usize);
     for (row, (i, iv)) in list.iter().enumerate().skip(first).take(inner.height as usize).enumerate() {
         let y = inner.y + row as u16;
-        let selected = i == app.iv.selected;
+        let selected = i == app.interventions.selected;
         let style = if selected { Style::new().bg(INTERVENED).fg(Color::Black) } else { Style::new() };
         let text = format!("{} {iv}  {}", if selected { "›" } else { " " }, describe(iv));
         buf.set_stringn(inner.x, y, format!("{text:w$}", w = inner.width as usize), inner.width as usize, style);

@@ -64,10 +64,10 @@ pub fn draw(frame: &mut Frame, app: &App) {
     let a = areas(area);
     let focus = Focus { step: app.focus(), inspecting: app.inspecting() };
     let buf = frame.buffer_mut();
-    let compare = app.iv.shown();
+    let compare = app.interventions.shown();
     match compare {
         Some(c) => compare::render(c, &app.run, a.output, buf),
-        None => output::render(&app.run, &app.view, focus, a.output, buf),
+        None => output::render(&app.run, &app.view, &app.analyses.search, focus, a.output, buf),
     }
     match app.view.panel {
         Panel::Gates => gates::render(&app.run, &app.view, focus, a.gates, buf),

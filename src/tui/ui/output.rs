@@ -4,6 +4,7 @@
 //! surprise (probability of each character), or one unit's activation.
 
 use super::{theme, Focus};
+use crate::tui::app::analyses::SpanSearch;
 use crate::tui::app::{ColorMode, Run, RunKind, View};
 use crate::tui::text::{control_picture, glyph, lone_mark, Glyph};
 use ratatui::buffer::Buffer;
@@ -89,7 +90,7 @@ fn layout(run: &Run, start: usize, end: usize, width: u16) -> Vec<Vec<Cell>> {
     lines
 }
 
-fn style_for(run: &Run, view: &View, focus: Focus, i: usize) -> Style {
+fn style_for(run: &Run, view: &View, search: &SpanSearch, focus: Focus, i: usize) -> Style {
     let step = &run.steps[i];
     let mut style = if step.is_prompt {
         Style::new().fg(theme::PROMPT).add_modifier(Modifier::BOLD)
@@ -113,10 +114,10 @@ fn style_for(run: &Run, view: &View, focus: Focus, i: usize) -> Style {
     }
     // The span search: the searched span, its matches (the one jumped to
     // brighter), and a start marked but not yet ended.
-    if view.span.as_ref().is_some_and(|r| r.contains(&i)) || view.span_start == Some(i) {
+    if search.span.as_ref().is_some_and(|r| r.contains(&i)) || search.start == Some(i) {
         style = style.bg(theme::SPAN_BG).fg(Color::Black);
-    } else if let Some(k) = view.matches.iter().position(|r| r.contains(&i)) {
-        let bg = if view.current_match == Some(k) { theme::MATCH_CURRENT_BG } else { theme::MATCH_BG };
+    } else if let Some(k) = search.matches.iter().position(|r| r.contains(&i)) {
+        let bg = if search.current == Some(k) { theme::MATCH_CURRENT_BG } else { theme::MATCH_BG };
         style = style.bg(bg).fg(Color::Black).add_modifier(Modifier::UNDERLINED);
     }
     if focus.inspecting && focus.step == Some(i) {
@@ -125,7 +126,7 @@ fn style_for(run: &Run, view: &View, focus: Focus, i: usize) -> Style {
     style
 }
 
-pub fn render(run: &Run, view: &View, focus: Focus, area: Rect, buf: &mut Buffer) {
+pub fn render(run: &Run, view: &View, search: &SpanSearch, focus: Focus, area: Rect, buf: &mut Buffer) {
     let mut title = String::from(" output ");
     if run.kind == RunKind::Preview && !run.steps.is_empty() {
         title.push_str("· preview ");
@@ -135,8 +136,8 @@ pub fn render(run: &Run, view: &View, focus: Focus, area: Rect, buf: &mut Buffer
         ColorMode::Surprise => title.push_str("· surprise: red = unexpected "),
         ColorMode::Cell => title.push_str(&format!("· tanh(c) of {}: red − blue + ", view.name(view.unit()))),
     }
-    if !view.matches.is_empty() {
-        title.push_str(&format!("· {} matches (j) ", view.matches.len()));
+    if !search.matches.is_empty() {
+        title.push_str(&format!("· {} matches (j) ", search.matches.len()));
     }
     if run.dropped > 0 {
         title.push_str(&format!("· first {} chars dropped ", run.dropped));
@@ -175,7 +176,7 @@ pub fn render(run: &Run, view: &View, focus: Focus, area: Rect, buf: &mut Buffer
         let mut x = inner.x;
         let y = inner.y + row as u16;
         for cell in line {
-            let style = style_for(run, view, focus, cell.step);
+            let style = style_for(run, view, search, focus, cell.step);
             buf.set_stringn(x, y, &cell.sym, cell.width as usize, style);
             x += cell.width;
         }

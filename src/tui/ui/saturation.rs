@@ -5,7 +5,7 @@
 //! bounds them. A cursor picks the points nearest it.
 
 use super::theme;
-use crate::tui::app::insight::SAT_GRID;
+use crate::tui::app::analyses::SAT_GRID;
 use crate::tui::app::{App, Mode};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -30,8 +30,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if inner.height < 8 || inner.width < 30 {
         return;
     }
-    let job = app.insight.running(false).map(|j| j.progress());
-    let Some(sat) = &app.insight.saturation else {
+    let job = app.analyses.running(false).map(|j| j.progress());
+    let Some(sat) = &app.analyses.saturation else {
         let line = match job {
             Some((d, n)) => format!("computing over {n} steps … {}%", d * 100 / n.max(1)),
             None => "no saturation yet: Alt-r computes it over the history".into(),
@@ -56,8 +56,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let gap = 2;
     let pw = (inner.width - 2 * gap) / 3;
     let ph = inner.height - 3; // legend, titles, info line
-    let selected = app.insight.selected_point();
-    let cur = app.insight.sat;
+    let selected = app.analyses.selected_point();
+    let cur = app.analyses.sat_cursor;
     for g in 0..3 {
         let px = inner.x + g as u16 * (pw + gap);
         let ty = inner.y + 1;
@@ -123,7 +123,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let (cx, cy) = (f64::from(cur.x) / f64::from(SAT_GRID), f64::from(cur.y) / f64::from(SAT_GRID));
     let mut info = format!("{} · cursor right {cx:.2} left {cy:.2}", &GATES[cur.gate][..1]);
     if let Some((u, r, l)) = selected {
-        let n = app.insight.nearest().len();
+        let n = app.analyses.nearest().len();
         let pin = if app.view.pins.contains(&u) { " (pinned)" } else { "" };
         info.push_str(&format!(
             " · ◆ {} right {r:.2} left {l:.2}{pin} · nearest {}/{n}",

@@ -1,6 +1,6 @@
 //! Two lines: the model, sampling and state; then the latest message, or
 //! what the prompt cannot be read for, or the key hints of the table in
-//! `keys.rs`. Both lines fit the width by leaving whole parts out, least
+//! `keys/table.rs`. Both lines fit the width by leaving whole parts out, least
 //! useful first; nothing is cut mid-word.
 
 use super::theme;
@@ -60,11 +60,11 @@ fn first_line(app: &App, w: usize) -> Vec<Part> {
         RunState::Paused => ("paused".to_string(), Color::LightYellow),
     };
     parts.push(Part { rank: 0, spans: vec![Span::styled(state, Style::new().fg(color))] });
-    if let Some(j) = &app.insight.file_job {
+    if let Some(j) = &app.analyses.file_job {
         parts.push(Part { rank: 0, spans: vec![Span::styled(j.status(), Style::new().fg(theme::ACCENT))] });
     }
-    if !app.iv.active.is_empty() {
-        parts.push(Part { rank: 0, spans: super::intervene::badge(&app.iv.active, w / 2) });
+    if !app.interventions.active.is_empty() {
+        parts.push(Part { rank: 0, spans: super::intervene::badge(&app.interventions.active, w / 2) });
     }
     let s = &app.sampling;
     let k = if s.top_k == 0 { "all".to_string() } else { s.top_k.to_string() };

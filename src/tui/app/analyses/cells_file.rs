@@ -1,5 +1,5 @@
-//! The cells panel over a file the user names (issue 9: "over the session's
-//! history or over a file"). Alt-F opens a path box; on Enter the model
+//! The cells panel over a file the user names, beside the one over the
+//! session's history. Alt-F opens a path box; on Enter the model
 //! worker reads the file's first `FILE_CHARS` characters and computes the
 //! catalogue with `gatescope cells`'s own code, sending progress and then
 //! the plain `Catalogue`. The UI thread never waits for it: the box closes
@@ -7,10 +7,11 @@
 //! file's catalogue, with the same rows and keys, until Alt-r goes back to
 //! the history.
 
-use super::insight::TOP;
-use super::{save, App, Mode, Panel};
+use super::jobs::JobKind;
+use super::TOP;
 use crate::analysis::report::thousands;
 use crate::analysis::Catalogue;
+use crate::tui::app::{save, App, Mode, Panel};
 use crate::tui::event::WorkerEvent;
 use crate::tui::text::sanitize_line;
 use crate::tui::worker::{WorkerCmd, FILE_CHARS};
@@ -58,24 +59,24 @@ impl FileJob {
 
 impl App {
     /// Esc in the file box.
-    pub(super) fn cancel_file_box(&mut self) {
-        self.mode = self.insight.file_box_from.take().unwrap_or(Mode::Typing);
+    pub(in crate::tui::app) fn cancel_file_box(&mut self) {
+        self.mode = self.analyses.file_box_from.take().unwrap_or(Mode::Typing);
         self.info("file analysis cancelled");
     }
 
     /// Open the file box, prefilled with the last file, remembering where
     /// the keys were (Esc goes back there).
     pub(super) fn open_file_box(&mut self) {
-        self.insight.file_box_from =
+        self.analyses.file_box_from =
             Some(if matches!(self.mode, Mode::Inspect | Mode::Panel) { self.mode } else { Mode::Typing });
-        let last = self.insight.last_file.clone();
+        let last = self.analyses.last_file.clone();
         self.open_box(Mode::CellsFile, &last);
     }
 
     /// Enter in the file box: a path that cannot be a text file keeps the
     /// box open with the reason; otherwise the worker is asked, and the
     /// cells panel opens with the keys, saying what it is analysing.
-    pub(super) fn submit_file_box(&mut self) -> Option<WorkerCmd> {
+    pub(in crate::tui::app) fn submit_file_box(&mut self) -> Option<WorkerCmd> {
         let typed = self.box_editor.text().trim().to_string();
         if typed.is_empty() {
             self.error("type the path of a UTF-8 text file (Esc cancels)");
@@ -93,16 +94,16 @@ impl App {
             self.error(format!("{}: {p}", sanitize_line(&typed)));
             return None;
         }
-        self.insight.last_file = typed;
-        self.insight.file_ids += 1;
-        let id = self.insight.file_ids;
-        self.insight.file_job = Some(FileJob { id, path: path.clone(), done: 0, total: FILE_CHARS });
+        self.analyses.last_file = typed;
+        self.analyses.file_ids += 1;
+        let id = self.analyses.file_ids;
+        self.analyses.file_job = Some(FileJob { id, path: path.clone(), done: 0, total: FILE_CHARS });
         // A history catalogue still under way would land under the file's.
-        self.insight.jobs.retain(|j| j.kind != super::insight::JobKind::Catalogue);
+        self.analyses.jobs.retain(|j| j.kind != JobKind::Catalogue);
         self.view.panel = Panel::Cells;
-        match self.insight.file_box_from.take() {
+        match self.analyses.file_box_from.take() {
             Some(Mode::Panel) => {}
-            from => self.insight.back_to = Some(from.unwrap_or(Mode::Typing)),
+            from => self.analyses.back_to = Some(from.unwrap_or(Mode::Typing)),
         }
         self.mode = Mode::Panel;
         self.info(format!("analysing {}…", file_name(&path)));
@@ -112,33 +113,33 @@ impl App {
     /// Alt-r in the cells panel: forget the file's catalogue (and any under
     /// way), so the history's shows again.
     pub(super) fn back_to_history(&mut self) {
-        if self.insight.has_file() {
-            self.insight.file = None;
-            self.insight.file_job = None;
-            self.insight.row = 0;
+        if self.analyses.has_file() {
+            self.analyses.file = None;
+            self.analyses.file_job = None;
+            self.analyses.cells_row = 0;
         }
     }
 
     /// What the worker reports of a file analysis; reports of one no longer
     /// wanted (Alt-r since, or another file asked for) are dropped.
-    pub(super) fn file_cells_event(&mut self, ev: WorkerEvent) {
-        let wanted = |id: u64, app: &App| app.insight.file_job.as_ref().is_some_and(|j| j.id == id);
+    pub(in crate::tui::app) fn file_cells_event(&mut self, ev: WorkerEvent) {
+        let wanted = |id: u64, app: &App| app.analyses.file_job.as_ref().is_some_and(|j| j.id == id);
         match ev {
             WorkerEvent::CellsProgress { id, done, total } if wanted(id, self) => {
-                if let Some(j) = self.insight.file_job.as_mut() {
+                if let Some(j) = self.analyses.file_job.as_mut() {
                     (j.done, j.total) = (done, total);
                 }
             }
             WorkerEvent::Cells { id, path, catalogue } if wanted(id, self) => {
-                self.insight.file_job = None;
+                self.analyses.file_job = None;
                 let file = FileCells { path, value: *catalogue };
                 let shown = if self.view.panel == Panel::Cells { "" } else { " (Alt-C shows it)" };
                 self.info(format!("cell catalogue over the {} ready{shown}", file.title()));
-                self.insight.file = Some(file);
-                self.insight.row = 0;
+                self.analyses.file = Some(file);
+                self.analyses.cells_row = 0;
             }
             WorkerEvent::CellsFailed { id, message } if wanted(id, self) => {
-                self.insight.file_job = None;
+                self.analyses.file_job = None;
                 self.error(format!("cannot analyse the file: {}", sanitize_line(&message)));
             }
             _ => {}

@@ -7,14 +7,20 @@
 //! one step. Every failure becomes an event; a panic is caught and reported
 //! as `WorkerEvent::Panicked`.
 
+mod file_cells;
+mod prompt_cache;
+
+pub use prompt_cache::SNAPSHOT_EVERY;
+
 use super::event::{Event, ModelInfo, WorkerEvent};
 use crate::analysis::catalogue::METADATA_KEY;
-use crate::analysis::{encode, read_prefix, SavedCatalogue};
+use crate::analysis::SavedCatalogue;
 use crate::generate::{Generator, Mark, Step};
 use crate::model::checkpoint::Checkpoint;
 use crate::model::sample::Sampling;
 use crate::model::{Intervention, LoadOptions};
-use std::path::{Path, PathBuf};
+use prompt_cache::{covering_prompt, PromptCache, PROMPT_CACHE_MAX};
+use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, Sender, TryRecvError};
 use std::sync::Arc;
 
@@ -114,24 +120,6 @@ pub fn model_info(ck: &Checkpoint) -> ModelInfo {
 /// paste, and a new command can interrupt between chunks.
 pub const PROMPT_CHUNK: usize = 1024;
 
-/// Prompts longer than this are not cached (2,048 steps of a 2x512 model
-/// hold about 40 MB).
-const PROMPT_CACHE_MAX: usize = 2048;
-
-/// A cached prompt keeps the generator's state (a `Mark`) after every this
-/// many characters, so an edit anywhere re-reads only from the last mark at
-/// or before its first changed character: at most 63 characters, about a
-/// sixteenth of a 1,000-character prompt.
-///
-/// A mark is h and c of every layer and the logits: (2·layers·hidden +
-/// vocab)·4 bytes, 8,452 bytes for a 2x512 model with 65 characters. A
-/// 100,000-character prompt would need 1,562 of them, 13.2 MB; but marks are
-/// only useful beside the cached steps (an edit sends the steps before the
-/// mark again), so they are kept only for prompts the cache holds: at most
-/// `PROMPT_CACHE_MAX / SNAPSHOT_EVERY` = 32 marks, 270 KB for that model,
-/// next to the 40 MB of its steps.
-pub const SNAPSHOT_EVERY: usize = 64;
-
 /// The live request.
 struct Job {
     id: u64,
@@ -144,49 +132,6 @@ struct Job {
     marks: Vec<Mark>,
     /// Characters still to generate.
     remaining: usize,
-}
-
-/// The last prompt read in full, its steps, and where the generator stood
-/// after it and after every `SNAPSHOT_EVERY` characters. Typing at the end of
-/// the prompt is the common edit: the next request then reads only the new
-/// characters. Any other edit reads from the last mark before it.
-struct PromptCache {
-    chars: Vec<char>,
-    steps: Vec<Arc<Step>>,
-    after: Mark,
-    /// `marks[j]`: after the first `(j + 1) * every` characters.
-    marks: Vec<Mark>,
-    every: usize,
-    /// The interventions that covered a step of `chars` when it was read: the
-    /// cache serves a request only under the same ones (the others leave the
-    /// prompt's steps as they are).
-    covering: Vec<Intervention>,
-}
-
-/// The interventions of `list` that cover a step of a prompt of `len` characters.
-fn covering_prompt(list: &[Intervention], len: usize) -> Vec<Intervention> {
-    list.iter().filter(|iv| iv.span.is_some_and(|s| s.start < len)).copied().collect()
-}
-
-impl PromptCache {
-    /// How many of `prompt`'s first characters this cache serves under
-    /// `interventions`, and the mark after them: the whole cached prompt when
-    /// `prompt` starts with it, else up to the last mark at or before the
-    /// first character that differs. Only as far as the same interventions
-    /// covered those characters, in the same order, when they were read (the
-    /// others did not touch them): an intervention newly covering the prompt
-    /// from step A leaves the marks up to A usable.
-    fn serves(&self, prompt: &[char], interventions: &[Intervention]) -> Option<(usize, &Mark)> {
-        let same = self.chars.iter().zip(prompt).take_while(|(a, b)| a == b).count();
-        let unchanged = |len: usize| covering_prompt(interventions, len) == covering_prompt(&self.covering, len);
-        if same == self.chars.len() && same > 0 && unchanged(same) {
-            return Some((same, &self.after));
-        }
-        (1..=same / self.every).rev().find_map(|n| {
-            let len = n * self.every;
-            self.marks.get(n - 1).filter(|_| unchanged(len)).map(|m| (len, m))
-        })
-    }
 }
 
 /// The model and the state of its one request at a time.
@@ -277,35 +222,6 @@ impl Worker {
             WorkerCmd::Shutdown => return Flow::Exit,
         }
         Flow::Continue
-    }
-
-    /// The catalogue over a file, with `gatescope cells`'s own code
-    /// (`analysis::catalogue`, from a zero state, without interventions). It
-    /// runs in one go, on every core, so the live request waits (20,000
-    /// characters of the shipped model: about 2.4 s on two idle cores); the
-    /// UI, fed progress after every chunk, does not. A bad file is a `CellsFailed`,
-    /// and the worker carries on.
-    pub fn file_cells(&mut self, id: u64, path: &Path, top: usize) -> Flow {
-        let shown = path.display().to_string();
-        let model = self.generator.model();
-        let read = read_prefix(path, FILE_CHARS).and_then(|chars| {
-            if chars.len() < 2 {
-                anyhow::bail!("{shown}: one character only; a correlation needs at least two");
-            }
-            let ids = encode(&model.vocab, &chars, &shown)?;
-            Ok((chars, ids))
-        });
-        let (chars, ids) = match read {
-            Ok(x) => x,
-            Err(e) => return self.send(WorkerEvent::CellsFailed { id, message: one_line(&e) }),
-        };
-        let (events, total) = (self.events.clone(), ids.len());
-        let mut progress = |done: usize| {
-            let _ = events.send(Event::Worker(WorkerEvent::CellsProgress { id, done, total }));
-        };
-        let catalogue =
-            crate::model::on_all_cores(|| crate::analysis::catalogue(model, &chars, &ids, top, &mut progress));
-        self.send(WorkerEvent::Cells { id, path: path.to_path_buf(), catalogue: Box::new(catalogue) })
     }
 
     /// End the live request, if any, and say so with its `Done`: the one
