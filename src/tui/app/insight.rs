@@ -7,8 +7,8 @@
 //! each layer's gates and states, so the model is not needed, the worker
 //! stays free to generate, and nothing crosses a thread. A keystroke waits
 //! at most one slice (a few milliseconds on the shipped model). A job copies
-//! the values it reads when it starts (the c and h of 2,000 steps of a 2×512
-//! model are 16 MB), so typing, which starts a new preview and clears the
+//! the values it reads when it starts (the c, h and f of 2,000 steps of a
+//! 2×512 model are 25 MB), so typing, which starts a new preview and clears the
 //! ring, does not end it. The
 //! accumulators are `crate::analysis`'s own, fed the same rows as
 //! `gatescope cells`, so the numbers are the same computation.
@@ -63,7 +63,7 @@ pub struct Job {
     /// The ring's dropped count when the job started (its step 0).
     dropped: usize,
     hidden: usize,
-    /// The values read, `stride` per step: per layer c and h (catalogue),
+    /// The values read, `stride` per step: per layer c, h and f (catalogue),
     /// i, f and o (saturation), or one layer's c (search).
     values: Vec<f32>,
     stride: usize,
@@ -150,7 +150,7 @@ impl Insight {
             JobKind::Catalogue => {
                 let chars: Vec<char> = steps.iter().map(|s| s.ch).collect();
                 let b = Box::new((FeatureTable::new(&chars), CatalogueBuilder::new(layers, hidden)));
-                (Acc::Catalogue(b), layers * 2 * hidden)
+                (Acc::Catalogue(b), layers * 3 * hidden)
             }
             JobKind::Saturation => {
                 (Acc::Saturation(SaturationCounter::new(layers, hidden, SAT_LOW, SAT_HIGH)), layers * 3 * hidden)
@@ -160,7 +160,9 @@ impl Insight {
         let mut values = Vec::with_capacity(stride * steps.len());
         for s in steps {
             match &kind {
-                JobKind::Catalogue => s.layers.iter().for_each(|l| values.extend(l.gates.c.iter().chain(&l.gates.h))),
+                JobKind::Catalogue => {
+                    s.layers.iter().for_each(|l| values.extend(l.gates.c.iter().chain(&l.gates.h).chain(&l.gates.f)))
+                }
                 JobKind::Saturation => {
                     s.layers.iter().for_each(|l| values.extend(l.gates.i.iter().chain(&l.gates.f).chain(&l.gates.o)))
                 }
@@ -203,7 +205,7 @@ impl Insight {
             match &mut job.acc {
                 Acc::Catalogue(b) => {
                     let (features, builder) = &mut **b;
-                    builder.push(features.row(t), row.chunks(2 * h).map(|l| l.split_at(h)));
+                    builder.push(features.row(t), row.chunks(3 * h).map(|l| (&l[..h], &l[h..2 * h], &l[2 * h..])));
                 }
                 Acc::Saturation(c) => c.push(row.chunks(3 * h).map(|l| [&l[..h], &l[h..2 * h], &l[2 * h..]])),
                 Acc::Search(bits) => bits.push(row),
