@@ -26,8 +26,14 @@ cells [--top 3]
     value is the same at every step lists no units. Each feature lists its
     top --top units by |r| with the signed r; ties (equal |r|) go to the lower
     layer, then the lower unit, then c before h.
+    Each listed unit also carries median_half_life: its half-life at step t
+    is the smallest m in 1..t with f_(t-m+1)*...*f_t < 0.5 (the forget gates
+    of the unit, product in float64), none if there is none (always at
+    t = 0); the median (numpy's: the mean of the two middle values for an
+    even count) over the steps that have one, null when none has.
     stdout: {"chars": N, "features": [{"name": "line_position", "units":
-             [{"unit": "l1:134", "state": "c", "r": 0.885}, ...]}, ...]}
+             [{"unit": "l1:134", "state": "c", "r": 0.885,
+               "median_half_life": 12.0}, ...]}, ...]}
     (unit "lK:U": K the layer index as in PyTorch's tensor names, U the index
     in the layer). Features in the order of the table below.
 
@@ -273,9 +279,42 @@ def pearson(feature, units):
     return r
 
 
+def half_lives(f):
+    """The half-life at every step t of a unit with forget gates f (float32
+    [N]): the smallest m in 1..t with prod(f[t-m+1..t]) < 0.5, the product
+    taken in float64 with m growing; 0 where there is none."""
+    n = len(f)
+    f = f.astype(np.float64)
+    kept, result = np.ones(n), np.zeros(n, dtype=np.int64)
+    active = np.arange(1, n)
+    for m in range(1, n):
+        active = active[active >= m]
+        if active.size == 0:
+            break
+        kept[active] *= f[active - m + 1]
+        done = kept[active] < 0.5
+        result[active[done]] = m
+        active = active[~done]
+    return result
+
+
+def median_half_life(f):
+    """The median of the half-lives over the steps, steps without one left out; None if none has one."""
+    h = half_lives(f)
+    h = h[h > 0]
+    return float(np.median(h)) if h.size else None
+
+
 def cmd_cells(a):
     _, text, layers = load_run(a)
     units, names = unit_columns(layers)
+    medians = {}
+
+    def median_of(k, u):
+        if (k, u) not in medians:
+            medians[(k, u)] = median_half_life(layers[k]["f"][:, u])
+        return medians[(k, u)]
+
     features = []
     for name, f in text_features(text).items():
         listed = []
@@ -283,7 +322,8 @@ def cmd_cells(a):
             r = pearson(f, units)
             order = sorted((j for j in range(len(names)) if not np.isnan(r[j])),
                            key=lambda j: (-abs(r[j]), names[j][0], names[j][1], names[j][2] == "h"))
-            listed = [{"unit": f"l{names[j][0]}:{names[j][1]}", "state": names[j][2], "r": float(r[j])}
+            listed = [{"unit": f"l{names[j][0]}:{names[j][1]}", "state": names[j][2], "r": float(r[j]),
+                       "median_half_life": median_of(names[j][0], names[j][1])}
                       for j in order[:a.top]]
         features.append({"name": name, "units": listed})
     print(json.dumps({"chars": len(text), "features": features}))

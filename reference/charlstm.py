@@ -78,6 +78,29 @@ trace --checkpoint F --prompt TEXT --length N [--intervene SPEC ...]
     and c of every layer) to 1e-5 (relative for values above 1 in magnitude:
     c and logits are unbounded); a mismatch is an error.
 
+explain --checkpoint F --prompt TEXT --unit lK:U [--step T (default: the last) --top 5]
+    The LSTM's equations for unit U of layer k at step T of the prompt read
+    from a zero state by the explicit cell (checked against nn.LSTM as trace
+    is). Row r = G*H + U of lstm.weight_ih_lk / weight_hh_lk for gate G
+    (0..3 in i, f, g, o). x is the layer's input at T (the embedding row or
+    one-hot vector of x_T for k = 0, else h_T of layer k-1); h', c' are layer
+    k's h, c after step T-1 (zeros at T = 0). In float64 from the float32
+    weights and states: bias = b_ih[r] + b_hh[r]; input terms W_ih[r,j]*x[j];
+    recurrent terms W_hh[r,j]*h'[j]; z = bias + sum(input) + sum(recurrent);
+    value = sigmoid(z) (tanh(z) for g). Listed: for k = 0 one input term
+    named by the character, its value sum(input); for k > 0 the top --top
+    input terms by |term| named l(k-1):j; the top --top recurrent terms named
+    lk:j; exact zeros never listed, ties to the lower j; *_rest = the sum of
+    the terms not listed. Cell: kept = f*c', written = i*g, c = kept +
+    written, h = o*tanh(c) (the gate values above). Memory, from the cell's
+    float32 gates of the unit at steps 0..T: writes w_s = i_s*g_s*prod(f_r,
+    r = s+1..T); half_life = the smallest m in 1..T with prod(f_r, r =
+    T-m+1..T) < 0.5, else null.
+    stdout: one JSON line {"step", "char", "unit", "gates": {"i": {"z",
+    "value", "bias", "input": [{"from", "term"}], "input_rest", "recurrent",
+    "recurrent_rest"}, "f", "g", "o"}, "cell": {"c_prev", "kept", "written",
+    "c", "h"}, "memory": {"writes": [...], "half_life"}}.
+
 init (--text TEXT | --text-file F) [--layers 2 --hidden 32 --embed 16
      --scale 1.0 --seed 0 --dtype f32|f16|bf16] --out FILE
     A randomly initialised model (PyTorch's default initialisation) in
@@ -598,6 +621,105 @@ def cmd_init(a):
 
 
 # ----------------------------------------------------------------------------
+# explain: the LSTM's equations for one unit at one step
+
+UNIT_RE = re.compile(r"^l(\d+):(\d+)$")
+
+
+def parse_unit(s, layers, hidden):
+    m = UNIT_RE.match(s.strip())
+    if not m:
+        raise RefError(f"--unit {s!r}: expected lK:U")
+    k, u = int(m[1]), int(m[2])
+    if k >= layers:
+        raise RefError(f"--unit {s!r}: the model has layers l0..l{layers - 1}")
+    if u >= hidden:
+        raise RefError(f"--unit {s!r}: the model has units 0..{hidden - 1}")
+    return k, u
+
+
+def half_life(f, t):
+    """The smallest m in 1..t with prod(f[t-m+1..t]) < 0.5 (float64), or None."""
+    kept = 1.0
+    for m in range(1, t + 1):
+        kept *= float(f[t - m + 1])
+        if kept < 0.5:
+            return m
+    return None
+
+
+def memory_writes(i, g, f, t):
+    """w_s = i_s*g_s*prod(f[s+1..t]) for s = 0..t, float64."""
+    w = [0.0] * (t + 1)
+    since = 1.0
+    for s in range(t, -1, -1):
+        w[s] = float(i[s]) * float(g[s]) * since
+        since *= float(f[s])
+    return w
+
+
+def listed_terms(terms, top, prefix):
+    """The top terms by |value| (ties to the lower j, exact zeros never), and the sum of the rest."""
+    order = sorted((j for j in range(len(terms)) if terms[j] != 0.0), key=lambda j: (-abs(terms[j]), j))[:top]
+    chosen = set(order)
+    rest = 0.0
+    for j in range(len(terms)):
+        if j not in chosen:
+            rest += float(terms[j])
+    return [{"from": f"{prefix}{j}", "term": float(terms[j])} for j in order], rest
+
+
+@torch.no_grad()
+def cmd_explain(a):
+    m, vocab = load(a.checkpoint)
+    ids = prompt_ids(a, vocab)
+    cell = ExplicitCell(m)
+    k, u = parse_unit(a.unit, cell.layers, cell.hidden)
+    T = len(ids) - 1 if a.step is None else a.step
+    if not 0 <= T < len(ids):
+        raise RefError(f"--step {T}: the prompt has steps 0..{len(ids) - 1}")
+    if a.top < 1:
+        raise RefError("--top must be at least 1")
+    steps = list(explicit_greedy(m, ids[:T + 1], 0))
+    check_against_nn_lstm(m, steps)
+    records = [s[3] for s in steps]
+    H = cell.hidden
+    w_ih, w_hh, b_ih, b_hh = (w.numpy().astype(np.float64) for w in cell.w[k])
+    x = (m.inputs(ids[T:T + 1])[0] if k == 0 else records[T][k - 1]["h"]).numpy().astype(np.float64)
+    if T > 0:
+        h_prev = records[T - 1][k]["h"].numpy().astype(np.float64)
+        c_prev = float(records[T - 1][k]["c"][u])
+    else:
+        h_prev, c_prev = np.zeros(H), 0.0
+    gates = {}
+    for G, name in enumerate(GATES):
+        r = G * H + u
+        bias = float(b_ih[r] + b_hh[r])
+        inp = w_ih[r] * x
+        rec = w_hh[r] * h_prev
+        z = bias + float(inp.sum()) + float(rec.sum())
+        value = math.tanh(z) if name == "g" else 1.0 / (1.0 + math.exp(-z))
+        if k == 0:
+            total = float(inp.sum())
+            listed, rest = ([{"from": vocab[int(ids[T])], "term": total}] if total != 0.0 else []), 0.0
+        else:
+            listed, rest = listed_terms(inp, a.top, f"l{k - 1}:")
+        rec_listed, rec_rest = listed_terms(rec, a.top, f"l{k}:")
+        gates[name] = {"z": z, "value": value, "bias": bias, "input": listed, "input_rest": rest,
+                       "recurrent": rec_listed, "recurrent_rest": rec_rest}
+    kept = gates["f"]["value"] * c_prev
+    written = gates["i"]["value"] * gates["g"]["value"]
+    c = kept + written
+    cell_line = {"c_prev": c_prev, "kept": kept, "written": written, "c": c,
+                 "h": gates["o"]["value"] * math.tanh(c)}
+    series = {name: [float(rec[k][name][u]) for rec in records] for name in ("i", "g", "f")}
+    memory = {"writes": memory_writes(series["i"], series["g"], series["f"], T),
+              "half_life": half_life(series["f"], T)}
+    print(json.dumps({"step": T, "char": vocab[int(ids[T])], "unit": f"l{k}:{u}", "gates": gates,
+                      "cell": cell_line, "memory": memory}, ensure_ascii=False))
+
+
+# ----------------------------------------------------------------------------
 
 def parser():
     p = argparse.ArgumentParser(description="gatescope's PyTorch reference (see the module docstring)")
@@ -644,6 +766,13 @@ def parser():
     e.add_argument("--val-frac", type=float, default=0.1)
     e.add_argument("--window", type=int, default=256)
 
+    x = sub.add_parser("explain")
+    x.add_argument("--checkpoint", required=True)
+    x.add_argument("--prompt", required=True)
+    x.add_argument("--unit", required=True)
+    x.add_argument("--step", type=int, default=None)
+    x.add_argument("--top", type=int, default=5)
+
     i = sub.add_parser("init")
     src = i.add_mutually_exclusive_group(required=True)
     src.add_argument("--text")
@@ -659,7 +788,7 @@ def parser():
 
 
 COMMANDS = {"train": cmd_train, "sample": cmd_sample, "greedy": cmd_greedy, "eval": cmd_eval,
-            "trace": cmd_trace, "init": cmd_init}
+            "trace": cmd_trace, "init": cmd_init, "explain": cmd_explain}
 
 
 def run(parse, commands, argv=None):

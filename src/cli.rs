@@ -1,5 +1,5 @@
 //! The command line: `gatescope [play]`, `generate`, `train`, `eval`, `info`, `export`,
-//! `convert`, and the cell analyses `cells`, `search`, `saturation`.
+//! `convert`, and the cell analyses `cells`, `search`, `saturation`, `explain`.
 
 use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -43,6 +43,8 @@ pub enum Command {
     Search(SearchArgs),
     /// Gate saturation: how often each unit's i, f and o gates sit near 0 or 1.
     Saturation(SaturationArgs),
+    /// Why one unit's gates have their values at one step, and where its cell's memory came from.
+    Explain(ExplainArgs),
 }
 
 /// How to read a checkpoint PyTorch wrote (`torch.save(model.state_dict())`).
@@ -353,6 +355,37 @@ pub struct SaturationArgs {
     /// A gate is right-saturated above this. Range: [0, 1], at least --low.
     #[arg(long, default_value = "0.9", allow_hyphen_values = true)]
     pub high: String,
+}
+
+/// `explain`: the LSTM's equations for one unit at one step of a prompt.
+#[derive(Args, Debug, Clone)]
+pub struct ExplainArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// The text the model reads from a zero state; every character must be in its vocabulary.
+    #[arg(long, short, allow_hyphen_values = true)]
+    pub prompt: String,
+    /// The unit, lK:U (layer K from l0, unit U), e.g. l1:271.
+    #[arg(long, value_name = "lK:U", value_parser = unit)]
+    pub unit: crate::model::Unit,
+    /// The step to explain, a 0-based character offset in the prompt [default: the last character].
+    /// Range: 0 to the prompt's length - 1.
+    #[arg(long, allow_negative_numbers = true, value_parser = int(0, MAX_STEPS))]
+    pub step: Option<usize>,
+    /// Terms listed per gate from its input and from its recurrent input, by |term|. Range: 1 to 65536.
+    #[arg(long, default_value_t = 5, allow_negative_numbers = true, value_parser = int(1, 65_536))]
+    pub top: usize,
+    /// Print JSON instead of the text.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write a self-contained HTML page of the prompt coloured by each step's memory write w_s.
+    #[arg(long, value_name = "OUT.html")]
+    pub html: Option<PathBuf>,
+}
+
+/// A unit named `lK:U`, as clap's value parser.
+fn unit(s: &str) -> Result<crate::model::Unit, String> {
+    s.parse().map_err(|_| "must be lK:U (layer K from l0, unit U), e.g. l1:271".to_string())
 }
 
 /// Parse the process's arguments. `--help` and `--version` print and exit 0;

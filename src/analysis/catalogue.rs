@@ -2,11 +2,14 @@
 //! correlates most with it (Pearson r over the analysed steps).
 //!
 //! `CatalogueBuilder` takes one step at a time (a feature row and every
-//! layer's c and h), so the CLI can stream a long text through the model in
-//! chunks and the playground can feed its ring of steps; memory is a few
-//! sums per (feature, unit), never the steps themselves.
+//! layer's c, h and forget gate f), so the CLI can stream a long text
+//! through the model in chunks and the playground can feed its ring of
+//! steps; memory is a few sums per (feature, unit) and each unit's window of
+//! forget gates for its half-life (`memory::HalfLives`), never the steps
+//! themselves.
 
 use super::features::{Feature, FEATURES};
+use super::memory::HalfLives;
 use crate::model::Unit;
 use anyhow::{anyhow, Result};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -46,6 +49,11 @@ pub struct Correlation {
     pub unit: Unit,
     pub state: State,
     pub r: f64,
+    /// The unit's typical memory: the median over the steps of its
+    /// half-life (`memory`), steps without one left out; None when no step
+    /// had one (or, in a catalogue saved without it, unknown).
+    #[serde(default)]
+    pub median_half_life: Option<f64>,
 }
 
 /// A feature and its strongest units, strongest first.
@@ -103,6 +111,8 @@ pub struct CatalogueBuilder {
     sfu: Vec<f64>,
     /// The current step's shifted column values.
     row: Vec<f64>,
+    /// Per unit (`layer * hidden + unit`), its half-lives so far.
+    half_lives: Vec<HalfLives>,
 }
 
 impl CatalogueBuilder {
@@ -122,6 +132,7 @@ impl CatalogueBuilder {
             f_varies: [false; FEATURES],
             sfu: vec![0.0; FEATURES * cols],
             row: vec![0.0; cols],
+            half_lives: vec![HalfLives::new(); layers * hidden],
         }
     }
 
@@ -129,13 +140,20 @@ impl CatalogueBuilder {
         self.n
     }
 
-    /// One step: the feature row and, per layer in order, (c_t, h_t).
+    /// One step: the feature row and, per layer in order, (c_t, h_t, f_t).
     /// Panics if the layer count or sizes differ from `new`'s (a caller bug).
-    pub fn push<'a>(&mut self, features: &[f64; FEATURES], states: impl IntoIterator<Item = (&'a [f32], &'a [f32])>) {
+    pub fn push<'a>(
+        &mut self,
+        features: &[f64; FEATURES],
+        states: impl IntoIterator<Item = (&'a [f32], &'a [f32], &'a [f32])>,
+    ) {
         let hd = self.hidden;
         let mut layers = 0;
-        for (k, (c, h)) in states.into_iter().enumerate() {
-            assert!(c.len() == hd && h.len() == hd, "layer {k}: expected {hd} units");
+        for (k, (c, h, f)) in states.into_iter().enumerate() {
+            assert!(c.len() == hd && h.len() == hd && f.len() == hd, "layer {k}: expected {hd} units");
+            for (hl, &f) in self.half_lives[k * hd..(k + 1) * hd].iter_mut().zip(f) {
+                hl.push(f);
+            }
             for (s, values) in [c, h].into_iter().enumerate() {
                 let base = (k * 2 + s) * hd;
                 for (m, &v) in (base..base + hd).zip(values) {
@@ -198,13 +216,20 @@ impl CatalogueBuilder {
         (Unit::new(ks / 2, u), State::ALL[ks % 2])
     }
 
-    /// Every feature's r with every unit state it can be computed for.
+    /// A unit's median half-life over the steps so far.
+    pub fn median_half_life(&self, unit: Unit) -> Option<f64> {
+        self.half_lives[unit.layer * self.hidden + unit.index].median()
+    }
+
+    /// Every feature's r with every unit state it can be computed for
+    /// (`median_half_life` left None).
     pub fn correlations(&self, feature: Feature) -> Vec<Correlation> {
         let j = feature.index();
         (0..self.row.len())
             .filter_map(|m| {
                 let (unit, state) = self.column_name(m);
-                self.r(j, m).map(|r| Correlation { unit, state, r })
+                // Filled in for the listed units only, by `finish`.
+                self.r(j, m).map(|r| Correlation { unit, state, r, median_half_life: None })
             })
             .collect()
     }
@@ -224,6 +249,9 @@ impl CatalogueBuilder {
                         .then(a.state.cmp(&b.state))
                 });
                 all.truncate(top);
+                for c in &mut all {
+                    c.median_half_life = self.median_half_life(c.unit);
+                }
                 FeatureUnits {
                     name: f.name().to_string(),
                     description: f.description().to_string(),
@@ -309,7 +337,7 @@ mod tests {
             (0..n).map(|t| [((t * 37) % 11) as f32, ((t * 13) % 5) as f32, (t as f32).sin()]).collect();
         let mut b = CatalogueBuilder::new(1, 3);
         for t in 0..n {
-            b.push(&feats[t], [(&c[t][..], &h[t][..])]);
+            b.push(&feats[t], [(&c[t][..], &h[t][..], &[0.9f32; 3][..])]);
         }
         let cat = b.finish(10);
         assert_eq!(cat.chars, n);
@@ -317,6 +345,8 @@ mod tests {
         assert_eq!(line.len(), 5, "the constant c of unit 2 is skipped: {line:?}");
         assert_eq!((line[0].unit, line[0].state), (Unit::new(0, 0), State::C));
         assert!((line[0].r - 1.0).abs() < 1e-12);
+        // f = 0.9 throughout: 0.9^7 is the first power below one half.
+        assert_eq!(line[0].median_half_life, Some(7.0));
         assert_eq!((line[1].unit, line[1].state), (Unit::new(0, 1), State::C));
         assert!((line[1].r + 1.0).abs() < 1e-12);
         let f: Vec<f64> = feats.iter().map(|r| r[0]).collect();
@@ -340,7 +370,7 @@ mod tests {
             row[0] = t as f64;
             let v = [t as f32];
             // Every state equals the feature: four exact ties at r = 1.
-            b.push(&row, [(&v[..], &v[..]), (&v[..], &v[..])]);
+            b.push(&row, [(&v[..], &v[..], &v[..]), (&v[..], &v[..], &v[..])]);
         }
         let got: Vec<String> = b
             .finish(4)
@@ -358,7 +388,7 @@ mod tests {
             let mut row = [0.0; FEATURES];
             row[0] = t as f64;
             let c = [f32::NAN, t as f32];
-            b.push(&row, [(&c[..], &c[..])]);
+            b.push(&row, [(&c[..], &c[..], &c[..])]);
         }
         let cat = b.finish(5);
         assert!(cat.units(Feature::LinePosition).iter().all(|c| c.r.is_finite() && c.unit.index == 1));
@@ -371,7 +401,7 @@ mod tests {
         for t in 0..5 {
             let mut row = [0.0; FEATURES];
             row[0] = t as f64;
-            b.push(&row, [(&[t as f32][..], &[1.0 - t as f32][..])]);
+            b.push(&row, [(&[t as f32][..], &[1.0 - t as f32][..], &[0.5f32][..])]);
         }
         let saved = SavedCatalogue::new(b.finish(3), MeasuredOn { file: "v.txt".into(), offset: 9, chars: 5 }, 3);
         assert_eq!(SavedCatalogue::from_json(&saved.to_json()).unwrap(), saved);

@@ -9,7 +9,10 @@
 //! playground, which holds its history as `generate::Step`s.
 
 pub mod catalogue;
+pub mod explain;
+pub mod explain_text;
 pub mod features;
+pub mod memory;
 pub mod pylex;
 pub mod report;
 pub mod saturation;
@@ -122,9 +125,9 @@ pub fn stream(
     }
 }
 
-/// Each layer's (c_t, h_t), as `CatalogueBuilder::push` takes them.
-pub fn states(layers: &[LayerGates]) -> impl Iterator<Item = (&[f32], &[f32])> {
-    layers.iter().map(|l| (&l.c[..], &l.h[..]))
+/// Each layer's (c_t, h_t, f_t), as `CatalogueBuilder::push` takes them.
+pub fn states(layers: &[LayerGates]) -> impl Iterator<Item = (&[f32], &[f32], &[f32])> {
+    layers.iter().map(|l| (&l.c[..], &l.h[..], &l.f[..]))
 }
 
 /// Each layer's i, f, o, as `SaturationCounter::push` takes them.

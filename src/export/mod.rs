@@ -1,6 +1,7 @@
 //! Sharing what the model did: a trace (or the playground's steps) as a
 //! self-contained HTML page of text coloured by one cell or by surprise
-//! (`html`), or as an SVG heatmap of one gate (`svg`).
+//! (`html`), or as an SVG heatmap of one gate (`svg`); and the page of a
+//! cell's memory writes that `explain --html` writes (`writes`).
 //!
 //! The renderers are pure functions of the steps; `write_html` and
 //! `write_svg` add the file work: read the trace, check every option
@@ -9,9 +10,11 @@
 pub mod html;
 pub mod scale;
 pub mod svg;
+pub mod writes;
 
 pub use html::{page, Colouring, PageMeta, State};
 pub use svg::{heatmap, HeatmapMeta};
+pub use writes::{writes_page, WritesMeta};
 
 use crate::atomic::{check_destination, write_atomic};
 use crate::model::{layout::parse_layer, Gate, Unit};

@@ -1,7 +1,8 @@
 //! The cells panel, in place of the heatmaps: the catalogue over the
 //! history (or over a file, Alt-F), one row per (feature, unit), strongest
-//! first within a feature, with the unit's state and r. The selected row is
-//! highlighted; pinned units carry a dot.
+//! first within a feature, with the unit's state, r and median half-life
+//! (how many steps the cell typically keeps half of what it holds). The
+//! selected row is highlighted; pinned units carry a dot.
 
 use super::theme;
 use crate::tui::app::analyses::cell_rows;
@@ -57,7 +58,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let (line, style) = status(app);
     buf.set_stringn(inner.x, inner.y, &line, w, style);
     let Some(cat) = app.analyses.shown() else { return };
-    let header = format!("{:<15} {:<10} {:<5} {:>6}", "feature", "unit", "state", "r");
+    let header = format!("{:<15} {:<10} {:<5} {:>6} {:>9}", "feature", "unit", "state", "r", "half-life");
     buf.set_stringn(inner.x, inner.y + 1, &header, w, Style::new().fg(theme::ACCENT).add_modifier(Modifier::BOLD));
     let rows = cell_rows(cat);
     let visible = inner.height as usize - 2;
@@ -77,7 +78,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             Some(c) => {
                 let dot = if app.view.pins.contains(&c.unit) { "●" } else { " " };
                 let unit = format!("{dot}{}", c.unit);
-                format!("{name:<15} {unit:<10} {:<5} {:>+6.3}", c.state.letter(), c.r)
+                let half_life = c.median_half_life.map_or("–".to_string(), |m| format!("{m:.1}"));
+                format!("{name:<15} {unit:<10} {:<5} {:>+6.3} {half_life:>9}", c.state.letter(), c.r)
             }
             None if f.constant => format!("{name:<15} (constant over the {over}: no units)"),
             None => format!("{name:<15} (no unit varies with it)"),

@@ -1,5 +1,5 @@
 //! The analyses over the history as jobs: each copies the values it reads
-//! when it starts (the c and h of 2,000 steps of a 2×512 model are 16 MB), so
+//! when it starts (the c, h and f of 2,000 steps of a 2×512 model are 25 MB), so
 //! typing, which starts a new preview and clears the ring, does not end it;
 //! `advance` then feeds them, `SLICE` steps per tick, to `crate::analysis`'s
 //! accumulators.
@@ -40,7 +40,7 @@ pub struct Job {
     /// The ring's dropped count when the job started (its step 0).
     dropped: usize,
     hidden: usize,
-    /// The values read, `stride` per step: per layer c and h (catalogue),
+    /// The values read, `stride` per step: per layer c, h and f (catalogue),
     /// i, f and o (saturation), or one layer's c (search).
     values: Vec<f32>,
     stride: usize,
@@ -90,7 +90,7 @@ impl Analyses {
             JobKind::Catalogue => {
                 let chars: Vec<char> = steps.iter().map(|s| s.ch).collect();
                 let b = Box::new((FeatureTable::new(&chars), CatalogueBuilder::new(layers, hidden)));
-                (Acc::Catalogue(b), layers * 2 * hidden)
+                (Acc::Catalogue(b), layers * 3 * hidden)
             }
             JobKind::Saturation => {
                 (Acc::Saturation(SaturationCounter::new(layers, hidden, SAT_LOW, SAT_HIGH)), layers * 3 * hidden)
@@ -100,7 +100,9 @@ impl Analyses {
         let mut values = Vec::with_capacity(stride * steps.len());
         for s in steps {
             match &kind {
-                JobKind::Catalogue => s.layers.iter().for_each(|l| values.extend(l.gates.c.iter().chain(&l.gates.h))),
+                JobKind::Catalogue => {
+                    s.layers.iter().for_each(|l| values.extend(l.gates.c.iter().chain(&l.gates.h).chain(&l.gates.f)))
+                }
                 JobKind::Saturation => {
                     s.layers.iter().for_each(|l| values.extend(l.gates.i.iter().chain(&l.gates.f).chain(&l.gates.o)))
                 }
@@ -133,7 +135,7 @@ impl Analyses {
             match &mut job.acc {
                 Acc::Catalogue(b) => {
                     let (features, builder) = &mut **b;
-                    builder.push(features.row(t), row.chunks(2 * h).map(|l| l.split_at(h)));
+                    builder.push(features.row(t), row.chunks(3 * h).map(|l| (&l[..h], &l[h..2 * h], &l[2 * h..])));
                 }
                 Acc::Saturation(c) => c.push(row.chunks(3 * h).map(|l| [&l[..h], &l[h..2 * h], &l[2 * h..]])),
                 Acc::Search(bits) => bits.push(row),
