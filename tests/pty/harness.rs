@@ -71,10 +71,19 @@ impl Pty {
     }
 
     pub fn wait_for(&self, what: &str, cond: impl Fn(&vt100::Screen) -> bool) {
+        self.wait_for_screen(what, cond);
+    }
+
+    /// `wait_for`, returning the screen's text as it was when `cond` first
+    /// held (read under the same lock, so no later frame is mixed in).
+    pub fn wait_for_screen(&self, what: &str, cond: impl Fn(&vt100::Screen) -> bool) -> String {
         let t0 = Instant::now();
         loop {
-            if cond(self.parser.lock().unwrap().screen()) {
-                return;
+            {
+                let parser = self.parser.lock().unwrap();
+                if cond(parser.screen()) {
+                    return parser.screen().contents();
+                }
             }
             if t0.elapsed() > self.timeout {
                 panic!("timed out waiting for {what}; screen:\n{}", self.contents());

@@ -171,7 +171,13 @@ fn eval_matches_the_pytorch_reference() {
     assert_close(os, rs, TOL, "stateful loss against PyTorch's");
     let uniform = (text.chars().collect::<std::collections::BTreeSet<_>>().len() as f64).ln();
     assert!((rw - uniform).abs() > 0.1, "the model has structure: loss {rw} vs ln V {uniform}");
-    for (what, (w, _)) in [("window 256", theirs("256", "0.1")), ("no state (window 1)", theirs("1", "0.1"))] {
+    // Window 1000 is the stateful pass with its state dropped between chunks.
+    let dropped = theirs("1000", "0.1");
+    for (what, (w, _)) in [
+        ("window 256", theirs("256", "0.1")),
+        ("no state (window 1)", theirs("1", "0.1")),
+        ("the stateful pass's state dropped between its chunks (window 1000)", dropped),
+    ] {
         assert!((w - ow).abs() > 10.0 * TOL, "{what} would pass unnoticed: {w} vs {ow}");
     }
     let (w, s) = theirs("16", "0.2");
