@@ -94,7 +94,9 @@ fn frame_bench(m: &CharLstm) -> (f64, f64) {
     (plain, all)
 }
 
-#[path = "../tests/common/pty.rs"]
+// The end-to-end tests' harness; the bench uses only part of it.
+#[allow(dead_code)]
+#[path = "../tests/pty/harness.rs"]
 mod pty;
 use pty::Pty;
 

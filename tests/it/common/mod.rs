@@ -1,0 +1,136 @@
+//! Helpers shared by the integration tests: running gatescope and the
+//! PyTorch reference, tiny models, the error contract; and, in the
+//! submodules, the playground driven in process (`app`), the one tolerance
+//! (`close`), the screen dump and snapshots (`screen`) and a tiny training
+//! run's arguments (`training`).
+
+pub mod app;
+pub mod close;
+pub mod screen;
+pub mod training;
+
+pub use close::assert_close;
+pub use screen::{assert_snapshot, screen};
+pub use training::tiny_train;
+
+use gatescope::model::{save_checkpoint, CharLstm};
+use gatescope::vocab::Vocab;
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The project's .venv python, which has torch, numpy and safetensors.
+pub fn venv_python() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    assert!(p.exists(), "{} is missing: run the tests through `make test`, which creates it", p.display());
+    p
+}
+
+pub fn gatescope() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_gatescope"))
+}
+
+pub fn run<S: AsRef<OsStr>>(args: &[S]) -> Output {
+    gatescope().args(args).output().expect("gatescope runs")
+}
+
+/// A tiny random model saved as a checkpoint in `dir`.
+pub fn tiny_checkpoint(dir: &Path, name: &str, text: &str, embed: usize, hidden: usize, layers: usize) -> PathBuf {
+    let model = CharLstm::random(Vocab::from_text(text).unwrap(), embed, hidden, layers, 7);
+    let path = dir.join(name);
+    save_checkpoint(&model, &BTreeMap::new(), &path).unwrap();
+    path
+}
+
+/// Run the project's PyTorch reference (`reference/charlstm.py`) with the
+/// .venv's torch; its stdout. A failure of the reference fails the test.
+pub fn reference(args: &[&str]) -> String {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("reference/charlstm.py");
+    let out = Command::new(venv_python()).arg(script).args(args).output().expect("the reference runs");
+    assert!(out.status.success(), "reference/charlstm.py {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("UTF-8 from the reference")
+}
+
+/// A model made by the reference's `init`: PyTorch's initialisation, LSTM
+/// weights multiplied by `scale` so the gates use their whole range.
+pub fn reference_model(
+    dir: &Path,
+    name: &str,
+    text: &str,
+    embed: usize,
+    hidden: usize,
+    layers: usize,
+    scale: f64,
+) -> PathBuf {
+    let path = dir.join(name);
+    let (e, h, l, s) = (embed.to_string(), hidden.to_string(), layers.to_string(), scale.to_string());
+    let args = ["init", "--text", text, "--embed", &e, "--hidden", &h, "--layers", &l, "--scale", &s];
+    reference(&[&args[..], &["--out", path.to_str().unwrap()]].concat());
+    path
+}
+
+/// stderr as text, asserting the error contract: one line, non-zero exit, no panic.
+pub fn one_line_error(out: &Output) -> String {
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "expected failure, got success; stderr: {err}");
+    assert_eq!(out.status.code(), Some(1), "exit status; stderr: {err}");
+    assert!(!err.contains("panicked"), "panic: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line expected: {err}");
+    err
+}
+
+/// For commands that log progress first (train): the failure is the last line.
+pub fn last_line_error(out: &Output) -> String {
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(1), "exit status; stderr: {err}");
+    assert!(!err.contains("panicked"), "panic: {err}");
+    let last = err.trim_end().lines().last().unwrap_or("").to_string();
+    assert!(last.starts_with("gatescope: "), "last line is the error: {err}");
+    last
+}
+
+/// A named pipe at `path`: a destination (or source) that is not a regular file.
+pub fn mkfifo(path: &Path) {
+    let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0, "mkfifo {}", path.display());
+}
+
+/// Run gatescope as the unprivileged user `nobody` when the tests run as
+/// root (root writes through mode bits, so a read-only folder would not be
+/// read-only to it). A checkout that `nobody` cannot reach fails the test
+/// with the reason: the check must run, not be skipped.
+pub fn run_unprivileged<S: AsRef<OsStr>>(args: &[S]) -> Output {
+    if unsafe { libc::geteuid() } != 0 {
+        return run(args);
+    }
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", env!("CARGO_BIN_EXE_gatescope")])
+        .args(args)
+        .output()
+        .expect("setpriv runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.starts_with("setpriv:") && !stderr.contains("error while loading shared libraries"),
+        "cannot run gatescope as nobody (the checkout or libtorch is not readable by it): {stderr}"
+    );
+    out
+}
+
+/// A folder that its owner may read but not write, inside `parent`.
+pub fn read_only_folder(parent: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let ro = parent.join("ro");
+    std::fs::create_dir(&ro).unwrap();
+    std::fs::set_permissions(parent, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
+    ro
+}
+
+/// Where a property test keeps the seeds of its failures: a file beside the
+/// test's source (NAME.proptest-regressions, to commit), whose cases run
+/// first on every later run. (proptest's default, `SourceParallel`, would
+/// put them under tests/proptest-regressions/, as tests/it has a main.rs.)
+pub fn kept_failures() -> Option<Box<dyn proptest::test_runner::FailurePersistence>> {
+    Some(Box::new(proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions")))
+}

@@ -1,0 +1,144 @@
+//! The fused libtorch LSTM, the explicit step and the batched prompt path
+//! compute the same thing.
+
+use crate::common::assert_close;
+use gatescope::model::{load_checkpoint, save_checkpoint_as, CharLstm, Dropout, LstmState, StoredAs};
+use gatescope::vocab::Vocab;
+use tch::Tensor;
+
+fn to_vec(t: &Tensor) -> Vec<f32> {
+    Vec::try_from(t.flatten(0, -1)).unwrap()
+}
+
+#[test]
+fn fused_and_explicit_paths_agree_on_a_three_layer_model_over_200_characters() {
+    let text: String = "The quick brown fox jumps over the lazy dog; 0123456789!\n".chars().cycle().take(200).collect();
+    let model = CharLstm::random(Vocab::from_text(&text).unwrap(), 12, 48, 3, 3);
+    assert!(!model.stepper().reads_f16(), "random f32 weights take libtorch's product");
+    fused_and_explicit_agree(&model, &text);
+}
+
+/// A model stored in f16: the step reads its matrices as f16 (`f16mv`), and
+/// still computes what libtorch's fused LSTM computes from the same values.
+/// 37 columns in layer 0 and 2 × 37 beyond exercise the kernel's tails.
+#[test]
+fn a_model_stored_in_f16_steps_on_f16_matrices_and_agrees_with_the_fused_pass() {
+    let text: String = "The quick brown fox jumps over the lazy dog; 0123456789!\n".chars().cycle().take(200).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m16.safetensors");
+    let random = CharLstm::random(Vocab::from_text(&text).unwrap(), 12, 37, 3, 3);
+    save_checkpoint_as(&random, &Default::default(), &path, StoredAs::F16).unwrap();
+    let model = load_checkpoint(&path).unwrap().model;
+    assert!(model.stepper().reads_f16());
+    fused_and_explicit_agree(&model, &text);
+}
+
+fn fused_and_explicit_agree(model: &CharLstm, text: &str) {
+    let ids = model.vocab.encode(text).unwrap();
+
+    let (logits, (h, c)) = model.forward(&Tensor::from_slice(&ids).unsqueeze(0), None, 0.0, false);
+    let fused_logits = to_vec(&logits);
+
+    let stepper = model.stepper();
+    let mut state = LstmState::zeros(&model.dims);
+    let v = model.dims.vocab;
+    for (t, &id) in ids.iter().enumerate() {
+        let out = stepper.step(id, &mut state);
+        assert_close(&out.logits, &fused_logits[t * v..(t + 1) * v], 1e-5, &format!("logits at t={t}"));
+    }
+    for k in 0..model.dims.layers {
+        assert_close(&state.h[k], &h.get(k as i64), 1e-5, &format!("h of layer {k}"));
+        assert_close(&state.c[k], &c.get(k as i64), 1e-5, &format!("c of layer {k}"));
+    }
+}
+
+/// The batched prompt path, both ways it can get the gates (oneDNN's
+/// workspace, or a product over the fused pass's h), against the explicit
+/// step: every gate, c, h and logit, and the state it leaves, from a state
+/// that is not zero. The sizes cover oneDNN's padded rows (4 x 64 floats is
+/// padded, 4 x 48 is not), one-hot input, and a single layer.
+#[test]
+fn the_batched_prompt_path_agrees_with_the_explicit_step_both_ways() {
+    let text: String = "The quick brown fox jumps over the lazy dog; 0123456789!\n".chars().cycle().take(200).collect();
+    for (embed, hidden, layers) in [(12, 48, 3), (0, 64, 2), (5, 5, 1)] {
+        let model = CharLstm::random(Vocab::from_text(&text).unwrap(), embed, hidden, layers, 3);
+        assert!(model.prompt_gates_from_workspace(), "libtorch's oneDNN LSTM keeps the gates where they are read");
+        let ids = model.vocab.encode(&text).unwrap();
+        let (head, rest) = ids.split_at(37);
+        let stepper = model.stepper();
+        let mut stepped_state = LstmState::zeros(&model.dims);
+        let stepped: Vec<_> = ids.iter().map(|&id| stepper.step(id, &mut stepped_state)).collect();
+        for workspace in [true, false] {
+            let mut state = LstmState::zeros(&model.dims);
+            let mut primed = model.prime_with_gates_via(head, &mut state, workspace);
+            primed.extend(model.prime_with_gates_via(rest, &mut state, workspace));
+            assert_eq!(primed.len(), stepped.len());
+            for (t, (a, b)) in stepped.iter().zip(&primed).enumerate() {
+                for k in 0..layers {
+                    let (x, y) = (&a.layers[k], &b.layers[k]);
+                    for (name, u, v) in [("i", &x.i, &y.i), ("f", &x.f, &y.f), ("g", &x.g, &y.g), ("o", &x.o, &y.o)]
+                        .into_iter()
+                        .chain([("c", &x.c, &y.c), ("h", &x.h, &y.h)])
+                    {
+                        assert_close(v, u, 1e-5, &format!("{hidden} {workspace} t={t} layer {k} {name}"));
+                    }
+                }
+                assert_close(&b.logits, &a.logits, 1e-5, &format!("{hidden} {workspace} t={t} logits"));
+            }
+            for k in 0..layers {
+                assert_close(
+                    &state.c[k],
+                    &stepped_state.c[k],
+                    1e-5,
+                    &format!("{hidden} {workspace}: c left in layer {k}"),
+                );
+                assert_close(
+                    &state.h[k],
+                    &stepped_state.h[k],
+                    1e-5,
+                    &format!("{hidden} {workspace}: h left in layer {k}"),
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn gates_stay_in_their_ranges() {
+    let model = CharLstm::random(Vocab::from_text("abc").unwrap(), 0, 8, 2, 1);
+    let stepper = model.stepper();
+    let mut state = LstmState::zeros(&model.dims);
+    for id in [0, 1, 2, 1, 0] {
+        let out = stepper.step(id, &mut state);
+        for l in &out.layers {
+            assert!(l.i.iter().chain(&l.f).chain(&l.o).all(|&x| (0.0..=1.0).contains(&x)));
+            assert!(l.g.iter().all(|&x| (-1.0..=1.0).contains(&x)));
+        }
+    }
+}
+
+/// Weight drop is DropConnect on weight_hh: the gradient reaches the raw
+/// weights only through the kept entries, so about p of them get exactly
+/// zero gradient, while without it almost none do.
+#[test]
+fn weight_drop_masks_the_recurrent_weights_and_trains_through_the_rest() {
+    let model = CharLstm::random(Vocab::from_text("abcdefgh").unwrap(), 4, 32, 2, 3);
+    for l in &model.layers {
+        let _ = l.w_hh.shallow_clone().set_requires_grad(true);
+    }
+    let ids = Tensor::from_slice(&[0i64, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3]).view([2, 6]);
+    let zero_grad_fraction = |p: f64| -> f64 {
+        for l in &model.layers {
+            let mut g = l.w_hh.grad();
+            if g.defined() {
+                let _ = g.zero_();
+            }
+        }
+        model.forward_train(&ids, &Dropout { weight: p, ..Dropout::default() }).sum(tch::Kind::Float).backward();
+        let g = to_vec(&model.layers[1].w_hh.grad());
+        g.iter().filter(|&&x| x == 0.0).count() as f64 / g.len() as f64
+    };
+    let dropped = zero_grad_fraction(0.5);
+    assert!((0.4..0.6).contains(&dropped), "p = 0.5 zeroes about half the gradient: {dropped}");
+    assert!(zero_grad_fraction(0.0) < 0.01, "no weight drop, no zeroed gradient");
+}

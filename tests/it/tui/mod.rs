@@ -1,0 +1,12 @@
+//! The playground in process: the real `App` driven by key events and real
+//! steps, drawn into ratatui's TestBackend; the model worker and its prompt
+//! cache. Snapshots of the screen are in tests/it/snapshots.
+
+mod analyses;
+mod cells_file;
+mod editing;
+mod intervene;
+mod keys;
+mod prompt_cache;
+mod render;
+mod worker;
