@@ -68,7 +68,9 @@ impl Editor {
         self.boundaries().find(|&b| b > self.cursor).unwrap_or(self.text.len())
     }
 
-    /// Inserting a combining mark can merge graphemes; keep the cursor on a boundary.
+    /// Inserting a combining mark, or deleting what kept two clusters apart
+    /// (the `x` in `👨\u{200d}x👩`), can merge graphemes; keep the cursor on a
+    /// boundary.
     fn snap(&mut self) {
         if !self.boundaries().any(|b| b == self.cursor) {
             self.cursor = self.next_boundary();
@@ -99,6 +101,7 @@ impl Editor {
         }
         self.text.replace_range(p..self.cursor, "");
         self.cursor = p;
+        self.snap();
         true
     }
 
@@ -109,6 +112,7 @@ impl Editor {
             return false;
         }
         self.text.replace_range(self.cursor..n, "");
+        self.snap();
         true
     }
 
@@ -128,6 +132,7 @@ impl Editor {
         }
         self.text.replace_range(start..self.cursor, "");
         self.cursor = start;
+        self.snap();
         true
     }
 
