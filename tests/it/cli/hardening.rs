@@ -162,7 +162,7 @@ fn an_output_that_is_an_input_is_refused() {
     // The latest-state file beside --out counts too.
     let last_named = d.join("m.last.safetensors");
     std::fs::copy(&data, &last_named).unwrap();
-    let err = one_line_error(&run(&tiny_train(&last_named, &d.join("m.safetensors"), &["--steps", "2"])));
+    let err = one_line_error(&run(&tiny_train(&last_named, d.join("m.safetensors"), &["--steps", "2"])));
     assert!(err.contains("latest-state file") && err.contains("--data"), "{err}");
 
     let ck = tiny_checkpoint(d, "m.safetensors", TEXT, 4, 8, 1);
@@ -390,7 +390,7 @@ fn zero_intervals_mean_only_at_the_end() {
 fn short_runs_show_no_nan_rates() {
     let dir = tempfile::tempdir().unwrap();
     let data = corpus(dir.path());
-    let res = run(&tiny_train(&data, &dir.path().join("m.safetensors"), &["--steps", "2", "--eval-every", "1"]));
+    let res = run(&tiny_train(&data, dir.path().join("m.safetensors"), &["--steps", "2", "--eval-every", "1"]));
     let err = String::from_utf8_lossy(&res.stderr);
     assert!(res.status.success(), "{err}");
     assert!(err.contains("step 1/2") && !err.contains("NaN"), "{err}");

@@ -47,8 +47,8 @@ fn fused_and_explicit_agree(model: &CharLstm, text: &str) {
         assert_close(&out.logits, &fused_logits[t * v..(t + 1) * v], 1e-5, &format!("logits at t={t}"));
     }
     for k in 0..model.dims.layers {
-        assert_close(&state.h[k], &h.get(k as i64), 1e-5, &format!("h of layer {k}"));
-        assert_close(&state.c[k], &c.get(k as i64), 1e-5, &format!("c of layer {k}"));
+        assert_close(&state.h[k], h.get(k as i64), 1e-5, &format!("h of layer {k}"));
+        assert_close(&state.c[k], c.get(k as i64), 1e-5, &format!("c of layer {k}"));
     }
 }
 
