@@ -1,5 +1,5 @@
 //! The command line: `gatescope [play]`, `generate`, `train`, `eval`, `info`, `export`,
-//! `convert`, and the cell analyses `cells`, `search`, `saturation`.
+//! `convert`, the cell analyses `cells`, `search`, `saturation`, and `replay`.
 
 use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -43,6 +43,8 @@ pub enum Command {
     Search(SearchArgs),
     /// Gate saturation: how often each unit's i, f and o gates sit near 0 or 1.
     Saturation(SaturationArgs),
+    /// Watch cells form: loss and each feature's best unit over a run's snapshots (train --snapshot-every).
+    Replay(ReplayArgs),
 }
 
 /// How to read a checkpoint PyTorch wrote (`torch.save(model.state_dict())`).
@@ -220,7 +222,44 @@ pub struct TrainArgs {
     /// libtorch threads (default: all cores). Range: 1 to 1024.
     #[arg(long, allow_negative_numbers = true, value_parser = int(1, 1024))]
     pub threads: Option<usize>,
+    /// Also write the weights at step 1, every N steps and the last step into NAME.snapshots/
+    /// (step-000250.safetensors), for `gatescope replay`. Range: 1 to the run's steps.
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = int(1, MAX_STEPS))]
+    pub snapshot_every: Option<usize>,
+    /// How the snapshots store the weights: f16 halves them (the model still computes in f32).
+    #[arg(long, value_enum, default_value = "f32", requires = "snapshot_every")]
+    pub snapshot_dtype: SnapshotDtype,
 }
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SnapshotDtype {
+    F32,
+    F16,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ReplayArgs {
+    /// A folder of snapshots written by `train --snapshot-every` (NAME.snapshots).
+    pub dir: PathBuf,
+    /// UTF-8 text; each snapshot reads its first --chars characters in one pass from a zero state.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// How many characters to read, from the start of the file. Range: 1 to the length of the text.
+    #[arg(long, default_value_t = 20_000, allow_negative_numbers = true, value_parser = int(1, MAX_CHARS))]
+    pub chars: usize,
+    /// The features to follow, comma-separated (e.g. line_position,speaker_line). Default: every one.
+    #[arg(long, value_name = "NAME[,NAME...]", allow_hyphen_values = true)]
+    pub feature: Option<String>,
+    /// Print JSON instead of tables.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write an SVG of |best r| and |final r| per feature against the step (log scale), with the loss.
+    #[arg(long, value_name = "OUT.svg")]
+    pub svg: Option<PathBuf>,
+}
+
+/// Upper bound of --chars before the text is read (which checks its length).
+pub const MAX_CHARS: u64 = 1 << 40;
 
 #[derive(Args, Debug, Clone)]
 pub struct EvalArgs {

@@ -3,11 +3,12 @@
 //! them, and prints.
 
 mod analysis;
+mod replay;
 
 use crate::atomic::{check_destination, refuse_same_file, refuse_stdout, StopSignals};
 use crate::cli::{
     Command, ConvertArgs, DeviceArg, DtypeArg, EvalArgs, ExportArgs, GenerateArgs, InfoArgs, ModelArgs, SamplingArgs,
-    SourceArgs, TrainArgs,
+    SnapshotDtype, SourceArgs, TrainArgs,
 };
 use crate::generate::{trace_header, Generator};
 use crate::model::layout::layer_tensor_names;
@@ -36,6 +37,7 @@ pub fn run(command: Command) -> Result<()> {
         Command::Cells(a) => analysis::cells(a),
         Command::Search(a) => analysis::search(a),
         Command::Saturation(a) => analysis::saturation(a),
+        Command::Replay(a) => replay::replay(a),
     }
 }
 
@@ -444,6 +446,11 @@ impl From<TrainArgs> for TrainConfig {
             val_frac: a.val_frac,
             eval_every: a.eval_every,
             checkpoint_every: a.checkpoint_every,
+            snapshot_every: a.snapshot_every,
+            snapshot_dtype: match a.snapshot_dtype {
+                SnapshotDtype::F32 => StoredAs::F32,
+                SnapshotDtype::F16 => StoredAs::F16,
+            },
             stop_at: a.stop_at,
             resume: a.resume,
             device: match a.device {

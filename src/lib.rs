@@ -3,7 +3,8 @@
 //!
 //! Layers import one way: vocab, atomic, data → model → generate, trace →
 //! analysis (what cells mean), export (pages and heatmaps of traces) → train, tui →
-//! commands (the only module that knows the CLI) → main.
+//! replay (a run's snapshots measured over time) → commands (the only module
+//! that knows the CLI) → main.
 
 pub mod analysis;
 pub mod atomic;
@@ -13,6 +14,7 @@ pub mod data;
 pub mod export;
 pub mod generate;
 pub mod model;
+pub mod replay;
 pub mod trace;
 pub mod train;
 pub mod tui;
