@@ -226,9 +226,10 @@ pub struct TrainArgs {
     /// (step-000250.safetensors), for `gatescope replay`. Range: 1 to the run's steps.
     #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = int(1, MAX_STEPS))]
     pub snapshot_every: Option<usize>,
-    /// How the snapshots store the weights: f16 halves them (the model still computes in f32).
-    #[arg(long, value_enum, default_value = "f32", requires = "snapshot_every")]
-    pub snapshot_dtype: SnapshotDtype,
+    /// How the snapshots store the weights: f16 halves them (the model still computes in f32)
+    /// [default: f32].
+    #[arg(long, value_enum)]
+    pub snapshot_dtype: Option<SnapshotDtype>,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

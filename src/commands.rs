@@ -422,6 +422,9 @@ pub fn play(a: ModelArgs) -> Result<()> {
 }
 
 pub fn train(a: TrainArgs) -> Result<()> {
+    if a.snapshot_dtype.is_some() && a.snapshot_every.is_none() {
+        bail!("--snapshot-dtype needs --snapshot-every N: it says how the snapshots are stored");
+    }
     crate::train::run(TrainConfig::from(a))
 }
 
@@ -448,8 +451,8 @@ impl From<TrainArgs> for TrainConfig {
             checkpoint_every: a.checkpoint_every,
             snapshot_every: a.snapshot_every,
             snapshot_dtype: match a.snapshot_dtype {
-                SnapshotDtype::F32 => StoredAs::F32,
-                SnapshotDtype::F16 => StoredAs::F16,
+                None | Some(SnapshotDtype::F32) => StoredAs::F32,
+                Some(SnapshotDtype::F16) => StoredAs::F16,
             },
             stop_at: a.stop_at,
             resume: a.resume,
