@@ -559,3 +559,24 @@ fn killed_at_random_moments_every_snapshot_loads_and_the_folder_replays() {
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     eprintln!("{} snapshots, {unfinished} cut-short temporary files seen over {iterations} kills", listed.len());
 }
+
+/// A progress bar over the snapshots on a terminal (run under `script`, which
+/// gives it one and logs what it drew), and none when stderr is a pipe.
+#[test]
+fn a_terminal_gets_a_progress_bar_over_the_snapshots_and_a_pipe_none() {
+    let f = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("tty.log");
+    let cmd = format!(
+        "'{}' replay '{}' --data '{}' --chars 500 --feature indent > /dev/null",
+        env!("CARGO_BIN_EXE_gatescope"),
+        f.snapshots.display(),
+        f.data.display()
+    );
+    let out = Command::new("script").args(["-qec", &cmd, log.to_str().unwrap()]).output().expect("script runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let drawn = String::from_utf8_lossy(&std::fs::read(&log).unwrap()).into_owned();
+    assert!(drawn.contains("0/5 snapshots") && drawn.contains("5/5 snapshots"), "{drawn}");
+    let piped = ok(&["replay", f.snapshots.to_str().unwrap(), "--data", f.data.to_str().unwrap(), "--chars", "500"]);
+    assert!(piped.stderr.is_empty(), "{}", String::from_utf8_lossy(&piped.stderr));
+}
