@@ -249,8 +249,8 @@ pub struct ReplayArgs {
     #[arg(long, default_value_t = 20_000, allow_negative_numbers = true, value_parser = int(1, MAX_CHARS))]
     pub chars: usize,
     /// The features to follow, comma-separated (e.g. line_position,speaker_line). Default: every one.
-    #[arg(long, value_name = "NAME[,NAME...]", allow_hyphen_values = true)]
-    pub feature: Option<String>,
+    #[arg(long, value_name = "NAME[,NAME...]", allow_hyphen_values = true, value_parser = feature_list)]
+    pub feature: Option<FeatureList>,
     /// Print JSON instead of tables.
     #[arg(long)]
     pub json: bool,
@@ -261,6 +261,28 @@ pub struct ReplayArgs {
 
 /// Upper bound of --chars before the text is read (which checks its length).
 pub const MAX_CHARS: u64 = 1 << 40;
+
+/// Catalogue features named on the command line, in the order given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeatureList(pub Vec<crate::analysis::Feature>);
+
+/// Comma-separated feature names: known, none empty, none twice.
+fn feature_list(s: &str) -> Result<FeatureList, String> {
+    use crate::analysis::Feature;
+    let known = || Feature::ALL.iter().map(|f| f.name()).collect::<Vec<_>>().join(", ");
+    let mut out: Vec<Feature> = Vec::new();
+    for name in s.split(',').map(str::trim) {
+        if name.is_empty() {
+            return Err(format!("has an empty name; give names separated by commas, from {}", known()));
+        }
+        let f = Feature::from_name(name).ok_or_else(|| format!("'{name}' is not a feature; one of {}", known()))?;
+        if out.contains(&f) {
+            return Err(format!("names '{name}' twice"));
+        }
+        out.push(f);
+    }
+    Ok(FeatureList(out))
+}
 
 #[derive(Args, Debug, Clone)]
 pub struct EvalArgs {

@@ -402,8 +402,9 @@ fn bad_input_is_one_line_naming_what_is_wrong() {
     assert!(replay(good, &["--chars", "99999999"]).contains("has only"));
     let err = replay(good, &["--feature", "nope"]);
     assert!(err.contains("'nope' is not a feature") && err.contains("line_position"), "{err}");
-    assert!(replay(good, &["--feature", "indent,indent"]).contains("named twice"));
-    assert!(replay(good, &["--feature", ""]).contains("empty name"));
+    assert!(replay(good, &["--feature", "indent,indent"]).contains("--feature names 'indent' twice"));
+    assert!(replay(good, &["--feature", ""]).contains("--feature has an empty name"));
+    assert!(replay(good, &["--feature", "indent,"]).contains("--feature has an empty name"));
     // --svg over an input: the text, a snapshot, or into the snapshot folder.
     let before = std::fs::read(&f.data).unwrap();
     assert!(replay(good, &["--svg", data]).contains("same file as --data"));

@@ -14,10 +14,7 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 pub fn replay(a: ReplayArgs) -> Result<()> {
-    let features = match &a.feature {
-        None => Feature::ALL.to_vec(),
-        Some(list) => features(list)?,
-    };
+    let features = a.feature.as_ref().map_or_else(|| Feature::ALL.to_vec(), |l| l.0.clone());
     let snapshots = list_snapshots(&a.dir)?;
     if let Some(out) = &a.svg {
         let mut inputs = vec![("--data", a.data.as_path())];
@@ -86,22 +83,4 @@ fn inside(path: &Path, dir: &Path) -> bool {
         _ => Path::new("."),
     };
     matches!((std::fs::canonicalize(parent), std::fs::canonicalize(dir)), (Ok(p), Ok(d)) if p == d)
-}
-
-/// `--feature`'s comma-separated names: known, none twice, none empty.
-fn features(list: &str) -> Result<Vec<Feature>> {
-    let mut out: Vec<Feature> = Vec::new();
-    for name in list.split(',').map(str::trim) {
-        let known = || Feature::ALL.iter().map(|f| f.name()).collect::<Vec<_>>().join(", ");
-        if name.is_empty() {
-            bail!("--feature '{list}': an empty name; expected names separated by commas, one of {}", known());
-        }
-        let f = Feature::from_name(name)
-            .ok_or_else(|| anyhow!("--feature: '{name}' is not a feature; one of {}", known()))?;
-        if out.contains(&f) {
-            bail!("--feature: '{name}' is named twice");
-        }
-        out.push(f);
-    }
-    Ok(out)
 }
