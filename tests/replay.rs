@@ -581,3 +581,31 @@ fn a_terminal_gets_a_progress_bar_over_the_snapshots_and_a_pipe_none() {
     let piped = ok(&["replay", f.snapshots.to_str().unwrap(), "--data", f.data.to_str().unwrap(), "--chars", "500"]);
     assert!(piped.stderr.is_empty(), "{}", String::from_utf8_lossy(&piped.stderr));
 }
+
+/// `load_into`, the call a reader of many snapshots makes: the values land
+/// in the model's own tensors (same memory, seen through every clone), and a
+/// snapshot of another shape or vocabulary is refused by name.
+#[test]
+fn loading_a_snapshot_copies_into_the_models_own_tensors() {
+    use gatescope::model::snapshot::load_into;
+    let f = fixture();
+    let files = snapshot_files(&f.snapshots);
+    let ck = load_checkpoint(&files[0]).unwrap();
+    let clone = ck.model.clone();
+    let before: Vec<usize> = ck.model.named_tensors().iter().map(|(_, t)| t.data_ptr() as usize).collect();
+    let meta = load_into(&ck.model, &files[4]).unwrap();
+    assert_eq!(meta["step"], "40");
+    let want = load_checkpoint(&files[4]).unwrap();
+    for ((n, got), (_, w)) in clone.named_tensors().iter().zip(want.model.named_tensors()) {
+        assert!(got.equal(w), "{n}: the clone sees the loaded values");
+    }
+    let after: Vec<usize> = ck.model.named_tensors().iter().map(|(_, t)| t.data_ptr() as usize).collect();
+    assert_eq!(before, after, "the same memory");
+    let dir = tempfile::tempdir().unwrap();
+    let other = tiny_checkpoint(dir.path(), "other.safetensors", &test_text(), 8, 12, 2);
+    let err = load_into(&ck.model, &other).unwrap_err().to_string();
+    assert!(err.contains("other.safetensors") && err.contains("shape"), "{err}");
+    let vocab = tiny_checkpoint(dir.path(), "vocab.safetensors", "abc", 8, 16, 2);
+    let err = load_into(&ck.model, &vocab).unwrap_err().to_string();
+    assert!(err.contains("vocab.safetensors") && err.contains("vocabulary"), "{err}");
+}
