@@ -52,7 +52,7 @@ pub fn step_of(name: &str) -> Option<usize> {
 /// A temporary file that `atomic::write_atomic` left behind when the process
 /// was killed mid-write (SIGKILL cannot be caught): never a snapshot, and not
 /// a foreign file either.
-fn is_unfinished_write(name: &str) -> bool {
+pub fn is_unfinished_write(name: &str) -> bool {
     name.starts_with(".gatescope-") && name.ends_with(".tmp")
 }
 

@@ -7,7 +7,7 @@ pub mod guard;
 
 use crate::atomic::{check_destination, refuse_same_file, StopSignals};
 use crate::data::{read_text, Corpus};
-use crate::model::snapshot::{snapshot_dir, snapshot_path, step_of};
+use crate::model::snapshot::{is_unfinished_write, snapshot_dir, snapshot_path, step_of};
 use crate::model::{
     load_checkpoint, save_checkpoint, save_checkpoint_as, CharLstm, Checkpoint, Dropout, LayerWeights, StoredAs,
 };
@@ -260,6 +260,17 @@ fn check_snapshot_dir(dir: &Path, resuming: bool) -> Result<()> {
     Ok(())
 }
 
+/// Remove what a run of this folder killed mid-write left behind (a
+/// snapshot folder belongs to one run, so no other writer's file is taken).
+/// Best effort: a file that cannot be removed is harmless to readers.
+fn remove_unfinished_writes(dir: &Path) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if is_unfinished_write(&entry.file_name().to_string_lossy()) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Keep memory that libtorch frees in the process, for its next allocation.
 ///
 /// A training step allocates and frees the same large tensors every step
@@ -433,6 +444,7 @@ impl<'a> Run<'a> {
                 }
                 _ => check_destination(&snapshot_path(dir, total))?,
             }
+            remove_unfinished_writes(dir);
         }
         let mut snapshots_written = 0usize;
         let bar = progress_bar(total as u64, start_step as u64);
