@@ -39,6 +39,7 @@ test-figures: $(STAMP)
 lint: $(STAMP)
 	cargo fmt --check
 	cargo clippy --release --all-targets -- -D warnings
+	$(VENV)/bin/python tools/module_cycles.py
 
 bench: build
 	$(VENV)/bin/python bench/bench.py --data $(DATA)

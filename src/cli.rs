@@ -1,5 +1,6 @@
 //! The command line: `gatescope [play]`, `generate`, `train`, `eval`, `info`, `export`,
-//! `convert`, and the cell analyses `cells`, `search`, `saturation`, `explain`.
+//! `convert`, the cell analyses `cells`, `search`, `saturation`, `explain`,
+//! and `replay`.
 
 use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -45,6 +46,8 @@ pub enum Command {
     Saturation(SaturationArgs),
     /// Why one unit's gates have their values at one step, and where its cell's memory came from.
     Explain(ExplainArgs),
+    /// Watch cells form: loss and each feature's best unit over a run's snapshots (train --snapshot-every).
+    Replay(ReplayArgs),
 }
 
 /// How to read a checkpoint PyTorch wrote (`torch.save(model.state_dict())`).
@@ -222,6 +225,66 @@ pub struct TrainArgs {
     /// libtorch threads (default: all cores). Range: 1 to 1024.
     #[arg(long, allow_negative_numbers = true, value_parser = int(1, 1024))]
     pub threads: Option<usize>,
+    /// Also write the weights at step 1, every N steps and the last step into NAME.snapshots/
+    /// (step-000250.safetensors), for `gatescope replay`. Range: 1 to the run's steps.
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = int(1, MAX_STEPS))]
+    pub snapshot_every: Option<usize>,
+    /// How the snapshots store the weights: f16 halves them (the model still computes in f32)
+    /// [default: f32].
+    #[arg(long, value_enum)]
+    pub snapshot_dtype: Option<SnapshotDtype>,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SnapshotDtype {
+    F32,
+    F16,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ReplayArgs {
+    /// A folder of snapshots written by `train --snapshot-every` (NAME.snapshots).
+    pub dir: PathBuf,
+    /// UTF-8 text; each snapshot reads its first --chars characters in one pass from a zero state.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// How many characters to read, from the start of the file. Range: 1 to the length of the text.
+    #[arg(long, default_value_t = 20_000, allow_negative_numbers = true, value_parser = int(1, MAX_CHARS))]
+    pub chars: usize,
+    /// The features to follow, comma-separated (e.g. line_position,speaker_line). Default: every one.
+    #[arg(long, value_name = "NAME[,NAME...]", allow_hyphen_values = true, value_parser = feature_list)]
+    pub feature: Option<FeatureList>,
+    /// Print JSON instead of tables.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write an SVG of |best r| and |final r| per feature against the step (log scale), with the loss.
+    #[arg(long, value_name = "OUT.svg")]
+    pub svg: Option<PathBuf>,
+}
+
+/// Upper bound of --chars before the text is read (which checks its length).
+pub const MAX_CHARS: u64 = 1 << 40;
+
+/// Catalogue features named on the command line, in the order given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeatureList(pub Vec<crate::analysis::Feature>);
+
+/// Comma-separated feature names: known, none empty, none twice.
+fn feature_list(s: &str) -> Result<FeatureList, String> {
+    use crate::analysis::Feature;
+    let known = || Feature::ALL.iter().map(|f| f.name()).collect::<Vec<_>>().join(", ");
+    let mut out: Vec<Feature> = Vec::new();
+    for name in s.split(',').map(str::trim) {
+        if name.is_empty() {
+            return Err(format!("has an empty name; give names separated by commas, from {}", known()));
+        }
+        let f = Feature::from_name(name).ok_or_else(|| format!("'{name}' is not a feature; one of {}", known()))?;
+        if out.contains(&f) {
+            return Err(format!("names '{name}' twice"));
+        }
+        out.push(f);
+    }
+    Ok(FeatureList(out))
 }
 
 #[derive(Args, Debug, Clone)]

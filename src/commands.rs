@@ -4,11 +4,12 @@
 
 mod analysis;
 mod explain;
+mod replay;
 
 use crate::atomic::{check_destination, refuse_same_file, refuse_stdout, StopSignals};
 use crate::cli::{
     Command, ConvertArgs, DeviceArg, DtypeArg, EvalArgs, ExportArgs, GenerateArgs, InfoArgs, ModelArgs, SamplingArgs,
-    SourceArgs, TrainArgs,
+    SnapshotDtype, SourceArgs, TrainArgs,
 };
 use crate::generate::{trace_header, Generator};
 use crate::model::layout::layer_tensor_names;
@@ -38,6 +39,7 @@ pub fn run(command: Command) -> Result<()> {
         Command::Search(a) => analysis::search(a),
         Command::Saturation(a) => analysis::saturation(a),
         Command::Explain(a) => explain::explain(a),
+        Command::Replay(a) => replay::replay(a),
     }
 }
 
@@ -422,6 +424,9 @@ pub fn play(a: ModelArgs) -> Result<()> {
 }
 
 pub fn train(a: TrainArgs) -> Result<()> {
+    if a.snapshot_dtype.is_some() && a.snapshot_every.is_none() {
+        bail!("--snapshot-dtype needs --snapshot-every N: it says how the snapshots are stored");
+    }
     crate::train::run(TrainConfig::from(a))
 }
 
@@ -446,6 +451,11 @@ impl From<TrainArgs> for TrainConfig {
             val_frac: a.val_frac,
             eval_every: a.eval_every,
             checkpoint_every: a.checkpoint_every,
+            snapshot_every: a.snapshot_every,
+            snapshot_dtype: match a.snapshot_dtype {
+                None | Some(SnapshotDtype::F32) => StoredAs::F32,
+                Some(SnapshotDtype::F16) => StoredAs::F16,
+            },
             stop_at: a.stop_at,
             resume: a.resume,
             device: match a.device {

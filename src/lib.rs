@@ -3,8 +3,9 @@
 //!
 //! Layers import one way: vocab, atomic, data → model → generate, trace →
 //! analysis (what cells mean), export (pages and heatmaps of traces) → train, tui →
-//! commands (the only module that knows the CLI) → main. Inside a layer the
-//! imports between files form no cycle. `tools/module_cycles.py` checks both.
+//! replay (a run's snapshots measured over time) → commands (the only module
+//! that knows the CLI) → main. Inside a layer the imports between files form
+//! no cycle. `tools/module_cycles.py` checks both.
 
 pub mod analysis;
 pub mod atomic;
@@ -14,6 +15,7 @@ pub mod data;
 pub mod export;
 pub mod generate;
 pub mod model;
+pub mod replay;
 pub mod trace;
 pub mod train;
 pub mod tui;

@@ -198,6 +198,7 @@ LAYERS = [
     {"generate", "trace"},
     {"analysis", "export"},
     {"train", "tui"},
+    {"replay"},
     {"commands", "cli"},
 ]
 RANK = {m: i for i, layer in enumerate(LAYERS) for m in layer}

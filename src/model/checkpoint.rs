@@ -279,7 +279,8 @@ fn what_else(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
     texty.then_some(("a text file", ""))
 }
 
-fn tensor(st: &SafeTensors, name: &str) -> Result<Tensor> {
+/// One tensor of a checkpoint as f32, whatever dtype it is stored in.
+pub(super) fn tensor(st: &SafeTensors, name: &str) -> Result<Tensor> {
     let view = st.tensor(name).map_err(|_| anyhow!("missing tensor '{name}'"))?;
     let data = view.data();
     let floats: Vec<f32> = match view.dtype() {

@@ -12,6 +12,7 @@ pub mod lstm;
 pub mod prompt;
 pub mod pt;
 pub mod sample;
+pub mod snapshot;
 
 pub use builtin::{builtin_named, builtin_names, load_model, load_model_with, Builtin, BUILTINS};
 pub use checkpoint::{

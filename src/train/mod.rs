@@ -7,7 +7,10 @@ pub mod guard;
 
 use crate::atomic::{check_destination, refuse_same_file, StopSignals};
 use crate::data::{read_text, Corpus};
-use crate::model::{load_checkpoint, save_checkpoint, CharLstm, Checkpoint, Dropout, LayerWeights};
+use crate::model::snapshot::{is_unfinished_write, snapshot_dir, snapshot_path, step_of};
+use crate::model::{
+    load_checkpoint, save_checkpoint, save_checkpoint_as, CharLstm, Checkpoint, Dropout, LayerWeights, StoredAs,
+};
 use adamw::{moments_path, AdamW};
 use anyhow::{anyhow, bail, Result};
 use eval::windowed_loss;
@@ -59,6 +62,11 @@ pub struct TrainConfig {
     pub eval_every: usize,
     /// Steps between latest-state checkpoints (0: only at the end and when stopped).
     pub checkpoint_every: usize,
+    /// Write a snapshot of the weights into `model::snapshot::snapshot_dir(out)`
+    /// at step 1, every N steps and at the last step (None: no snapshots).
+    pub snapshot_every: Option<usize>,
+    /// How snapshots store their weights (f16 halves them).
+    pub snapshot_dtype: StoredAs,
     pub resume: Option<PathBuf>,
     /// End this invocation at this step, as an interrupt would (the schedule
     /// stays that of `steps`); `--resume` continues it.
@@ -178,6 +186,9 @@ pub fn run(a: TrainConfig) -> Result<()> {
     check_destination(&a.out)?;
     check_destination(&last)?;
     check_destination(&moments)?;
+    if a.snapshot_every.is_some() {
+        check_snapshot_dir(&snapshot_dir(&a.out), a.resume.is_some())?;
+    }
     // From here on SIGINT and SIGTERM end the run after the current step,
     // with the latest state written, instead of in the middle of a write.
     let signals = StopSignals::watch()?;
@@ -224,6 +235,40 @@ pub fn run(a: TrainConfig) -> Result<()> {
         return Ok(()); // stopped early: the catalogue describes finished runs only
     }
     catalogue_of_best(&a, corpus.train.len(), &text, &corpus.val)
+}
+
+/// The snapshot folder must be a folder (or not exist yet). A new run refuses
+/// one that holds snapshots already: two runs' snapshots in one folder would
+/// replay as one made-up history. A resumed run adds to its folder.
+fn check_snapshot_dir(dir: &Path, resuming: bool) -> Result<()> {
+    let shown = dir.display();
+    match std::fs::symlink_metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => bail!("{shown}: cannot inspect the snapshot folder ({e})"),
+        Ok(m) if !m.is_dir() => bail!("{shown}: not a folder; --snapshot-every writes its snapshots into it"),
+        Ok(_) => {}
+    }
+    if resuming {
+        return Ok(());
+    }
+    let entries = std::fs::read_dir(dir).map_err(|e| anyhow!("{shown}: cannot read ({e})"))?;
+    if entries.flatten().any(|e| step_of(&e.file_name().to_string_lossy()).is_some()) {
+        bail!(
+            "{shown}: holds snapshots of an earlier run; remove the folder, choose another --out, or --resume that run"
+        );
+    }
+    Ok(())
+}
+
+/// Remove what a run of this folder killed mid-write left behind (a
+/// snapshot folder belongs to one run, so no other writer's file is taken).
+/// Best effort: a file that cannot be removed is harmless to readers.
+fn remove_unfinished_writes(dir: &Path) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if is_unfinished_write(&entry.file_name().to_string_lossy()) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Keep memory that libtorch frees in the process, for its next allocation.
@@ -329,6 +374,13 @@ impl<'a> Run<'a> {
                 a.resume.as_ref().map(|p| p.display().to_string()).unwrap_or_default()
             );
         }
+        if let Some(n) = a.snapshot_every.filter(|&n| n > total) {
+            let from = if a.steps.is_some() { "--steps" } else { "--epochs" };
+            bail!(
+                "--snapshot-every {n} is more than the run's {total} steps ({from}); it would snapshot only the first \
+                 and last steps, so give at most {total}"
+            );
+        }
         if let Some(stop) = a.stop_at.filter(|&s| s <= start_step || s > total) {
             bail!("--stop-at {stop} is outside this run, which goes from step {start_step} to {total}");
         }
@@ -384,6 +436,17 @@ impl<'a> Run<'a> {
             corpus.val.len(), corpus.vocab.len(), total, self.start_step, dev
         );
         let start_step = self.start_step;
+        let snapshots = a.snapshot_every.map(|_| snapshot_dir(&a.out));
+        if let Some(dir) = &snapshots {
+            match std::fs::create_dir(dir) {
+                Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                    bail!("{}: cannot create the snapshot folder ({e})", dir.display())
+                }
+                _ => check_destination(&snapshot_path(dir, total))?,
+            }
+            remove_unfinished_writes(dir);
+        }
+        let mut snapshots_written = 0usize;
         let bar = progress_bar(total as u64, start_step as u64);
         let started = Instant::now();
         let chars_per_step = a.batch * a.seq;
@@ -449,6 +512,7 @@ impl<'a> Run<'a> {
                 Some(sig) => Some(format!("interrupted at step {step} ({})", sig.name())),
                 None => (a.stop_at == Some(step)).then(|| format!("stopped at step {step} (--stop-at)")),
             };
+            let mut evaluated = None;
             if every(step, a.eval_every) || step == total {
                 let val = windowed_loss(&self.model, &corpus.val, 256, dev);
                 if !val.is_finite() {
@@ -456,6 +520,7 @@ impl<'a> Run<'a> {
                     return Err(self.diverged(step, format!("validation loss {val}")));
                 }
                 last_val = val;
+                evaluated = Some(val);
                 let note = if val < self.best {
                     self.best = val;
                     save_checkpoint(&self.model, &meta(step, val, self.best), &a.out)?;
@@ -468,6 +533,26 @@ impl<'a> Run<'a> {
                     "step {step}/{total}  epoch {epoch:.2}  train {smoothed:.4}  val {val:.4} nats ({:.4} bpc){note}  {}",
                     val / std::f64::consts::LN_2, rate(cps)
                 ));
+            }
+            if let (Some(dir), Some(n)) = (&snapshots, a.snapshot_every) {
+                if step == 1 || every(step, n) || step == total {
+                    if !self.model.all_finite() {
+                        bar.abandon();
+                        return Err(self.diverged(step, "the weights are no longer finite".into()));
+                    }
+                    let mut m = meta(step, last_val, self.best);
+                    m.remove("val_loss");
+                    if !self.best.is_finite() {
+                        m.remove("best_val_loss");
+                    }
+                    m.insert("step".into(), step.to_string());
+                    m.insert("train_loss".into(), format!("{l:.6}"));
+                    if let Some(val) = evaluated {
+                        m.insert("val_loss".into(), format!("{val:.6}"));
+                    }
+                    save_checkpoint_as(&self.model, &m, &snapshot_path(dir, step), a.snapshot_dtype)?;
+                    snapshots_written += 1;
+                }
             }
             if every(step, a.checkpoint_every) || step == total || stopping.is_some() {
                 // A step can leave NaN weights behind a finite loss: never save those.
@@ -482,6 +567,9 @@ impl<'a> Run<'a> {
             }
             if let Some(why) = stopping {
                 bar.abandon();
+                if let Some(dir) = &snapshots {
+                    eprintln!("{snapshots_written} snapshots written into {}", dir.display());
+                }
                 eprintln!(
                     "{why}: latest state in {} (continue with --resume {0}); {}",
                     last.display(),
@@ -491,6 +579,9 @@ impl<'a> Run<'a> {
             }
         }
         bar.finish();
+        if let Some(dir) = &snapshots {
+            eprintln!("{snapshots_written} snapshots written into {}", dir.display());
+        }
         let cps = if cps.is_finite() { format!("{cps:.0} chars/s") } else { "too short to time".into() };
         eprintln!("done: {step} steps in {:.0} s ({cps}); {}", started.elapsed().as_secs_f64(), self.best_note());
         Ok(true)

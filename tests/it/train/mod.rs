@@ -4,4 +4,5 @@
 mod adamw;
 mod cli;
 mod pass;
+mod replay;
 mod robustness;
