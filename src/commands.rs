@@ -3,6 +3,7 @@
 //! them, and prints.
 
 mod analysis;
+mod attribute;
 
 use crate::atomic::{check_destination, refuse_same_file, refuse_stdout, StopSignals};
 use crate::cli::{
@@ -36,6 +37,7 @@ pub fn run(command: Command) -> Result<()> {
         Command::Cells(a) => analysis::cells(a),
         Command::Search(a) => analysis::search(a),
         Command::Saturation(a) => analysis::saturation(a),
+        Command::Attribute(a) => attribute::attribute(a),
     }
 }
 

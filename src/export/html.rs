@@ -134,7 +134,7 @@ fn percent(p: f32) -> String {
     }
 }
 
-const STYLE: &str = "
+pub(super) const STYLE: &str = "
 body{margin:0;padding:24px 32px;background:#fff;color:#1d1d1f;font:15px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif}
 header{max-width:70em;border-bottom:1px solid #ddd;margin-bottom:18px;padding-bottom:10px}
 h1{font-size:19px;font-weight:600;margin:0 0 8px}
