@@ -92,7 +92,8 @@ attribute --checkpoint F --prompt TEXT [--step T] [--target CHAR | --unit lK:U[:
     in float32. The model reads prompt[0..T] (T defaults to the last
     character) from a zero state; e_s is layer 0's input at step s (the
     embedding row, or the one-hot vector). F is log_softmax(logits_T)[y] at
-    temperature 1, y = --target, else prompt[T+1] when there is one, else
+    temperature 1, y = --target (one character, or one of the escapes \\n \\t
+    \\r \\\\), else prompt[T+1] when there is one, else
     the argmax at T (the first index on ties); with --unit, F is that unit's
     c_T (the default) or h_T. grad: a_s = sum_d e_s[d] * dF/de_s[d].
     ig (the default; --ig-steps M, default 32, 1..1024): every step's input
@@ -618,6 +619,8 @@ def cmd_init(a):
 
 UNIT_RE = re.compile(r"^l(?P<layer>\d+):(?P<unit>\d+)(?::(?P<state>[ch]))?$")
 MAX_IG_STEPS = 1024
+# --target's escapes for characters a shell makes awkward (as gatescope's).
+TARGET_ESCAPES = {"\\n": "\n", "\\t": "\t", "\\r": "\r", "\\\\": "\\"}
 
 
 def cmd_attribute(a):
@@ -641,8 +644,13 @@ def cmd_attribute(a):
         unit = (int(u["layer"]), int(u["unit"]), u["state"] or "c")
         if unit[0] >= m.lstm.num_layers or unit[1] >= m.lstm.hidden_size:
             raise RefError(f"--unit {a.unit}: out of range")
-    if a.target is not None and a.target not in vocab:
-        raise RefError(f"--target {a.target!r} is not in the vocabulary")
+    target = None
+    if a.target is not None:
+        target = TARGET_ESCAPES.get(a.target, a.target)
+        if len(target) != 1:
+            raise RefError(f"--target {a.target!r}: expected one character or an escape \\n \\t \\r \\\\")
+        if target not in vocab:
+            raise RefError(f"--target {a.target!r} is not in the vocabulary")
 
     t0 = time.perf_counter()
     e = m.inputs(ids[:T + 1]).detach()  # [T+1, D]
@@ -658,8 +666,8 @@ def cmd_attribute(a):
     y = None
     with torch.no_grad():
         if unit is None:
-            if a.target is not None:
-                y = vocab.index(a.target)
+            if target is not None:
+                y = vocab.index(target)
             elif T + 1 < len(ids):
                 y = int(ids[T + 1])
             else:
