@@ -158,51 +158,60 @@ pub fn attribute(model: &CharLstm, ids: &[i64], step: usize, target: Target, met
         );
     }
     let copies_per_pass = (PASS_BYTES / per_copy).max(1);
+    // Every pass's rows are copies of the input, scaled: the first pass also
+    // holds e itself (F(e), and the argmax when the target is the model's own
+    // guess) and the zero baseline, so no pass runs without a gradient.
+    let alphas = method.alphas();
+    let mut passes: Vec<(Vec<f32>, std::ops::Range<usize>)> = Vec::new();
+    match method {
+        Method::Grad => passes.push((vec![1.0, 0.0], 0..1)),
+        Method::Ig(_) => {
+            let first = copies_per_pass.saturating_sub(2).clamp(1, alphas.len());
+            passes.push(([&[1.0, 0.0], &alphas[..first]].concat(), 2..2 + first));
+            for chunk in alphas[first..].chunks(copies_per_pass) {
+                passes.push((chunk.to_vec(), 0..chunk.len()));
+            }
+        }
+    }
     // The worker that calls this has gradients off; they are on for this scope
     // only, and only layer 0's input asks for them.
     tch::with_grad(|| -> Result<Attribution> {
         let e = model.input_layer(&Tensor::from_slice(&ids[..n])).detach().to_kind(Kind::Float);
-        // F(e) and F(0) in one pass without gradients; it also gives the
-        // argmax when the target is the model's own guess.
-        let (f_ends, target) = tch::no_grad(|| -> Result<(Tensor, Resolved)> {
-            let x = Tensor::stack(&[&e, &e.zeros_like()], 0);
-            let (out, h, c) = model.lstm_on_input(&x);
-            let resolved = match target {
-                Target::Next(y) => {
-                    let y = match y {
-                        Some(y) => y,
-                        None => match ids.get(n) {
-                            Some(&next) => next,
-                            None => head(model, &out, n).get(0).argmax(0, false).int64_value(&[]),
-                        },
-                    };
-                    Resolved::Next { id: y, log_p: 0.0 }
-                }
-                Target::Unit(u) => Resolved::Unit { target: u, value: 0.0 },
-            };
-            Ok((quantity(model, &out, &h, &c, n, resolved), resolved))
-        })?;
-        let (f_x, f_baseline) = (f_ends.double_value(&[0]) as f32, f_ends.double_value(&[1]) as f32);
-        let target = match target {
-            Resolved::Next { id, .. } => Resolved::Next { id, log_p: f_x },
-            Resolved::Unit { target, .. } => Resolved::Unit { target, value: f_x },
-        };
-        let alphas = method.alphas();
         let mut grad_sum = e.zeros_like();
-        for chunk in alphas.chunks(copies_per_pass) {
-            let a = Tensor::from_slice(chunk).view([-1, 1, 1]);
+        let mut resolved = None;
+        let (mut f_x, mut f_baseline) = (0.0, 0.0);
+        for (pass, (rows, grad_rows)) in passes.iter().enumerate() {
+            let a = Tensor::from_slice(rows).view([-1, 1, 1]);
             // The scaled copies are the leaf: ∂F/∂x at α_m·e is the gradient the
             // definition asks for (a leaf at e would pick up a factor α_m).
             let x = (e.unsqueeze(0) * a).detach().set_requires_grad(true);
             let (out, h, c) = model.lstm_on_input(&x);
-            // The copies are independent, so the gradient of the sum is each one's own.
-            let f = quantity(model, &out, &h, &c, n, target).sum(Kind::Float);
+            let target = *resolved.get_or_insert_with(|| match target {
+                Target::Next(y) => {
+                    let y = y.or_else(|| ids.get(n).copied()).unwrap_or_else(|| {
+                        tch::no_grad(|| head(model, &out, n).get(0).argmax(0, false).int64_value(&[]))
+                    });
+                    Resolved::Next { id: y, log_p: 0.0 }
+                }
+                Target::Unit(u) => Resolved::Unit { target: u, value: 0.0 },
+            });
+            let f = quantity(model, &out, &h, &c, n, target);
+            if pass == 0 {
+                (f_x, f_baseline) = (f.double_value(&[0]) as f32, f.double_value(&[1]) as f32);
+            }
+            // The copies are independent, so the gradient of their sum is each one's own.
+            let (from, len) = (grad_rows.start as i64, grad_rows.len() as i64);
+            let f = f.narrow(0, from, len).sum(Kind::Float);
             let grad = Tensor::f_run_backward(&[f], &[&x], false, false)
                 .map_err(|err| anyhow!("the backward pass failed: {err}"))?
                 .pop()
                 .ok_or_else(|| anyhow!("the backward pass returned no gradient"))?;
-            grad_sum += grad.sum_dim_intlist(0, false, Kind::Float);
+            grad_sum += grad.narrow(0, from, len).sum_dim_intlist(0, false, Kind::Float);
         }
+        let target = match resolved.ok_or_else(|| anyhow!("no pass ran"))? {
+            Resolved::Next { id, .. } => Resolved::Next { id, log_p: f_x },
+            Resolved::Unit { target, .. } => Resolved::Unit { target, value: f_x },
+        };
         let mean = grad_sum / alphas.len() as f64;
         let a = (&e * mean).sum_dim_intlist(-1, false, Kind::Float);
         let attributions = Vec::<f32>::try_from(&a).map_err(|err| anyhow!("reading the attributions: {err}"))?;
