@@ -103,8 +103,9 @@ attribute --checkpoint F --prompt TEXT [--step T] [--target CHAR | --unit lK:U[:
       {"step": T, "method": "ig", "ig_steps": 32, "target": {"char": "o", "log_p": x}
        | {"unit": "l1:5", "state": "c", "value": x}, "chars": [prompt[0..T]],
        "attributions": [a_0, ..., a_T], "f_x": x, "f_baseline": y}
-    ig_steps is null for grad; floats as trace's. stderr: `seconds=X`, the
-    time of the attribution itself (after loading; both passes).
+    ig_steps is null for grad; floats as trace's. stderr: `seconds=X
+    cpu_seconds=Y`, the wall-clock and process CPU time of the attribution
+    itself (after loading; every pass).
 
 Interventions (--intervene, repeatable)
 ---------------------------------------
@@ -652,7 +653,7 @@ def cmd_attribute(a):
         if target not in vocab:
             raise RefError(f"--target {a.target!r} is not in the vocabulary")
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     e = m.inputs(ids[:T + 1]).detach()  # [T+1, D]
 
     def quantity(x, y):
@@ -679,7 +680,7 @@ def cmd_attribute(a):
     x = (torch.tensor(alphas).view(-1, 1, 1) * e[None]).requires_grad_(True)
     (grad,) = torch.autograd.grad(quantity(x, y).sum(), x)
     attributions = (e * grad.mean(0)).sum(-1)
-    dt = time.perf_counter() - t0
+    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
 
     if unit is None:
         target = {"char": vocab[y], "log_p": f32(f_x)}
@@ -689,7 +690,7 @@ def cmd_attribute(a):
                       "target": target, "chars": [vocab[int(i)] for i in ids[:T + 1]],
                       "attributions": f32_list(attributions.detach()), "f_x": f32(f_x),
                       "f_baseline": f32(f_baseline)}, ensure_ascii=False))
-    sys.stderr.write(f"seconds={dt:.4f}\n")
+    sys.stderr.write(f"seconds={dt:.4f} cpu_seconds={cpu:.4f}\n")
 
 
 # ----------------------------------------------------------------------------
