@@ -109,6 +109,27 @@ init (--text TEXT | --text-file F) [--layers 2 --hidden 32 --embed 16
     tests/py/parity_reference.py does) so gates spread over their range.
     stdout: `vocab=V layers=L hidden=H embed=E params=P`.
 
+attribute --checkpoint F --prompt TEXT [--step T] [--target CHAR | --unit lK:U[:c|:h]]
+          [--method grad|ig] [--ig-steps M]
+    Which earlier characters F depends on, by torch.autograd through nn.LSTM
+    in float32. The model reads prompt[0..T] (T defaults to the last
+    character) from a zero state; e_s is layer 0's input at step s (the
+    embedding row, or the one-hot vector). F is log_softmax(logits_T)[y] at
+    temperature 1, y = --target (one character, or one of the escapes \\n \\t
+    \\r \\\\), else prompt[T+1] when there is one, else
+    the argmax at T (the first index on ties); with --unit, F is that unit's
+    c_T (the default) or h_T. grad: a_s = sum_d e_s[d] * dF/de_s[d].
+    ig (the default; --ig-steps M, default 32, 1..1024): every step's input
+    scaled by alpha_m = (m - 0.5)/M for m = 1..M, the M copies one batch,
+    a_s = sum_d e_s[d] * mean_m dF/dx_s[d] at alpha_m * e. f_x = F(e),
+    f_baseline = F(0). stdout, one JSON line:
+      {"step": T, "method": "ig", "ig_steps": 32, "target": {"char": "o", "log_p": x}
+       | {"unit": "l1:5", "state": "c", "value": x}, "chars": [prompt[0..T]],
+       "attributions": [a_0, ..., a_T], "f_x": x, "f_baseline": y}
+    ig_steps is null for grad; floats as trace's. stderr: `seconds=X
+    cpu_seconds=Y`, the wall-clock and process CPU time of the attribution
+    itself (after loading; every pass).
+
 Interventions (--intervene, repeatable)
 ---------------------------------------
   lK:U:TARGET OP VALUE[@SPAN]     e.g. l1:42:f=0  l0:7:c*=2@3..10  l0:0:h+=0.5@12..
@@ -620,6 +641,81 @@ def cmd_init(a):
     print(f"vocab={len(vocab)} layers={a.layers} hidden={a.hidden} embed={a.embed} params={params}")
 
 
+UNIT_RE = re.compile(r"^l(?P<layer>\d+):(?P<unit>\d+)(?::(?P<state>[ch]))?$")
+MAX_IG_STEPS = 1024
+# --target's escapes for characters a shell makes awkward (as gatescope's).
+TARGET_ESCAPES = {"\\n": "\n", "\\t": "\t", "\\r": "\r", "\\\\": "\\"}
+
+
+def cmd_attribute(a):
+    m, vocab = load(a.checkpoint)
+    ids = prompt_ids(a, vocab)
+    T = len(ids) - 1 if a.step is None else a.step
+    if not 0 <= T < len(ids):
+        raise RefError(f"--step {T}: the prompt has {len(ids)} characters (steps 0..{len(ids) - 1})")
+    if a.target is not None and a.unit is not None:
+        raise RefError("give one of --target and --unit")
+    if a.method == "grad" and a.ig_steps is not None:
+        raise RefError("--ig-steps belongs to --method ig")
+    M = 32 if a.ig_steps is None else a.ig_steps
+    if a.method == "ig" and not 1 <= M <= MAX_IG_STEPS:
+        raise RefError(f"--ig-steps must be from 1 to {MAX_IG_STEPS}")
+    unit = None
+    if a.unit is not None:
+        u = UNIT_RE.match(a.unit)
+        if not u:
+            raise RefError(f"--unit {a.unit!r}: expected lK:U[:c|:h]")
+        unit = (int(u["layer"]), int(u["unit"]), u["state"] or "c")
+        if unit[0] >= m.lstm.num_layers or unit[1] >= m.lstm.hidden_size:
+            raise RefError(f"--unit {a.unit}: out of range")
+    target = None
+    if a.target is not None:
+        target = TARGET_ESCAPES.get(a.target, a.target)
+        if len(target) != 1:
+            raise RefError(f"--target {a.target!r}: expected one character or an escape \\n \\t \\r \\\\")
+        if target not in vocab:
+            raise RefError(f"--target {a.target!r} is not in the vocabulary")
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    e = m.inputs(ids[:T + 1]).detach()  # [T+1, D]
+
+    def quantity(x, y):
+        """F for each input sequence of the batch x: [B, T+1, D] -> [B]."""
+        out, (h, c) = m.lstm(x)
+        if unit is not None:
+            k, j, state = unit
+            return (c if state == "c" else h)[k, :, j]
+        return torch.log_softmax(m.head(out[:, T]), -1)[:, y]
+
+    y = None
+    with torch.no_grad():
+        if unit is None:
+            if target is not None:
+                y = vocab.index(target)
+            elif T + 1 < len(ids):
+                y = int(ids[T + 1])
+            else:
+                out, _ = m.lstm(e[None])
+                y = int(torch.argmax(m.head(out[0, T])))
+        f_x = quantity(e[None], y)[0].item()
+        f_baseline = quantity(torch.zeros_like(e)[None], y)[0].item()
+    alphas = [1.0] if a.method == "grad" else [(k - 0.5) / M for k in range(1, M + 1)]
+    x = (torch.tensor(alphas).view(-1, 1, 1) * e[None]).requires_grad_(True)
+    (grad,) = torch.autograd.grad(quantity(x, y).sum(), x)
+    attributions = (e * grad.mean(0)).sum(-1)
+    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+
+    if unit is None:
+        target = {"char": vocab[y], "log_p": f32(f_x)}
+    else:
+        target = {"unit": f"l{unit[0]}:{unit[1]}", "state": unit[2], "value": f32(f_x)}
+    print(json.dumps({"step": T, "method": a.method, "ig_steps": M if a.method == "ig" else None,
+                      "target": target, "chars": [vocab[int(i)] for i in ids[:T + 1]],
+                      "attributions": f32_list(attributions.detach()), "f_x": f32(f_x),
+                      "f_baseline": f32(f_baseline)}, ensure_ascii=False))
+    sys.stderr.write(f"seconds={dt:.4f} cpu_seconds={cpu:.4f}\n")
+
+
 # ----------------------------------------------------------------------------
 # explain: the LSTM's equations for one unit at one step
 
@@ -773,6 +869,15 @@ def parser():
     x.add_argument("--step", type=int, default=None)
     x.add_argument("--top", type=int, default=5)
 
+    at = sub.add_parser("attribute")
+    at.add_argument("--checkpoint", required=True)
+    at.add_argument("--prompt", required=True)
+    at.add_argument("--step", type=int)
+    at.add_argument("--target")
+    at.add_argument("--unit")
+    at.add_argument("--method", choices=["grad", "ig"], default="ig")
+    at.add_argument("--ig-steps", type=int)
+
     i = sub.add_parser("init")
     src = i.add_mutually_exclusive_group(required=True)
     src.add_argument("--text")
@@ -788,7 +893,7 @@ def parser():
 
 
 COMMANDS = {"train": cmd_train, "sample": cmd_sample, "greedy": cmd_greedy, "eval": cmd_eval,
-            "trace": cmd_trace, "init": cmd_init, "explain": cmd_explain}
+            "trace": cmd_trace, "init": cmd_init, "explain": cmd_explain, "attribute": cmd_attribute}
 
 
 def run(parse, commands, argv=None):

@@ -48,6 +48,70 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Watch cells form: loss and each feature's best unit over a run's snapshots (train --snapshot-every).
     Replay(ReplayArgs),
+    /// Which earlier characters a prediction (or a unit's c or h) depends on: gradient × input
+    /// or integrated gradients over the prompt.
+    Attribute(AttributeArgs),
+}
+
+/// `attribute`: gradients of one quantity at step T with respect to every earlier input.
+#[derive(Args, Debug, Clone)]
+pub struct AttributeArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// The text the model reads from a zero state; every character must be in its vocabulary.
+    #[arg(long, short, allow_hyphen_values = true)]
+    pub prompt: String,
+    /// The step T whose prediction (or unit) is attributed, a 0-based character offset in the
+    /// prompt [default: the last character]. Range: 0 to the prompt's length - 1.
+    #[arg(long, allow_negative_numbers = true, value_parser = int(0, MAX_STEPS))]
+    pub step: Option<usize>,
+    /// The predicted character whose log p is attributed (\n, \t, \r and \\ for those characters)
+    /// [default: the prompt's character T+1, or the model's likeliest at the end of the prompt].
+    #[arg(long, value_name = "CHAR", allow_hyphen_values = true, value_parser = target_char, conflicts_with = "unit")]
+    pub target: Option<char>,
+    /// Attribute a unit's state at T instead of a prediction: lK:U[:c|:h], c (the default) or h.
+    #[arg(long, value_name = "lK:U[:c|:h]", value_parser = unit_target)]
+    pub unit: Option<crate::analysis::attribution::UnitTarget>,
+    /// grad: gradient × input; ig: integrated gradients from a zero baseline.
+    #[arg(long, value_enum, default_value_t = AttributeMethod::Ig)]
+    pub method: AttributeMethod,
+    /// Midpoint steps of integrated gradients [default: 32]. Range: 1 to 1024.
+    #[arg(long, value_name = "M", allow_negative_numbers = true,
+          value_parser = int(1, crate::analysis::attribution::MAX_IG_STEPS as u64))]
+    pub ig_steps: Option<usize>,
+    /// Print JSON instead of the text.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write a self-contained HTML page of the prompt coloured by each character's attribution.
+    #[arg(long, value_name = "OUT.html")]
+    pub html: Option<PathBuf>,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttributeMethod {
+    Grad,
+    Ig,
+}
+
+/// One character, or an escape for a character a shell makes awkward.
+fn target_char(s: &str) -> Result<char, String> {
+    let mut it = s.chars();
+    match (it.next(), it.next(), it.next()) {
+        (Some(c), None, _) => Ok(c),
+        (Some('\\'), Some(e), None) => match e {
+            'n' => Ok('\n'),
+            't' => Ok('\t'),
+            'r' => Ok('\r'),
+            '\\' => Ok('\\'),
+            _ => Err(format!("must be one character or one of \\n \\t \\r \\\\ (\\{e} is not an escape)")),
+        },
+        _ => Err("must be one character (or \\n, \\t, \\r, \\\\)".to_string()),
+    }
+}
+
+/// `lK:U[:c|:h]`, as clap's value parser.
+fn unit_target(s: &str) -> Result<crate::analysis::attribution::UnitTarget, String> {
+    s.parse().map_err(|_| "must be lK:U, lK:U:c or lK:U:h (layer K from l0, unit U), e.g. l1:271:h".to_string())
 }
 
 /// How to read a checkpoint PyTorch wrote (`torch.save(model.state_dict())`).

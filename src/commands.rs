@@ -3,6 +3,7 @@
 //! them, and prints.
 
 mod analysis;
+mod attribute;
 mod explain;
 mod replay;
 
@@ -40,6 +41,7 @@ pub fn run(command: Command) -> Result<()> {
         Command::Saturation(a) => analysis::saturation(a),
         Command::Explain(a) => explain::explain(a),
         Command::Replay(a) => replay::replay(a),
+        Command::Attribute(a) => attribute::attribute(a),
     }
 }
 

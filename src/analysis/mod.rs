@@ -8,6 +8,7 @@
 //! the CLI, which streams a text through the model here in chunks, and the
 //! playground, which holds its history as `generate::Step`s.
 
+pub mod attribution;
 pub mod catalogue;
 pub mod explain;
 pub mod explain_text;

@@ -1,12 +1,15 @@
 //! Sharing what the model did: a trace (or the playground's steps) as a
 //! self-contained HTML page of text coloured by one cell or by surprise
 //! (`html`), or as an SVG heatmap of one gate (`svg`); and the page of a
-//! cell's memory writes that `explain --html` writes (`writes`).
+//! cell's memory writes that `explain --html` writes (`writes`), and the page
+//! of a prompt coloured by attribution that `attribute --html` writes
+//! (`attribution`).
 //!
 //! The renderers are pure functions of the steps; `write_html` and
 //! `write_svg` add the file work: read the trace, check every option
 //! against it, write atomically, never over the trace itself.
 
+pub mod attribution;
 pub mod html;
 pub mod scale;
 pub mod svg;

@@ -245,7 +245,9 @@ impl CharLstm {
         self.named_tensors().iter().all(|(_, t)| t.isfinite().all().int64_value(&[]) != 0)
     }
 
-    pub(super) fn input_layer(&self, ids: &Tensor) -> Tensor {
+    /// Layer 0's input for `ids`: the embedding rows, or one-hot vectors
+    /// when the model has no embedding.
+    pub fn input_layer(&self, ids: &Tensor) -> Tensor {
         match &self.embed {
             Some(e) => Tensor::embedding(e, ids, -1, false, false),
             None => ids.one_hot(self.dims.vocab as i64).to_kind(Kind::Float),
@@ -267,6 +269,21 @@ impl CharLstm {
         train: bool,
     ) -> (Tensor, (Tensor, Tensor)) {
         self.fused_on(self.input_layer(ids), state, &self.flat_params(), dropout, train)
+    }
+
+    /// libtorch's fused LSTM from a zero state over the first layer's input
+    /// `x: [batch, time, input]`, given as a tensor rather than looked up
+    /// from ids: attribution differentiates with respect to it. Returns the
+    /// top layer's outputs `[batch, time, hidden]` (the head is left to the
+    /// caller, which needs it at one step only) and the final `(h, c)`, each
+    /// `[layers, batch, hidden]`. The weights are detached, so a backward
+    /// pass reaches `x` alone and never the model's own tensors.
+    pub fn lstm_on_input(&self, x: &Tensor) -> (Tensor, Tensor, Tensor) {
+        let params: Vec<Tensor> = self.flat_params().into_iter().map(Tensor::detach).collect();
+        let zeros =
+            Tensor::zeros([self.dims.layers as i64, x.size()[0], self.dims.hidden as i64], (Kind::Float, x.device()));
+        let params: Vec<&Tensor> = params.iter().collect();
+        x.lstm(&[&zeros, &zeros], &params, true, self.dims.layers as i64, 0.0, false, false, true)
     }
 
     /// The training pass: `forward` from a zero state with the dropouts of

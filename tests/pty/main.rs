@@ -9,6 +9,7 @@
 
 mod harness;
 
+mod attribute;
 mod cells_panel;
 mod intervene;
 mod playground;

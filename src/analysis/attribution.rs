@@ -1,0 +1,261 @@
+//! Which earlier characters a prediction (or a unit's state) depends on:
+//! gradient × input and integrated gradients with respect to layer 0's
+//! input, by libtorch's autograd through the model's fused LSTM.
+//!
+//! The model reads x_0..x_T from a zero state; e_s is layer 0's input at
+//! step s (the embedding row of x_s, or the one-hot vector). F is either
+//! log softmax(logits_T)[y] at temperature 1, or one unit's c_T or h_T.
+//! - grad: a_s = Σ_d e_s[d] · ∂F/∂e_s[d].
+//! - ig: a_s = Σ_d e_s[d] · (1/M) Σ_m ∂F/∂e_s[d] at every step's input scaled
+//!   by α_m = (m − 0.5)/M, m = 1..M (zero baseline, midpoint rule), so that
+//!   Σ_s a_s ≈ F(e) − F(0) up to the midpoint rule's error.
+//!
+//! `attribute` is a plain function from ids to plain numbers, so the
+//! playground's model worker (which runs without gradients) can call it and
+//! send the result on: it turns gradients on for its own scope only.
+
+use super::State;
+use crate::model::{CharLstm, Unit};
+use anyhow::{anyhow, bail, Result};
+use std::fmt;
+use std::str::FromStr;
+use tch::{Kind, Tensor};
+
+/// The largest M accepted: far more than the midpoint rule needs (its error
+/// falls as 1/M²), and a bound on the time a request can take.
+pub const MAX_IG_STEPS: usize = 1024;
+
+/// Memory for one pass: the scaled copies go through the model in passes
+/// of as many copies as fit. A copy of T steps keeps about
+/// `SAVED_FLOATS_PER_UNIT` floats per step, layer and unit for the backward.
+const PASS_BYTES: usize = 1 << 30;
+const SAVED_FLOATS_PER_UNIT: usize = 12;
+
+/// One unit's state as the quantity attributed: `lK:U` (c, the default),
+/// `lK:U:c` or `lK:U:h`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnitTarget {
+    pub unit: Unit,
+    pub state: State,
+}
+
+impl FromStr for UnitTarget {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        let bad = || anyhow!("'{s}' is not a unit; expected lK:U, lK:U:c or lK:U:h (layer K, unit U), e.g. l1:134:h");
+        let t = s.trim();
+        let (name, state) = match t.rsplit_once(':') {
+            Some((name, "c")) => (name, State::C),
+            Some((name, "h")) => (name, State::H),
+            _ => (t, State::C),
+        };
+        let unit: Unit = name.parse().map_err(|_| bad())?;
+        Ok(Self { unit, state })
+    }
+}
+
+impl fmt::Display for UnitTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.unit, self.state.letter())
+    }
+}
+
+/// What F is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// log p of the character with this id as the prediction at T; None:
+    /// the text's character T+1 when it has one, else the argmax at T.
+    Next(Option<i64>),
+    Unit(UnitTarget),
+}
+
+/// How the gradients are combined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Grad,
+    /// Integrated gradients with M midpoint steps.
+    Ig(usize),
+}
+
+impl Method {
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Grad => "grad",
+            Method::Ig(_) => "ig",
+        }
+    }
+
+    /// The α at which gradients are taken.
+    fn alphas(self) -> Vec<f32> {
+        match self {
+            Method::Grad => vec![1.0],
+            Method::Ig(m) => (1..=m).map(|k| ((k as f64 - 0.5) / m as f64) as f32).collect(),
+        }
+    }
+}
+
+/// The target as resolved: which character (and its log p), or the unit's value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Resolved {
+    Next { id: i64, log_p: f32 },
+    Unit { target: UnitTarget, value: f32 },
+}
+
+/// The result: plain numbers, one attribution per step 0..=T.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attribution {
+    pub step: usize,
+    pub method: Method,
+    pub target: Resolved,
+    pub attributions: Vec<f32>,
+    /// F(e) and F(0).
+    pub f_x: f32,
+    pub f_baseline: f32,
+}
+
+impl Attribution {
+    /// |Σ_s a_s − (f_x − f_baseline)|: exactly what gradient × input leaves
+    /// out, and the midpoint rule's error for ig.
+    pub fn completeness_gap(&self) -> f64 {
+        let sum: f64 = self.attributions.iter().map(|&a| a as f64).sum();
+        (sum - (self.f_x as f64 - self.f_baseline as f64)).abs()
+    }
+}
+
+/// Attribute F at `step` over `ids` (the whole text read; steps after
+/// `step` only name the default target). Errors name what is out of range.
+pub fn attribute(model: &CharLstm, ids: &[i64], step: usize, target: Target, method: Method) -> Result<Attribution> {
+    let dims = model.dims;
+    if step >= ids.len() {
+        bail!("step {step} is beyond the text ({} characters, steps 0..{})", ids.len(), ids.len().saturating_sub(1));
+    }
+    if let Some(&bad) = ids.iter().find(|&&id| id < 0 || id as usize >= dims.vocab) {
+        bail!("character id {bad} is outside the vocabulary of {}", dims.vocab);
+    }
+    match target {
+        Target::Next(Some(y)) if y < 0 || y as usize >= dims.vocab => {
+            bail!("target id {y} is outside the vocabulary of {}", dims.vocab)
+        }
+        Target::Unit(u) => {
+            u.unit.check(&dims)?;
+        }
+        _ => {}
+    }
+    if let Method::Ig(m) = method {
+        if m == 0 || m > MAX_IG_STEPS {
+            bail!("integrated gradients take 1 to {MAX_IG_STEPS} steps (got {m})");
+        }
+    }
+    let n = step + 1;
+    let per_copy = n * dims.layers * dims.hidden * SAVED_FLOATS_PER_UNIT * 4;
+    if per_copy > PASS_BYTES {
+        bail!(
+            "{n} steps of a {}x{} model need about {} MB for the backward pass; at most {} MB (attribute an earlier step)",
+            dims.layers,
+            dims.hidden,
+            per_copy >> 20,
+            PASS_BYTES >> 20
+        );
+    }
+    let copies_per_pass = (PASS_BYTES / per_copy).max(1);
+    // Every pass's rows are copies of the input, scaled: the first pass also
+    // holds e itself (F(e), and the argmax when the target is the model's own
+    // guess) and the zero baseline, so no pass runs without a gradient.
+    let alphas = method.alphas();
+    let mut passes: Vec<(Vec<f32>, std::ops::Range<usize>)> = Vec::new();
+    match method {
+        Method::Grad => passes.push((vec![1.0, 0.0], 0..1)),
+        Method::Ig(_) => {
+            let first = copies_per_pass.saturating_sub(2).clamp(1, alphas.len());
+            passes.push(([&[1.0, 0.0], &alphas[..first]].concat(), 2..2 + first));
+            for chunk in alphas[first..].chunks(copies_per_pass) {
+                passes.push((chunk.to_vec(), 0..chunk.len()));
+            }
+        }
+    }
+    // The worker that calls this has gradients off; they are on for this scope
+    // only, and only layer 0's input asks for them.
+    tch::with_grad(|| -> Result<Attribution> {
+        let e = model.input_layer(&Tensor::from_slice(&ids[..n])).detach().to_kind(Kind::Float);
+        let mut grad_sum = e.zeros_like();
+        let mut resolved = None;
+        let (mut f_x, mut f_baseline) = (0.0, 0.0);
+        for (pass, (rows, grad_rows)) in passes.iter().enumerate() {
+            let a = Tensor::from_slice(rows).view([-1, 1, 1]);
+            // The scaled copies are the leaf: ∂F/∂x at α_m·e is the gradient the
+            // definition asks for (a leaf at e would pick up a factor α_m).
+            let x = (e.unsqueeze(0) * a).detach().set_requires_grad(true);
+            let (out, h, c) = model.lstm_on_input(&x);
+            let target = *resolved.get_or_insert_with(|| match target {
+                Target::Next(y) => {
+                    let y = y.or_else(|| ids.get(n).copied()).unwrap_or_else(|| {
+                        tch::no_grad(|| head(model, &out, n).get(0).argmax(0, false).int64_value(&[]))
+                    });
+                    Resolved::Next { id: y, log_p: 0.0 }
+                }
+                Target::Unit(u) => Resolved::Unit { target: u, value: 0.0 },
+            });
+            let f = quantity(model, &out, &h, &c, n, target);
+            if pass == 0 {
+                (f_x, f_baseline) = (f.double_value(&[0]) as f32, f.double_value(&[1]) as f32);
+            }
+            // The copies are independent, so the gradient of their sum is each one's own.
+            let (from, len) = (grad_rows.start as i64, grad_rows.len() as i64);
+            let f = f.narrow(0, from, len).sum(Kind::Float);
+            let grad = Tensor::f_run_backward(&[f], &[&x], false, false)
+                .map_err(|err| anyhow!("the backward pass failed: {err}"))?
+                .pop()
+                .ok_or_else(|| anyhow!("the backward pass returned no gradient"))?;
+            grad_sum += grad.narrow(0, from, len).sum_dim_intlist(0, false, Kind::Float);
+        }
+        let target = match resolved.ok_or_else(|| anyhow!("no pass ran"))? {
+            Resolved::Next { id, .. } => Resolved::Next { id, log_p: f_x },
+            Resolved::Unit { target, .. } => Resolved::Unit { target, value: f_x },
+        };
+        let mean = grad_sum / alphas.len() as f64;
+        let a = (&e * mean).sum_dim_intlist(-1, false, Kind::Float);
+        let attributions = Vec::<f32>::try_from(&a).map_err(|err| anyhow!("reading the attributions: {err}"))?;
+        Ok(Attribution { step, method, target, attributions, f_x, f_baseline })
+    })
+}
+
+/// The logits at the last of `n` steps, `[batch, vocab]`, through the head.
+fn head(model: &CharLstm, out: &Tensor, n: usize) -> Tensor {
+    out.select(1, n as i64 - 1).linear(&model.head_w.detach(), Some(&model.head_b.detach()))
+}
+
+/// F for every copy in the batch, `[batch]`.
+fn quantity(model: &CharLstm, out: &Tensor, h: &Tensor, c: &Tensor, n: usize, target: Resolved) -> Tensor {
+    match target {
+        Resolved::Next { id, .. } => head(model, out, n).log_softmax(-1, Kind::Float).select(1, id),
+        Resolved::Unit { target, .. } => {
+            let state = match target.state {
+                State::C => c,
+                State::H => h,
+            };
+            state.select(0, target.unit.layer as i64).select(1, target.unit.index as i64)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unit_targets_parse() {
+        let u = |s: &str| s.parse::<UnitTarget>();
+        assert_eq!(u("l1:5").unwrap(), UnitTarget { unit: Unit::new(1, 5), state: State::C });
+        assert_eq!(u("l0:7:h").unwrap(), UnitTarget { unit: Unit::new(0, 7), state: State::H });
+        assert_eq!(u("l0:7:c").unwrap().to_string(), "l0:7:c");
+        for bad in ["l0:7:x", "l0", "7", "l0:7:h:h", ""] {
+            assert!(u(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn midpoints() {
+        assert_eq!(Method::Ig(4).alphas(), vec![0.125, 0.375, 0.625, 0.875]);
+        assert_eq!(Method::Grad.alphas(), vec![1.0]);
+    }
+}
