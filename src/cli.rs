@@ -306,7 +306,7 @@ pub struct AnalysisInput {
     pub data: PathBuf,
     /// How many characters to read, from the start of the file [default: the whole file, up to
     /// 20000]. Range: 1 to the length of the text.
-    #[arg(long, allow_hyphen_values = true, value_parser = at_least(1))]
+    #[arg(long, allow_hyphen_values = true, allow_negative_numbers = true, value_parser = at_least(1))]
     pub chars: Option<usize>,
     /// Print JSON instead of a table.
     #[arg(long)]
@@ -318,7 +318,7 @@ pub struct CellsArgs {
     #[command(flatten)]
     pub input: AnalysisInput,
     /// Units listed per feature, by |r|. Range: at least 1.
-    #[arg(long, default_value_t = 3, allow_hyphen_values = true, value_parser = at_least(1))]
+    #[arg(long, default_value_t = 3, allow_hyphen_values = true, allow_negative_numbers = true, value_parser = at_least(1))]
     pub top: usize,
     /// Also write the catalogue into the checkpoint's metadata (key `cells`); tensors are untouched.
     #[arg(long)]
@@ -345,16 +345,16 @@ pub struct SearchArgs {
     #[arg(long, default_value = "c", allow_hyphen_values = true, value_parser = state)]
     pub state: State,
     /// A unit is on at t when its value is at least this. Range: (-1, 1).
-    #[arg(long, default_value_t = 0.3, allow_hyphen_values = true, value_parser = float(-1.0, Excl, 1.0).below_max().f64())]
+    #[arg(long, default_value_t = 0.3, allow_hyphen_values = true, allow_negative_numbers = true, value_parser = float(-1.0, Excl, 1.0).below_max().f64())]
     pub threshold: f64,
     /// Steps before the span where a selected unit must be off. Range: 0 or more.
-    #[arg(long, default_value_t = 1, allow_hyphen_values = true, value_parser = at_least(0))]
+    #[arg(long, default_value_t = 1, allow_hyphen_values = true, allow_negative_numbers = true, value_parser = at_least(0))]
     pub pad_left: usize,
     /// Steps after the span where a selected unit must be off. Range: 0 or more.
-    #[arg(long, default_value_t = 0, allow_hyphen_values = true, value_parser = at_least(0))]
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true, allow_negative_numbers = true, value_parser = at_least(0))]
     pub pad_right: usize,
     /// How many matches to list. Range: at least 1.
-    #[arg(long, default_value_t = 50, allow_hyphen_values = true, value_parser = at_least(1))]
+    #[arg(long, default_value_t = 50, allow_hyphen_values = true, allow_negative_numbers = true, value_parser = at_least(1))]
     pub top: usize,
 }
 
@@ -363,10 +363,10 @@ pub struct SaturationArgs {
     #[command(flatten)]
     pub input: AnalysisInput,
     /// A gate is left-saturated below this. Range: [0, 1], at most --high.
-    #[arg(long, default_value_t = 0.1, allow_hyphen_values = true, value_parser = float(0.0, Incl, 1.0).f64())]
+    #[arg(long, default_value_t = 0.1, allow_hyphen_values = true, allow_negative_numbers = true, value_parser = float(0.0, Incl, 1.0).f64())]
     pub low: f64,
     /// A gate is right-saturated above this. Range: [0, 1], at least --low.
-    #[arg(long, default_value_t = 0.9, allow_hyphen_values = true, value_parser = float(0.0, Incl, 1.0).f64())]
+    #[arg(long, default_value_t = 0.9, allow_hyphen_values = true, allow_negative_numbers = true, value_parser = float(0.0, Incl, 1.0).f64())]
     pub high: f64,
 }
 
