@@ -335,7 +335,7 @@ pub struct SearchArgs {
     pub input: AnalysisInput,
     /// The layer to search, lK as in PyTorch's tensor names (l0 is the first). Range: l0 to the
     /// model's last layer.
-    #[arg(long, allow_hyphen_values = true, value_parser = layer)]
+    #[arg(long, allow_hyphen_values = true, allow_negative_numbers = true, value_parser = layer)]
     pub layer: usize,
     /// The selected steps S..E (S included, E not), 0-based character offsets. Range: 0 <= S < E
     /// <= --chars.
