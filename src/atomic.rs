@@ -1,21 +1,33 @@
 //! Writing files so that nothing is ever half-written: check the destination
 //! up front, write a temporary file beside it, flush it to disk, then rename;
-//! never write over an input; on SIGINT or SIGTERM, clean up before leaving.
+//! never write over an input; on SIGINT, SIGTERM or SIGHUP, remove every
+//! temporary file before leaving.
+//!
+//! Every writer goes through `TempFile`, which keeps a process-wide list of
+//! the temporary files being written. `guard_signals` (called once by the
+//! command dispatcher) starts the thread that, on a signal, removes them and
+//! then ends the process as the signal would have; `StopSignals` turns the
+//! first signal into a flag instead, for writers that stop at a step.
 
 use anyhow::{anyhow, bail, Result};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+
+/// The signals that end a writer: Ctrl-C, `kill`, and a closed terminal.
+pub const STOP_SIGNALS: [i32; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
 
 /// Refuse a destination that could not be replaced safely, before any long work:
 /// a missing or unwritable folder, a directory, or anything that is not a
 /// regular file (renaming onto `/dev/full` as root would replace the device).
+/// A symbolic link is followed: the file written is its target.
 pub fn check_destination(path: &Path) -> Result<()> {
     check_kind(path)?;
     // The only reliable test of "can this process write here" (root ignores mode bits,
     // read-only mounts don't show in them) is to try.
-    let dir = parent_dir(path);
+    let target = link_target(path)?;
+    let dir = parent_dir(&target);
     tempfile::Builder::new()
         .prefix(".gatescope-probe-")
         .tempfile_in(&dir)
@@ -24,20 +36,22 @@ pub fn check_destination(path: &Path) -> Result<()> {
 }
 
 /// The cheap half of `check_destination`: the path is a file name (or a
-/// regular file) in a folder that exists.
+/// regular file, or a symbolic link to one) in a folder that exists.
 pub fn check_kind(path: &Path) -> Result<()> {
     let shown = path.display();
     if path.as_os_str().is_empty() {
         bail!("output path is empty");
     }
-    match std::fs::symlink_metadata(path) {
-        Ok(m) if m.is_dir() => bail!("{shown}: is a directory; expected a file name"),
-        Ok(m) if !m.is_file() => bail!("{shown}: not a regular file; refusing to replace it"),
+    let target = link_target(path)?;
+    let via = if target == path { String::new() } else { format!(" (the target of the link, {})", target.display()) };
+    match std::fs::symlink_metadata(&target) {
+        Ok(m) if m.is_dir() => bail!("{shown}: is a directory{via}; expected a file name"),
+        Ok(m) if !m.is_file() => bail!("{shown}: not a regular file{via}; refusing to replace it"),
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => bail!("{shown}: cannot inspect ({e})"),
     }
-    let dir = parent_dir(path);
+    let dir = parent_dir(&target);
     match std::fs::metadata(&dir) {
         Ok(m) if m.is_dir() => {}
         Ok(_) => bail!("{shown}: {} is not a folder", dir.display()),
@@ -46,32 +60,181 @@ pub fn check_kind(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Where a write to `path` lands: `path` itself, or, for a symbolic link
+/// (a chain of them, or one whose target does not exist yet), its final
+/// target, so that the link stays and the file it names is replaced.
+pub fn link_target(path: &Path) -> Result<PathBuf> {
+    let mut p = path.to_path_buf();
+    // The kernel's own limit on a chain of links (ELOOP).
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let to =
+                    std::fs::read_link(&p).map_err(|e| anyhow!("{}: cannot read the link ({e})", path.display()))?;
+                p = if to.is_absolute() { to } else { parent_dir(&p).join(to) };
+            }
+            _ => return Ok(p),
+        }
+    }
+    bail!("{}: too many levels of symbolic links", path.display())
+}
+
 /// Write `bytes` to `path` atomically: readers see the old file or the new
 /// one, never a mixture, even if the process is killed or the disk fills.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     // No write probe: creating the temporary file is the test.
     check_kind(path)?;
     let shown = path.display();
-    let mut tmp = temp_beside(path)?;
+    let mut tmp = TempFile::beside(path)?;
     tmp.write_all(bytes)
-        .and_then(|_| tmp.as_file().sync_all())
+        .and_then(|_| tmp.file().sync_all())
         .map_err(|e| anyhow!("{shown}: write failed ({e}); the previous file, if any, is unchanged"))?;
-    tmp.persist(path).map_err(|e| anyhow!("{shown}: cannot move the finished file into place ({})", e.error))?;
+    tmp.persist()?;
     Ok(())
 }
 
-/// A temporary file in `path`'s folder, to be renamed onto `path`. It gets the
-/// mode a plainly created file would (0666 less the umask), not tempfile's
-/// private 0600, or the renamed result would be unreadable to others.
-pub fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = parent_dir(path);
-    tempfile::Builder::new()
-        .prefix(".gatescope-")
-        .suffix(".tmp")
-        .permissions(std::fs::Permissions::from_mode(0o666))
-        .tempfile_in(&dir)
-        .map_err(|e| anyhow!("{}: cannot create a temporary file in {} ({e})", path.display(), dir.display()))
+/// The temporary files being written, with their destinations: what a
+/// signal removes. Held while a file is created, renamed or removed, so that
+/// the signal thread never sees one half-way.
+static PENDING: Mutex<Vec<(PathBuf, PathBuf)>> = Mutex::new(Vec::new());
+
+fn pending() -> MutexGuard<'static, Vec<(PathBuf, PathBuf)>> {
+    // A writer that panicked leaves the list as it was: still right to use.
+    PENDING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A temporary file beside its destination, on the list a signal cleans
+/// up. `persist` renames it onto the destination; dropped without that, it
+/// is removed.
+pub struct TempFile {
+    file: Option<tempfile::NamedTempFile>,
+    dest: PathBuf,
+}
+
+impl TempFile {
+    /// A temporary file in the folder of `path` (of its target, for a link).
+    /// It gets the mode a plainly created file would (0666 less the umask),
+    /// not tempfile's private 0600, or the renamed result would be unreadable
+    /// to others; `persist` gives it the mode of a file it replaces.
+    pub fn beside(path: &Path) -> Result<Self> {
+        use std::os::unix::fs::PermissionsExt;
+        let dest = link_target(path)?;
+        let dir = parent_dir(&dest);
+        let mut list = pending();
+        let file = tempfile::Builder::new()
+            .prefix(".gatescope-")
+            .suffix(".tmp")
+            .permissions(std::fs::Permissions::from_mode(0o666))
+            .tempfile_in(&dir)
+            .map_err(|e| anyhow!("{}: cannot create a temporary file in {} ({e})", path.display(), dir.display()))?;
+        list.push((file.path().to_path_buf(), dest.clone()));
+        Ok(Self { file: Some(file), dest })
+    }
+
+    pub fn file(&self) -> &std::fs::File {
+        self.file.as_ref().expect("present until persisted or dropped").as_file()
+    }
+
+    /// The file this one replaces: the link's target for a symbolic link.
+    pub fn destination(&self) -> &Path {
+        &self.dest
+    }
+
+    /// Move the finished file into place, keeping the permission bits of a
+    /// file it replaces (a private checkpoint stays private).
+    pub fn persist(mut self) -> Result<PathBuf> {
+        use std::os::unix::fs::PermissionsExt;
+        let shown = self.dest.display().to_string();
+        let file = self.file.take().expect("present until persisted or dropped");
+        if let Ok(old) = std::fs::metadata(&self.dest) {
+            let mode = std::fs::Permissions::from_mode(old.permissions().mode() & 0o7777);
+            file.as_file()
+                .set_permissions(mode)
+                .map_err(|e| anyhow!("{shown}: cannot keep the file's permissions ({e})"))?;
+        }
+        let mut list = pending();
+        let tmp = file.path().to_path_buf();
+        let moved = file.persist(&self.dest);
+        list.retain(|(t, _)| *t != tmp);
+        // On failure the error holds the file; dropping it here removes it.
+        moved.map_err(|e| anyhow!("{shown}: cannot move the finished file into place ({})", e.error))?;
+        Ok(self.dest.clone())
+    }
+}
+
+impl Write for TempFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.file.as_mut().expect("present until persisted or dropped").write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.as_mut().expect("present until persisted or dropped").flush()
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if let Some(file) = self.file.take() {
+            let mut list = pending();
+            let tmp = file.path().to_path_buf();
+            drop(file); // removes it
+            list.retain(|(t, _)| *t != tmp);
+        }
+    }
+}
+
+/// Whether a `StopSignals` is watching: the first signal is then only noted.
+static WATCHING: AtomicBool = AtomicBool::new(false);
+/// The first signal noted while watching (0: none).
+static FIRST: AtomicI32 = AtomicI32::new(0);
+static GUARD: OnceLock<std::result::Result<(), String>> = OnceLock::new();
+
+/// From now on SIGINT, SIGTERM and SIGHUP remove every temporary file being
+/// written, say which outputs were not written, and end the process as the
+/// signal would have (status 128 + its number in a shell). Idempotent. The
+/// playground does not call it: it turns these signals into events itself,
+/// and its saves are short.
+pub fn guard_signals() -> Result<()> {
+    GUARD
+        .get_or_init(|| {
+            let mut signals = signal_hook::iterator::Signals::new(STOP_SIGNALS).map_err(|e| e.to_string())?;
+            std::thread::Builder::new()
+                .name("gatescope-signals".into())
+                .spawn(move || {
+                    for sig in signals.forever() {
+                        let noted = WATCHING.load(Ordering::SeqCst)
+                            && FIRST.compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst).is_ok();
+                        if !noted {
+                            leave(sig);
+                        }
+                    }
+                })
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })
+        .clone()
+        .map_err(|e| anyhow!("cannot watch for signals ({e})"))
+}
+
+/// Remove the temporary files, say so, and die of `sig`. The list stays
+/// locked, so no writer creates or renames a file after this point.
+fn leave(sig: i32) -> ! {
+    let list = pending();
+    let mut unwritten = Vec::new();
+    for (tmp, dest) in list.iter() {
+        if std::fs::remove_file(tmp).is_ok() {
+            unwritten.push(dest.display().to_string());
+        }
+    }
+    if !unwritten.is_empty() {
+        // After SIGHUP the terminal may be gone: a failed message is no reason to stay.
+        let name = Interrupted { signal: sig }.name();
+        let _ =
+            writeln!(std::io::stderr(), "gatescope: interrupted by {name}; {} was not written", unwritten.join(", "));
+    }
+    let _ = signal_hook::low_level::emulate_default_handler(sig);
+    // Only reached if the default action could not be restored.
+    unsafe { libc::_exit(128 + sig) }
 }
 
 fn parent_dir(path: &Path) -> PathBuf {
@@ -142,42 +305,26 @@ fn canonical(path: &Path) -> Option<PathBuf> {
     Some(std::fs::canonicalize(parent_dir(path)).ok()?.join(name))
 }
 
-/// SIGINT and SIGTERM, noted instead of ending the process, so that a long
-/// writer can finish its step and clean up (remove its temporary file) first.
-pub struct StopSignals {
-    int: Arc<AtomicBool>,
-    term: Arc<AtomicBool>,
-}
+/// SIGINT, SIGTERM and SIGHUP, noted instead of ending the process, so that
+/// a long writer can finish its step and clean up (remove its temporary
+/// file, or write its latest state) first.
+pub struct StopSignals(());
 
 impl StopSignals {
-    /// From now on the first SIGINT or SIGTERM only sets a flag, which
-    /// `received` reads; a second one ends the process at once (128 + its
-    /// number), for a user who does not want to wait for the step to end.
+    /// From now on the first signal only sets a flag, which `received`
+    /// reads; a second one removes the temporary files and ends the process
+    /// at once, for a user who does not want to wait for the step to end.
     pub fn watch() -> Result<Self> {
-        use signal_hook::consts::{SIGINT, SIGTERM};
-        let (int, term, any) =
-            (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
-        for (sig, flag) in [(SIGINT, &int), (SIGTERM, &term)] {
-            let watch = || -> std::io::Result<()> {
-                // The shutdown is registered first, so it sees the flag as the previous signal left it.
-                signal_hook::flag::register_conditional_shutdown(sig, 128 + sig, any.clone())?;
-                signal_hook::flag::register(sig, any.clone())?;
-                signal_hook::flag::register(sig, flag.clone())?;
-                Ok(())
-            };
-            watch().map_err(|e| anyhow!("cannot watch signal {sig} ({e})"))?;
-        }
-        Ok(Self { int, term })
+        guard_signals()?;
+        WATCHING.store(true, Ordering::SeqCst);
+        Ok(Self(()))
     }
 
     /// The first signal seen, if any.
     pub fn received(&self) -> Option<Interrupted> {
-        if self.int.load(Ordering::SeqCst) {
-            Some(Interrupted { signal: signal_hook::consts::SIGINT })
-        } else if self.term.load(Ordering::SeqCst) {
-            Some(Interrupted { signal: signal_hook::consts::SIGTERM })
-        } else {
-            None
+        match FIRST.load(Ordering::SeqCst) {
+            0 => None,
+            signal => Some(Interrupted { signal }),
         }
     }
 }
@@ -200,6 +347,7 @@ impl Interrupted {
         match self.signal {
             signal_hook::consts::SIGINT => "SIGINT",
             signal_hook::consts::SIGTERM => "SIGTERM",
+            signal_hook::consts::SIGHUP => "SIGHUP",
             _ => "a signal",
         }
     }

@@ -2,8 +2,11 @@
 //! `convert`, the cell analyses `cells`, `search`, `saturation`, `explain`,
 //! and `replay`.
 
+use crate::analysis::{Feature, State};
+use crate::model::layout::parse_layer;
 use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::ops::Range;
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
@@ -165,7 +168,7 @@ pub struct SamplingArgs {
     #[arg(long, short, default_value_t = 0.8, allow_negative_numbers = true, value_parser = float(0.0, Incl, 100.0).f32())]
     pub temperature: f32,
     /// Sample only among the K likeliest characters (0 = all). Range: 0 to the model's vocabulary size.
-    #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_parser = int(0, MAX_VOCAB))]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_parser = top_k)]
     pub top_k: usize,
     /// Sample only among the likeliest characters whose probabilities sum to P. Range: (0, 1].
     #[arg(long, default_value_t = 1.0, allow_negative_numbers = true, value_parser = float(0.0, Excl, 1.0).f32())]
@@ -180,15 +183,25 @@ pub struct GenerateArgs {
     #[command(flatten)]
     pub model: ModelArgs,
     /// Text to start from; every character must be in the model's vocabulary (it may start with '-').
-    #[arg(long, short, allow_hyphen_values = true)]
-    pub prompt: String,
+    #[arg(
+        long,
+        short,
+        allow_hyphen_values = true,
+        required_unless_present = "prompt_file",
+        conflicts_with = "prompt_file"
+    )]
+    pub prompt: Option<String>,
+    /// Read the prompt from this UTF-8 file instead (a command-line argument holds at most
+    /// 128 KB); it is read in bounded chunks, so its length costs no memory.
+    #[arg(long, value_name = "FILE")]
+    pub prompt_file: Option<PathBuf>,
     /// Characters to generate after the prompt. Range: 0 to 1000000000.
     #[arg(long, short, default_value_t = 500, allow_negative_numbers = true, value_parser = int(0, 1_000_000_000))]
     pub length: usize,
     #[command(flatten)]
     pub sampling: SamplingArgs,
     /// Also write one JSON object per consumed character (gates, norms, top-5) to FILE.
-    /// It is moved into place when complete; SIGINT/SIGTERM remove it and exit 130/143.
+    /// It is moved into place when complete; SIGINT/SIGTERM/SIGHUP remove it and exit 130/143/129.
     #[arg(long)]
     pub trace: Option<PathBuf>,
     /// Change one unit while the model runs: lK:U:TARGET OP VALUE[@A..B | @A..], TARGET one of
@@ -355,6 +368,8 @@ fn feature_list(s: &str) -> Result<FeatureList, String> {
 pub struct EvalArgs {
     #[command(flatten)]
     pub model: ModelArgs,
+    /// UTF-8 text whose last --val-frac of characters is the validation split, as `train`
+    /// splits it; every character must be in the model's vocabulary. Read in bounded chunks.
     #[arg(long)]
     pub data: PathBuf,
     /// Fraction of the file, from the end, that is validation. Range: (0, 1).
@@ -380,10 +395,10 @@ pub struct ExportArgs {
     /// A trace written by `generate --trace` or the playground's save (.jsonl).
     pub trace: std::path::PathBuf,
     /// HTML: the unit that colours the text, lK:U (layer K from l0, unit U), e.g. l1:134.
-    #[arg(long, value_name = "lK:U")]
+    #[arg(long, value_name = "lK:U", allow_hyphen_values = true)]
     pub unit: Option<String>,
     /// HTML: c (the cell, drawn as tanh(c); default) or h (the output).
-    #[arg(long, value_name = "c|h")]
+    #[arg(long, value_name = "c|h", allow_hyphen_values = true)]
     pub state: Option<String>,
     /// HTML: under each character, its top-5 next-character guesses.
     #[arg(long)]
@@ -392,16 +407,16 @@ pub struct ExportArgs {
     #[arg(long, value_name = "OUT.html")]
     pub html: Option<PathBuf>,
     /// SVG: the layer, lK (l0 is the first).
-    #[arg(long, value_name = "lK")]
+    #[arg(long, value_name = "lK", allow_hyphen_values = true)]
     pub layer: Option<String>,
     /// SVG: the gate, i, f, g or o.
-    #[arg(long, value_name = "i|f|g|o")]
+    #[arg(long, value_name = "i|f|g|o", allow_hyphen_values = true)]
     pub gate: Option<String>,
     /// SVG: these units of --layer, e.g. 3,17,200 (default: all).
-    #[arg(long, value_name = "a,b,c")]
+    #[arg(long, value_name = "a,b,c", allow_hyphen_values = true)]
     pub units: Option<String>,
     /// SVG: the N units whose gate varies most over the trace. Range: 1 to the layer's size.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
     pub most_variable: Option<String>,
     /// Write a self-contained SVG heatmap of --gate in --layer.
     #[arg(long, value_name = "OUT.svg")]
@@ -411,9 +426,6 @@ pub struct ExportArgs {
     pub label: Option<String>,
 }
 
-// The analyses take their numbers as text and check them in `commands`, so a
-// bad value (negative, NaN, out of range) is one line naming the option, exit 1.
-
 #[derive(Args, Debug, Clone)]
 pub struct AnalysisInput {
     #[command(flatten)]
@@ -421,9 +433,10 @@ pub struct AnalysisInput {
     /// UTF-8 text; the analysis reads its first --chars characters in one pass from a zero state.
     #[arg(long)]
     pub data: PathBuf,
-    /// How many characters to read, from the start of the file. Range: 1 to the length of the text.
-    #[arg(long, default_value = "20000", allow_hyphen_values = true)]
-    pub chars: String,
+    /// How many characters to read, from the start of the file [default: the whole file, up to
+    /// 20000]. Range: 1 to the length of the text.
+    #[arg(long, allow_hyphen_values = true, allow_negative_numbers = true, value_parser = at_least(1))]
+    pub chars: Option<usize>,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -434,42 +447,44 @@ pub struct CellsArgs {
     #[command(flatten)]
     pub input: AnalysisInput,
     /// Units listed per feature, by |r|. Range: at least 1.
-    #[arg(long, default_value = "3", allow_hyphen_values = true)]
-    pub top: String,
+    #[arg(long, default_value_t = 3, allow_hyphen_values = true, allow_negative_numbers = true, value_parser = at_least(1))]
+    pub top: usize,
     /// Also write the catalogue into the checkpoint's metadata (key `cells`); tensors are untouched.
     #[arg(long)]
     pub save: bool,
     /// With --save: the features whose best units the playground pins at start, in this order,
     /// comma-separated (e.g. bracket_depth,indent). Default: the three strongest.
-    #[arg(long, value_name = "FEATURE,...", allow_hyphen_values = true)]
-    pub pin: Option<String>,
+    #[arg(long, value_name = "FEATURE,...", allow_hyphen_values = true, value_parser = features)]
+    pub pin: Option<Features>,
 }
 
 #[derive(Args, Debug, Clone)]
 pub struct SearchArgs {
     #[command(flatten)]
     pub input: AnalysisInput,
-    /// The layer to search, lK as in PyTorch's tensor names (l0 is the first).
-    #[arg(long, allow_hyphen_values = true)]
-    pub layer: String,
-    /// The selected steps S..E (S included, E not), 0-based character offsets.
-    #[arg(long, allow_hyphen_values = true)]
-    pub span: String,
+    /// The layer to search, lK as in PyTorch's tensor names (l0 is the first). Range: l0 to the
+    /// model's last layer.
+    #[arg(long, allow_hyphen_values = true, allow_negative_numbers = true, value_parser = layer)]
+    pub layer: usize,
+    /// The selected steps S..E (S included, E not), 0-based character offsets. Range: 0 <= S < E
+    /// <= --chars.
+    #[arg(long, allow_hyphen_values = true, value_parser = span)]
+    pub span: Range<usize>,
     /// c (a unit's value is tanh(c_t)) or h (h_t).
-    #[arg(long, default_value = "c", allow_hyphen_values = true)]
-    pub state: String,
+    #[arg(long, default_value = "c", allow_hyphen_values = true, value_parser = state)]
+    pub state: State,
     /// A unit is on at t when its value is at least this. Range: (-1, 1).
-    #[arg(long, default_value = "0.3", allow_hyphen_values = true)]
-    pub threshold: String,
+    #[arg(long, default_value_t = 0.3, allow_hyphen_values = true, allow_negative_numbers = true, value_parser = float(-1.0, Excl, 1.0).below_max().f64())]
+    pub threshold: f64,
     /// Steps before the span where a selected unit must be off. Range: 0 or more.
-    #[arg(long, default_value = "1", allow_hyphen_values = true)]
-    pub pad_left: String,
+    #[arg(long, default_value_t = 1, allow_hyphen_values = true, allow_negative_numbers = true, value_parser = at_least(0))]
+    pub pad_left: usize,
     /// Steps after the span where a selected unit must be off. Range: 0 or more.
-    #[arg(long, default_value = "0", allow_hyphen_values = true)]
-    pub pad_right: String,
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true, allow_negative_numbers = true, value_parser = at_least(0))]
+    pub pad_right: usize,
     /// How many matches to list. Range: at least 1.
-    #[arg(long, default_value = "50", allow_hyphen_values = true)]
-    pub top: String,
+    #[arg(long, default_value_t = 50, allow_hyphen_values = true, allow_negative_numbers = true, value_parser = at_least(1))]
+    pub top: usize,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -477,11 +492,11 @@ pub struct SaturationArgs {
     #[command(flatten)]
     pub input: AnalysisInput,
     /// A gate is left-saturated below this. Range: [0, 1], at most --high.
-    #[arg(long, default_value = "0.1", allow_hyphen_values = true)]
-    pub low: String,
+    #[arg(long, default_value_t = 0.1, allow_hyphen_values = true, allow_negative_numbers = true, value_parser = float(0.0, Incl, 1.0).f64())]
+    pub low: f64,
     /// A gate is right-saturated above this. Range: [0, 1], at least --low.
-    #[arg(long, default_value = "0.9", allow_hyphen_values = true)]
-    pub high: String,
+    #[arg(long, default_value_t = 0.9, allow_hyphen_values = true, allow_negative_numbers = true, value_parser = float(0.0, Incl, 1.0).f64())]
+    pub high: f64,
 }
 
 /// `explain`: the LSTM's equations for one unit at one step of a prompt.
@@ -515,6 +530,10 @@ fn unit(s: &str) -> Result<crate::model::Unit, String> {
     s.parse().map_err(|_| "must be lK:U (layer K from l0, unit U), e.g. l1:271".to_string())
 }
 
+/// `--pin`'s features, in the order given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Features(pub Vec<Feature>);
+
 /// Parse the process's arguments. `--help` and `--version` print and exit 0;
 /// any other parse error is one line, `gatescope: ...`, and exit status 1,
 /// like every other error.
@@ -545,6 +564,12 @@ pub fn one_line(e: &clap::Error) -> String {
         let flag = arg.split_whitespace().next().unwrap_or(&arg).to_string();
         let why = std::error::Error::source(e).map(|s| s.to_string()).unwrap_or_default();
         return format!("{flag} {why} (got '{value}')");
+    }
+    if let (ErrorKind::MissingRequiredArgument, Some(ContextValue::Strings(missing))) =
+        (e.kind(), e.get(ContextKind::InvalidArg))
+    {
+        let what = if missing.len() == 1 { "argument was" } else { "arguments were" };
+        return format!("the required {what} not given: {}; see --help", missing.join(", "));
     }
     let rendered = e.render().to_string();
     let first = rendered.lines().next().unwrap_or("invalid arguments");
@@ -632,6 +657,78 @@ pub fn int(lo: u64, hi: u64) -> impl Fn(&str) -> Result<usize, String> + Clone +
     }
 }
 
+/// --top-k's own range is the loaded model's vocabulary, checked by the
+/// command; before the model is known the parser states that range in words.
+fn top_k(s: &str) -> Result<usize, String> {
+    int(0, MAX_VOCAB)(s).map_err(|_| "must be a whole number from 0 to the model's vocabulary size".to_string())
+}
+
 fn seed(s: &str) -> Result<u64, String> {
     s.trim().parse().map_err(|_| "must be a whole number from 0 to 2^64 - 1".to_string())
+}
+
+/// A whole number of at least `min`, with no upper bound but the machine's
+/// (the bound is another option or the input, checked by the command).
+pub fn at_least(min: u64) -> impl Fn(&str) -> Result<usize, String> + Clone + Send + Sync + 'static {
+    move |s| {
+        let t = s.trim();
+        let digits = t.strip_prefix('-').unwrap_or(t);
+        if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
+            return Err(format!("must be a whole number, at least {min}"));
+        }
+        if t.starts_with('-') && digits.chars().any(|c| c != '0') {
+            return Err(format!("must be at least {min}"));
+        }
+        let v: u64 = digits.parse().map_err(|_| "is too large for this machine".to_string())?;
+        if v < min {
+            return Err(format!("must be at least {min}"));
+        }
+        usize::try_from(v).map_err(|_| "is too large for this machine".to_string())
+    }
+}
+
+/// `S..E`, 0 <= S < E; that E is within the text is the command's check.
+fn span(s: &str) -> Result<Range<usize>, String> {
+    let bad = || "must be S..E (start included, end not, 0 <= S < E), e.g. 120..135".to_string();
+    let (a, b) = s.trim().split_once("..").ok_or_else(bad)?;
+    let digits = |x: &str| !x.is_empty() && x.chars().all(|c| c.is_ascii_digit());
+    if !digits(a) || !digits(b) {
+        return Err(bad());
+    }
+    let too_large = || "is outside the text (too large for this machine)".to_string();
+    let (a, b): (usize, usize) = (a.parse().map_err(|_| too_large())?, b.parse().map_err(|_| too_large())?);
+    if a >= b {
+        return Err("is empty: the end E must be after the start S in S..E".into());
+    }
+    Ok(a..b)
+}
+
+/// `lK`; that the model has layer K is the command's check.
+fn layer(s: &str) -> Result<usize, String> {
+    parse_layer(s).map_err(|_| "must be lK, e.g. l0 for the first layer".to_string())
+}
+
+fn state(s: &str) -> Result<State, String> {
+    State::from_letter(s.trim()).ok_or_else(|| "must be c (tanh of the cell state) or h".to_string())
+}
+
+/// Comma-separated feature names: known, none twice, at least one.
+fn features(list: &str) -> Result<Features, String> {
+    let mut out: Vec<Feature> = Vec::new();
+    for name in list.split(',').map(str::trim) {
+        if name.is_empty() {
+            return Err(
+                "has an empty feature name; expected names separated by commas, e.g. bracket_depth,indent".into()
+            );
+        }
+        let f = Feature::from_name(name).ok_or_else(|| {
+            let known: Vec<&str> = Feature::ALL.iter().map(|f| f.name()).collect();
+            format!("'{name}' is not a feature; one of {}", known.join(", "))
+        })?;
+        if out.contains(&f) {
+            return Err(format!("'{name}' is named twice"));
+        }
+        out.push(f);
+    }
+    Ok(Features(out))
 }

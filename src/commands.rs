@@ -28,6 +28,11 @@ use std::path::Path;
 
 /// Run one parsed command.
 pub fn run(command: Command) -> Result<()> {
+    // Every command but the playground (which turns signals into events of
+    // its own) leaves no temporary file behind on SIGINT, SIGTERM or SIGHUP.
+    if !matches!(command, Command::Play(_)) {
+        crate::atomic::guard_signals()?;
+    }
     match command {
         Command::Play(a) => play(a),
         Command::Generate(a) => generate(a),
@@ -66,13 +71,16 @@ impl From<&SamplingArgs> for Sampling {
 
 pub fn generate(a: GenerateArgs) -> Result<()> {
     use_one_thread();
-    // With a trace, SIGINT and SIGTERM end the run after the current step, so
-    // that the trace's temporary file can be removed. Without one nothing
-    // needs cleaning up, and the signal's default action is the right one.
+    // With a trace, SIGINT, SIGTERM and SIGHUP end the run after the current
+    // step, so that the trace's temporary file can be removed. Without one
+    // nothing needs cleaning up, and the signal's default action is the right one.
     let signals = if a.trace.is_some() { Some(StopSignals::watch()?) } else { None };
     if let Some(t) = &a.trace {
         if let Some(c) = &a.model.checkpoint {
             refuse_same_file(("--trace", t), &[("--checkpoint", c)])?;
+        }
+        if let Some(f) = &a.prompt_file {
+            refuse_same_file(("--trace", t), &[("--prompt-file", f)])?;
         }
         refuse_stdout("--trace", t)?;
         check_destination(t)?;
@@ -82,23 +90,25 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
     for w in &ck.warnings {
         eprintln!("gatescope: warning: {source}: {w}");
     }
-    if a.prompt.is_empty() {
-        bail!("--prompt is empty; give the model at least one character to start from");
-    }
     let vocab = ck.model.dims.vocab;
     if a.sampling.top_k > vocab {
         bail!("--top-k must be from 0 to {vocab}, the model's vocabulary size (got '{}')", a.sampling.top_k);
     }
+    let prompt = match (&a.prompt, &a.prompt_file) {
+        (Some(p), _) => Prompt::Text(p),
+        (None, Some(f)) => Prompt::File(f),
+        (None, None) => bail!("give --prompt TEXT or --prompt-file FILE"),
+    };
+    let prompt_chars = prompt.check(&ck.model.vocab)?;
     let interventions = intervene::parse_all(&a.intervene, &ck.model.dims)?;
     for (iv, spec) in interventions.iter().zip(&a.intervene) {
-        iv.check_run(a.prompt.chars().count(), a.length).map_err(|e| anyhow!("--intervene '{spec}': {e}"))?;
+        iv.check_run(prompt_chars, a.length).map_err(|e| anyhow!("--intervene '{spec}': {e}"))?;
     }
     if a.compare && interventions.is_empty() {
         bail!("--compare needs at least one --intervene (it sets the run with them beside the run without)");
     }
     let mut generator = Generator::new(&ck.model, Sampling::from(&a.sampling));
     generator.set_interventions(interventions.clone())?;
-    let prompt_steps = generator.feed_prompt(&a.prompt)?;
     let stopped = |done: usize| -> Result<()> {
         match signals.as_ref().and_then(StopSignals::received) {
             Some(sig) => Err(anyhow::Error::new(sig).context(format!(
@@ -124,27 +134,35 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
         None => None,
     };
     if a.compare {
-        if let Some(tr) = trace.as_mut() {
-            for s in prompt_steps {
+        // The comparison prints the prompt twice and reads it three times: it is kept whole.
+        let text = prompt.whole()?;
+        for s in generator.feed_prompt(&text)? {
+            if let Some(tr) = trace.as_mut() {
                 tr.send(s)?;
             }
         }
-        compare(&a, &ck.model, &interventions, generator, trace.as_mut())?;
+        compare(&a, &text, &ck.model, &interventions, generator, trace.as_mut())?;
         if let Some(tr) = trace {
             let path = tr.finish()?;
-            eprintln!("trace: 1 + {} lines in {}", a.prompt.chars().count() + a.length, path.display());
+            eprintln!("trace: 1 + {} lines in {}", prompt_chars + a.length, path.display());
         }
         return Ok(());
     }
+    // The prompt is read, echoed and traced a chunk at a time; its steps are
+    // not kept, so a long prompt costs no more memory than a short one.
     let mut out = Stdout::new();
-    out.write(a.prompt.as_bytes())?;
-    out.flush()?;
-    let n_prompt = prompt_steps.len();
-    if let Some(tr) = trace.as_mut() {
-        for s in prompt_steps {
-            tr.send(s)?;
+    prompt.for_each(|chunk| {
+        stopped(0)?;
+        out.write(chunk.as_bytes())?;
+        for s in generator.feed_prompt(chunk)? {
+            if let Some(tr) = trace.as_mut() {
+                tr.send(s)?;
+            }
         }
-    }
+        Ok(())
+    })?;
+    out.flush()?;
+    let n_prompt = prompt_chars;
     let mut buf = [0u8; 4];
     for done in 0..a.length {
         stopped(done)?;
@@ -237,6 +255,66 @@ pub fn export(a: ExportArgs) -> Result<()> {
     Ok(())
 }
 
+/// Where the prompt comes from: the command line, or a file read in bounded chunks.
+enum Prompt<'a> {
+    Text(&'a str),
+    File(&'a Path),
+}
+
+/// Characters handed to the model at a time: the analyses' chunk, so that a
+/// chunk's steps (every gate of every layer) stay a few MB.
+const PROMPT_CHUNK: usize = crate::analysis::CHUNK;
+
+impl Prompt<'_> {
+    /// Call `f` on the prompt's text in order, `PROMPT_CHUNK` characters at a time.
+    fn for_each(&self, mut f: impl FnMut(&str) -> Result<()>) -> Result<()> {
+        match self {
+            Prompt::Text(text) => {
+                let mut rest = *text;
+                while !rest.is_empty() {
+                    let cut = rest.char_indices().nth(PROMPT_CHUNK).map_or(rest.len(), |(i, _)| i);
+                    f(&rest[..cut])?;
+                    rest = &rest[cut..];
+                }
+                Ok(())
+            }
+            Prompt::File(path) => {
+                crate::data::for_each_chunk(path, PROMPT_CHUNK, f).map_err(|e| anyhow!("--prompt-file: {e}"))
+            }
+        }
+    }
+
+    /// Its length in characters, once every character is known to the model.
+    fn check(&self, vocab: &crate::vocab::Vocab) -> Result<usize> {
+        let (mut n, mut unknown) = (0usize, String::new());
+        self.for_each(|s| {
+            n += s.chars().count();
+            for c in vocab.unknown_chars(s) {
+                if !unknown.contains(c) {
+                    unknown.push(c);
+                }
+            }
+            Ok(())
+        })?;
+        if n == 0 {
+            bail!("--prompt is empty; give the model at least one character to start from");
+        }
+        if let Err(e) = vocab.encode(&unknown) {
+            bail!("the prompt has {e}");
+        }
+        Ok(n)
+    }
+
+    fn whole(&self) -> Result<String> {
+        let mut text = String::new();
+        self.for_each(|s| {
+            text.push_str(s);
+            Ok(())
+        })?;
+        Ok(text)
+    }
+}
+
 /// stdout, where a closed pipe (`gatescope generate | head`) is an ordinary
 /// end rather than an error: later writes are dropped and `closed` is set.
 struct Stdout {
@@ -294,6 +372,7 @@ fn source_name(path: Option<&Path>) -> String {
 /// x_t, the intervened model reading the baseline's text (teacher-forced).
 fn compare(
     a: &GenerateArgs,
+    prompt: &str,
     model: &CharLstm,
     interventions: &[Intervention],
     mut generator: Generator,
@@ -301,7 +380,7 @@ fn compare(
 ) -> Result<()> {
     let sampling = Sampling::from(&a.sampling);
     let mut baseline_gen = Generator::new(model, sampling);
-    baseline_gen.feed_prompt(&a.prompt)?;
+    baseline_gen.feed_prompt(prompt)?;
     let baseline: String = (0..a.length).map(|_| baseline_gen.generate_step().map(|s| s.ch)).collect::<Result<_>>()?;
     let mut intervened = String::new();
     for _ in 0..a.length {
@@ -314,7 +393,7 @@ fn compare(
     let score = |ivs: &[Intervention]| -> Result<Vec<f64>> {
         let mut g = Generator::new(model, sampling);
         g.set_interventions(ivs.to_vec())?;
-        g.feed_prompt(&a.prompt)?;
+        g.feed_prompt(prompt)?;
         g.score_continuation(&baseline)
     };
     let (lp_base, lp_int) = (score(&[])?, score(interventions)?);
@@ -327,8 +406,8 @@ fn compare(
     let first = pairs().position(|(x, y)| x != y);
     let differing = pairs().filter(|(x, y)| x != y).count();
     let specs: Vec<String> = interventions.iter().map(|iv| iv.to_string()).collect();
-    let first = first.map_or("none".to_string(), |p| format!("{p} at_t={}", a.prompt.chars().count() + p));
-    let p = &a.prompt;
+    let first = first.map_or("none".to_string(), |p| format!("{p} at_t={}", prompt.chars().count() + p));
+    let p = prompt;
     let text = format!(
         "--- baseline ---\n{p}{baseline}\n--- intervened: {} ---\n{p}{intervened}\nsummary: first_difference={first} \
          differing={differing}/{} mean_delta_logp={mean_delta:.4}\n",
@@ -406,6 +485,10 @@ pub fn info(a: InfoArgs) -> Result<()> {
 
 pub fn eval(a: EvalArgs) -> Result<()> {
     let ck = a.model.load()?;
+    let source = source_name(a.model.checkpoint.as_deref());
+    for w in &ck.warnings {
+        eprintln!("gatescope: warning: {source}: {w}");
+    }
     let (n, v) = crate::train::eval::evaluate_file(&ck.model, &a.data, a.val_frac, a.window)?;
     let bpc = |nats: f64| nats / std::f64::consts::LN_2;
     let line = format!(

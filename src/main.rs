@@ -1,4 +1,5 @@
 use gatescope::atomic::Interrupted;
+use std::io::Write;
 
 fn main() {
     short_openmp_spin();
@@ -6,7 +7,8 @@ fn main() {
     if let Err(e) = gatescope::commands::run(cli.command.unwrap_or(gatescope::cli::Command::Play(cli.play))) {
         // One line: the error chain joined, as a user reads it.
         let msg: Vec<String> = e.chain().map(|c| c.to_string()).collect();
-        eprintln!("gatescope: {}", msg.join(": "));
+        // Written even if stderr has gone (a terminal closed by SIGHUP): the status still says it.
+        let _ = writeln!(std::io::stderr(), "gatescope: {}", msg.join(": "));
         // Stopped by a signal after cleaning up: the status a shell expects (130, 143).
         let code = e.downcast_ref::<Interrupted>().map_or(1, Interrupted::exit_code);
         std::process::exit(code);

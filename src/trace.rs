@@ -5,7 +5,7 @@
 pub mod read;
 pub use read::{read_trace, Trace};
 
-use crate::atomic::{check_kind, temp_beside};
+use crate::atomic::{check_kind, TempFile};
 use crate::generate::Step;
 use anyhow::{anyhow, Result};
 use std::io::Write;
@@ -17,7 +17,7 @@ use std::sync::Arc;
 /// complete, so an interrupted run never leaves half a trace.
 pub struct TraceWriter {
     path: PathBuf,
-    file: std::io::BufWriter<tempfile::NamedTempFile>,
+    file: std::io::BufWriter<TempFile>,
 }
 
 /// A `TraceWriter` fed from another thread, so serialising overlaps generating.
@@ -85,7 +85,7 @@ impl TraceWriter {
     pub fn create(path: &Path) -> Result<Self> {
         // Creating the temporary file tests the folder; no separate probe.
         check_kind(path)?;
-        let tmp = temp_beside(path)?;
+        let tmp = TempFile::beside(path)?;
         Ok(Self { path: path.to_path_buf(), file: std::io::BufWriter::new(tmp) })
     }
 
@@ -96,8 +96,8 @@ impl TraceWriter {
     pub fn finish(self) -> Result<PathBuf> {
         let shown = self.path.display().to_string();
         let tmp = self.file.into_inner().map_err(|e| anyhow!("{shown}: write failed ({})", e.error()))?;
-        tmp.as_file().sync_all().map_err(|e| anyhow!("{shown}: write failed ({e})"))?;
-        tmp.persist(&self.path).map_err(|e| anyhow!("{shown}: cannot move into place ({})", e.error))?;
+        tmp.file().sync_all().map_err(|e| anyhow!("{shown}: write failed ({e})"))?;
+        tmp.persist()?;
         Ok(self.path)
     }
 }

@@ -40,14 +40,23 @@ pub fn escape_text(chars: &[char]) -> String {
     out
 }
 
+/// "1 character", "20,000 characters".
+fn characters(n: usize) -> String {
+    if n == 1 {
+        "1 character".into()
+    } else {
+        format!("{} characters", thousands(n))
+    }
+}
+
 /// The catalogue as a table: one line per feature with its units, state and r.
 pub fn catalogue_text(cat: &Catalogue, source: &str, top: usize) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "cells over the first {} characters of {source}: per feature, the top {top} unit states by |r| \
+        "cells over the first {} of {source}: per feature, the top {top} unit states by |r| \
          (Pearson r of c_t or h_t with the feature)",
-        thousands(cat.chars)
+        if cat.chars == 1 { "character".to_string() } else { characters(cat.chars) }
     );
     let _ = writeln!(out);
     let width = cat.features.iter().map(|f| f.name.len()).max().unwrap_or(0);
@@ -107,9 +116,9 @@ pub fn search_text(q: &SearchQuery, r: &SearchResult) -> String {
     };
     let _ = writeln!(
         out,
-        "search on layer l{} over {} characters: a unit is on when {v} >= {}; pads {} before, {} after",
+        "search on layer l{} over {}: a unit is on when {v} >= {}; pads {} before, {} after",
         q.layer,
-        thousands(q.chars.len()),
+        characters(q.chars.len()),
         q.threshold,
         q.pads.left,
         q.pads.right
@@ -269,8 +278,8 @@ pub fn saturation_text(s: &Saturation, low: f64, high: f64) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "gate saturation over {} characters: left = fraction of steps with gate < {low}, right = with gate > {high}",
-        thousands(s.chars)
+        "gate saturation over {}: left = fraction of steps with gate < {low}, right = with gate > {high}",
+        characters(s.chars)
     );
     let _ = writeln!(out);
     let _ = writeln!(out, "layer  gate  units  right > half  left > half  mean right  mean left");

@@ -5,58 +5,22 @@
 use crate::analysis::catalogue::MeasuredOn;
 use crate::analysis::report::{self, SearchQuery};
 use crate::analysis::save::save_catalogue;
-use crate::analysis::{self, encode, read_chars, Feature, Pads, SavedCatalogue, State};
+use crate::analysis::{self, encode, read_chars, read_prefix, Pads, SavedCatalogue, CATALOGUE_CHARS};
 use crate::atomic::check_destination;
 use crate::cli::{AnalysisInput, CellsArgs, SaturationArgs, SearchArgs};
-use crate::model::layout::parse_layer;
 use crate::model::{builtin_named, Checkpoint, FileFormat};
 use anyhow::{anyhow, bail, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{IsTerminal, Write};
 use std::ops::Range;
 
-/// A whole number of at least `min` given to `option`.
-fn count(option: &str, s: &str, min: usize) -> Result<usize> {
-    let t = s.trim();
-    if t.starts_with('-') && t[1..].chars().all(|c| c.is_ascii_digit()) && t.len() > 1 {
-        bail!("{option} {t}: must be at least {min}");
-    }
-    if t.is_empty() || !t.chars().all(|c| c.is_ascii_digit()) {
-        bail!("{option} '{s}': expected a whole number");
-    }
-    let v: usize = t.parse().map_err(|_| anyhow!("{option} {t}: too large"))?;
-    if v < min {
-        bail!("{option} {v}: must be at least {min}");
-    }
-    Ok(v)
-}
-
-/// A finite number given to `option`.
-fn number(option: &str, s: &str) -> Result<f64> {
-    let v: f64 = s.trim().parse().map_err(|_| anyhow!("{option} '{s}': expected a number"))?;
-    if !v.is_finite() {
-        bail!("{option} {s}: must be a finite number");
-    }
-    Ok(v)
-}
-
-/// `S..E` with 0 <= S < E <= n.
-fn span(s: &str, n: usize) -> Result<Range<usize>> {
-    let bad = || anyhow!("--span '{s}': expected S..E (start included, end not), e.g. 120..135");
-    let (a, b) = s.trim().split_once("..").ok_or_else(bad)?;
-    let digits = |x: &str| !x.is_empty() && x.chars().all(|c| c.is_ascii_digit());
-    if !digits(a) || !digits(b) {
-        return Err(bad());
-    }
-    let too_large = || anyhow!("--span {s}: outside the text (it has {n} characters)");
-    let (a, b): (usize, usize) = (a.parse().map_err(|_| too_large())?, b.parse().map_err(|_| too_large())?);
-    if a >= b {
-        bail!("--span {a}..{b} is empty; the end must be after the start");
-    }
+/// `--span`'s end against the characters read (its form is checked by the parser).
+fn check_span(span: &Range<usize>, n: usize) -> Result<()> {
+    let (a, b) = (span.start, span.end);
     if b > n {
         bail!("--span {a}..{b} is outside the text: it reads {n} characters (--chars), so the end is at most {n}");
     }
-    Ok(a..b)
+    Ok(())
 }
 
 /// The model (with its warnings said) and the encoded first N characters.
@@ -69,15 +33,25 @@ struct Input {
 /// The analyses keep libtorch's default threads: their pass is the batched
 /// prompt path (oneDNN's LSTM over chunks of 1,024 characters), which, unlike
 /// generation's batch-1 step, is faster on every core (README, Speed).
-fn load(input: &AnalysisInput, n: usize, before_reading: impl FnOnce(&Checkpoint) -> Result<()>) -> Result<Input> {
+fn load(input: &AnalysisInput, before_reading: impl FnOnce(&Checkpoint) -> Result<()>) -> Result<Input> {
     let ck = input.model.load()?;
     for w in &ck.warnings {
         eprintln!("gatescope: warning: {}: {w}", ck.path.display());
     }
     before_reading(&ck)?;
-    let chars = read_chars(&input.data, n)?;
+    let chars = read_input(input)?;
     let ids = encode(&ck.model.vocab, &chars, &input.data.display().to_string())?;
     Ok(Input { ck, chars, ids })
+}
+
+/// The characters the analysis reads: exactly --chars of them (more than
+/// the file has is an error), or without it the whole file up to
+/// `CATALOGUE_CHARS`, as the playground's Alt-F and `train`'s catalogue read.
+fn read_input(input: &AnalysisInput) -> Result<Vec<char>> {
+    match input.chars {
+        Some(n) => read_chars(&input.data, n),
+        None => read_prefix(&input.data, CATALOGUE_CHARS),
+    }
 }
 
 /// `--save` writes into a .safetensors checkpoint: not into a PyTorch file
@@ -90,7 +64,19 @@ fn check_save_destination(ck: &Checkpoint) -> Result<()> {
             ck.path.display()
         );
     }
-    check_destination(&ck.path)
+    check_destination(&ck.path)?;
+    // The catalogue is written to a new file renamed over this name; other
+    // hard links would keep the old file, so "this checkpoint" would split in two.
+    use std::os::unix::fs::MetadataExt;
+    let links = std::fs::metadata(&ck.path).map(|m| m.nlink()).unwrap_or(1);
+    if links > 1 {
+        bail!(
+            "--save: {} has {links} hard links; the catalogue would reach this name only, so nothing is saved \
+             (save into a copy: cp {0} NEW.safetensors)",
+            ck.path.display()
+        );
+    }
+    Ok(())
 }
 
 /// Run `work` with a progress bar over `n` characters when stderr is a terminal.
@@ -120,8 +106,7 @@ fn file_name(path: &std::path::Path) -> String {
 }
 
 pub fn cells(a: CellsArgs) -> Result<()> {
-    let n = count("--chars", &a.input.chars, 1)?;
-    let top = count("--top", &a.top, 1)?;
+    let top = a.top;
     let save_to = match (a.save, &a.input.model.checkpoint) {
         (false, _) => None,
         (true, None) => bail!(
@@ -139,9 +124,10 @@ pub fn cells(a: CellsArgs) -> Result<()> {
     let pin = match (&a.pin, a.save) {
         (None, _) => Vec::new(),
         (Some(_), false) => bail!("--pin needs --save: the features to pin are stored with the catalogue"),
-        (Some(list), true) => pin_features(list)?,
+        (Some(list), true) => list.0.clone(),
     };
-    let input = load(&a.input, n, |ck| if save_to.is_some() { check_save_destination(ck) } else { Ok(()) })?;
+    let input = load(&a.input, |ck| if save_to.is_some() { check_save_destination(ck) } else { Ok(()) })?;
+    let n = input.chars.len();
     let cat = with_progress(n, "cells", |p| analysis::catalogue(&input.ck.model, &input.chars, &input.ids, top, p));
     if a.input.json {
         print(&report::catalogue_json(&cat))?;
@@ -165,40 +151,13 @@ pub fn cells(a: CellsArgs) -> Result<()> {
     Ok(())
 }
 
-/// `--pin`'s comma-separated feature names: known, none twice, at least one.
-fn pin_features(list: &str) -> Result<Vec<Feature>> {
-    let mut out: Vec<Feature> = Vec::new();
-    for name in list.split(',').map(str::trim) {
-        if name.is_empty() {
-            bail!(
-                "--pin '{list}': an empty feature name; expected names separated by commas, e.g. bracket_depth,indent"
-            );
-        }
-        let f = Feature::from_name(name).ok_or_else(|| {
-            let known: Vec<&str> = Feature::ALL.iter().map(|f| f.name()).collect();
-            anyhow!("--pin: '{name}' is not a feature; one of {}", known.join(", "))
-        })?;
-        if out.contains(&f) {
-            bail!("--pin: '{name}' is named twice");
-        }
-        out.push(f);
-    }
-    Ok(out)
-}
-
 pub fn search(a: SearchArgs) -> Result<()> {
-    let n = count("--chars", &a.input.chars, 1)?;
-    let span = span(&a.span, n)?;
-    let state = State::from_letter(a.state.trim())
-        .ok_or_else(|| anyhow!("--state '{}': expected c (tanh of the cell state) or h", a.state))?;
-    let threshold = number("--threshold", &a.threshold)?;
-    if !(-1.0 < threshold && threshold < 1.0) {
-        bail!("--threshold {threshold}: must be between -1 and 1 (tanh(c) and h lie in that range)");
+    let (span, state, threshold, top, layer) = (a.span, a.state, a.threshold, a.top, a.layer);
+    let pads = Pads { left: a.pad_left, right: a.pad_right };
+    if let Some(n) = a.input.chars {
+        check_span(&span, n)?;
     }
-    let pads = Pads { left: count("--pad-left", &a.pad_left, 0)?, right: count("--pad-right", &a.pad_right, 0)? };
-    let top = count("--top", &a.top, 1)?;
-    let layer = parse_layer(&a.layer).map_err(|e| anyhow!("--layer: {e}"))?;
-    let input = load(&a.input, n, |ck| {
+    let input = load(&a.input, |ck| {
         let layers = ck.model.dims.layers;
         if layer >= layers {
             bail!(
@@ -209,6 +168,8 @@ pub fn search(a: SearchArgs) -> Result<()> {
         }
         Ok(())
     })?;
+    let n = input.chars.len();
+    check_span(&span, n)?;
     let bits =
         with_progress(n, "search", |p| analysis::on_bits(&input.ck.model, &input.ids, layer, state, threshold, p));
     let result = analysis::search(&bits, span.clone(), pads, top);
@@ -221,17 +182,12 @@ pub fn search(a: SearchArgs) -> Result<()> {
 }
 
 pub fn saturation(a: SaturationArgs) -> Result<()> {
-    let n = count("--chars", &a.input.chars, 1)?;
-    let (low, high) = (number("--low", &a.low)?, number("--high", &a.high)?);
-    for (option, v) in [("--low", low), ("--high", high)] {
-        if !(0.0..=1.0).contains(&v) {
-            bail!("{option} {v}: must be between 0 and 1 (gates i, f, o lie in that range)");
-        }
-    }
+    let (low, high) = (a.low, a.high);
     if low > high {
         bail!("--low {low} is above --high {high}");
     }
-    let input = load(&a.input, n, |_| Ok(()))?;
+    let input = load(&a.input, |_| Ok(()))?;
+    let n = input.chars.len();
     let sat = with_progress(n, "saturation", |p| analysis::saturation(&input.ck.model, &input.ids, low, high, p));
     if a.input.json {
         print(&report::saturation_json(&sat))
@@ -245,30 +201,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn numbers_and_spans_are_range_checked() {
-        assert_eq!(count("--top", "3", 1).unwrap(), 3);
-        for (s, needle) in [
-            ("0", "at least 1"),
-            ("-2", "at least 1"),
-            ("x", "whole number"),
-            ("", "whole number"),
-            ("1.5", "whole number"),
-            ("99999999999999999999999", "too large"),
-        ] {
-            assert!(count("--top", s, 1).unwrap_err().to_string().contains(needle), "{s}");
-        }
-        assert!(number("--low", "NaN").unwrap_err().to_string().contains("finite"));
-        assert!(number("--low", "inf").unwrap_err().to_string().contains("finite"));
-        assert_eq!(span("3..7", 10).unwrap(), 3..7);
-        for (s, needle) in [
-            ("7..7", "empty"),
-            ("8..7", "empty"),
-            ("3..11", "outside"),
-            ("3-7", "expected S..E"),
-            ("-1..4", "expected S..E"),
-            ("3..99999999999999999999999", "outside"),
-        ] {
-            assert!(span(s, 10).unwrap_err().to_string().contains(needle), "{s}");
-        }
+    fn a_span_must_end_within_the_text() {
+        assert!(check_span(&(3..10), 10).is_ok());
+        assert!(check_span(&(3..11), 10).unwrap_err().to_string().contains("outside"));
     }
 }

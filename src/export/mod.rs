@@ -127,7 +127,7 @@ pub fn write_html(job: &HtmlJob) -> Result<usize> {
     let trace = open(&job.trace, &job.out)?;
     check_unit(&trace, job.unit)?;
     trace.require_states(&format!("--unit with --state {}", job.state.letter()))?;
-    let meta = PageMeta { checkpoint: legend_label(&job.label, &job.trace), top: job.top };
+    let meta = PageMeta { checkpoint: legend_label(&job.label, &trace), top: job.top };
     let html = page(&trace.steps, Colouring::Cell { unit: job.unit, state: job.state }, &meta);
     write_atomic(&job.out, html.as_bytes())?;
     Ok(trace.steps.len())
@@ -162,7 +162,7 @@ pub fn write_svg(job: &SvgJob) -> Result<(usize, usize)> {
             svg::most_variable(&trace.steps, job.layer, job.gate, *n)
         }
     };
-    let meta = HeatmapMeta { checkpoint: legend_label(&job.label, &job.trace) };
+    let meta = HeatmapMeta { checkpoint: legend_label(&job.label, &trace) };
     let svg = heatmap(&trace.steps, job.layer, job.gate, &units, &meta);
     write_atomic(&job.out, svg.as_bytes())?;
     Ok((trace.steps.len(), units.len()))
@@ -203,11 +203,17 @@ fn check_unit(trace: &Trace, unit: Unit) -> Result<()> {
     Ok(())
 }
 
-fn legend_label(label: &Option<String>, trace: &Path) -> String {
-    match label {
+/// The legend's name of the model, followed by what the run ran with, as
+/// the playground's save names it.
+fn legend_label(label: &Option<String>, trace: &Trace) -> String {
+    let mut name = match label {
         Some(l) => l.clone(),
-        None => trace.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        None => trace.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+    };
+    if !trace.interventions.is_empty() {
+        name.push_str(&format!(" with interventions {}", trace.interventions.join(" ")));
     }
+    name
 }
 
 // ---- option parsing: one-line errors that name the option ----
@@ -251,8 +257,12 @@ pub fn parse_units(s: &str, layer: usize) -> Result<Vec<usize>> {
             }
             unit.index
         } else {
-            part.parse::<usize>()
-                .map_err(|_| anyhow!("--units: '{part}' is not a unit number; expected e.g. 3,17,200 or l{layer}:3"))?
+            part.parse::<usize>().map_err(|_| {
+                anyhow!(
+                    "--units: '{part}' is not a unit number; units run from 0 to the layer's size - 1, \
+                     e.g. 3,17,200 or l{layer}:3"
+                )
+            })?
         };
         if units.contains(&u) {
             bail!("--units: unit {u} is listed twice");
@@ -264,9 +274,12 @@ pub fn parse_units(s: &str, layer: usize) -> Result<Vec<usize>> {
 
 pub fn parse_most_variable(s: &str) -> Result<usize> {
     match s.trim().parse::<usize>() {
-        Ok(0) => bail!("--most-variable: 0 units would draw nothing; give 1 or more"),
+        Ok(0) => bail!("--most-variable: 0 units would draw nothing; the range is 1 to the layer's size"),
         Ok(n) => Ok(n),
-        Err(_) => bail!("--most-variable: '{s}' is not a whole number of units"),
+        Err(_) if s.trim().starts_with('-') => {
+            bail!("--most-variable: {} units; the range is 1 to the layer's size", s.trim())
+        }
+        Err(_) => bail!("--most-variable: '{s}' is not a whole number of units; the range is 1 to the layer's size"),
     }
 }
 

@@ -155,6 +155,10 @@ fn read_checkpoint_bytes(path: &Path) -> Result<Vec<u8>> {
 /// memory to check the data's length.
 pub fn stored_lstm_dtype(path: &Path) -> Option<String> {
     use std::io::Read;
+    // Opening a FIFO would block until a writer comes: only regular files are read.
+    if !std::fs::metadata(path).ok()?.is_file() {
+        return None;
+    }
     let mut f = std::fs::File::open(path).ok()?;
     let mut len = [0u8; 8];
     f.read_exact(&mut len).ok()?;

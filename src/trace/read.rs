@@ -21,6 +21,9 @@ pub struct Trace {
     pub hidden: usize,
     /// The first line (1-based) without `c` and `h`, if any: an older trace.
     pub first_without_states: Option<usize>,
+    /// What the run ran with, from the optional first line
+    /// `{"interventions": ["l1:271:c=3", ...]}` (`generate::trace_header`).
+    pub interventions: Vec<String>,
 }
 
 impl Trace {
@@ -92,8 +95,14 @@ pub fn read_trace(path: &Path) -> Result<Trace> {
     }
     let file = std::fs::File::open(path).map_err(|e| anyhow!("{shown}: cannot read the trace ({e})"))?;
     let mut reader = std::io::BufReader::new(file);
-    let mut trace =
-        Trace { path: path.to_path_buf(), steps: Vec::new(), layers: 0, hidden: 0, first_without_states: None };
+    let mut trace = Trace {
+        path: path.to_path_buf(),
+        steps: Vec::new(),
+        layers: 0,
+        hidden: 0,
+        first_without_states: None,
+        interventions: Vec::new(),
+    };
     let mut buf = Vec::new();
     for n in 1.. {
         buf.clear();
@@ -102,12 +111,35 @@ pub fn read_trace(path: &Path) -> Result<Trace> {
             break;
         }
         let text = std::str::from_utf8(&buf).map_err(|e| anyhow!("{shown}:{n}: not UTF-8 ({e})"))?;
+        if n == 1 {
+            if let Some(specs) = interventions_header(text).map_err(|e| anyhow!("{shown}:1: {e}"))? {
+                trace.interventions = specs;
+                continue;
+            }
+        }
         add_line(&mut trace, n, text).map_err(|e| anyhow!("{shown}:{n}: {e}"))?;
     }
     if trace.steps.is_empty() {
         bail!("{shown}: the trace is empty; expected one JSON object per line");
     }
     Ok(trace)
+}
+
+/// The interventions named by a trace's first line, when it is the header
+/// line (an object with `interventions` and no `t`); None for a step line.
+fn interventions_header(text: &str) -> Result<Option<Vec<String>>> {
+    #[derive(Deserialize)]
+    struct Header {
+        interventions: Vec<String>,
+    }
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else { return Ok(None) };
+    let is_header = value.get("interventions").is_some() && value.get("t").is_none();
+    if !is_header {
+        return Ok(None);
+    }
+    let header: Header = serde_json::from_value(value)
+        .map_err(|e| anyhow!("not an interventions line ({e}); expected {{\"interventions\": [\"lK:U:...\", ...]}}"))?;
+    Ok(Some(header.interventions))
 }
 
 /// Parse and check one line (`n` is 1-based), appending its step.

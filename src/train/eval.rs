@@ -2,8 +2,9 @@
 //! selects on: windowed (each window from a zero state, as nanoGPT measures)
 //! and stateful (one pass, state carried).
 
-use crate::data::{read_text, Corpus};
+use crate::data::{for_each_chunk, split_point};
 use crate::model::CharLstm;
+use crate::vocab::Vocab;
 use anyhow::{anyhow, bail, Result};
 use std::path::Path;
 use tch::{Device, Tensor};
@@ -20,7 +21,7 @@ pub struct ValLoss {
 /// Mean cross-entropy (nats/char) over `ids`, read in consecutive windows of
 /// `window` characters that each start from a zero state. Every character
 /// after the first is predicted exactly once.
-pub fn windowed_loss(model: &CharLstm, ids: &[i64], window: usize, device: Device) -> f64 {
+pub fn windowed_loss<I: Id>(model: &CharLstm, ids: &[I], window: usize, device: Device) -> f64 {
     let _guard = tch::no_grad_guard();
     let n_pred = ids.len().saturating_sub(1);
     if n_pred == 0 {
@@ -42,8 +43,8 @@ pub fn windowed_loss(model: &CharLstm, ids: &[i64], window: usize, device: Devic
         let mut y = Vec::with_capacity(b * window);
         for k in w..w + b {
             let s = k * window;
-            x.extend_from_slice(&ids[s..s + window]);
-            y.extend_from_slice(&ids[s + 1..s + window + 1]);
+            x.extend(ids[s..s + window].iter().map(|&v| v.into()));
+            y.extend(ids[s + 1..s + window + 1].iter().map(|&v| v.into()));
         }
         total += sum_loss(model, &x, &y, b, window, device, None).0;
         w += b;
@@ -51,13 +52,14 @@ pub fn windowed_loss(model: &CharLstm, ids: &[i64], window: usize, device: Devic
     let s = full * window;
     if s < n_pred {
         let len = n_pred - s;
-        total += sum_loss(model, &ids[s..s + len], &ids[s + 1..], 1, len, device, None).0;
+        let (x, y) = (wide(&ids[s..s + len]), wide(&ids[s + 1..s + len + 1]));
+        total += sum_loss(model, &x, &y, 1, len, device, None).0;
     }
     total / n_pred as f64
 }
 
 /// Mean cross-entropy over one pass through `ids`, carrying the state.
-pub fn stateful_loss(model: &CharLstm, ids: &[i64], device: Device) -> f64 {
+pub fn stateful_loss<I: Id>(model: &CharLstm, ids: &[I], device: Device) -> f64 {
     let _guard = tch::no_grad_guard();
     let n_pred = ids.len().saturating_sub(1);
     if n_pred == 0 {
@@ -67,12 +69,24 @@ pub fn stateful_loss(model: &CharLstm, ids: &[i64], device: Device) -> f64 {
     let mut s = 0;
     while s < n_pred {
         let len = 1000.min(n_pred - s);
-        let (l, st) = sum_loss(model, &ids[s..s + len], &ids[s + 1..s + len + 1], 1, len, device, state.as_ref());
+        let (x, y) = (wide(&ids[s..s + len]), wide(&ids[s + 1..s + len + 1]));
+        let (l, st) = sum_loss(model, &x, &y, 1, len, device, state.as_ref());
         total += l;
         state = Some(st);
         s += len;
     }
     total / n_pred as f64
+}
+
+/// A character id as stored: i64 as training keeps them, or u16 / u32 for a
+/// long validation text, read a window at a time.
+pub trait Id: Copy + Into<i64> {}
+impl Id for i64 {}
+impl Id for u32 {}
+impl Id for u16 {}
+
+fn wide<I: Id>(ids: &[I]) -> Vec<i64> {
+    ids.iter().map(|&v| v.into()).collect()
 }
 
 fn sum_loss(
@@ -97,24 +111,73 @@ fn sum_loss(
     (loss.double_value(&[]), st)
 }
 
-pub fn evaluate(model: &CharLstm, val: &[i64], window: usize, device: Device) -> ValLoss {
+pub fn evaluate<I: Id>(model: &CharLstm, val: &[I], window: usize, device: Device) -> ValLoss {
     ValLoss { windowed: windowed_loss(model, val, window, device), stateful: stateful_loss(model, val, device) }
 }
 
 /// Both losses over the validation split of the text file `data` (the model's
 /// vocabulary; nanoGPT's split at `val_frac`). Returns the split's length too.
+///
+/// The file is read twice in bounded chunks, never whole: once to count its
+/// characters and check them, once to keep the validation split's ids, two
+/// bytes each for a vocabulary that fits (a 300 MB text keeps 60 MB).
 pub fn evaluate_file(model: &CharLstm, data: &Path, val_frac: f64, window: usize) -> Result<(usize, ValLoss)> {
     if window == 0 {
         bail!("--window must be at least 1");
     }
-    let text = read_text(data)?;
-    let corpus =
-        Corpus::new(&text, Some(model.vocab.clone()), val_frac).map_err(|e| anyhow!("{}: {e}", data.display()))?;
-    if corpus.val.len() < 2 {
+    let vocab = &model.vocab;
+    let (mut n, mut unknown) = (0usize, Vec::new());
+    for_each_chunk(data, READ_CHARS, |s| {
+        n += s.chars().count();
+        for c in vocab.unknown_chars(s) {
+            if !unknown.contains(&c) {
+                unknown.push(c);
+            }
+        }
+        Ok(())
+    })?;
+    if !unknown.is_empty() {
+        let e = vocab.encode(&unknown.iter().collect::<String>()).expect_err("unknown characters");
+        bail!("{}: the text has {e}", data.display());
+    }
+    let cut = split_point(n, val_frac);
+    if n - cut < 2 {
         bail!("{}: the validation split has fewer than 2 characters", data.display());
     }
     let d = model.dims;
     let what = format!("evaluating a {}×{} model in windows of {window}", d.layers, d.hidden);
-    let losses = super::guard::catch_torch(&what, || Ok(evaluate(model, &corpus.val, window, Device::Cpu)))?;
-    Ok((corpus.val.len(), losses))
+    let losses = if d.vocab <= 1 << 16 {
+        let val: Vec<u16> = validation_ids(data, vocab, cut, n)?;
+        super::guard::catch_torch(&what, || Ok(evaluate(model, &val, window, Device::Cpu)))?
+    } else {
+        let val: Vec<u32> = validation_ids(data, vocab, cut, n)?;
+        super::guard::catch_torch(&what, || Ok(evaluate(model, &val, window, Device::Cpu)))?
+    };
+    Ok((n - cut, losses))
+}
+
+/// Characters handed over at a time by the bounded reader.
+const READ_CHARS: usize = 1 << 16;
+
+/// The ids of characters `cut..n` of `data` (already checked against `vocab`).
+fn validation_ids<I: TryFrom<i64>>(data: &Path, vocab: &Vocab, cut: usize, n: usize) -> Result<Vec<I>> {
+    let mut ids = Vec::new();
+    ids.try_reserve_exact(n - cut).map_err(|_| {
+        anyhow!("{}: not enough memory for a validation split of {} characters", data.display(), n - cut)
+    })?;
+    let mut at = 0usize;
+    for_each_chunk(data, READ_CHARS, |s| {
+        for c in s.chars() {
+            if at >= cut {
+                let id = vocab.id(c).ok_or_else(|| anyhow!("{}: changed while it was read", data.display()))?;
+                ids.push(I::try_from(id).map_err(|_| anyhow!("character id {id} does not fit"))?);
+            }
+            at += 1;
+        }
+        Ok(())
+    })?;
+    if ids.len() != n - cut {
+        bail!("{}: changed while it was read", data.display());
+    }
+    Ok(ids)
 }

@@ -19,7 +19,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tch::nn;
@@ -180,6 +180,11 @@ pub fn run(a: TrainConfig) -> Result<()> {
     // Check every destination before any long work starts.
     let last = last_path(&a.out);
     refuse_same_file(("--out", &a.out), &[("--data", &a.data)])?;
+    // The best model replaces --out while the run goes on; written over the
+    // file resumed from, it would stand beside moments of another step.
+    if let Some(r) = &a.resume {
+        refuse_same_file(("--out", &a.out), &[("--resume", r)])?;
+    }
     let moments = moments_path(&last);
     refuse_same_file(("--out's latest-state file", &last), &[("--data", &a.data)])?;
     refuse_same_file(("--out's optimizer-moments file", &moments), &[("--data", &a.data)])?;
@@ -189,7 +194,7 @@ pub fn run(a: TrainConfig) -> Result<()> {
     if a.snapshot_every.is_some() {
         check_snapshot_dir(&snapshot_dir(&a.out), a.resume.is_some())?;
     }
-    // From here on SIGINT and SIGTERM end the run after the current step,
+    // From here on SIGINT, SIGTERM and SIGHUP end the run after the current step,
     // with the latest state written, instead of in the middle of a write.
     let signals = StopSignals::watch()?;
     if let Some(t) = a.threads {
@@ -570,7 +575,9 @@ impl<'a> Run<'a> {
                 if let Some(dir) = &snapshots {
                     eprintln!("{snapshots_written} snapshots written into {}", dir.display());
                 }
-                eprintln!(
+                // After SIGHUP the terminal may be gone; the state is written either way.
+                let _ = writeln!(
+                    std::io::stderr(),
                     "{why}: latest state in {} (continue with --resume {0}); {}",
                     last.display(),
                     self.best_note()

@@ -95,7 +95,8 @@ impl App {
             Action::Temperature(by) => s.temperature = round2((s.temperature + 0.1 * by as f32).clamp(0.0, 5.0)),
             Action::TopK(by) => s.top_k = step_top_k(s.top_k, by > 0, self.model.vocab.len()),
             Action::TopP(by) => s.top_p = round2((s.top_p + 0.05 * by as f32).clamp(0.05, 1.0)),
-            Action::Seed(by) => s.seed = s.seed.wrapping_add_signed(by as i64),
+            // The seed's range is 0 to 2^64 - 1, as on the command line: its ends stop, not wrap.
+            Action::Seed(by) => s.seed = s.seed.saturating_add_signed(by as i64),
             Action::Length(by) if by < 0 => self.length = (self.length / 2).max(MIN_LEN),
             Action::Length(_) => self.length = (self.length * 2).min(MAX_LEN),
             Action::Layer(by) => self.view.step_layer(by),

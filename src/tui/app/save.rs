@@ -26,16 +26,22 @@ pub fn default_path(dir: &Path) -> PathBuf {
 }
 
 /// What the user typed in the save box, as the transcript's path: `~/`
-/// expanded, relative to `base`, `.txt` added when there is no extension,
-/// and a folder taken to mean "the default name in that folder".
+/// expanded, relative to `base`, `.txt` added when there is no extension.
+/// A folder, or anything else that is not a regular file (`/dev/full`), is
+/// refused as typed: a save writes three files of its own name, never into a
+/// folder under a name the user did not see.
 pub fn resolve(typed: &str, base: &Path) -> Result<PathBuf> {
     let typed = typed.trim();
     if typed.is_empty() {
         bail!("type a file name");
     }
     let mut path = base.join(expand_home(typed));
-    if path.is_dir() || typed.ends_with('/') {
-        path = default_path(&path);
+    let target = crate::atomic::link_target(&path)?;
+    match std::fs::metadata(&target) {
+        Ok(m) if m.is_dir() => bail!("{}: is a folder; type a file name in it", path.display()),
+        Ok(m) if !m.is_file() => bail!("{}: not a regular file; type a file name", path.display()),
+        _ if typed.ends_with('/') => bail!("{}: names a folder; type a file name", path.display()),
+        _ => {}
     }
     if path.extension().is_none() {
         path.set_extension("txt");
@@ -44,6 +50,17 @@ pub fn resolve(typed: &str, base: &Path) -> Result<PathBuf> {
         bail!("{} would be the trace's or the page's own name; name the transcript (.txt)", path.display());
     }
     Ok(path)
+}
+
+/// The save box's title: the three files Enter would write, or why it would not.
+pub fn box_title(typed: &str, base: &Path) -> String {
+    match resolve(typed, base) {
+        Ok(txt) => {
+            let [t, j, h] = outputs(&txt).map(|p| p.display().to_string());
+            format!(" save transcript: writes {t}, {j} and {h} · Enter saves, Esc cancels ")
+        }
+        Err(e) => format!(" save transcript: {e} · Esc cancels "),
+    }
 }
 
 /// `~/rest` to `$HOME/rest`.
@@ -153,9 +170,8 @@ mod tests {
         let (d, here) = (dir.path(), Path::new("."));
         assert_eq!(resolve("run", d).unwrap(), d.join("run.txt"));
         assert_eq!(resolve(&format!("{}/run.log", d.display()), here).unwrap(), d.join("run.log"));
-        let in_dir = resolve(d.to_str().unwrap(), here).unwrap();
-        assert_eq!(in_dir.parent(), Some(d));
-        assert!(in_dir.file_name().unwrap().to_str().unwrap().starts_with("gatescope-"));
+        assert!(resolve(d.to_str().unwrap(), here).unwrap_err().to_string().contains("is a folder"));
+        assert!(resolve("/dev/full", here).unwrap_err().to_string().contains("not a regular file"));
         assert!(resolve("  ", d).is_err());
         assert!(resolve("x.jsonl", d).is_err());
     }

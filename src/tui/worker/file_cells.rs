@@ -15,10 +15,9 @@ impl Worker {
     pub fn file_cells(&mut self, id: u64, path: &Path, top: usize) -> Flow {
         let shown = path.display().to_string();
         let model = self.generator.model();
+        // One character is read as `gatescope cells --chars 1` reads it: every
+        // correlation is then undefined, and the catalogue says so.
         let read = read_prefix(path, FILE_CHARS).and_then(|chars| {
-            if chars.len() < 2 {
-                anyhow::bail!("{shown}: one character only; a correlation needs at least two");
-            }
             let ids = encode(&model.vocab, &chars, &shown)?;
             Ok((chars, ids))
         });

@@ -62,12 +62,12 @@ fn chars_and_top_are_range_checked() {
     let n = TEXT.chars().count() * 3;
     for cmd in ["cells", "saturation"] {
         for (chars, needle) in [
-            ("0", "--chars 0: must be at least 1"),
-            ("-5", "--chars -5: must be at least 1"),
-            ("abc", "--chars 'abc': expected a whole number"),
-            ("1e3", "--chars '1e3': expected a whole number"),
-            ("NaN", "--chars 'NaN': expected a whole number"),
-            ("99999999999999999999999", "--chars 99999999999999999999999: too large"),
+            ("0", "--chars must be at least 1 (got '0')"),
+            ("-5", "--chars must be at least 1 (got '-5')"),
+            ("abc", "--chars must be a whole number, at least 1 (got 'abc')"),
+            ("1e3", "--chars must be a whole number, at least 1 (got '1e3')"),
+            ("NaN", "--chars must be a whole number, at least 1 (got 'NaN')"),
+            ("99999999999999999999999", "--chars is too large for this machine (got '99999999999999999999999')"),
         ] {
             refused_with(cmd, &s.ck, &s.data, &["--chars", chars], &[needle]);
         }
@@ -80,7 +80,11 @@ fn chars_and_top_are_range_checked() {
             &["d.txt", &format!("--chars {over}"), &format!("only {n}")],
         );
     }
-    for (top, needle) in [("0", "--top 0: must be at least 1"), ("-1", "--top -1"), ("x", "--top 'x'")] {
+    for (top, needle) in [
+        ("0", "--top must be at least 1 (got '0')"),
+        ("-1", "--top must be at least 1 (got '-1')"),
+        ("x", "--top must be a whole number, at least 1 (got 'x')"),
+    ] {
         refused(&s, "cells", &["--top", top], &[needle]);
         refused(&s, "search", &["--layer", "l0", "--span", "1..2", "--top", top], &[needle]);
     }
@@ -100,13 +104,13 @@ fn search_arguments_are_checked_before_the_run() {
         refused(&s, "search", &args, needles);
     };
     for (span, needle) in [
-        ("5..5", "--span 5..5 is empty"),
-        ("6..5", "--span 6..5 is empty"),
+        ("5..5", "--span is empty: the end E must be after the start S in S..E (got '5..5')"),
+        ("6..5", "--span is empty"),
         ("0..101", "--span 0..101 is outside the text"),
         ("100..101", "is outside the text"),
-        ("5", "--span '5': expected S..E"),
-        ("a..b", "--span 'a..b': expected S..E"),
-        ("-1..3", "--span '-1..3': expected S..E"),
+        ("5", "--span must be S..E (start included, end not, 0 <= S < E), e.g. 120..135 (got '5')"),
+        ("a..b", "--span must be S..E"),
+        ("-1..3", "--span must be S..E"),
         ("1..99999999999999999999999", "outside the text"),
     ] {
         search(&["--span", span], &[needle]);
@@ -114,30 +118,30 @@ fn search_arguments_are_checked_before_the_run() {
     for (layer, needle) in [
         ("l2", "--layer l2: the model has 2 layers (l0..l1)"),
         ("l99999999999999999999", "--layer"),
-        ("1", "--layer: '1' is not a layer"),
-        ("x", "--layer: 'x' is not a layer"),
-        ("-1", "--layer: '-1' is not a layer"),
+        ("1", "--layer must be lK, e.g. l0 for the first layer (got '1')"),
+        ("x", "--layer must be lK"),
+        ("-1", "--layer must be lK"),
     ] {
         search(&["--layer", layer], &[needle]);
     }
-    search(&["--state", "z"], &["--state 'z': expected c"]);
+    search(&["--state", "z"], &["--state must be c (tanh of the cell state) or h (got 'z')"]);
     for (t, needle) in [
-        ("NaN", "--threshold NaN: must be a finite number"),
-        ("inf", "--threshold inf: must be a finite number"),
-        ("-inf", "--threshold -inf"),
-        ("1", "--threshold 1: must be between -1 and 1"),
-        ("-1", "--threshold -1: must be between -1 and 1"),
-        ("5", "--threshold 5"),
-        ("abc", "--threshold 'abc': expected a number"),
+        ("NaN", "--threshold must be a finite number in (-1, 1) (got 'NaN')"),
+        ("inf", "--threshold must be a finite number in (-1, 1)"),
+        ("-inf", "--threshold must be a finite number in (-1, 1) (got '-inf')"),
+        ("1", "--threshold must be a finite number in (-1, 1) (got '1')"),
+        ("-1", "--threshold must be a finite number in (-1, 1) (got '-1')"),
+        ("5", "--threshold must be a finite number in (-1, 1) (got '5')"),
+        ("abc", "--threshold must be a number in (-1, 1) (got 'abc')"),
     ] {
         search(&["--threshold", t], &[needle]);
     }
     for (opt, v, needle) in [
-        ("--pad-left", "-1", "--pad-left -1: must be at least 0"),
-        ("--pad-left", "x", "--pad-left 'x'"),
-        ("--pad-right", "-2", "--pad-right -2: must be at least 0"),
-        ("--pad-right", "1.5", "--pad-right '1.5'"),
-        ("--pad-right", "99999999999999999999999", "--pad-right 99999999999999999999999: too large"),
+        ("--pad-left", "-1", "--pad-left must be at least 0 (got '-1')"),
+        ("--pad-left", "x", "--pad-left must be a whole number, at least 0 (got 'x')"),
+        ("--pad-right", "-2", "--pad-right must be at least 0 (got '-2')"),
+        ("--pad-right", "1.5", "--pad-right must be a whole number, at least 0 (got '1.5')"),
+        ("--pad-right", "99999999999999999999999", "--pad-right is too large for this machine"),
     ] {
         search(&[opt, v], &[needle]);
     }
@@ -147,11 +151,11 @@ fn search_arguments_are_checked_before_the_run() {
 fn saturation_bounds_are_checked() {
     let s = setup();
     for (args, needle) in [
-        (["--low", "NaN"], "--low NaN: must be a finite number"),
-        (["--low", "-0.1"], "--low -0.1: must be between 0 and 1"),
-        (["--low", "x"], "--low 'x': expected a number"),
-        (["--high", "inf"], "--high inf: must be a finite number"),
-        (["--high", "1.5"], "--high 1.5: must be between 0 and 1"),
+        (["--low", "NaN"], "--low must be a finite number in [0, 1] (got 'NaN')"),
+        (["--low", "-0.1"], "--low must be a finite number in [0, 1] (got '-0.1')"),
+        (["--low", "x"], "--low must be a number in [0, 1] (got 'x')"),
+        (["--high", "inf"], "--high must be a finite number in [0, 1] (got 'inf')"),
+        (["--high", "1.5"], "--high must be a finite number in [0, 1] (got '1.5')"),
         (["--high", "0.05"], "--low 0.1 is above --high 0.05"),
     ] {
         refused(&s, "saturation", &args, &[needle]);

@@ -206,10 +206,10 @@ fn start_long_trace(dir: &Path) -> std::process::Child {
     }
 }
 
-// Item 6: SIGINT and SIGTERM during `generate --trace` remove the temporary file and exit 130 / 143.
+// Item 6: SIGINT, SIGTERM and SIGHUP during `generate --trace` remove the temporary file and exit 130 / 143 / 129.
 #[test]
 fn a_signal_during_a_trace_removes_its_temporary_file() {
-    for (sig, code) in [(libc::SIGINT, 130), (libc::SIGTERM, 143)] {
+    for (sig, code) in [(libc::SIGINT, 130), (libc::SIGTERM, 143), (libc::SIGHUP, 129)] {
         let dir = tempfile::tempdir().unwrap();
         let mut child = start_long_trace(dir.path());
         unsafe { libc::kill(child.id() as i32, sig) };
@@ -411,10 +411,10 @@ fn divergence_names_only_files_this_run_wrote() {
     assert_eq!(std::fs::read(&out).unwrap(), b"a stale file from an earlier run");
 }
 
-// Items 6 and 9: SIGINT or SIGTERM before the first evaluation says what was written.
+// Items 6 and 9: SIGINT, SIGTERM or SIGHUP before the first evaluation says what was written.
 #[test]
 fn a_stop_before_the_first_evaluation_says_what_was_written() {
-    for sig in [libc::SIGINT, libc::SIGTERM] {
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
         let dir = tempfile::tempdir().unwrap();
         let data = corpus(dir.path());
         let out = dir.path().join("m.safetensors");

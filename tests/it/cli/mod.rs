@@ -3,3 +3,4 @@
 
 mod generate;
 mod hardening;
+mod signals_and_paths;

@@ -96,23 +96,27 @@ pub fn mkfifo(path: &Path) {
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0, "mkfifo {}", path.display());
 }
 
-/// Run gatescope as the unprivileged user `nobody` when the tests run as
-/// root (root writes through mode bits, so a read-only folder would not be
-/// read-only to it). A checkout that `nobody` cannot reach fails the test
-/// with the reason: the check must run, not be skipped.
+/// Run gatescope so that mode bits bind it when the tests run as root:
+/// the same user, without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH (root
+/// writes through mode bits with them, so a read-only folder would not be
+/// read-only to it). Staying the same user keeps the checkout and its
+/// libtorch readable wherever the clone lives (a `mktemp -d` folder, /root).
+/// A failure to drop them fails the test with the reason: the check must
+/// run, not be skipped.
 pub fn run_unprivileged<S: AsRef<OsStr>>(args: &[S]) -> Output {
     if unsafe { libc::geteuid() } != 0 {
         return run(args);
     }
     let out = Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", env!("CARGO_BIN_EXE_gatescope")])
+        .args(["--inh-caps=-all", "--bounding-set=-dac_override,-dac_read_search", "--"])
+        .arg(env!("CARGO_BIN_EXE_gatescope"))
         .args(args)
         .output()
         .expect("setpriv runs");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         !stderr.starts_with("setpriv:") && !stderr.contains("error while loading shared libraries"),
-        "cannot run gatescope as nobody (the checkout or libtorch is not readable by it): {stderr}"
+        "cannot run gatescope without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH: {stderr}"
     );
     out
 }

@@ -134,7 +134,9 @@ impl App {
                 self.analyses.file_job = None;
                 let file = FileCells { path, value: *catalogue };
                 let shown = if self.view.panel == Panel::Cells { "" } else { " (Alt-C shows it)" };
-                self.info(format!("cell catalogue over the {} ready{shown}", file.title()));
+                let title = file.title();
+                let over = if title.starts_with("all") { title } else { format!("the {title}") };
+                self.info(format!("cell catalogue over {over} ready{shown}"));
                 self.analyses.file = Some(file);
                 self.analyses.cells_row = 0;
             }
