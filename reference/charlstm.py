@@ -641,7 +641,7 @@ def cmd_init(a):
     print(f"vocab={len(vocab)} layers={a.layers} hidden={a.hidden} embed={a.embed} params={params}")
 
 
-UNIT_RE = re.compile(r"^l(?P<layer>\d+):(?P<unit>\d+)(?::(?P<state>[ch]))?$")
+UNIT_TARGET_RE = re.compile(r"^l(?P<layer>\d+):(?P<unit>\d+)(?::(?P<state>[ch]))?$")
 MAX_IG_STEPS = 1024
 # --target's escapes for characters a shell makes awkward (as gatescope's).
 TARGET_ESCAPES = {"\\n": "\n", "\\t": "\t", "\\r": "\r", "\\\\": "\\"}
@@ -662,7 +662,7 @@ def cmd_attribute(a):
         raise RefError(f"--ig-steps must be from 1 to {MAX_IG_STEPS}")
     unit = None
     if a.unit is not None:
-        u = UNIT_RE.match(a.unit)
+        u = UNIT_TARGET_RE.match(a.unit)
         if not u:
             raise RefError(f"--unit {a.unit!r}: expected lK:U[:c|:h]")
         unit = (int(u["layer"]), int(u["unit"]), u["state"] or "c")
