@@ -194,6 +194,6 @@ fn the_worker_reads_the_text_again_through_a_snapshot_written_into_its_model() {
     // In place: the model the worker was given (this handle shares its
     // tensors) now holds the snapshot's weights.
     for ((name, a), (_, b)) in held.named_tensors().into_iter().zip(young.named_tensors()) {
-        assert!(a.equal(&b), "{name}");
+        assert!(a.equal(b), "{name}");
     }
 }
