@@ -21,13 +21,13 @@ pub struct Cli {
     pub command: Option<Command>,
     /// With no command, `gatescope --checkpoint FILE` is `gatescope play --checkpoint FILE`.
     #[command(flatten)]
-    pub play: ModelArgs,
+    pub play: PlayArgs,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Open the playground (the default when no command is given).
-    Play(ModelArgs),
+    Play(PlayArgs),
     /// Write the prompt and a continuation to stdout.
     Generate(GenerateArgs),
     /// Train a model on a text file.
@@ -160,6 +160,15 @@ pub struct ModelArgs {
     pub checkpoint: Option<PathBuf>,
     #[command(flatten)]
     pub source: SourceArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct PlayArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// A folder of training snapshots (train --snapshot-every writes NAME.snapshots/): the playground opens on the last, with a timeline bar to step through them (Alt-< Alt->).
+    #[arg(long, value_name = "DIR", conflicts_with = "checkpoint")]
+    pub replay: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]

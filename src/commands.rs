@@ -9,8 +9,8 @@ mod replay;
 
 use crate::atomic::{check_destination, refuse_same_file, refuse_stdout, StopSignals};
 use crate::cli::{
-    Command, ConvertArgs, DeviceArg, DtypeArg, EvalArgs, ExportArgs, GenerateArgs, InfoArgs, ModelArgs, SamplingArgs,
-    SnapshotDtype, SourceArgs, TrainArgs,
+    Command, ConvertArgs, DeviceArg, DtypeArg, EvalArgs, ExportArgs, GenerateArgs, InfoArgs, ModelArgs, PlayArgs,
+    SamplingArgs, SnapshotDtype, SourceArgs, TrainArgs,
 };
 use crate::generate::{trace_header, Generator};
 use crate::model::layout::layer_tensor_names;
@@ -21,6 +21,7 @@ use crate::model::{
 };
 use crate::trace::{TraceThread, TraceWriter};
 use crate::train::{DeviceChoice, TrainConfig};
+use crate::tui::app::{SnapshotInfo, Timeline};
 use crate::vocab::quoted_char;
 use anyhow::{anyhow, bail, Result};
 use std::io::{IsTerminal, Write};
@@ -504,8 +505,15 @@ pub fn eval(a: EvalArgs) -> Result<()> {
     out.flush()
 }
 
-pub fn play(a: ModelArgs) -> Result<()> {
-    crate::tui::run(a.checkpoint, a.source.options()?)
+pub fn play(a: PlayArgs) -> Result<()> {
+    let opts = a.model.source.options()?;
+    let Some(dir) = a.replay else { return crate::tui::run(a.model.checkpoint, opts) };
+    // The whole folder is checked before the terminal is touched.
+    let snapshots = crate::model::snapshot::list_snapshots(&dir)?;
+    let infos: Vec<SnapshotInfo> = snapshots.iter().map(SnapshotInfo::new).collect();
+    let last = infos.len() - 1;
+    let first = infos[last].path.clone();
+    crate::tui::run_with(Some(first), opts, Some(Timeline::new(infos, last)))
 }
 
 pub fn train(a: TrainArgs) -> Result<()> {

@@ -228,6 +228,17 @@ impl Generator {
         Ok(self.explicit_step(id, false))
     }
 
+    /// Consume `ch` as a generated character without sampling it (teacher
+    /// forcing): the step a continuation that happened to pick `ch` would
+    /// have, so a known continuation can be read again through other weights.
+    pub fn force_step(&mut self, ch: char) -> Result<Step> {
+        if self.logits.is_none() {
+            bail!("nothing to continue from: the prompt is empty");
+        }
+        let id = self.model.vocab.encode(&ch.to_string()).map_err(|e| anyhow!("the continuation has {e}"))?[0];
+        Ok(self.explicit_step(id as usize, false))
+    }
+
     /// Read `text` as the continuation (teacher forcing): each character is
     /// consumed as if it had been generated (so interventions without a span
     /// apply), and its natural log-probability (temperature 1, computed in f64

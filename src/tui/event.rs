@@ -28,6 +28,8 @@ pub enum WorkerEvent {
     Cells { id: u64, path: std::path::PathBuf, catalogue: Box<crate::analysis::Catalogue> },
     /// File analysis `id` could not run (a bad file); one line.
     CellsFailed { id: u64, message: String },
+    /// Snapshot `index` of the timeline is the model's weights now.
+    SnapshotLoaded { index: usize },
     /// The worker panicked; the app must restore the terminal and exit.
     Panicked(String),
 }

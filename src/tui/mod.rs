@@ -66,6 +66,16 @@ fn install_panic_hook() {
 }
 
 pub fn run(checkpoint: Option<PathBuf>, opts: crate::model::LoadOptions) -> Result<()> {
+    run_with(checkpoint, opts, None)
+}
+
+/// `run`, with a training run's timeline when `checkpoint` is one of its
+/// snapshots (`play --replay DIR`).
+pub fn run_with(
+    checkpoint: Option<PathBuf>,
+    opts: crate::model::LoadOptions,
+    timeline: Option<app::Timeline>,
+) -> Result<()> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         bail!(
             "the playground needs a terminal, and {} is not one; run `gatescope play` in a terminal, \
@@ -86,6 +96,9 @@ pub fn run(checkpoint: Option<PathBuf>, opts: crate::model::LoadOptions) -> Resu
             Err(_) => bail!("the model worker ended before loading a model"),
         }
     };
+    if let Some(t) = timeline {
+        app.set_timeline(t);
+    }
     install_panic_hook();
     let mut terminal = match init_terminal() {
         Ok(t) => t,

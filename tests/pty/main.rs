@@ -13,3 +13,4 @@ mod attribute;
 mod cells_panel;
 mod intervene;
 mod playground;
+mod timeline;

@@ -33,6 +33,7 @@ impl App {
             | Action::PanelSide(_)
             | Action::PanelGate
             | Action::PanelNext => return self.analysis_action(action),
+            Action::Snapshot(by) => return self.step_snapshot(by as i32),
             Action::Edit(e) => return self.edit(e),
             Action::Submit => return self.submit(),
             Action::Cancel => return self.cancel(),

@@ -10,12 +10,14 @@ pub mod intervene;
 pub mod prompt;
 pub mod run;
 pub mod save;
+pub mod timeline;
 pub mod view;
 
 pub use analyses::Analyses;
 pub use intervene::{Compare, Interventions};
 pub use prompt::{Prompt, PREVIEW_DELAY};
 pub use run::{ring_capacity, Run, RunKind, RunState, MAX_STEPS};
+pub use timeline::{SnapshotInfo, Timeline};
 pub use view::{ColorMode, Panel, View};
 
 use super::editor::Editor;
@@ -107,6 +109,8 @@ pub struct App {
     pub interventions: Interventions,
     /// The cells panel, the saturation view and the span search.
     pub analyses: Analyses,
+    /// A training run's snapshots (`play --replay DIR`), if open.
+    pub timeline: Option<Timeline>,
 }
 
 impl App {
@@ -130,6 +134,7 @@ impl App {
             save_dir: PathBuf::from("."),
             interventions: Interventions::default(),
             analyses: Analyses::default(),
+            timeline: None,
         };
         app.name_cells();
         if let Some(w) = app.model.warnings.first().cloned() {
@@ -231,6 +236,7 @@ impl App {
         match ev {
             WorkerEvent::Loaded(info) => self.loaded(info),
             WorkerEvent::LoadFailed(e) => {
+                self.snapshot_failed();
                 self.error(format!("load failed, keeping the current model: {}", sanitize_line(&e)));
                 None
             }
@@ -256,6 +262,10 @@ impl App {
                 self.file_cells_event(ev);
                 None
             }
+            WorkerEvent::SnapshotLoaded { index } => {
+                self.snapshot_loaded(index);
+                None
+            }
             WorkerEvent::Panicked(msg) => {
                 self.fatal = Some(format!("the model worker crashed: {msg}"));
                 self.quit = true;
@@ -273,6 +283,8 @@ impl App {
             self.error(format!("warning: {}", sanitize_line(w)));
         }
         self.model = info;
+        // Another model is not one of the run's snapshots.
+        self.timeline = None;
         self.name_cells();
         // A file's catalogue described the old model; one still under way
         // was asked after the load (commands and events keep their order).

@@ -106,6 +106,8 @@ pub enum Action {
     PanelGate,
     /// Saturation view: the next of the points nearest the cursor.
     PanelNext,
+    /// Timeline: the previous (−1) or next (+1) training snapshot.
+    Snapshot(i8),
 }
 
 impl Action {
@@ -185,6 +187,8 @@ impl Action {
         Action::PanelSide(1),
         Action::PanelGate,
         Action::PanelNext,
+        Action::Snapshot(-1),
+        Action::Snapshot(1),
     ];
 }
 

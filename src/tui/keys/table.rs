@@ -225,6 +225,21 @@ pub const BINDINGS: &[Binding] = &[
         "Alt-r",
         "recompute the cells panel / saturation view over the current history (from a file's catalogue too)",
     ),
+    // Not Alt-[ / Alt-]: ESC [ begins the terminal's own escape sequences.
+    b(
+        TYPING_OR_INSPECT,
+        &[alt('<')],
+        A::Snapshot(-1),
+        "Alt-<",
+        "timeline (play --replay DIR): the previous, younger snapshot; the text on screen is read again",
+    ),
+    b(
+        TYPING_OR_INSPECT,
+        &[alt('>')],
+        A::Snapshot(1),
+        "Alt->",
+        "timeline: the next, older snapshot; pins, colouring cell and interventions stay",
+    ),
     hinted(
         b(
             INSPECT,

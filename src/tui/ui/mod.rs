@@ -12,6 +12,7 @@ pub mod prompt;
 pub mod saturation;
 pub mod status;
 pub mod theme;
+pub mod timeline;
 pub mod topk;
 
 use super::app::{App, Panel};
@@ -61,7 +62,14 @@ pub fn draw(frame: &mut Frame, app: &App) {
         too_small(frame, area);
         return;
     }
-    let a = areas(area);
+    let a = match &app.timeline {
+        Some(t) => {
+            let [bar, rest] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
+            timeline::render(t, bar, frame.buffer_mut());
+            areas(rest)
+        }
+        None => areas(area),
+    };
     let focus = Focus { step: app.focus(), inspecting: app.inspecting() };
     let buf = frame.buffer_mut();
     let compare = app.interventions.shown();

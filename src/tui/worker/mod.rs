@@ -9,6 +9,9 @@
 
 mod file_cells;
 mod prompt_cache;
+mod timeline;
+
+pub use timeline::Reread;
 
 pub use prompt_cache::SNAPSHOT_EVERY;
 
@@ -63,6 +66,14 @@ pub enum WorkerCmd {
         id: u64,
         path: PathBuf,
         top: usize,
+    },
+    /// Copy the snapshot at `path` (the timeline's `index`) into the loaded
+    /// model's tensors and, with `reread`, read that text again through it;
+    /// answered by `SnapshotLoaded`, or `LoadFailed` (the weights as they were).
+    Snapshot {
+        index: usize,
+        path: PathBuf,
+        reread: Option<Reread>,
     },
     Shutdown,
 }
@@ -132,6 +143,8 @@ struct Job {
     marks: Vec<Mark>,
     /// Characters still to generate.
     remaining: usize,
+    /// Characters to consume instead of sampling (a reread continuation).
+    forced: std::collections::VecDeque<char>,
 }
 
 /// The model and the state of its one request at a time.
@@ -219,6 +232,7 @@ impl Worker {
                 Err(e) => return self.send(WorkerEvent::LoadFailed(one_line(&e))),
             },
             WorkerCmd::FileCells { id, path, top } => return self.file_cells(id, &path, top),
+            WorkerCmd::Snapshot { index, path, reread } => return self.snapshot(index, &path, reread),
             WorkerCmd::Shutdown => return Flow::Exit,
         }
         Flow::Continue
@@ -243,8 +257,15 @@ impl Worker {
             return self.send(WorkerEvent::Failed { id, message: one_line(&e) });
         }
         let chars: Vec<char> = prompt.chars().collect();
-        let mut job =
-            Job { id, prompt: chars, read: 0, prompt_steps: Vec::new(), marks: Vec::new(), remaining: length };
+        let mut job = Job {
+            id,
+            prompt: chars,
+            read: 0,
+            prompt_steps: Vec::new(),
+            marks: Vec::new(),
+            remaining: length,
+            forced: Default::default(),
+        };
         let keep = job.prompt.len() <= PROMPT_CACHE_MAX;
         match self.cache.as_ref().and_then(|c| Some((c, c.serves(&job.prompt, &self.interventions)?))) {
             Some((c, (len, mark))) => {
@@ -290,7 +311,11 @@ impl Worker {
         if self.fault {
             panic!("injected fault: GATESCOPE_FAULT=worker-panic");
         }
-        let step = self.generator.generate_step()?;
+        let forced = self.job.as_mut().and_then(|j| j.forced.pop_front());
+        let step = match forced {
+            Some(ch) => self.generator.force_step(ch)?,
+            None => self.generator.generate_step()?,
+        };
         if let Some(j) = self.job.as_mut() {
             j.remaining -= 1;
         }

@@ -9,4 +9,5 @@ mod intervene;
 mod keys;
 mod prompt_cache;
 mod render;
+mod timeline;
 mod worker;

@@ -1,0 +1,50 @@
+//! The playground's timeline, in the worker: a training snapshot's weights
+//! go into the model already loaded (its tensors, in place), and the text on
+//! screen is read again through them.
+
+use super::{one_line, Flow, Worker};
+use crate::generate::Generator;
+use crate::model::snapshot::load_into;
+use crate::tui::event::WorkerEvent;
+use std::path::Path;
+
+/// The text on screen, to read again under request `id`: the prompt as a
+/// prompt, then the continuation character by character as if generated
+/// (teacher forcing), so the steps line up with the ones they replace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reread {
+    pub id: u64,
+    pub prompt: String,
+    pub continuation: String,
+}
+
+impl Worker {
+    /// Put the snapshot at `path` in place and read `reread` through it. The
+    /// model is not made again: `load_into` writes into its tensors (and the
+    /// clone the generator holds shares them); only what is derived from the
+    /// weights is rebuilt, the stepper's f16 copy (with the generator) and
+    /// the prompt cache. A snapshot that cannot be read is a `LoadFailed`,
+    /// and the text is read again all the same, so the panels are never left
+    /// empty.
+    pub fn snapshot(&mut self, index: usize, path: &Path, reread: Option<Reread>) -> Flow {
+        self.cancel();
+        let model = self.generator.model().clone();
+        let loaded = load_into(&model, path);
+        self.generator = Generator::new(&model, self.sampling);
+        self.cache = None;
+        let reply = match loaded {
+            Ok(_) => WorkerEvent::SnapshotLoaded { index },
+            Err(e) => WorkerEvent::LoadFailed(one_line(&e)),
+        };
+        if self.send(reply) == Flow::Exit {
+            return Flow::Exit;
+        }
+        let Some(r) = reread else { return Flow::Continue };
+        let forced: std::collections::VecDeque<char> = r.continuation.chars().collect();
+        let flow = self.start(r.id, &r.prompt, forced.len());
+        if let Some(job) = self.job.as_mut() {
+            job.forced = forced;
+        }
+        flow
+    }
+}
