@@ -28,6 +28,9 @@ pub enum WorkerEvent {
     Cells { id: u64, path: std::path::PathBuf, catalogue: Box<crate::analysis::Catalogue> },
     /// File analysis `id` could not run (a bad file); one line.
     CellsFailed { id: u64, message: String },
+    /// The answer to explain request `id`: the explanation, or why there
+    /// is none (one line).
+    Explained { id: u64, result: Result<Box<crate::analysis::explain::Explanation>, String> },
     /// The worker panicked; the app must restore the terminal and exit.
     Panicked(String),
 }

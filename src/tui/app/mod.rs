@@ -6,6 +6,7 @@
 
 mod actions;
 pub mod analyses;
+pub mod explain;
 pub mod intervene;
 pub mod prompt;
 pub mod run;
@@ -107,6 +108,8 @@ pub struct App {
     pub interventions: Interventions,
     /// The cells panel, the saturation view and the span search.
     pub analyses: Analyses,
+    /// The explain panel's and the memory colouring's request and answer.
+    pub explain: explain::ExplainState,
 }
 
 impl App {
@@ -130,6 +133,7 @@ impl App {
             save_dir: PathBuf::from("."),
             interventions: Interventions::default(),
             analyses: Analyses::default(),
+            explain: explain::ExplainState::default(),
         };
         app.name_cells();
         if let Some(w) = app.model.warnings.first().cloned() {
@@ -165,7 +169,7 @@ impl App {
     /// When the main loop should wake up even without events: a pending
     /// preview, a message to take down, or at once for an analysis under way.
     pub fn deadline(&self) -> Option<Instant> {
-        if self.analyses.busy() {
+        if self.analyses.busy() || self.explain_owed() {
             return Some(self.now);
         }
         let expiry = self.message.as_ref().map(|m| m.until);
@@ -192,7 +196,8 @@ impl App {
                     None
                 }
             }
-            _ => None,
+            // The explanation at the inspect cursor (never while typing).
+            _ => self.explain_request(),
         }
     }
 
@@ -254,6 +259,10 @@ impl App {
             }
             ev @ (WorkerEvent::Cells { .. } | WorkerEvent::CellsProgress { .. } | WorkerEvent::CellsFailed { .. }) => {
                 self.file_cells_event(ev);
+                None
+            }
+            WorkerEvent::Explained { id, result } => {
+                self.explained(id, result);
                 None
             }
             WorkerEvent::Panicked(msg) => {

@@ -106,6 +106,12 @@ pub enum Action {
     PanelGate,
     /// Saturation view: the next of the points nearest the cursor.
     PanelNext,
+    /// Inspect: the explain panel in place of the heatmaps, or back.
+    ExplainPanel,
+    /// Inspect: colour the text by the colouring unit's memory writes, or back.
+    MemoryColour,
+    /// Inspect: the colouring unit becomes the next pinned unit.
+    NextPinned,
 }
 
 impl Action {
@@ -185,6 +191,9 @@ impl Action {
         Action::PanelSide(1),
         Action::PanelGate,
         Action::PanelNext,
+        Action::ExplainPanel,
+        Action::MemoryColour,
+        Action::NextPinned,
     ];
 }
 
