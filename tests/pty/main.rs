@@ -10,5 +10,6 @@
 mod harness;
 
 mod cells_panel;
+mod explain_panel;
 mod intervene;
 mod playground;

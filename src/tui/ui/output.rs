@@ -179,15 +179,15 @@ pub fn render_with_memory(
         ColorMode::Cell => title.push_str(&format!("· tanh(c) of {}: red − blue + ", view.name(view.unit()))),
         ColorMode::Memory => {
             let name = view.unit();
-            title.push_str(&match memory {
+            match memory {
+                // The whole title, without "output": at 80 columns it has 34.
                 Some(e) => {
-                    let half =
-                        e.memory.half_life.map_or("no half-life".into(), |m| format!("half-life {m} (underlined)"));
-                    format!("· memory of {name}, {half} · w_s red − blue + ")
+                    let half = e.memory.half_life.map_or("no half-life".into(), |m| format!("half-life {m}"));
+                    title = format!(" memory of {name} · {half} (underlined) · w_s red − blue + ");
                 }
-                None if focus.inspecting => format!("· memory of {name}: computing… "),
-                None => format!("· memory of {name}: at the inspect cursor (Tab) "),
-            })
+                None if focus.inspecting => title.push_str(&format!("· memory of {name}: computing… ")),
+                None => title.push_str(&format!("· memory of {name}: at the inspect cursor (Tab) ")),
+            }
         }
     }
     if !search.matches.is_empty() {
