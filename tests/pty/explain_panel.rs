@@ -29,7 +29,8 @@ fn the_explain_panel_follows_the_cursor() {
     pty.wait_for("the playground", |s| s.contents().contains("prompt · live preview on"));
     pty.send("ROMEO:\x1b\rBut soft, what light");
     pty.wait_for("the preview's end", |s| {
-        s.contents().contains("│ idle │") && s.contents().contains("But soft, what light")
+        // The output's line (the prompt box shows it after "ROMEO:⏎").
+        s.contents().contains("│ idle │") && s.contents().contains("│But soft, what light")
     });
     pty.send("\t");
     pty.wait_for("inspect", |s| s.contents().contains("inspecting"));
