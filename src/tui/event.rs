@@ -30,6 +30,9 @@ pub enum WorkerEvent {
     CellsFailed { id: u64, message: String },
     /// Snapshot `index` of the timeline is the model's weights now.
     SnapshotLoaded { index: usize },
+    /// The answer to explain request `id`: the explanation, or why there
+    /// is none (one line).
+    Explained { id: u64, result: Result<Box<crate::analysis::explain::Explanation>, String> },
     /// The worker panicked; the app must restore the terminal and exit.
     Panicked(String),
 }

@@ -11,6 +11,7 @@ mod harness;
 
 mod attribute;
 mod cells_panel;
+mod explain_panel;
 mod intervene;
 mod playground;
 mod timeline;

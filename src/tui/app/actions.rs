@@ -34,6 +34,11 @@ impl App {
             | Action::PanelGate
             | Action::PanelNext => return self.analysis_action(action),
             Action::Snapshot(by) => return self.step_snapshot(by as i32),
+            Action::ExplainPanel | Action::MemoryColour | Action::NextPinned => return self.explain_action(action),
+            Action::CellByNumber => {
+                self.explain.cell_box_from_inspect = self.mode == Mode::Inspect;
+                self.control(action)
+            }
             Action::Edit(e) => return self.edit(e),
             Action::Submit => return self.submit(),
             Action::Cancel => return self.cancel(),
@@ -71,7 +76,6 @@ impl App {
             | Action::Cell(_)
             | Action::CellMostActive
             | Action::TogglePreview
-            | Action::CellByNumber
             | Action::Load
             | Action::Save
             | Action::Help
@@ -234,7 +238,7 @@ impl App {
                     Mode::Save => "save cancelled",
                     _ => "load cancelled",
                 };
-                self.mode = Mode::Typing;
+                self.mode = if self.mode == Mode::Cell { self.after_cell_box() } else { Mode::Typing };
                 self.info(what);
                 None
             }
@@ -318,9 +322,13 @@ impl App {
         };
         match unit.and_then(|u| u.check(&dims)) {
             Ok(u) => {
+                let memory = self.view.color == super::ColorMode::Memory;
                 self.view.layer = u.layer;
                 self.view.set_cell(u.index);
-                self.mode = Mode::Typing;
+                if memory {
+                    self.view.color = super::ColorMode::Memory;
+                }
+                self.mode = self.after_cell_box();
                 self.info(format!("colouring by {u}"));
             }
             Err(e) => {

@@ -6,6 +6,7 @@
 
 mod actions;
 pub mod analyses;
+pub mod explain;
 pub mod intervene;
 pub mod prompt;
 pub mod run;
@@ -111,6 +112,8 @@ pub struct App {
     pub analyses: Analyses,
     /// A training run's snapshots (`play --replay DIR`), if open.
     pub timeline: Option<Timeline>,
+    /// The explain panel's and the memory colouring's request and answer.
+    pub explain: explain::ExplainState,
 }
 
 impl App {
@@ -135,6 +138,7 @@ impl App {
             interventions: Interventions::default(),
             analyses: Analyses::default(),
             timeline: None,
+            explain: explain::ExplainState::default(),
         };
         app.name_cells();
         if let Some(w) = app.model.warnings.first().cloned() {
@@ -170,7 +174,7 @@ impl App {
     /// When the main loop should wake up even without events: a pending
     /// preview, a message to take down, or at once for an analysis under way.
     pub fn deadline(&self) -> Option<Instant> {
-        if self.analyses.busy() {
+        if self.analyses.busy() || self.explain_owed() {
             return Some(self.now);
         }
         let expiry = self.message.as_ref().map(|m| m.until);
@@ -197,7 +201,8 @@ impl App {
                     None
                 }
             }
-            _ => None,
+            // The explanation at the inspect cursor (never while typing).
+            _ => self.explain_request(),
         }
     }
 
@@ -264,6 +269,10 @@ impl App {
             }
             WorkerEvent::SnapshotLoaded { index } => {
                 self.snapshot_loaded(index);
+                None
+            }
+            WorkerEvent::Explained { id, result } => {
+                self.explained(id, result);
                 None
             }
             WorkerEvent::Panicked(msg) => {

@@ -14,6 +14,9 @@ pub enum Panel {
     Cells,
     /// Gate saturation over the history.
     Saturation,
+    /// The colouring unit's cell at the inspect cursor, with its gates'
+    /// terms (`app/explain.rs`).
+    Explain,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +26,9 @@ pub enum ColorMode {
     Surprise,
     /// By one cell's activation, tanh(c).
     Cell,
+    /// By the colouring unit's memory writes w_s at the inspect cursor
+    /// (`app/explain.rs`).
+    Memory,
 }
 
 pub struct View {
@@ -162,7 +168,7 @@ impl View {
         self.color = match self.color {
             ColorMode::Plain => ColorMode::Surprise,
             ColorMode::Surprise => ColorMode::Cell,
-            ColorMode::Cell => ColorMode::Plain,
+            ColorMode::Cell | ColorMode::Memory => ColorMode::Plain,
         }
     }
 }

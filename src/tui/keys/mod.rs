@@ -108,6 +108,12 @@ pub enum Action {
     PanelNext,
     /// Timeline: the previous (−1) or next (+1) training snapshot.
     Snapshot(i8),
+    /// Inspect: the explain panel in place of the heatmaps, or back.
+    ExplainPanel,
+    /// Inspect: colour the text by the colouring unit's memory writes, or back.
+    MemoryColour,
+    /// Inspect: the colouring unit becomes the next pinned unit.
+    NextPinned,
 }
 
 impl Action {
@@ -189,6 +195,9 @@ impl Action {
         Action::PanelNext,
         Action::Snapshot(-1),
         Action::Snapshot(1),
+        Action::ExplainPanel,
+        Action::MemoryColour,
+        Action::NextPinned,
     ];
 }
 

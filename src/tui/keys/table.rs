@@ -259,6 +259,33 @@ pub const BINDINGS: &[Binding] = &[
         "span search: mark the end at the cursor and search (shown layer, c, threshold 0.3, pads 1/0); \
          the selected units are pinned, the matches highlighted",
     ),
+    hinted(
+        b(
+            INSPECT,
+            &[alt('x')],
+            A::ExplainPanel,
+            "x (inspect)",
+            "explain panel: the colouring unit's cell at the cursor (c′ ×f + i·g → c → tanh ×o → h) and each \
+             gate's largest terms, in place of the heatmaps; x closes",
+        ),
+        7,
+        "x explain",
+    ),
+    b(
+        INSPECT,
+        &[alt('M')],
+        A::MemoryColour,
+        "M (inspect)",
+        "colour the text by the colouring unit's memory writes w_s at the cursor (what its cell holds came \
+         from there), the half-life underlined; M again: by its activation",
+    ),
+    b(
+        INSPECT,
+        &[alt('y')],
+        A::NextPinned,
+        "y (inspect)",
+        "colouring unit (and the one explained): the next pinned unit; # types any lK:U",
+    ),
     hinted(b(INSPECT, &[alt('j')], A::NextMatch(1), "j (inspect)", "cursor to the next search match"), 6, "j match"),
     b(INSPECT, &[alt('J')], A::NextMatch(-1), "J (inspect)", "cursor to the previous search match"),
     hinted(b(PANEL, &[plain(K::Up)], A::ListMove(-1), "↑ (panel)", "select the row above / cursor up"), 0, "↑↓ select"),

@@ -3,6 +3,7 @@
 
 pub mod cells;
 pub mod compare;
+pub mod explain;
 pub mod gates;
 pub mod help;
 pub mod intervene;
@@ -75,15 +76,27 @@ pub fn draw(frame: &mut Frame, app: &App) {
     let compare = app.interventions.shown();
     match compare {
         Some(c) => compare::render(c, &app.run, a.output, buf),
-        None => output::render(&app.run, &app.view, &app.analyses.search, focus, a.output, buf),
+        None => {
+            let memory = app.explanation().and_then(|r| r.as_ref().ok());
+            output::render_with_memory(&app.run, &app.view, &app.analyses.search, focus, memory, a.output, buf)
+        }
     }
+    // The explain panel takes the heatmaps' column down to the prompt (the
+    // next-character panel's place), the norm chart the output's width.
+    let (norms, topk) = match app.view.panel {
+        Panel::Explain => (Rect { width: a.gates.x - a.norms.x, ..a.norms }, None),
+        _ => (a.norms, Some(a.topk)),
+    };
     match app.view.panel {
         Panel::Gates => gates::render(&app.run, &app.view, focus, a.gates, buf),
         Panel::Cells => cells::render(app, a.gates, buf),
         Panel::Saturation => saturation::render(app, a.gates, buf),
+        Panel::Explain => explain::render(app, Rect { height: a.prompt.y - a.gates.y, ..a.gates }, buf),
     }
-    norms::render_with_baseline(&app.run, compare.map(|c| &c.baseline[..]), &app.view, focus, a.norms, buf);
-    topk::render(&app.run, focus, a.topk, buf);
+    norms::render_with_baseline(&app.run, compare.map(|c| &c.baseline[..]), &app.view, focus, norms, buf);
+    if let Some(topk) = topk {
+        topk::render(&app.run, focus, topk, buf);
+    }
     let cursor = prompt::render(app, a.prompt, buf);
     status::render(app, a.status, buf);
     intervene::render_list(app, Rect { height: a.prompt.y - area.y, ..area }, buf);

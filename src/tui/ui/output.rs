@@ -4,6 +4,7 @@
 //! surprise (probability of each character), or one unit's activation.
 
 use super::{theme, Focus};
+use crate::analysis::explain::Explanation;
 use crate::tui::app::analyses::SpanSearch;
 use crate::tui::app::{ColorMode, Run, RunKind, View};
 use crate::tui::text::{control_picture, glyph, lone_mark, Glyph};
@@ -90,7 +91,24 @@ fn layout(run: &Run, start: usize, end: usize, width: u16) -> Vec<Vec<Cell>> {
     lines
 }
 
-fn style_for(run: &Run, view: &View, search: &SpanSearch, focus: Focus, i: usize) -> Style {
+/// The memory colouring: each step's write w_s at the explained step (the
+/// steps of the text read, which are the ring's), scaled to the largest
+/// |w_s|, and the step the half-life reaches back to.
+struct Shade<'a> {
+    writes: &'a [f64],
+    largest: f64,
+    mark: Option<usize>,
+}
+
+impl<'a> Shade<'a> {
+    fn of(e: &'a Explanation) -> Self {
+        let largest = e.memory.writes.iter().map(|w| w.abs()).filter(|w| w.is_finite()).fold(0.0, f64::max);
+        let mark = e.memory.half_life.and_then(|m| e.step.checked_sub(m));
+        Self { writes: &e.memory.writes, largest, mark }
+    }
+}
+
+fn style_for(run: &Run, view: &View, search: &SpanSearch, focus: Focus, shade: Option<&Shade>, i: usize) -> Style {
     let step = &run.steps[i];
     let mut style = if step.is_prompt {
         Style::new().fg(theme::PROMPT).add_modifier(Modifier::BOLD)
@@ -111,6 +129,15 @@ fn style_for(run: &Run, view: &View, search: &SpanSearch, focus: Focus, i: usize
                 style = style.bg(theme::cell(v.tanh())).fg(Color::Black);
             }
         }
+        ColorMode::Memory => {
+            if let Some((s, &w)) = shade.and_then(|s| Some((s, s.writes.get(i)?))) {
+                let v = if s.largest > 0.0 { (w / s.largest) as f32 } else { 0.0 };
+                style = style.bg(theme::cell(v)).fg(Color::Black);
+                if s.mark == Some(i) {
+                    style = style.add_modifier(Modifier::UNDERLINED | Modifier::BOLD);
+                }
+            }
+        }
     }
     // The span search: the searched span, its matches (the one jumped to
     // brighter), and a start marked but not yet ended.
@@ -127,6 +154,21 @@ fn style_for(run: &Run, view: &View, search: &SpanSearch, focus: Focus, i: usize
 }
 
 pub fn render(run: &Run, view: &View, search: &SpanSearch, focus: Focus, area: Rect, buf: &mut Buffer) {
+    render_with_memory(run, view, search, focus, None, area, buf)
+}
+
+/// `render`, with the explanation at the cursor that the memory colouring
+/// reads (None while it is not there).
+pub fn render_with_memory(
+    run: &Run,
+    view: &View,
+    search: &SpanSearch,
+    focus: Focus,
+    memory: Option<&Explanation>,
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    let shade = memory.map(Shade::of);
     let mut title = String::from(" output ");
     if run.kind == RunKind::Preview && !run.steps.is_empty() {
         title.push_str("· preview ");
@@ -135,6 +177,18 @@ pub fn render(run: &Run, view: &View, search: &SpanSearch, focus: Focus, area: R
         ColorMode::Plain => {}
         ColorMode::Surprise => title.push_str("· surprise: red = unexpected "),
         ColorMode::Cell => title.push_str(&format!("· tanh(c) of {}: red − blue + ", view.name(view.unit()))),
+        ColorMode::Memory => {
+            let name = view.unit();
+            match memory {
+                // The whole title, without "output": at 80 columns it has 34.
+                Some(e) => {
+                    let half = e.memory.half_life.map_or("no half-life".into(), |m| format!("half-life {m}"));
+                    title = format!(" memory of {name} · {half} (underlined) · w_s red − blue + ");
+                }
+                None if focus.inspecting => title.push_str(&format!("· memory of {name}: computing… ")),
+                None => title.push_str(&format!("· memory of {name}: at the inspect cursor (Tab) ")),
+            }
+        }
     }
     if !search.matches.is_empty() {
         title.push_str(&format!("· {} matches (j) ", search.matches.len()));
@@ -176,7 +230,7 @@ pub fn render(run: &Run, view: &View, search: &SpanSearch, focus: Focus, area: R
         let mut x = inner.x;
         let y = inner.y + row as u16;
         for cell in line {
-            let style = style_for(run, view, search, focus, cell.step);
+            let style = style_for(run, view, search, focus, shade.as_ref(), cell.step);
             buf.set_stringn(x, y, &cell.sym, cell.width as usize, style);
             x += cell.width;
         }

@@ -99,6 +99,7 @@ fn first_line(app: &App, w: usize) -> Vec<Part> {
         ColorMode::Plain => {}
         ColorMode::Surprise => view.push_str(" · surprise"),
         ColorMode::Cell => view.push_str(&format!(" · colour {}", app.view.name(app.view.unit()))),
+        ColorMode::Memory => view.push_str(&format!(" · memory of {}", app.view.name(app.view.unit()))),
     }
     parts.push(plain(2, view));
     if !app.view.pins.is_empty() {

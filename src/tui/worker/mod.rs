@@ -7,6 +7,7 @@
 //! one step. Every failure becomes an event; a panic is caught and reported
 //! as `WorkerEvent::Panicked`.
 
+mod explain;
 mod file_cells;
 mod prompt_cache;
 mod timeline;
@@ -74,6 +75,16 @@ pub enum WorkerCmd {
         index: usize,
         path: PathBuf,
         reread: Option<Reread>,
+    },
+    /// Explain `unit` at `step` of the model reading `text` from a zero
+    /// state, listing `top` terms per input (`analysis::explain`); the
+    /// answer is `Explained`. A newer request replaces one not yet answered.
+    Explain {
+        id: u64,
+        text: String,
+        step: usize,
+        unit: crate::model::Unit,
+        top: usize,
     },
     Shutdown,
 }
@@ -163,6 +174,8 @@ pub struct Worker {
     /// first request (tests use short prompts and a short interval).
     pub snapshot_every: usize,
     fault: bool,
+    /// The explain request waiting, and the gates of the text explained last.
+    explain: explain::ExplainWork,
 }
 
 /// What the thread does after a command or a unit of work.
@@ -187,6 +200,7 @@ impl Worker {
             prompt_chars_read: 0,
             snapshot_every: SNAPSHOT_EVERY,
             fault: std::env::var("GATESCOPE_FAULT").is_ok_and(|v| v == "worker-panic"),
+            explain: explain::ExplainWork::default(),
         }
     }
 
@@ -200,7 +214,7 @@ impl Worker {
 
     /// Whether there is work to do without a new command.
     pub fn busy(&self) -> bool {
-        self.job.is_some() && !self.paused
+        self.explain.pending() || (self.job.is_some() && !self.paused)
     }
 
     pub fn handle(&mut self, cmd: WorkerCmd) -> Flow {
@@ -227,12 +241,14 @@ impl Worker {
                     self.cancel();
                     self.generator = Generator::new(&ck.model, self.sampling);
                     self.cache = None;
+                    self.explain = explain::ExplainWork::default();
                     return self.send(WorkerEvent::Loaded(model_info(&ck)));
                 }
                 Err(e) => return self.send(WorkerEvent::LoadFailed(one_line(&e))),
             },
             WorkerCmd::FileCells { id, path, top } => return self.file_cells(id, &path, top),
             WorkerCmd::Snapshot { index, path, reread } => return self.snapshot(index, &path, reread),
+            WorkerCmd::Explain { id, text, step, unit, top } => self.explain.ask(id, text, step, unit, top),
             WorkerCmd::Shutdown => return Flow::Exit,
         }
         Flow::Continue
@@ -291,6 +307,10 @@ impl Worker {
     /// One unit of work: the next chunk of the prompt, or one generated
     /// character, or the end of the request.
     pub fn step(&mut self) -> Flow {
+        // An explanation is asked for at the inspect cursor: it goes first.
+        if self.explain.pending() {
+            return self.explain_step();
+        }
         let Some(job) = self.job.as_ref() else { return Flow::Continue };
         if job.read < job.prompt.len() {
             return self.read_prompt_chunk();

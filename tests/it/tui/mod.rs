@@ -5,6 +5,7 @@
 mod analyses;
 mod cells_file;
 mod editing;
+mod explain_panel;
 mod intervene;
 mod keys;
 mod prompt_cache;

@@ -142,7 +142,7 @@ impl App {
                 self.analyses.cells_row = row.clamp(0, rows.saturating_sub(1) as isize) as usize;
             }
             Panel::Saturation => self.analyses.sat_cursor.move_by(dx, dy),
-            Panel::Gates => {}
+            Panel::Gates | Panel::Explain => {}
         }
     }
 
@@ -161,7 +161,7 @@ impl App {
                 }
             }
             Panel::Saturation => self.analyses.selected_point().map(|p| p.0),
-            Panel::Gates => None,
+            Panel::Gates | Panel::Explain => None,
         };
         let Some(u) = unit else {
             self.info("nothing to pin yet: the analysis has not finished");
