@@ -373,6 +373,10 @@ fn app_for(context: Context, action: Action, empty_prompt: bool) -> App {
         Action::TopP(1) => {
             app.update(alt('p'));
         }
+        // The seed stops at 0: a step up first.
+        Action::Seed(-1) => {
+            app.update(alt('S'));
+        }
         // Alt-r recomputes a panel that is shown: open one, give the keys back.
         Action::Recompute if context != Context::Panel => {
             app.update(alt('C'));

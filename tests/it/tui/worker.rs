@@ -401,7 +401,6 @@ fn a_file_catalogue_is_the_cli_catalogue_of_its_first_characters() {
             "character 'Q' (U+0051) at offset 9 is not in the model's vocabulary",
         ),
         (bad("empty.txt", Some(b"")), "file is empty"),
-        (bad("one.txt", Some(b"R")), "at least two"),
     ];
     for (k, (path, needle)) in cases.into_iter().enumerate() {
         let id = 10 + k as u64;
@@ -413,6 +412,17 @@ fn a_file_catalogue_is_the_cli_catalogue_of_its_first_characters() {
             }
             other => panic!("{needle}: {other:?}"),
         }
+    }
+    // One character is read as `gatescope cells --chars 1` reads it: a
+    // catalogue in which every feature is constant.
+    let one = bad("one.txt", Some(b"R"));
+    assert_eq!(w.handle(WorkerCmd::FileCells { id: 20, path: one, top: 3 }), Flow::Continue);
+    match drain(&rx).last() {
+        Some(WorkerEvent::Cells { id: 20, catalogue, .. }) => {
+            assert_eq!(catalogue.chars, 1);
+            assert!(catalogue.features.iter().all(|f| f.constant && f.units.is_empty()));
+        }
+        other => panic!("one character: {other:?}"),
     }
     w.start(30, "RO", 2);
     assert_eq!(run_to_end(&mut w, &rx, 30).len(), 4, "the worker carries on");
