@@ -176,7 +176,7 @@ fn replay_equals_cells_and_eval_on_every_snapshot_and_the_reference_on_two() {
     let prefix = f.snapshots.parent().unwrap().join("prefix.txt");
     std::fs::write(&prefix, test_text().chars().take(f.chars).collect::<String>()).unwrap();
     let features = replay["features"].as_array().unwrap();
-    assert_eq!(features.len(), 12, "every catalogue feature by default");
+    assert_eq!(features.len(), gatescope::analysis::features::FEATURES, "every catalogue feature by default");
     let mut compared = 0;
     for (k, p) in files.iter().enumerate() {
         let args = ["eval", "--checkpoint", p.to_str().unwrap(), "--data", prefix.to_str().unwrap()];
@@ -191,9 +191,16 @@ fn replay_equals_cells_and_eval_on_every_snapshot_and_the_reference_on_two() {
             assert!((loss - eval).abs() < 6e-5, "step {}: {loss} against eval's {eval}", steps[k]);
         }
     }
+    let mut measured = 0;
     for feat in features {
         let name = feat["name"].as_str().unwrap();
         let last = listed(&cells[files.len() - 1], name);
+        if last.is_empty() {
+            // Constant over the text (no '#' in it, say): no unit at any step.
+            assert!(feat["final"].is_null(), "{name}");
+            continue;
+        }
+        measured += 1;
         let (fu, fs) = (&last[0].0, &last[0].1);
         assert_eq!(feat["final"]["unit"], fu.as_str(), "{name}");
         assert_eq!(feat["final"]["state"], fs.as_str(), "{name}");
@@ -215,7 +222,8 @@ fn replay_equals_cells_and_eval_on_every_snapshot_and_the_reference_on_two() {
         let end = points.last().unwrap();
         assert_eq!(end["best"]["r"], end["final_r"], "{name}");
     }
-    assert_eq!(compared, 12 * 5 * 2);
+    assert!(measured >= 12, "the text varies every Shakespeare feature");
+    assert_eq!(compared, measured * 5 * 2);
     // Some feature's best unit must change over training, or `final_r` was never more than `best` again.
     assert!(
         features.iter().any(|f| f["snapshots"].as_array().unwrap().iter().any(|p| p["best"]["r"] != p["final_r"])),
@@ -242,6 +250,10 @@ fn replay_equals_cells_and_eval_on_every_snapshot_and_the_reference_on_two() {
             assert!((point["nats_per_char"].as_f64().unwrap() - loss).abs() < 1e-4, "step {}: loss", steps[k]);
             let all = listed(cat, name);
             let best = &point["best"];
+            if feat["final"].is_null() {
+                assert!(all.is_empty() && best.is_null(), "{name}: constant for the reference too");
+                continue;
+            }
             assert_eq!(best["unit"].as_str().unwrap(), all[0].0, "{name} at step {}", steps[k]);
             assert_eq!(best["state"].as_str().unwrap(), all[0].1, "{name} at step {}", steps[k]);
             assert!((best["r"].as_f64().unwrap() - all[0].2).abs() < 1e-3, "{name}");
