@@ -34,13 +34,17 @@ pub struct Timeline {
     pub shown: usize,
     /// The snapshot last asked for (`shown` once the worker answers).
     pub wanted: usize,
+    /// The text the live reread reads (its request id, prompt and
+    /// continuation). While it streams in, the run holds only part of it: a
+    /// step taken meanwhile reads this text, not the part on screen.
+    pub reading: Option<(u64, String, String)>,
 }
 
 impl Timeline {
     /// A timeline on `shown`, the snapshot the worker loaded first.
     pub fn new(snapshots: Vec<SnapshotInfo>, shown: usize) -> Self {
         assert!(shown < snapshots.len(), "a timeline shows one of its snapshots");
-        Self { snapshots, shown, wanted: shown }
+        Self { snapshots, shown, wanted: shown, reading: None }
     }
 
     /// `snapshot 3/29 · step 750 · val 1.83` for the snapshot in place; the
@@ -93,12 +97,20 @@ impl App {
     /// Begin a request for the text on screen (the run's prompt and what it
     /// generated so far), keeping the inspect cursor where it is.
     fn reread(&mut self) -> Option<Reread> {
-        if self.run.steps.is_empty() {
-            return None;
-        }
-        let prompt = self.run.prompt.clone();
-        let continuation: String = self.run.steps.iter().filter(|s| !s.is_prompt).map(|s| s.ch).collect();
+        let in_flight = self
+            .timeline
+            .as_ref()
+            .and_then(|t| t.reading.clone())
+            .filter(|(id, ..)| self.run.active == Some(*id) && self.run.is_running());
+        let (prompt, continuation) = match in_flight {
+            Some((_, prompt, continuation)) => (prompt, continuation),
+            None if self.run.steps.is_empty() => return None,
+            None => (self.run.prompt.clone(), self.run.steps.iter().filter(|s| !s.is_prompt).map(|s| s.ch).collect()),
+        };
         let id = self.run.begin(self.run.kind, prompt.clone());
+        if let Some(t) = self.timeline.as_mut() {
+            t.reading = Some((id, prompt.clone(), continuation.clone()));
+        }
         self.run_started();
         self.analyses.search.clear();
         if self.mode == Mode::Inspect {

@@ -84,6 +84,46 @@ fn the_step_keys_ask_for_the_neighbouring_snapshot_with_the_text_on_screen() {
     assert_eq!(last.update(alt('>')), None, "the last snapshot has no older one");
 }
 
+/// A step taken while the last one's reread still streams in reads the
+/// whole text again, not the part of it that has arrived (none, here, and
+/// then the prompt and two characters).
+#[test]
+fn a_step_during_a_reread_reads_the_whole_text() {
+    let m = model();
+    let mut app = with_timeline(run(App::new(info(&m)), &m, "ROMEO:", 12));
+    let generated = continuation(&app);
+    let Some(WorkerCmd::Snapshot { reread: Some(first), .. }) = app.update(alt('<')) else { panic!("a step") };
+    app.update(Event::Worker(WorkerEvent::SnapshotLoaded { index: 3 }));
+    let Some(WorkerCmd::Snapshot { index: 2, reread: Some(second), .. }) = app.update(alt('<')) else {
+        panic!("a step before any of the reread's steps came")
+    };
+    assert_eq!((second.prompt.as_str(), second.continuation.as_str()), ("ROMEO:", generated.as_str()));
+    assert_ne!(second.id, first.id);
+    app.update(Event::Worker(WorkerEvent::SnapshotLoaded { index: 2 }));
+    let mut g = Generator::new(&m, Sampling::default());
+    for s in g.feed_prompt("ROMEO:").unwrap() {
+        app.update(Event::Worker(WorkerEvent::Step { id: second.id, step: s.into() }));
+    }
+    for ch in second.continuation.chars().take(2) {
+        let s = g.force_step(ch).unwrap();
+        app.update(Event::Worker(WorkerEvent::Step { id: second.id, step: s.into() }));
+    }
+    assert_eq!(continuation(&app).chars().count(), 2, "part of the reread is in");
+    let Some(WorkerCmd::Snapshot { index: 3, reread: Some(third), .. }) = app.update(alt('>')) else {
+        panic!("a step during the reread")
+    };
+    assert_eq!(third.continuation, generated, "the whole text, not the part on screen");
+    // Once a reread has ended (here, stopped after two characters), the
+    // text on screen is what a step reads.
+    for ch in third.continuation.chars().take(2) {
+        let s = g.force_step(ch).unwrap();
+        app.update(Event::Worker(WorkerEvent::Step { id: third.id, step: s.into() }));
+    }
+    app.update(Event::Worker(WorkerEvent::Done { id: third.id }));
+    let Some(WorkerCmd::Snapshot { reread: Some(fourth), .. }) = app.update(alt('<')) else { panic!("a step") };
+    assert_eq!(fourth.continuation, generated.chars().take(2).collect::<String>());
+}
+
 #[test]
 fn without_text_or_a_timeline_a_step_asks_nothing_to_be_read() {
     let m = model();
