@@ -28,6 +28,9 @@ pub enum WorkerEvent {
     Cells { id: u64, path: std::path::PathBuf, catalogue: Box<crate::analysis::Catalogue> },
     /// File analysis `id` could not run (a bad file); one line.
     CellsFailed { id: u64, message: String },
+    /// The `Load` just answered by `Loaded` was a folder of a training run's
+    /// snapshots, in step order; the newest is the one loaded.
+    RunOpened(Vec<crate::model::snapshot::Snapshot>),
     /// Snapshot `index` of the timeline is the model's weights now.
     SnapshotLoaded { index: usize },
     /// The answer to explain request `id`: the explanation, or why there

@@ -254,7 +254,7 @@ impl App {
             }
             WorkerEvent::Done { id } => {
                 self.run.done(id);
-                None
+                self.reread_done(id)
             }
             WorkerEvent::Failed { id, message } => {
                 if self.run.active == Some(id) {
@@ -267,8 +267,9 @@ impl App {
                 self.file_cells_event(ev);
                 None
             }
-            WorkerEvent::SnapshotLoaded { index } => {
-                self.snapshot_loaded(index);
+            WorkerEvent::SnapshotLoaded { index } => self.snapshot_loaded(index),
+            WorkerEvent::RunOpened(snapshots) => {
+                self.run_opened(&snapshots);
                 None
             }
             WorkerEvent::Explained { id, result } => {

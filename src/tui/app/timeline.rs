@@ -4,7 +4,8 @@
 //! another snapshot and for the text on screen to be read again through it;
 //! pins, the colouring unit and the interventions are unit ids, and stay.
 
-use super::{App, Mode, RunState};
+use super::analyses::JobKind;
+use super::{App, Mode, Panel, RunState};
 use crate::model::snapshot::Snapshot;
 use crate::tui::worker::{Reread, WorkerCmd};
 use std::path::PathBuf;
@@ -73,6 +74,14 @@ impl App {
         self.timeline = Some(timeline);
     }
 
+    /// A folder of snapshots given to the load box: its newest is in place.
+    pub(super) fn run_opened(&mut self, snapshots: &[Snapshot]) {
+        let infos: Vec<SnapshotInfo> = snapshots.iter().map(SnapshotInfo::new).collect();
+        let newest = infos.len() - 1;
+        self.info(format!("loaded {} snapshots; Alt-< and Alt-> step through them", infos.len()));
+        self.timeline = Some(Timeline::new(infos, newest));
+    }
+
     /// Step `by` snapshots (−1 younger, +1 older), reading the text on
     /// screen again through the new weights.
     pub(super) fn step_snapshot(&mut self, by: i32) -> Option<WorkerCmd> {
@@ -121,15 +130,54 @@ impl App {
         Some(Reread { id, prompt, continuation })
     }
 
-    /// The worker's answer to a `Snapshot`.
-    pub(super) fn snapshot_loaded(&mut self, index: usize) {
-        if let Some(t) = self.timeline.as_mut() {
-            t.shown = index;
-            // The status line names the file whose weights are in place.
-            if let Some(name) = t.snapshots[index].path.file_name() {
-                self.model.name = name.to_string_lossy().into_owned();
-            }
+    /// The worker's answer to a `Snapshot`. Without a text to read again,
+    /// the panel on screen is measured again at once; otherwise once the
+    /// reread is done (`reread_done`).
+    pub(super) fn snapshot_loaded(&mut self, index: usize) -> Option<WorkerCmd> {
+        let t = self.timeline.as_mut()?;
+        t.shown = index;
+        // The status line names the file whose weights are in place.
+        if let Some(name) = t.snapshots[index].path.file_name() {
+            self.model.name = name.to_string_lossy().into_owned();
         }
+        let reading = t.reading.as_ref().is_some_and(|(id, ..)| self.run.active == Some(*id));
+        if reading {
+            None
+        } else {
+            self.measure_panel_again()
+        }
+    }
+
+    /// Request `id` has ended: when it was a snapshot's reread, the cells
+    /// panel or saturation view on screen described the weights before the
+    /// step, so it is measured again over the text as read now.
+    pub(super) fn reread_done(&mut self, id: u64) -> Option<WorkerCmd> {
+        let t = self.timeline.as_mut()?;
+        if t.reading.as_ref().is_none_or(|(r, ..)| *r != id) {
+            return None;
+        }
+        t.reading = None;
+        self.measure_panel_again()
+    }
+
+    /// The cells panel over a file is asked of the worker again (through the
+    /// weights now in place); over the history, or the saturation view, it
+    /// is recomputed here. A file's catalogue not on screen is dropped: it
+    /// described the weights before.
+    fn measure_panel_again(&mut self) -> Option<WorkerCmd> {
+        let file = self.analyses.file.as_ref().map(|f| f.path.clone());
+        let file = file.or_else(|| self.analyses.file_job.as_ref().map(|j| j.path.clone()));
+        match (self.view.panel, file) {
+            (Panel::Cells, Some(path)) => return Some(self.ask_file_cells(path)),
+            (_, Some(_)) => self.back_to_history(),
+            _ => {}
+        }
+        match self.view.panel {
+            Panel::Cells if self.run.steps.len() >= 2 => self.start_job(JobKind::Catalogue),
+            Panel::Saturation if self.run.steps.len() >= 2 => self.start_job(JobKind::Saturation),
+            _ => {}
+        }
+        None
     }
 
     /// A snapshot could not be read: the weights are the shown one's.

@@ -226,15 +226,16 @@ pub const BINDINGS: &[Binding] = &[
         "recompute the cells panel / saturation view over the current history (from a file's catalogue too)",
     ),
     // Not Alt-[ / Alt-]: ESC [ begins the terminal's own escape sequences.
+    // In the panel too: the cells panel is measured again for each snapshot.
     b(
-        TYPING_OR_INSPECT,
+        TYPING_INSPECT_OR_PANEL,
         &[alt('<')],
         A::Snapshot(-1),
         "Alt-<",
         "timeline (play --replay DIR): the previous, younger snapshot; the text on screen is read again",
     ),
     b(
-        TYPING_OR_INSPECT,
+        TYPING_INSPECT_OR_PANEL,
         &[alt('>')],
         A::Snapshot(1),
         "Alt->",

@@ -236,22 +236,31 @@ impl Worker {
                 self.sampling = s;
                 self.generator.set_sampling(s);
             }
-            WorkerCmd::Load(path, opts) => match crate::model::load_model_with(Some(&path), &opts) {
-                Ok(ck) => {
-                    self.cancel();
-                    self.generator = Generator::new(&ck.model, self.sampling);
-                    self.cache = None;
-                    self.explain = explain::ExplainWork::default();
-                    return self.send(WorkerEvent::Loaded(model_info(&ck)));
-                }
-                Err(e) => return self.send(WorkerEvent::LoadFailed(one_line(&e))),
-            },
+            WorkerCmd::Load(path, _) if path.is_dir() => return self.load_run(&path),
+            WorkerCmd::Load(path, opts) => {
+                let reply = match self.load(&path, &opts) {
+                    Ok(info) => WorkerEvent::Loaded(info),
+                    Err(e) => WorkerEvent::LoadFailed(one_line(&e)),
+                };
+                return self.send(reply);
+            }
             WorkerCmd::FileCells { id, path, top } => return self.file_cells(id, &path, top),
             WorkerCmd::Snapshot { index, path, reread } => return self.snapshot(index, &path, reread),
             WorkerCmd::Explain { id, text, step, unit, top } => self.explain.ask(id, text, step, unit, top),
             WorkerCmd::Shutdown => return Flow::Exit,
         }
         Flow::Continue
+    }
+
+    /// Put the checkpoint at `path` in place of the model; the old one stays
+    /// when it cannot be read.
+    fn load(&mut self, path: &std::path::Path, opts: &crate::model::LoadOptions) -> anyhow::Result<ModelInfo> {
+        let ck = crate::model::load_model_with(Some(path), opts)?;
+        self.cancel();
+        self.generator = Generator::new(&ck.model, self.sampling);
+        self.cache = None;
+        self.explain = explain::ExplainWork::default();
+        Ok(model_info(&ck))
     }
 
     /// End the live request, if any, and say so with its `Done`: the one

@@ -1,10 +1,11 @@
-//! The playground's timeline, in the worker: a training snapshot's weights
-//! go into the model already loaded (its tensors, in place), and the text on
-//! screen is read again through them.
+//! The playground's timeline, in the worker: a folder of training snapshots
+//! opens as a timeline, a snapshot's weights go into the model already
+//! loaded (its tensors, in place), and the text on screen is read again
+//! through them.
 
 use super::{one_line, Flow, Worker};
 use crate::generate::Generator;
-use crate::model::snapshot::load_into;
+use crate::model::snapshot::{list_snapshots, load_into};
 use crate::tui::event::WorkerEvent;
 use std::path::Path;
 
@@ -46,5 +47,22 @@ impl Worker {
             job.forced = forced;
         }
         flow
+    }
+
+    /// `Load` of a folder: a training run's snapshots (as `play --replay`).
+    /// The whole folder is checked first; the newest snapshot is loaded as
+    /// any checkpoint, then the app is told the run's snapshots.
+    pub fn load_run(&mut self, dir: &Path) -> Flow {
+        let loaded = list_snapshots(dir).and_then(|s| {
+            let newest = &s[s.len() - 1].path;
+            Ok((self.load(newest, &Default::default())?, s))
+        });
+        match loaded {
+            Ok((info, snapshots)) => match self.send(WorkerEvent::Loaded(info)) {
+                Flow::Continue => self.send(WorkerEvent::RunOpened(snapshots)),
+                Flow::Exit => Flow::Exit,
+            },
+            Err(e) => self.send(WorkerEvent::LoadFailed(one_line(&e))),
+        }
     }
 }

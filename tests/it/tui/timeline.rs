@@ -8,12 +8,13 @@ use crate::common::{assert_snapshot, screen};
 use gatescope::generate::Generator;
 use gatescope::model::sample::Sampling;
 use gatescope::model::{save_checkpoint, CharLstm, Unit};
-use gatescope::tui::app::{App, SnapshotInfo, Timeline};
+use gatescope::tui::app::{App, Panel, SnapshotInfo, Timeline};
 use gatescope::tui::event::{Event, WorkerEvent};
 use gatescope::tui::ui;
 use gatescope::tui::worker::{Flow, Reread, Worker, WorkerCmd};
 use gatescope::vocab::Vocab;
 use ratatui::buffer::Buffer;
+use ratatui::crossterm::event::KeyCode;
 use ratatui::layout::Rect;
 use std::path::PathBuf;
 use std::sync::mpsc::channel;
@@ -122,6 +123,68 @@ fn a_step_during_a_reread_reads_the_whole_text() {
     app.update(Event::Worker(WorkerEvent::Done { id: third.id }));
     let Some(WorkerCmd::Snapshot { reread: Some(fourth), .. }) = app.update(alt('<')) else { panic!("a step") };
     assert_eq!(fourth.continuation, generated.chars().take(2).collect::<String>());
+}
+
+/// The reread's steps, read by `m` with teacher forcing, and its end.
+fn deliver(app: &mut App, m: &CharLstm, r: &Reread) {
+    let mut g = Generator::new(m, Sampling::default());
+    for s in g.feed_prompt(&r.prompt).unwrap() {
+        app.update(Event::Worker(WorkerEvent::Step { id: r.id, step: s.into() }));
+    }
+    for ch in r.continuation.chars() {
+        let s = g.force_step(ch).unwrap();
+        app.update(Event::Worker(WorkerEvent::Step { id: r.id, step: s.into() }));
+    }
+}
+
+/// The cells panel on screen is measured again for the snapshot in place:
+/// over the history once the reread is in, over a file by asking the worker
+/// again; a file's catalogue off screen is dropped.
+#[test]
+fn the_cells_panel_is_measured_again_after_a_step() {
+    let m = model();
+    let mut app = with_timeline(run(App::new(info(&m)), &m, "ROMEO:", 40));
+    app.update(alt('C'));
+    while app.analyses.busy() {
+        app.tick(std::time::Instant::now());
+    }
+    let before = app.analyses.catalogue.clone().expect("the panel's catalogue");
+    let Some(WorkerCmd::Snapshot { reread: Some(r), .. }) = app.update(alt('<')) else { panic!("a step") };
+    assert_eq!(app.update(Event::Worker(WorkerEvent::SnapshotLoaded { index: 3 })), None);
+    assert!(!app.analyses.busy(), "nothing to measure before the text is read again");
+    deliver(&mut app, &m, &r);
+    assert_eq!(app.update(Event::Worker(WorkerEvent::Done { id: r.id })), None);
+    assert!(app.analyses.running(true).is_some(), "the catalogue is measured again");
+    while app.analyses.busy() {
+        app.tick(std::time::Instant::now());
+    }
+    let after = app.analyses.catalogue.clone().unwrap();
+    assert_ne!(after.history, before.history, "over the text as read now");
+    assert_eq!(after.steps, before.steps);
+
+    // A file's catalogue on screen: the worker is asked for it again.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("val.txt");
+    std::fs::write(&path, "ROMEO:\nBut soft!\n").unwrap();
+    app.update(alt('F'));
+    type_str(&mut app, path.to_str().unwrap());
+    let cmd = app.update(key(KeyCode::Enter));
+    let Some(WorkerCmd::FileCells { id: first, .. }) = cmd else { panic!("{cmd:?}") };
+    let Some(WorkerCmd::Snapshot { reread: Some(r), .. }) = app.update(alt('<')) else { panic!("a step") };
+    app.update(Event::Worker(WorkerEvent::SnapshotLoaded { index: 2 }));
+    deliver(&mut app, &m, &r);
+    match app.update(Event::Worker(WorkerEvent::Done { id: r.id })) {
+        Some(WorkerCmd::FileCells { id, path: p, top: 3 }) => assert_eq!((p, id > first), (path.clone(), true)),
+        other => panic!("the file's catalogue asked again: {other:?}"),
+    }
+    // Off screen, it is dropped; with no text, the step alone measures again.
+    app.update(alt('C'));
+    assert_ne!(app.view.panel, Panel::Cells);
+    let mut bare = with_timeline(App::new(info(&m)));
+    bare.analyses.file_job = app.analyses.file_job.clone();
+    assert!(matches!(bare.update(alt('<')), Some(WorkerCmd::Snapshot { reread: None, .. })));
+    assert_eq!(bare.update(Event::Worker(WorkerEvent::SnapshotLoaded { index: 3 })), None);
+    assert!(!bare.analyses.has_file(), "a file's catalogue off screen described the weights before");
 }
 
 #[test]
@@ -236,4 +299,40 @@ fn the_worker_reads_the_text_again_through_a_snapshot_written_into_its_model() {
     for ((name, a), (_, b)) in held.named_tensors().into_iter().zip(young.named_tensors()) {
         assert!(a.equal(b), "{name}");
     }
+}
+
+/// The load box given a folder of snapshots opens it as a timeline on the
+/// newest, as `play --replay` does; a folder that is not one run's
+/// snapshots is refused in one line, and the model in place stays.
+#[test]
+fn the_load_box_opens_a_folder_of_snapshots_as_a_timeline() {
+    let text = "ROMEO:\nBut soft, what light through yonder window breaks?\n";
+    let vocab = Vocab::from_text(text).unwrap();
+    let held = CharLstm::random(vocab.clone(), 8, 16, 2, 12);
+    let dir = tempfile::tempdir().unwrap();
+    for (step, seed) in [(1, 11), (5, 13)] {
+        let m = CharLstm::random(vocab.clone(), 8, 16, 2, seed);
+        save_checkpoint(&m, &Default::default(), &dir.path().join(format!("step-{step:06}.safetensors"))).unwrap();
+    }
+    let (tx, rx) = channel();
+    let mut w = Worker::new(&held, tx);
+    let mut app = App::new(info(&held));
+    app.update(ctrl('o'));
+    type_str(&mut app, dir.path().to_str().unwrap());
+    let Some(cmd @ WorkerCmd::Load(..)) = app.update(key(KeyCode::Enter)) else { panic!("the box asks for a load") };
+    assert_eq!(w.handle(cmd), Flow::Continue);
+    for ev in rx.try_iter() {
+        app.update(ev);
+    }
+    let t = app.timeline.as_ref().expect("a timeline");
+    assert_eq!(t.label(), "snapshot 2/2 · step 5");
+    assert_eq!(app.model.name, "step-000005.safetensors");
+    let Some(WorkerCmd::Snapshot { index: 0, path, .. }) = app.update(alt('<')) else { panic!("a step") };
+    assert_eq!(path, dir.path().join("step-000001.safetensors"));
+
+    std::fs::write(dir.path().join("notes.txt"), "x").unwrap();
+    assert_eq!(w.handle(WorkerCmd::Load(dir.path().to_path_buf(), Default::default())), Flow::Continue);
+    let events: Vec<Event> = rx.try_iter().collect();
+    let [Event::Worker(WorkerEvent::LoadFailed(e))] = events.as_slice() else { panic!("{events:?}") };
+    assert!(e.contains("notes.txt: not a snapshot") && !e.contains('\n'), "{e}");
 }

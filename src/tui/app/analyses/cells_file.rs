@@ -95,24 +95,30 @@ impl App {
             return None;
         }
         self.analyses.last_file = typed;
-        self.analyses.file_ids += 1;
-        let id = self.analyses.file_ids;
-        self.analyses.file_job = Some(FileJob { id, path: path.clone(), done: 0, total: FILE_CHARS });
-        // A history catalogue still under way would land under the file's.
-        self.analyses.jobs.retain(|j| j.kind != JobKind::Catalogue);
         self.view.panel = Panel::Cells;
         match self.analyses.file_box_from.take() {
             Some(Mode::Panel) => {}
             from => self.analyses.back_to = Some(from.unwrap_or(Mode::Typing)),
         }
         self.mode = Mode::Panel;
+        Some(self.ask_file_cells(path))
+    }
+
+    /// Ask the worker for the catalogue over the file at `path`, under a new
+    /// id: the reports of one asked earlier are dropped from here on.
+    pub(in crate::tui::app) fn ask_file_cells(&mut self, path: PathBuf) -> WorkerCmd {
+        self.analyses.file_ids += 1;
+        let id = self.analyses.file_ids;
+        self.analyses.file_job = Some(FileJob { id, path: path.clone(), done: 0, total: FILE_CHARS });
+        // A history catalogue still under way would land under the file's.
+        self.analyses.jobs.retain(|j| j.kind != JobKind::Catalogue);
         self.info(format!("analysing {}…", file_name(&path)));
-        Some(WorkerCmd::FileCells { id, path, top: TOP })
+        WorkerCmd::FileCells { id, path, top: TOP }
     }
 
     /// Alt-r in the cells panel: forget the file's catalogue (and any under
     /// way), so the history's shows again.
-    pub(super) fn back_to_history(&mut self) {
+    pub(in crate::tui::app) fn back_to_history(&mut self) {
         if self.analyses.has_file() {
             self.analyses.file = None;
             self.analyses.file_job = None;

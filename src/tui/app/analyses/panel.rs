@@ -103,7 +103,7 @@ impl App {
         }
     }
 
-    pub(super) fn start_job(&mut self, kind: JobKind) {
+    pub(in crate::tui::app) fn start_job(&mut self, kind: JobKind) {
         if self.run.steps.len() < 2 {
             self.error("nothing to analyse yet: type a prompt (the analyses read the prompt and the generated text)");
             return;
