@@ -5,8 +5,8 @@
 //! style and guarantees as `html::page`: self-contained, and nothing the
 //! text holds becomes markup.
 
-use super::html::{cell_colour, STYLE};
-use super::{escape, label, shown};
+use super::html::{cell_colour, foot, head, lines, signed_scale, span, STEP_STYLE};
+use super::{escape, label};
 use std::fmt::Write;
 
 /// What the page says beyond the text and the attributions: plain text,
@@ -56,14 +56,7 @@ pub fn attribution_page(chars: &[char], values: &[f32], meta: &AttributionMeta) 
     let sum: f64 = values.iter().map(|&a| a as f64).sum();
     let title = format!("{} · attribution at step {t}", meta.checkpoint);
     let mut out = String::with_capacity(1024 + chars.len() * 160);
-    let _ = write!(
-        out,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\" />\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\" />\n\
-         <meta name=\"generator\" content=\"gatescope attribute\" />\n<title>{}</title>\n<style>{STYLE}\
-         .after{{color:#999}}\n.now{{outline:2px solid #1d1d1f}}\n</style>\n</head>\n<body>\n",
-        escape(&title)
-    );
+    head(&mut out, "attribute", &title, STEP_STYLE);
     let ch_t = chars.get(t).map_or(String::new(), |&c| label(c));
     let _ = write!(
         out,
@@ -82,15 +75,12 @@ pub fn attribution_page(chars: &[char], values: &[f32], meta: &AttributionMeta) 
         num(meta.f_baseline as f64),
         num(meta.f_x as f64 - meta.f_baseline as f64),
     );
-    let _ = write!(out, "<dt>scale</dt><dd><span class=\"scale\">−{top:.4}<span class=\"bar\">");
-    for i in 0..=10 {
-        let v = -1.0 + 0.2 * i as f32;
-        let _ = write!(out, "<span style=\"background:{}\" title=\"a = {:+.4}\"></span>", cell_colour(v), v * top);
-    }
-    let _ = writeln!(
-        out,
-        "</span>+{top:.4}</span> a<sub>s</sub> / max|a<sub>s</sub>|: hue 0 (red) when ≤ 0, 200 (blue) when &gt; 0; \
-         lightness 100 − 40·|v|; magenta: not a number</dd>"
+    signed_scale(
+        &mut out,
+        f64::from(top),
+        "a",
+        "a<sub>s</sub> / max|a<sub>s</sub>|: hue 0 (red) when ≤ 0, 200 (blue) when &gt; 0; \
+         lightness 100 − 40·|v|; magenta: not a number",
     );
     let _ = write!(
         out,
@@ -99,12 +89,7 @@ pub fn attribution_page(chars: &[char], values: &[f32], meta: &AttributionMeta) 
          <main class=\"text\">\n",
         chars.len()
     );
-    let mut open = false;
-    for (s, &c) in chars.iter().enumerate() {
-        if !open {
-            out.push_str("<div class=\"line\">");
-            open = true;
-        }
+    lines(&mut out, chars.iter().copied(), |out, s, c| {
         let (background, title, class) = match values.get(s) {
             Some(&a) => (
                 cell_colour(normalised(a, top)),
@@ -113,21 +98,9 @@ pub fn attribution_page(chars: &[char], values: &[f32], meta: &AttributionMeta) 
             ),
             None => (cell_colour(0.0), format!("step {s} · {}\nafter step {t}", label(c)), " class=\"after\""),
         };
-        let _ = write!(
-            out,
-            "<span data-t=\"{s}\"{class} style=\"background:{background}\" title=\"{}\">{}</span>",
-            escape(&title).replace('\n', "&#10;"),
-            escape(&shown(c))
-        );
-        if c == '\n' {
-            out.push_str("</div>\n");
-            open = false;
-        }
-    }
-    if open {
-        out.push_str("</div>\n");
-    }
-    out.push_str("</main>\n<footer>gatescope attribute</footer>\n</body>\n</html>\n");
+        span(out, s, class, &background, &title, c);
+    });
+    foot(&mut out, "attribute");
     out
 }
 

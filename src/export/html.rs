@@ -156,6 +156,72 @@ code,.text,.scale{font-family:'DejaVu Sans Mono','SFMono-Regular',Menlo,Consolas
 footer{margin-top:24px;color:#999;font-size:12px}
 ";
 
+/// The extra style of a page about one step T (explain's memory writes,
+/// attribute): T outlined, the characters after it grey.
+pub(super) const STEP_STYLE: &str = ".after{color:#999}\n.now{outline:2px solid #1d1d1f}\n";
+
+/// A page's start, up to `<body>`: self-contained, its title escaped, the
+/// pages' style and `style` after it; `command` names the gatescope command
+/// that wrote it.
+pub(super) fn head(out: &mut String, command: &str, title: &str, style: &str) {
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\" />\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\" />\n\
+         <meta name=\"generator\" content=\"gatescope {command}\" />\n<title>{}</title>\n<style>{STYLE}{style}</style>\n</head>\n<body>\n",
+        escape(title)
+    );
+}
+
+/// A page's end, from the text's `</main>`.
+pub(super) fn foot(out: &mut String, command: &str) {
+    let _ = write!(out, "</main>\n<footer>gatescope {command}</footer>\n</body>\n</html>\n");
+}
+
+/// The legend's scale for a signed value x on −`top`..+`top` (the cell
+/// pages' colours of v = x / `top`): eleven stops, each titled `name = x`,
+/// then `rule`, the words that say how v is coloured.
+pub(super) fn signed_scale(out: &mut String, top: f64, name: &str, rule: &str) {
+    let _ = write!(out, "<dt>scale</dt><dd><span class=\"scale\">−{top:.4}<span class=\"bar\">");
+    for i in 0..=10 {
+        let v = -1.0 + 0.2 * i as f32;
+        let _ = write!(out, "<span style=\"background:{}\" title=\"{name} = {:+.4}\"></span>", cell_colour(v), f64::from(v) * top);
+    }
+    let _ = writeln!(out, "</span>+{top:.4}</span> {rule}</dd>");
+}
+
+/// The text, a `<div class="line">` per line: `one(out, s, c)` writes
+/// character s, and a line break ends its line.
+pub(super) fn lines(out: &mut String, chars: impl IntoIterator<Item = char>, mut one: impl FnMut(&mut String, usize, char)) {
+    let mut open = false;
+    for (s, c) in chars.into_iter().enumerate() {
+        if !open {
+            out.push_str("<div class=\"line\">");
+            open = true;
+        }
+        one(out, s, c);
+        if c == '\n' {
+            out.push_str("</div>\n");
+            open = false;
+        }
+    }
+    if open {
+        out.push_str("</div>\n");
+    }
+}
+
+/// One character of the text: its step, `class` (a whole ` class="…"`
+/// attribute, or empty), background and hover title; nothing the text
+/// holds becomes markup.
+pub(super) fn span(out: &mut String, t: usize, class: &str, background: &str, title: &str, ch: char) {
+    let _ = write!(
+        out,
+        "<span data-t=\"{t}\"{class} style=\"background:{background}\" title=\"{}\">{}</span>",
+        escape(title).replace('\n', "&#10;"),
+        escape(&shown(ch))
+    );
+}
+
 /// The whole page for `steps` (in order), coloured by `colouring`: a
 /// trace's own steps, or the playground's shared ones.
 pub fn page<S: Borrow<Step>>(steps: &[S], colouring: Colouring, meta: &PageMeta) -> String {
@@ -164,35 +230,16 @@ pub fn page<S: Borrow<Step>>(steps: &[S], colouring: Colouring, meta: &PageMeta)
         Colouring::Cell { unit, state } => format!("cell {unit} · {}", state.value_name()),
         Colouring::Surprise => "surprise".to_string(),
     };
-    let _ = write!(
-        out,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\" />\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\" />\n\
-         <meta name=\"generator\" content=\"gatescope export\" />\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
-        escape(&format!("{} · {what}", meta.checkpoint))
-    );
+    head(&mut out, "export", &format!("{} · {what}", meta.checkpoint), "");
     legend(&mut out, steps, colouring, meta, &what);
     out.push_str(if meta.top { "<main class=\"text top\">\n" } else { "<main class=\"text\">\n" });
-    let mut open = false;
-    for step in steps {
-        let step = step.borrow();
-        if !open {
-            out.push_str("<div class=\"line\">");
-            open = true;
-        }
-        character(&mut out, step, colouring, meta.top);
-        if step.ch == '\n' {
-            out.push_str("</div>\n");
-            open = false;
-        }
-    }
-    if open {
-        out.push_str("</div>\n");
-    }
+    lines(&mut out, steps.iter().map(|s| s.borrow().ch), |out, s, _| {
+        character(out, steps[s].borrow(), colouring, meta.top)
+    });
     if steps.is_empty() {
         out.push_str("<p>No steps.</p>\n");
     }
-    out.push_str("</main>\n<footer>gatescope export</footer>\n</body>\n</html>\n");
+    foot(&mut out, "export");
     out
 }
 
@@ -272,14 +319,7 @@ fn character(out: &mut String, step: &Step, colouring: Colouring, top: bool) {
     if top {
         out.push_str("<span class=\"col\">");
     }
-    let _ = write!(
-        out,
-        "<span data-t=\"{}\"{class} style=\"background:{}\" title=\"{}\">{}</span>",
-        step.t,
-        colour(colouring, v.map(|(v, _)| v)),
-        escape(&title).replace('\n', "&#10;"),
-        escape(&shown(step.ch))
-    );
+    span(out, step.t, class, &colour(colouring, v.map(|(v, _)| v)), &title, step.ch);
     if top {
         for (c, p) in &step.top {
             let alpha = if p.is_finite() { p.clamp(0.0, 1.0) } else { 0.0 };

@@ -5,8 +5,8 @@
 //! guarantees as `html::page`: self-contained, nothing the text holds
 //! becomes markup.
 
-use super::html::{cell_colour, STYLE};
-use super::{escape, label, shown};
+use super::html::{cell_colour, foot, head, lines, signed_scale, span, STEP_STYLE};
+use super::{escape, label};
 use crate::model::Unit;
 use std::fmt::Write;
 
@@ -37,14 +37,7 @@ pub fn writes_page(chars: &[char], writes: &[f64], meta: &WritesMeta) -> String 
     let largest = writes.iter().map(|w| w.abs()).filter(|w| w.is_finite()).fold(0.0f64, f64::max);
     let title = format!("{} · {} at step {t} · memory writes", meta.checkpoint, meta.unit);
     let mut out = String::with_capacity(1024 + chars.len() * 160);
-    let _ = write!(
-        out,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\" />\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\" />\n\
-         <meta name=\"generator\" content=\"gatescope explain\" />\n<title>{}</title>\n<style>{STYLE}\
-         .after{{color:#999}}\n.now{{outline:2px solid #1d1d1f}}\n</style>\n</head>\n<body>\n",
-        escape(&title)
-    );
+    head(&mut out, "explain", &title, STEP_STYLE);
     let ch_t = chars.get(t).map_or(String::new(), |&c| label(c));
     let _ = write!(
         out,
@@ -60,20 +53,12 @@ pub fn writes_page(chars: &[char], writes: &[f64], meta: &WritesMeta) -> String 
         escape(&ch_t),
         num(c_t)
     );
-    let _ = write!(out, "<dt>scale</dt><dd><span class=\"scale\">−{largest:.4}<span class=\"bar\">");
-    for i in 0..=10 {
-        let v = -1.0 + 0.2 * i as f32;
-        let _ = write!(
-            out,
-            "<span style=\"background:{}\" title=\"w = {}\"></span>",
-            cell_colour(v),
-            num(f64::from(v) * largest)
-        );
-    }
-    let _ = writeln!(
-        out,
-        "</span>+{largest:.4}</span> v = w<sub>s</sub> / max |w<sub>s</sub>|: hue 0 (red) when v ≤ 0, 200 (blue) when \
-         v &gt; 0; lightness 100 − 40·|v|; magenta: not a number</dd>"
+    signed_scale(
+        &mut out,
+        largest,
+        "w",
+        "v = w<sub>s</sub> / max |w<sub>s</sub>|: hue 0 (red) when v ≤ 0, 200 (blue) when v &gt; 0; \
+         lightness 100 − 40·|v|; magenta: not a number",
     );
     let half = match meta.half_life {
         Some(m) => format!("{m} step{}: the cell keeps less than half of what it held {m} steps before", plural(m)),
@@ -86,12 +71,7 @@ pub fn writes_page(chars: &[char], writes: &[f64], meta: &WritesMeta) -> String 
          </dl>\n</header>\n<main class=\"text\">\n",
         chars.len()
     );
-    let mut open = false;
-    for (s, &c) in chars.iter().enumerate() {
-        if !open {
-            out.push_str("<div class=\"line\">");
-            open = true;
-        }
+    lines(&mut out, chars.iter().copied(), |out, s, c| {
         let (class, background, what) = match writes.get(s) {
             Some(&w) => {
                 let v = if largest > 0.0 { (w / largest) as f32 } else { 0.0 };
@@ -110,22 +90,9 @@ pub fn writes_page(chars: &[char], writes: &[f64], meta: &WritesMeta) -> String 
                 format!("after step {t}: no write into c_{t}"),
             ),
         };
-        let hover = format!("step {s} · {}\n{what}", label(c));
-        let _ = write!(
-            out,
-            "<span data-t=\"{s}\"{class} style=\"background:{background}\" title=\"{}\">{}</span>",
-            escape(&hover).replace('\n', "&#10;"),
-            escape(&shown(c))
-        );
-        if c == '\n' {
-            out.push_str("</div>\n");
-            open = false;
-        }
-    }
-    if open {
-        out.push_str("</div>\n");
-    }
-    out.push_str("</main>\n<footer>gatescope explain</footer>\n</body>\n</html>\n");
+        span(out, s, class, &background, &format!("step {s} · {}\n{what}", label(c)), c);
+    });
+    foot(&mut out, "explain");
     out
 }
 
