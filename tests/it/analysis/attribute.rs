@@ -6,7 +6,6 @@
 use crate::common::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -91,30 +90,6 @@ fn fixture() -> &'static Fixture {
     })
 }
 
-/// Every run of the reference's `attribute` in one Python process (torch is
-/// imported once); one JSON value per run.
-fn reference_runs(runs: &[Vec<String>]) -> Vec<Value> {
-    let script = format!(
-        "import sys, json\nsys.path.insert(0, {:?})\nimport charlstm\nfor argv in json.loads(sys.argv[1]):\n    \
-         charlstm.main(argv)\n    sys.stdout.flush()\n",
-        Path::new(ROOT).join("reference").to_str().unwrap()
-    );
-    let out =
-        Command::new(venv_python()).args(["-c", &script, &serde_json::to_string(runs).unwrap()]).output().unwrap();
-    assert!(out.status.success(), "reference: {}", String::from_utf8_lossy(&out.stderr));
-    let lines: Vec<Value> =
-        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(lines.len(), runs.len());
-    lines
-}
-
-fn ours(args: &[String]) -> Value {
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = run(&args);
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 fn close(what: &str, got: &Value, want: &Value) {
     let (g, w) = (got.as_f64().unwrap(), want.as_f64().unwrap());
     assert!((g - w).abs() <= 1e-6 + 1e-4 * w.abs(), "{what}: {g} against the reference's {w}");
@@ -156,11 +131,11 @@ fn check(ck: &Path, prompt: &str, cases: &[&[&str]]) {
         args.extend(extra.iter().map(|s| s.to_string()));
         runs.push(args);
     }
-    let want = reference_runs(&runs);
+    let want = reference_runs("charlstm", &runs);
     for ((args, want), extra) in runs.iter().zip(&want).zip(cases) {
         let mut ours_args = args.clone();
         ours_args.push("--json".into());
-        let got = ours(&ours_args);
+        let got = run_json(&ours_args);
         assert_same(&format!("{} {extra:?}", ck.file_name().unwrap().to_string_lossy()), &got, want);
     }
 }
@@ -248,7 +223,7 @@ fn integrated_gradients_complete_as_m_grows() {
                         .collect();
                 args.extend(["--json", "--method", "ig", "--ig-steps", m].map(String::from));
                 args.extend(target.iter().map(|s| s.to_string()));
-                let v = ours(&args);
+                let v = run_json(&args);
                 let sum: f64 = v["attributions"].as_array().unwrap().iter().map(|a| a.as_f64().unwrap()).sum();
                 (sum - (v["f_x"].as_f64().unwrap() - v["f_baseline"].as_f64().unwrap())).abs()
             })

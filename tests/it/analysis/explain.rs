@@ -2,7 +2,7 @@
 //! PyTorch trained, its sums on the shipped model, its page and its errors;
 //! and `cells`' median half-life against reference/analysis.py.
 
-use crate::common::{one_line_error, run, venv_python};
+use crate::common::{one_line_error, reference_runs, run, run_json, venv_python};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -54,27 +54,6 @@ fn fixture() -> &'static Fixture {
         let onehot = train("onehot.safetensors", &["--layers", "2", "--hidden", "12", "--embed", "0"]);
         Fixture { dir, text, deep, onehot }
     })
-}
-
-/// Run the reference once per argument list in one Python process (torch
-/// is imported once); one JSON value per run.
-fn reference(module: &str, runs: &[Vec<String>]) -> Vec<Value> {
-    let script = format!(
-        "import sys, json\nsys.path.insert(0, {:?})\nimport {module}\nfor argv in json.loads(sys.argv[1]):\n    \
-         {module}.main(argv)\n    sys.stdout.flush()\n",
-        Path::new(ROOT).join("reference").to_str().unwrap()
-    );
-    let out = python(&["-c", &script, &serde_json::to_string(runs).unwrap()]);
-    let values: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(values.len(), runs.len());
-    values
-}
-
-fn ours(args: &[String]) -> Value {
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = run(&args);
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// Equal structure, keys and strings; numbers within 1e-5 (relative above 1).
@@ -134,10 +113,10 @@ fn explain_json_matches_the_reference() {
         }
         runs.push(args.clone());
         args.push("--json".into());
-        ours_all.push(ours(&args));
+        ours_all.push(run_json(&args));
     }
     let mut listed = 0;
-    for ((case, ours), theirs) in cases.iter().zip(&ours_all).zip(reference("charlstm", &runs)) {
+    for ((case, ours), theirs) in cases.iter().zip(&ours_all).zip(reference_runs("charlstm", &runs)) {
         let name = format!("{} {} step {:?}", case.0.file_name().unwrap().to_string_lossy(), case.1, case.2);
         assert_close(&name, ours, &theirs);
         let step = ours["step"].as_u64().unwrap() as usize;
@@ -156,7 +135,7 @@ fn explain_json_matches_the_reference() {
 
 /// `--json` on the shipped model, parsed.
 fn shipped(unit: &str, step: &str, top: &str) -> Value {
-    ours(&strings(&["explain", "--prompt", PROMPT, "--unit", unit, "--step", step, "--top", top, "--json"]))
+    run_json(&strings(&["explain", "--prompt", PROMPT, "--unit", unit, "--step", step, "--top", top, "--json"]))
 }
 
 fn num(v: &Value) -> f64 {
@@ -300,10 +279,10 @@ fn median_half_lives_match_the_reference() {
             "4",
         ]);
         runs.push(args.clone());
-        ours_all.push(ours(&[args, vec!["--json".into()]].concat()));
+        ours_all.push(run_json(&[args, vec!["--json".into()]].concat()));
     }
     let (mut compared, mut some) = (0, 0);
-    for (ours, theirs) in ours_all.iter().zip(reference("analysis", &runs)) {
+    for (ours, theirs) in ours_all.iter().zip(reference_runs("analysis", &runs)) {
         for (o, t) in ours["features"].as_array().unwrap().iter().zip(theirs["features"].as_array().unwrap()) {
             for (a, b) in o["units"].as_array().unwrap().iter().zip(t["units"].as_array().unwrap()) {
                 assert_eq!(a["unit"], b["unit"], "{}", o["name"]);

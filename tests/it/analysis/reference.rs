@@ -3,28 +3,13 @@
 //! models from reference/charlstm.py init with scaled LSTM weights, so the
 //! gates spread over their range and the states vary.
 
-use crate::common::{run, venv_python};
+use crate::common::{feature_text, reference_runs, run, run_json, venv_python};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
-/// A text with every feature at work: speaker lines, quotes, brackets
-/// (closed below zero too), tab and space indents, after a stretch of
-/// tinyshakespeare.
-fn test_text() -> String {
-    let shakespeare = std::fs::read_to_string(Path::new(ROOT).join("data/tinyshakespeare.txt")).unwrap();
-    let mut text: String = shakespeare.chars().take(1500).collect();
-    for k in 0..4 {
-        text.push_str(&format!(
-            "\nROMEO:\n\tHe said, \"Stay (a while) [here],\" and left{k}.\n  {{Nay}}: \"go\"! ) ]\n\
-             JULIET:\n  Good night, good night! (parting is such sweet sorrow)\n\nFirst Citizen:\nWe are accounted poor.\n"
-        ));
-    }
-    text
-}
 
 /// A model initialised by the reference, with its LSTM weights scaled.
 fn reference_model(dir: &Path, name: &str, text_file: &Path, extra: &[&str]) -> PathBuf {
@@ -37,30 +22,6 @@ fn reference_model(dir: &Path, name: &str, text_file: &Path, extra: &[&str]) -> 
         .unwrap();
     assert!(status.status.success(), "init: {}", String::from_utf8_lossy(&status.stderr));
     out
-}
-
-/// Run reference/analysis.py once per argument list, in one Python process
-/// (torch is imported once); one JSON value per run.
-fn reference(runs: &[Vec<String>]) -> Vec<Value> {
-    let script = format!(
-        "import sys, json\nsys.path.insert(0, {:?})\nimport analysis\nfor argv in json.loads(sys.argv[1]):\n    \
-         analysis.main(argv)\n    sys.stdout.flush()\n",
-        Path::new(ROOT).join("reference").to_str().unwrap()
-    );
-    let out =
-        Command::new(venv_python()).args(["-c", &script, &serde_json::to_string(runs).unwrap()]).output().unwrap();
-    assert!(out.status.success(), "reference: {}", String::from_utf8_lossy(&out.stderr));
-    let lines: Vec<Value> =
-        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(lines.len(), runs.len());
-    lines
-}
-
-fn ours(args: &[String]) -> Value {
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = run(&args);
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 fn strings(args: &[&str]) -> Vec<String> {
@@ -82,7 +43,7 @@ fn fixture() -> &'static Fixture {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("analysis-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let data = dir.join("text.txt");
-        let text = test_text();
+        let text = feature_text();
         std::fs::write(&data, &text).unwrap();
         let embed = reference_model(
             &dir,
@@ -125,9 +86,10 @@ fn the_catalogue_matches_the_reference() {
             args
         })
         .collect();
-    for ((mut args, theirs), (_, chars)) in runs.clone().into_iter().zip(reference(&runs)).zip(configs) {
+    for ((mut args, theirs), (_, chars)) in runs.clone().into_iter().zip(reference_runs("analysis", &runs)).zip(configs)
+    {
         args.push("--json".into());
-        let ours = ours(&args);
+        let ours = run_json(&args);
         assert_eq!(ours["chars"], chars);
         let (of, tf) = (ours["features"].as_array().unwrap(), theirs["features"].as_array().unwrap());
         assert_eq!(of.len(), gatescope::analysis::features::FEATURES);
@@ -197,9 +159,9 @@ fn search_selects_and_matches_like_the_reference() {
         ]));
         runs.push(args.clone());
         args.push("--json".into());
-        ours_all.push(ours(&args));
+        ours_all.push(run_json(&args));
     }
-    let theirs_all = reference(&runs);
+    let theirs_all = reference_runs("analysis", &runs);
     let (mut selected, mut matched) = (0, 0);
     for ((case, ours), theirs) in cases.iter().zip(&ours_all).zip(&theirs_all) {
         assert_eq!(ours["selected"], theirs["selected"], "{case:?}");
@@ -221,11 +183,11 @@ fn saturation_matches_the_reference_to_one_step() {
         args.extend(strings(&["--low", low, "--high", high]));
         runs.push(args.clone());
         args.push("--json".into());
-        ours_all.push(ours(&args));
+        ours_all.push(run_json(&args));
     }
     let step = 1.0 / f.chars as f64;
     let mut saturated = 0;
-    for (ours, theirs) in ours_all.iter().zip(reference(&runs)) {
+    for (ours, theirs) in ours_all.iter().zip(reference_runs("analysis", &runs)) {
         assert_eq!(ours["chars"], theirs["chars"]);
         let (ol, tl) = (ours["layers"].as_array().unwrap(), theirs["layers"].as_array().unwrap());
         assert_eq!(ol.len(), tl.len());

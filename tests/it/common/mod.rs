@@ -52,6 +52,46 @@ pub fn reference(args: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("UTF-8 from the reference")
 }
 
+/// Run `reference/MODULE.py`'s `main` once per argument list, all in one
+/// Python process (importing torch is most of a run's time); each run
+/// prints one JSON value. A failing run fails the test.
+pub fn reference_runs(module: &str, runs: &[Vec<String>]) -> Vec<serde_json::Value> {
+    let script = format!(
+        "import sys, json\nsys.path.insert(0, {:?})\nimport {module}\nfor argv in json.loads(sys.argv[1]):\n    \
+         {module}.main(argv)\n    sys.stdout.flush()\n",
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("reference").to_str().unwrap()
+    );
+    let out = Command::new(venv_python()).args(["-c", &script, &serde_json::to_string(runs).unwrap()]).output();
+    let out = out.expect("the reference runs");
+    assert!(out.status.success(), "reference/{module}.py: {}", String::from_utf8_lossy(&out.stderr));
+    let values: Vec<serde_json::Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(values.len(), runs.len(), "one JSON value per run of reference/{module}.py");
+    values
+}
+
+/// gatescope's JSON output for `args`, which must succeed.
+pub fn run_json(args: &[String]) -> serde_json::Value {
+    let out = run(args);
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A text with every catalogue feature at work (speaker lines, quotes,
+/// brackets closed below zero too, tab and space indents), after a stretch
+/// of tinyshakespeare.
+pub fn feature_text() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/tinyshakespeare.txt");
+    let mut text: String = std::fs::read_to_string(path).unwrap().chars().take(1500).collect();
+    for k in 0..4 {
+        text.push_str(&format!(
+            "\nROMEO:\n\tHe said, \"Stay (a while) [here],\" and left{k}.\n  {{Nay}}: \"go\"! ) ]\n\
+             JULIET:\n  Good night, good night! (parting is such sweet sorrow)\n\nFirst Citizen:\nWe are accounted poor.\n"
+        ));
+    }
+    text
+}
+
 /// A model made by the reference's `init`: PyTorch's initialisation, LSTM
 /// weights multiplied by `scale` so the gates use their whole range.
 pub fn reference_model(

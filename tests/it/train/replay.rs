@@ -4,7 +4,7 @@
 //! everywhere, a resumed run's folder, kills during snapshot writes, and
 //! bad input.
 
-use crate::common::{gatescope, one_line_error, run, tiny_checkpoint, venv_python};
+use crate::common::{feature_text, gatescope, one_line_error, reference_runs, run, tiny_checkpoint, venv_python};
 use gatescope::model::load_checkpoint;
 use gatescope::model::snapshot::list_snapshots;
 use serde_json::Value;
@@ -15,20 +15,6 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
-/// Every feature at work (speaker lines, quotes, brackets, indents) after a
-/// stretch of tinyshakespeare, as tests/analysis.rs builds it.
-fn test_text() -> String {
-    let shakespeare = std::fs::read_to_string(Path::new(ROOT).join("data/tinyshakespeare.txt")).unwrap();
-    let mut text: String = shakespeare.chars().take(1500).collect();
-    for k in 0..4 {
-        text.push_str(&format!(
-            "\nROMEO:\n\tHe said, \"Stay (a while) [here],\" and left{k}.\n  {{Nay}}: \"go\"! ) ]\n\
-             JULIET:\n  Good night, good night! (parting is such sweet sorrow)\n\nFirst Citizen:\nWe are accounted poor.\n"
-        ));
-    }
-    text
-}
 
 /// A tiny training run's arguments: 2×16, 40 steps, evaluated every 20 steps.
 fn train_args(data: &Path, out: &Path, extra: &[&str]) -> Vec<String> {
@@ -93,7 +79,7 @@ fn fixture() -> &'static Fixture {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let data = dir.join("text.txt");
-        let text = test_text();
+        let text = feature_text();
         std::fs::write(&data, &text).unwrap();
         let out = dir.join("m.safetensors");
         ok(&train_args(&data, &out, &["--snapshot-every", "10"]));
@@ -124,19 +110,6 @@ fn listed(cat: &Value, feature: &str) -> Vec<(String, String, f64)> {
         .iter()
         .map(|u| (u["unit"].as_str().unwrap().into(), u["state"].as_str().unwrap().into(), u["r"].as_f64().unwrap()))
         .collect()
-}
-
-/// Run reference/analysis.py once per argument list in one Python process.
-fn reference_cells(runs: &[Vec<String>]) -> Vec<Value> {
-    let script = format!(
-        "import sys, json\nsys.path.insert(0, {:?})\nimport analysis\nfor argv in json.loads(sys.argv[1]):\n    \
-         analysis.main(argv)\n    sys.stdout.flush()\n",
-        Path::new(ROOT).join("reference").to_str().unwrap()
-    );
-    let out =
-        Command::new(venv_python()).args(["-c", &script, &serde_json::to_string(runs).unwrap()]).output().unwrap();
-    assert!(out.status.success(), "reference: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
 /// The reference's stateful loss (reference/charlstm.py eval) over a whole file.
@@ -174,7 +147,7 @@ fn replay_equals_cells_and_eval_on_every_snapshot_and_the_reference_on_two() {
     // nats_per_char is eval's stateful loss over the same characters: `eval`
     // on a file of exactly them, all of it validation.
     let prefix = f.snapshots.parent().unwrap().join("prefix.txt");
-    std::fs::write(&prefix, test_text().chars().take(f.chars).collect::<String>()).unwrap();
+    std::fs::write(&prefix, feature_text().chars().take(f.chars).collect::<String>()).unwrap();
     let features = replay["features"].as_array().unwrap();
     assert_eq!(features.len(), gatescope::analysis::features::FEATURES, "every catalogue feature by default");
     let mut compared = 0;
@@ -240,7 +213,7 @@ fn replay_equals_cells_and_eval_on_every_snapshot_and_the_reference_on_two() {
                 .to_vec()
         })
         .collect();
-    let theirs = reference_cells(&runs);
+    let theirs = reference_runs("analysis", &runs);
     assert_eq!(theirs.len(), 2);
     for (&k, cat) in picks.iter().zip(&theirs) {
         let loss = reference_stateful_loss(&files[k], &prefix);
@@ -664,7 +637,7 @@ fn loading_a_snapshot_copies_into_the_models_own_tensors() {
     let after: Vec<usize> = ck.model.named_tensors().iter().map(|(_, t)| t.data_ptr() as usize).collect();
     assert_eq!(before, after, "the same memory");
     let dir = tempfile::tempdir().unwrap();
-    let other = tiny_checkpoint(dir.path(), "other.safetensors", &test_text(), 8, 12, 2);
+    let other = tiny_checkpoint(dir.path(), "other.safetensors", &feature_text(), 8, 12, 2);
     let err = load_into(&ck.model, &other).unwrap_err().to_string();
     assert!(err.contains("other.safetensors") && err.contains("shape"), "{err}");
     let vocab = tiny_checkpoint(dir.path(), "vocab.safetensors", "abc", 8, 16, 2);
