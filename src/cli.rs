@@ -404,34 +404,34 @@ pub struct ExportArgs {
     /// A trace written by `generate --trace` or the playground's save (.jsonl).
     pub trace: std::path::PathBuf,
     /// HTML: the unit that colours the text, lK:U (layer K from l0, unit U), e.g. l1:134.
-    #[arg(long, value_name = "lK:U", allow_hyphen_values = true)]
-    pub unit: Option<String>,
+    #[arg(long, value_name = "lK:U", allow_hyphen_values = true, value_parser = unit)]
+    pub unit: Option<crate::model::Unit>,
     /// HTML: c (the cell, drawn as tanh(c); default) or h (the output).
-    #[arg(long, value_name = "c|h", allow_hyphen_values = true)]
-    pub state: Option<String>,
+    #[arg(long, value_name = "c|h", allow_hyphen_values = true, value_parser = state)]
+    pub state: Option<State>,
     /// HTML: under each character, its top-5 next-character guesses.
     #[arg(long)]
     pub top: bool,
     /// Write a self-contained HTML page of the text coloured by --unit.
     #[arg(long, value_name = "OUT.html")]
     pub html: Option<PathBuf>,
-    /// SVG: the layer, lK (l0 is the first).
-    #[arg(long, value_name = "lK", allow_hyphen_values = true)]
-    pub layer: Option<String>,
+    /// SVG: the layer, lK (l0 is the first). Range: l0 to the trace's last layer.
+    #[arg(long, value_name = "lK", allow_hyphen_values = true, allow_negative_numbers = true, value_parser = layer)]
+    pub layer: Option<usize>,
     /// SVG: the gate, i, f, g or o.
-    #[arg(long, value_name = "i|f|g|o", allow_hyphen_values = true)]
-    pub gate: Option<String>,
-    /// SVG: these units of --layer, e.g. 3,17,200 (default: all).
-    #[arg(long, value_name = "a,b,c", allow_hyphen_values = true)]
-    pub units: Option<String>,
+    #[arg(long, value_name = "i|f|g|o", allow_hyphen_values = true, value_parser = gate)]
+    pub gate: Option<crate::model::Gate>,
+    /// SVG: these units of --layer, e.g. 3,17,200 or l1:3,l1:17 (default: all).
+    #[arg(long, value_name = "a,b,c", allow_hyphen_values = true, value_parser = unit_list)]
+    pub units: Option<UnitList>,
     /// SVG: the N units whose gate varies most over the trace. Range: 1 to the layer's size.
-    #[arg(long, value_name = "N", allow_hyphen_values = true)]
-    pub most_variable: Option<String>,
+    #[arg(long, value_name = "N", allow_hyphen_values = true, allow_negative_numbers = true, value_parser = at_least(1))]
+    pub most_variable: Option<usize>,
     /// Write a self-contained SVG heatmap of --gate in --layer.
     #[arg(long, value_name = "OUT.svg")]
     pub svg: Option<PathBuf>,
     /// The model's name in the legend (default: the trace's file name).
-    #[arg(long)]
+    #[arg(long, value_parser = legend_label)]
     pub label: Option<String>,
 }
 
@@ -539,6 +539,53 @@ fn unit(s: &str) -> Result<crate::model::Unit, String> {
     s.parse().map_err(|_| "must be lK:U (layer K from l0, unit U), e.g. l1:271".to_string())
 }
 
+/// A gate named by its letter, as clap's value parser.
+fn gate(s: &str) -> Result<crate::model::Gate, String> {
+    let mut it = s.trim().chars();
+    match (it.next().and_then(crate::model::Gate::from_letter), it.next()) {
+        (Some(g), None) => Ok(g),
+        _ => Err("must be one of i, f, g or o (a gate)".into()),
+    }
+}
+
+/// `--units`: unit numbers, or full names `lK:U`, in the order given;
+/// that they are in `--layer`, in range and none twice is the command's
+/// check (`export::units_in_layer`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitList(pub Vec<crate::export::UnitRef>);
+
+fn unit_list(s: &str) -> Result<UnitList, String> {
+    use crate::export::UnitRef;
+    let mut out = Vec::new();
+    for part in s.split(',').map(str::trim) {
+        if part.is_empty() {
+            return Err("has an empty entry; expected unit numbers such as 3,17,200".into());
+        }
+        out.push(if part.starts_with('l') {
+            UnitRef::Named(part.parse().map_err(|e| format!("has '{part}': {e}"))?)
+        } else {
+            UnitRef::Index(part.parse().map_err(|_| {
+                format!("has '{part}', not a unit number; units run from 0 to the layer's size - 1, e.g. 3,17,200")
+            })?)
+        });
+    }
+    Ok(UnitList(out))
+}
+
+/// A legend label: one line of reasonable length (it is escaped either way).
+fn legend_label(s: &str) -> Result<String, String> {
+    if s.trim().is_empty() {
+        return Err("is empty; give the checkpoint's name or leave it out".into());
+    }
+    if let Some(c) = s.chars().find(|&c| crate::export::control_picture(c).is_some()) {
+        return Err(format!("has the control character U+{:04X}; give one line of plain text", c as u32));
+    }
+    if s.chars().count() > 200 {
+        return Err(format!("has {} characters; at most 200", s.chars().count()));
+    }
+    Ok(s.to_string())
+}
+
 /// `--pin`'s features, in the order given.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Features(pub Vec<Feature>);
@@ -572,6 +619,12 @@ pub fn one_line(e: &clap::Error) -> String {
     {
         let flag = arg.split_whitespace().next().unwrap_or(&arg).to_string();
         let why = std::error::Error::source(e).map(|s| s.to_string()).unwrap_or_default();
+        // A value may hold control characters (a pasted escape sequence):
+        // shown escaped, the message stays one line and inert.
+        let value: String = value
+            .chars()
+            .flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] })
+            .collect();
         return format!("{flag} {why} (got '{value}')");
     }
     if let (ErrorKind::MissingRequiredArgument, Some(ContextValue::Strings(missing))) =

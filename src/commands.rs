@@ -204,7 +204,6 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
 /// file is touched; options that belong to the other output are refused.
 pub fn export(a: ExportArgs) -> Result<()> {
     use crate::export::{self as ex, HtmlJob, SvgJob, UnitPick};
-    let label = a.label.as_deref().map(ex::parse_label).transpose()?;
     match (&a.html, &a.svg) {
         (Some(_), Some(_)) => bail!("give one of --html and --svg, not both (run export twice for both)"),
         (None, None) => {
@@ -221,11 +220,9 @@ pub fn export(a: ExportArgs) -> Result<()> {
                     bail!("{name} belongs to --svg; the HTML page is coloured by one --unit");
                 }
             }
-            let unit = ex::parse_unit(
-                a.unit.as_deref().ok_or_else(|| anyhow!("--html needs --unit lK:U, the unit that colours the text"))?,
-            )?;
-            let state = a.state.as_deref().map(ex::parse_state).transpose()?.unwrap_or(ex::State::C);
-            let job = HtmlJob { trace: a.trace, out: out.clone(), unit, state, top: a.top, label };
+            let unit = a.unit.ok_or_else(|| anyhow!("--html needs --unit lK:U, the unit that colours the text"))?;
+            let state = a.state.unwrap_or(crate::analysis::State::C);
+            let job = HtmlJob { trace: a.trace, out: out.clone(), unit, state, top: a.top, label: a.label };
             let n = ex::write_html(&job)?;
             eprintln!("html: {n} steps coloured by {} ({}) in {}", job.unit, job.state.letter(), job.out.display());
         }
@@ -235,15 +232,15 @@ pub fn export(a: ExportArgs) -> Result<()> {
                     bail!("{name} belongs to --html; the SVG heatmap shows --gate in --layer");
                 }
             }
-            let layer = ex::parse_layer_option(a.layer.as_deref().ok_or_else(|| anyhow!("--svg needs --layer lK"))?)?;
-            let gate = ex::parse_gate(a.gate.as_deref().ok_or_else(|| anyhow!("--svg needs --gate i, f, g or o"))?)?;
-            let units = match (&a.units, &a.most_variable) {
+            let layer = a.layer.ok_or_else(|| anyhow!("--svg needs --layer lK"))?;
+            let gate = a.gate.ok_or_else(|| anyhow!("--svg needs --gate i, f, g or o"))?;
+            let units = match (&a.units, a.most_variable) {
                 (Some(_), Some(_)) => bail!("give one of --units and --most-variable, not both"),
-                (Some(list), None) => UnitPick::List(ex::parse_units(list, layer)?),
-                (None, Some(n)) => UnitPick::MostVariable(ex::parse_most_variable(n)?),
+                (Some(list), None) => UnitPick::List(ex::units_in_layer(&list.0, layer)?),
+                (None, Some(n)) => UnitPick::MostVariable(n),
                 (None, None) => UnitPick::All,
             };
-            let job = SvgJob { trace: a.trace, out: out.clone(), layer, gate, units, label };
+            let job = SvgJob { trace: a.trace, out: out.clone(), layer, gate, units, label: a.label };
             let (steps, units) = ex::write_svg(&job)?;
             eprintln!(
                 "svg: {steps} steps x {units} units of gate {} in l{} in {}",

@@ -5,33 +5,17 @@
 //! any browser, offline, and nothing the model wrote can become markup.
 
 use super::{escape, label, shown};
+use crate::analysis::State;
 use crate::generate::Step;
 use crate::model::Unit;
 use std::borrow::Borrow;
 use std::fmt::Write;
 
-/// Which state of a cell colours the text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum State {
-    /// The cell state c_t, drawn as tanh(c_t) (−1..1).
-    C,
-    /// The hidden output h_t = o_t · tanh(c_t) (−1..1).
-    H,
-}
-
-impl State {
-    pub fn letter(self) -> char {
-        match self {
-            State::C => 'c',
-            State::H => 'h',
-        }
-    }
-
-    fn value_name(self) -> &'static str {
-        match self {
-            State::C => "tanh(c)",
-            State::H => "h",
-        }
+/// How the page's legend and hover text name a state's value.
+fn value_name(state: State) -> &'static str {
+    match state {
+        State::C => "tanh(c)",
+        State::H => "h",
     }
 }
 
@@ -185,14 +169,23 @@ pub(super) fn signed_scale(out: &mut String, top: f64, name: &str, rule: &str) {
     let _ = write!(out, "<dt>scale</dt><dd><span class=\"scale\">−{top:.4}<span class=\"bar\">");
     for i in 0..=10 {
         let v = -1.0 + 0.2 * i as f32;
-        let _ = write!(out, "<span style=\"background:{}\" title=\"{name} = {:+.4}\"></span>", cell_colour(v), f64::from(v) * top);
+        let _ = write!(
+            out,
+            "<span style=\"background:{}\" title=\"{name} = {:+.4}\"></span>",
+            cell_colour(v),
+            f64::from(v) * top
+        );
     }
     let _ = writeln!(out, "</span>+{top:.4}</span> {rule}</dd>");
 }
 
 /// The text, a `<div class="line">` per line: `one(out, s, c)` writes
 /// character s, and a line break ends its line.
-pub(super) fn lines(out: &mut String, chars: impl IntoIterator<Item = char>, mut one: impl FnMut(&mut String, usize, char)) {
+pub(super) fn lines(
+    out: &mut String,
+    chars: impl IntoIterator<Item = char>,
+    mut one: impl FnMut(&mut String, usize, char),
+) {
     let mut open = false;
     for (s, c) in chars.into_iter().enumerate() {
         if !open {
@@ -227,7 +220,7 @@ pub(super) fn span(out: &mut String, t: usize, class: &str, background: &str, ti
 pub fn page<S: Borrow<Step>>(steps: &[S], colouring: Colouring, meta: &PageMeta) -> String {
     let mut out = String::with_capacity(512 + steps.len() * if meta.top { 700 } else { 160 });
     let what = match colouring {
-        Colouring::Cell { unit, state } => format!("cell {unit} · {}", state.value_name()),
+        Colouring::Cell { unit, state } => format!("cell {unit} · {}", value_name(state)),
         Colouring::Surprise => "surprise".to_string(),
     };
     head(&mut out, "export", &format!("{} · {what}", meta.checkpoint), "");

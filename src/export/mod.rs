@@ -15,14 +15,15 @@ pub mod scale;
 pub mod svg;
 pub mod writes;
 
-pub use html::{page, Colouring, PageMeta, State};
+pub use html::{page, Colouring, PageMeta};
 pub use svg::{heatmap, HeatmapMeta};
 pub use writes::{writes_page, WritesMeta};
 
+use crate::analysis::State;
 use crate::atomic::{check_destination, write_atomic};
-use crate::model::{layout::parse_layer, Gate, Unit};
+use crate::model::{Gate, Unit};
 use crate::trace::{read_trace, Trace};
-use anyhow::{anyhow, bail, Result};
+use anyhow::{bail, Result};
 use std::path::{Path, PathBuf};
 use unicode_width::UnicodeWidthChar;
 
@@ -216,53 +217,22 @@ fn legend_label(label: &Option<String>, trace: &Trace) -> String {
     name
 }
 
-// ---- option parsing: one-line errors that name the option ----
-
-pub fn parse_unit(s: &str) -> Result<Unit> {
-    s.parse::<Unit>().map_err(|e| anyhow!("--unit: {e}"))
+/// A unit of `--units`: a number in `--layer`, or a full name `lK:U`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnitRef {
+    Index(usize),
+    Named(Unit),
 }
 
-pub fn parse_state(s: &str) -> Result<State> {
-    match s.trim() {
-        "c" => Ok(State::C),
-        "h" => Ok(State::H),
-        _ => bail!("--state: '{s}' is not a state; expected c (the cell, drawn as tanh(c)) or h"),
-    }
-}
-
-pub fn parse_gate(s: &str) -> Result<Gate> {
-    let mut it = s.trim().chars();
-    match (it.next().and_then(Gate::from_letter), it.next()) {
-        (Some(g), None) => Ok(g),
-        _ => bail!("--gate: '{s}' is not a gate; expected i, f, g or o"),
-    }
-}
-
-pub fn parse_layer_option(s: &str) -> Result<usize> {
-    parse_layer(s).map_err(|e| anyhow!("--layer: {e}"))
-}
-
-/// `a,b,c`: unit indices in `layer`, or full names `lK:U` of that layer.
-pub fn parse_units(s: &str, layer: usize) -> Result<Vec<usize>> {
-    let mut units = Vec::new();
-    for part in s.split(',') {
-        let part = part.trim();
-        if part.is_empty() {
-            bail!("--units: '{s}' has an empty entry; expected unit numbers such as 3,17,200");
-        }
-        let u = if part.starts_with('l') {
-            let unit: Unit = part.parse().map_err(|e| anyhow!("--units: {e}"))?;
-            if unit.layer != layer {
-                bail!("--units: {unit} is not in --layer l{layer}");
-            }
-            unit.index
-        } else {
-            part.parse::<usize>().map_err(|_| {
-                anyhow!(
-                    "--units: '{part}' is not a unit number; units run from 0 to the layer's size - 1, \
-                     e.g. 3,17,200 or l{layer}:3"
-                )
-            })?
+/// `--units` as unit numbers of `layer`: each named one in that layer, and
+/// none twice (the range is checked against the trace).
+pub fn units_in_layer(list: &[UnitRef], layer: usize) -> Result<Vec<usize>> {
+    let mut units = Vec::with_capacity(list.len());
+    for r in list {
+        let u = match *r {
+            UnitRef::Named(unit) if unit.layer != layer => bail!("--units: {unit} is not in --layer l{layer}"),
+            UnitRef::Named(unit) => unit.index,
+            UnitRef::Index(i) => i,
         };
         if units.contains(&u) {
             bail!("--units: unit {u} is listed twice");
@@ -270,31 +240,6 @@ pub fn parse_units(s: &str, layer: usize) -> Result<Vec<usize>> {
         units.push(u);
     }
     Ok(units)
-}
-
-pub fn parse_most_variable(s: &str) -> Result<usize> {
-    match s.trim().parse::<usize>() {
-        Ok(0) => bail!("--most-variable: 0 units would draw nothing; the range is 1 to the layer's size"),
-        Ok(n) => Ok(n),
-        Err(_) if s.trim().starts_with('-') => {
-            bail!("--most-variable: {} units; the range is 1 to the layer's size", s.trim())
-        }
-        Err(_) => bail!("--most-variable: '{s}' is not a whole number of units; the range is 1 to the layer's size"),
-    }
-}
-
-/// A legend label: one line of reasonable length (it is escaped either way).
-pub fn parse_label(s: &str) -> Result<String> {
-    if s.trim().is_empty() {
-        bail!("--label is empty; give the checkpoint's name or leave it out");
-    }
-    if let Some(c) = s.chars().find(|&c| control_picture(c).is_some()) {
-        bail!("--label: has the control character U+{:04X}; give one line of plain text", c as u32);
-    }
-    if s.chars().count() > 200 {
-        bail!("--label: {} characters; at most 200", s.chars().count());
-    }
-    Ok(s.to_string())
 }
 
 #[cfg(test)]
@@ -320,18 +265,11 @@ mod tests {
     }
 
     #[test]
-    fn options_are_range_checked() {
-        assert_eq!(parse_units("3, l1:17,200", 1).unwrap(), vec![3, 17, 200]);
-        assert!(parse_units("3,3", 1).unwrap_err().to_string().contains("twice"));
-        assert!(parse_units("l0:3", 1).unwrap_err().to_string().contains("not in --layer l1"));
-        assert!(parse_units("3,,4", 1).is_err());
-        assert!(parse_units("x", 1).is_err());
-        assert!(parse_most_variable("0").is_err());
-        assert_eq!(parse_most_variable("12").unwrap(), 12);
-        assert!(parse_gate("ff").is_err());
-        assert_eq!(parse_gate("g").unwrap(), Gate::G);
-        assert!(parse_state("tanh").is_err());
-        assert!(parse_label("a\u{1b}b").is_err());
-        assert!(parse_label(" ").is_err());
+    fn units_are_in_the_layer_and_listed_once() {
+        let named = |l, i| UnitRef::Named(Unit::new(l, i));
+        let list = [UnitRef::Index(3), named(1, 17), UnitRef::Index(200)];
+        assert_eq!(units_in_layer(&list, 1).unwrap(), vec![3, 17, 200]);
+        assert!(units_in_layer(&[UnitRef::Index(3), named(1, 3)], 1).unwrap_err().to_string().contains("twice"));
+        assert!(units_in_layer(&[named(0, 3)], 1).unwrap_err().to_string().contains("not in --layer l1"));
     }
 }

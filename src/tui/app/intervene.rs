@@ -306,7 +306,7 @@ impl App {
     pub fn page_colouring(&self) -> crate::export::Colouring {
         match self.view.color {
             super::ColorMode::Surprise => crate::export::Colouring::Surprise,
-            _ => crate::export::Colouring::Cell { unit: self.view.unit(), state: crate::export::State::C },
+            _ => crate::export::Colouring::Cell { unit: self.view.unit(), state: crate::analysis::State::C },
         }
     }
 }

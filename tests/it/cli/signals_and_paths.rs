@@ -336,7 +336,7 @@ fn negative_export_counts_get_a_range_message() {
     let trace = dir.path().join("t.jsonl");
     ok(&run(&["generate", "-c", s(&ck), "-p", "hear", "-l", "3", "--trace", s(&trace)]));
     let svg = dir.path().join("x.svg");
-    for (opt, needle) in [("--most-variable", "range is 1 to the layer's size"), ("--units", "0 to the layer's size")] {
+    for (opt, needle) in [("--most-variable", "must be at least 1"), ("--units", "0 to the layer's size")] {
         let err =
             one_line_error(&run(&["export", s(&trace), "--layer", "l0", "--gate", "f", opt, "-1", "--svg", s(&svg)]));
         assert!(err.contains(opt) && err.contains(needle) && !err.contains("unexpected"), "{err}");
