@@ -14,7 +14,7 @@ export LIBTORCH_USE_PYTORCH := 1
 CHECKPOINT ?= assets/default.safetensors
 DATA ?= data/tinyshakespeare.txt
 
-.PHONY: run test test-slow test-figures lint build bench figures venv clean default-model shakespeare-2x512-dropout shakespeare-3x512 python-model
+.PHONY: run test test-slow test-figures lint build bench figures venv clean default-model shakespeare-2x512-dropout shakespeare-3x512 python-model replay-demo
 
 run: build
 	target/release/gatescope play --checkpoint $(CHECKPOINT)
@@ -90,6 +90,27 @@ shakespeare-3x512: build
 	target/release/gatescope convert runs/shakespeare-3x512.safetensors --dtype f16 \
 	  --out runs/shakespeare-3x512-f16.safetensors
 	target/release/gatescope eval -c runs/shakespeare-3x512-f16.safetensors --data $(DATA)
+
+# Watch cells form: a 2x256 model trained for about 15 minutes on two cores
+# with a snapshot every 100 steps, replayed for the line-position and
+# speaker-line features (runs/replay-demo.svg), then opened in the
+# playground's timeline. The snapshots are kept: run it again to reopen them
+# (remove runs/replay-demo.snapshots to train anew). DEMO_STEPS and
+# DEMO_EVERY shorten it.
+DEMO_STEPS ?= 4000
+DEMO_EVERY ?= 100
+
+replay-demo: runs/replay-demo.snapshots runs/tinyshakespeare-validation.txt
+	target/release/gatescope replay runs/replay-demo.snapshots --data runs/tinyshakespeare-validation.txt \
+	  --feature line_position,speaker_line --svg runs/replay-demo.svg
+	target/release/gatescope play --replay runs/replay-demo.snapshots
+
+runs/replay-demo.snapshots: | build
+	mkdir -p runs
+	target/release/gatescope train --data $(DATA) --out runs/replay-demo.safetensors \
+	  --layers 2 --hidden 256 --embed 64 --batch 64 --seq 100 --dropout 0.2 \
+	  --lr 3e-3 --warmup 100 --steps $(DEMO_STEPS) --eval-every 250 --checkpoint-every 250 \
+	  --snapshot-every $(DEMO_EVERY) --snapshot-dtype f16 --seed 1 --threads $(THREADS)
 
 # The code model's corpus, as committed (needs CPython 3.11.7 for the same bytes).
 data/python-stdlib.txt:
