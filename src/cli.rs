@@ -56,6 +56,15 @@ pub enum Command {
     Attribute(AttributeArgs),
 }
 
+impl Command {
+    /// Whether the command runs the model on libtorch's OpenMP threads
+    /// (how long they spin matters); `info`, `convert` and `export` only read
+    /// and write files.
+    pub fn runs_threads(&self) -> bool {
+        !matches!(self, Command::Info(_) | Command::Convert(_) | Command::Export(_))
+    }
+}
+
 /// `attribute`: gradients of one quantity at step T with respect to every earlier input.
 #[derive(Args, Debug, Clone)]
 pub struct AttributeArgs {

@@ -2,9 +2,15 @@ use gatescope::atomic::Interrupted;
 use std::io::Write;
 
 fn main() {
-    short_openmp_spin();
+    // `--help`, `--version` and a bad argument answer here, before the
+    // restart below: each start pays libtorch's own initialisation (about
+    // 0.25 s), which runs when the library loads, before main.
     let cli = gatescope::cli::parse();
-    if let Err(e) = gatescope::commands::run(cli.command.unwrap_or(gatescope::cli::Command::Play(cli.play))) {
+    let command = cli.command.unwrap_or(gatescope::cli::Command::Play(cli.play));
+    if command.runs_threads() {
+        short_openmp_spin();
+    }
+    if let Err(e) = gatescope::commands::run(command) {
         // One line: the error chain joined, as a user reads it.
         let msg: Vec<String> = e.chain().map(|c| c.to_string()).collect();
         // Written even if stderr has gone (a terminal closed by SIGHUP): the status still says it.
@@ -27,8 +33,9 @@ fn main() {
 /// | GOMP_SPINCOUNT=1000      | 25,700 | 12,700        |
 ///
 /// gatescope takes the short spin. OpenMP reads these variables when the library
-/// loads, before main, so main sets it and starts the process again once. Either variable
-/// set by the user is left alone.
+/// loads, before main, so main sets it and starts the process again once, for
+/// the commands that run the model (the restart costs a second library load).
+/// Either variable set by the user is left alone.
 fn short_openmp_spin() {
     use std::os::unix::process::CommandExt;
     if std::env::var_os("OMP_WAIT_POLICY").is_some() || std::env::var_os("GOMP_SPINCOUNT").is_some() {
