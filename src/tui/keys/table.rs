@@ -281,7 +281,7 @@ pub const BINDINGS: &[Binding] = &[
             "Alt-(",
             "branches: the previous sibling at the branch point nearest the cursor (or the end)",
         ),
-        8,
+        13,
         "Alt-( ) branch",
     ),
     b(
