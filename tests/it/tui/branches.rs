@@ -185,7 +185,9 @@ fn a_branch_in_the_prompt_reads_the_prompt_up_to_it() {
     let c = r.app.run.steps[2].top[0].0;
     let cmd = r.app.update(key(KeyCode::Enter));
     match &cmd {
-        Some(WorkerCmd::Branch { prompt, forced, .. }) => assert_eq!((prompt.as_str(), forced.clone()), ("ROM", c.to_string())),
+        Some(WorkerCmd::Branch { prompt, forced, .. }) => {
+            assert_eq!((prompt.as_str(), forced.clone()), ("ROM", c.to_string()))
+        }
         other => panic!("{other:?}"),
     }
     r.serve(cmd);
