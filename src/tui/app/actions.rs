@@ -374,7 +374,7 @@ impl App {
                 self.mode = Mode::Typing;
                 self.run.saved = true;
                 let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
-                self.info(format!("saved {}", and_list(&names)));
+                self.info(format!("saved {}", save::and_list(&names)));
             }
             Err(e) => {
                 let parts: Vec<String> = e.chain().map(|c| c.to_string()).collect();
@@ -413,15 +413,6 @@ fn edit_text(ed: &mut Editor, e: EditAction) -> bool {
         EditAction::NewLine => {}
     }
     false
-}
-
-/// `a, b and c`.
-pub fn and_list(items: &[String]) -> String {
-    match items {
-        [] => String::new(),
-        [one] => one.clone(),
-        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
-    }
 }
 
 fn round2(x: f32) -> f32 {

@@ -61,9 +61,18 @@ pub fn box_title(typed: &str, base: &Path, tree: bool) -> String {
             if tree {
                 names.push(tree_path(&txt).display().to_string());
             }
-            format!(" save transcript: writes {} · Enter saves, Esc cancels ", super::actions::and_list(&names))
+            format!(" save transcript: writes {} · Enter saves, Esc cancels ", and_list(&names))
         }
         Err(e) => format!(" save transcript: {e} · Esc cancels "),
+    }
+}
+
+/// The files of a save as a message says them: `a, b and c`.
+pub fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
     }
 }
 

@@ -116,7 +116,6 @@ fn branch_marks(run: &Run) -> Vec<usize> {
     t
 }
 
-#[allow(clippy::too_many_arguments)]
 fn style_for(
     run: &Run,
     view: &View,
