@@ -33,16 +33,19 @@ fn lines(steps: &[Arc<Step>], width: u16) -> Vec<Vec<(String, u16)>> {
             },
             Glyph::Show(sym, w) => {
                 if col + w > width {
-                    // The word being written moves down whole, unless it
-                    // fills the line; a space at the edge is the break.
+                    // A space at the edge is the break itself; otherwise the
+                    // word being written moves down whole, unless it fills
+                    // the line.
+                    if s.ch == ' ' {
+                        out.push(Vec::new());
+                        col = 0;
+                        continue;
+                    }
                     let line = out.last_mut().expect("a line");
                     let start = line.iter().rposition(|c| c.0 == " ").map_or(0, |i| i + 1);
                     let carried = if start > 0 { line.split_off(start) } else { Vec::new() };
                     col = carried.iter().map(|c| c.1).sum();
                     out.push(carried);
-                    if s.ch == ' ' {
-                        continue;
-                    }
                 }
                 out.last_mut().expect("a line").push((sym, w));
                 col += w;
@@ -84,5 +87,29 @@ pub fn render(app: &App, samples: &Samples, area: Rect, buf: &mut Buffer) {
                 x += w;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn steps(text: &str) -> Vec<Arc<Step>> {
+        text.chars()
+            .enumerate()
+            .map(|(t, ch)| Arc::new(Step { t, ch, is_prompt: false, prob: None, layers: Vec::new(), top: Vec::new() }))
+            .collect()
+    }
+
+    fn shown(text: &str, width: u16) -> Vec<String> {
+        lines(&steps(text), width).iter().map(|l| l.iter().map(|c| c.0.as_str()).collect()).collect()
+    }
+
+    #[test]
+    fn columns_wrap_at_spaces_and_keep_every_word() {
+        assert_eq!(shown("What shall I stumble thee please", 22), ["What shall I stumble ", "thee please"]);
+        assert_eq!(shown("What shall I stumble thee", 20), ["What shall I stumble", "thee"]);
+        assert_eq!(shown("abcdefgh ij", 4), ["abcd", "efgh", "ij"]);
+        assert_eq!(shown("ab\ncd", 10), ["ab", "cd"]);
     }
 }
