@@ -421,3 +421,32 @@ fn a_new_prompt_ends_the_tree() {
     assert!(r.app.run.tree.is_none());
     assert_eq!(r.app.branch_status(), None);
 }
+
+#[test]
+fn the_tree_stays_within_its_bounds() {
+    let mut r = Rig::run(PROMPT, 30);
+    r.app.length = 10;
+    // Seventy branches, each off the one before, ten steps from its end.
+    for _ in 0..70 {
+        r.key(KeyCode::Tab);
+        for _ in 0..10 {
+            r.key(KeyCode::Left);
+        }
+        r.key(KeyCode::Down);
+        r.key(KeyCode::Enter);
+    }
+    let shown_text = r.text();
+    r.alt('B');
+    r.alt(')');
+    let tree = r.app.run.tree.as_ref().unwrap();
+    // 71 branches: the count bound (the steps stay within the ring's
+    // capacity here; the unit tests in src/tui/app/branches.rs drop by steps).
+    assert_eq!(tree.len(), gatescope::tui::app::branches::MAX_BRANCHES);
+    assert!(tree.distinct_steps() <= r.app.run.capacity);
+    assert!(tree.get(0).is_some(), "the first branch stays");
+    // The newest branch is still there, whole, and every branch's text
+    // starts with the prompt.
+    let newest = tree.branches().iter().map(|b| b.id).max().unwrap();
+    assert_eq!(tree.text(newest), shown_text);
+    assert!(tree.branches().iter().all(|b| tree.text(b.id).starts_with(PROMPT)));
+}
