@@ -48,8 +48,8 @@ fn the_explain_panel_follows_the_cursor() {
         pty.send("\x1b[D");
         pty.wait_for("the panel at the new cursor", |s| explained_step(&s.contents()) == Some(last - k));
     }
-    // Ten back at once: the panel shows the newest cursor, not a stale one.
-    pty.send("\x1b[A");
+    // Ten back at once (PgUp): the panel shows the newest cursor, not a stale one.
+    pty.send("\x1b[5~");
     let screen = pty.wait_for_screen("ten back", |s| explained_step(&s.contents()) == Some(last - 13));
     assert!(!screen.contains("computing"), "{screen}");
     // The memory colouring names its half-life.

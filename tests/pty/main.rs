@@ -10,6 +10,7 @@
 mod harness;
 
 mod attribute;
+mod branches;
 mod cells_panel;
 mod explain_panel;
 mod intervene;

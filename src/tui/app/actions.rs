@@ -21,6 +21,16 @@ impl App {
             Action::ListMove(_) | Action::Submit | Action::Cancel if self.mode == Mode::Panel => {
                 return self.analysis_action(action)
             }
+            Action::Submit | Action::Cancel | Action::Column(_) | Action::Samples => {
+                if self.mode == Mode::Samples || action == Action::Samples || matches!(action, Action::Column(_)) {
+                    return self.samples_action(action);
+                }
+                match action {
+                    Action::Submit => return self.submit(),
+                    _ => return self.cancel(),
+                }
+            }
+            Action::Choose(_) | Action::Sibling(_) | Action::ParentBranch => return self.branch_action(action),
             Action::PinBox
             | Action::ClearPins
             | Action::CellsPanel
@@ -40,8 +50,6 @@ impl App {
                 self.control(action)
             }
             Action::Edit(e) => return self.edit(e),
-            Action::Submit => return self.submit(),
-            Action::Cancel => return self.cancel(),
             Action::ToggleInspect if self.mode == Mode::Inspect => return self.leave_inspect(),
             Action::ToggleInspect => return self.enter_inspect(),
             Action::HistoryPrev | Action::HistoryNext => return self.browse(action == Action::HistoryPrev),
@@ -161,6 +169,10 @@ impl App {
 
     fn submit(&mut self) -> Option<WorkerCmd> {
         match self.mode {
+            Mode::Inspect if self.view.choice.is_some() => {
+                let rank = self.view.choice.unwrap_or(0);
+                self.branch_with_choice(rank)
+            }
             Mode::Typing | Mode::Inspect => {
                 self.mode = Mode::Typing;
                 self.prompt.remember();
@@ -205,6 +217,7 @@ impl App {
                 self.close_intervention_box();
                 None
             }
+            Mode::Samples => self.samples_action(Action::Submit),
         }
     }
 
@@ -231,6 +244,7 @@ impl App {
                 self.cancel_file_box();
                 None
             }
+            Mode::Samples => self.samples_action(Action::Cancel),
             Mode::Load | Mode::Cell | Mode::Save | Mode::Pin => {
                 let what = match self.mode {
                     Mode::Cell => "cell choice cancelled",
@@ -281,6 +295,7 @@ impl App {
             return None;
         }
         self.mode = Mode::Inspect;
+        self.view.choice = None;
         self.prompt.edit_at = None;
         self.view.cursor = self.run.steps.len() - 1;
         if self.run.state == RunState::Generating {
@@ -294,6 +309,7 @@ impl App {
 
     fn leave_inspect(&mut self) -> Option<WorkerCmd> {
         self.mode = Mode::Typing;
+        self.view.choice = None;
         match self.run.resume_to.take() {
             Some(RunState::Generating) => {
                 self.run.state = RunState::Generating;
@@ -341,18 +357,24 @@ impl App {
 
     fn save_to_box_path(&mut self) {
         let typed = self.box_editor.text().to_string();
+        if self.run.tree.is_some() {
+            self.commit_branch();
+        }
         let base = if self.save_dir.as_os_str().is_empty() { std::path::Path::new(".") } else { &self.save_dir };
+        let tree = self.run.tree.as_ref().map(|t| t.to_json());
         let meta = save::SaveMeta {
             interventions: &self.interventions.ran_with,
             colouring: self.page_colouring(),
             model: self.model.name.clone(),
+            tree,
         };
         let steps = self.run.steps.make_contiguous();
         match save::resolve(&typed, base).and_then(|txt| save::save(steps, &txt, &meta)) {
-            Ok([txt, jsonl, html]) => {
+            Ok(written) => {
                 self.mode = Mode::Typing;
                 self.run.saved = true;
-                self.info(format!("saved {}, {} and {}", txt.display(), jsonl.display(), html.display()));
+                let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+                self.info(format!("saved {}", save::and_list(&names)));
             }
             Err(e) => {
                 let parts: Vec<String> = e.chain().map(|c| c.to_string()).collect();

@@ -6,10 +6,13 @@
 
 mod actions;
 pub mod analyses;
+pub mod branches;
+mod branching;
 pub mod explain;
 pub mod intervene;
 pub mod prompt;
 pub mod run;
+pub mod samples;
 pub mod save;
 pub mod timeline;
 pub mod view;
@@ -63,6 +66,8 @@ pub enum Mode {
     Panel,
     /// A path box for the text file the cells panel analyses.
     CellsFile,
+    /// Samples side by side: three continuations to choose from.
+    Samples,
 }
 
 impl Mode {
@@ -114,6 +119,8 @@ pub struct App {
     pub timeline: Option<Timeline>,
     /// The explain panel's and the memory colouring's request and answer.
     pub explain: explain::ExplainState,
+    /// Samples side by side, while they are shown.
+    pub samples: Option<samples::Samples>,
 }
 
 impl App {
@@ -139,6 +146,7 @@ impl App {
             analyses: Analyses::default(),
             timeline: None,
             explain: explain::ExplainState::default(),
+            samples: None,
         };
         app.name_cells();
         if let Some(w) = app.model.warnings.first().cloned() {
@@ -253,11 +261,15 @@ impl App {
                 None
             }
             WorkerEvent::Done { id } => {
+                let next = self.sample_done(id);
                 self.run.done(id);
-                self.reread_done(id)
+                // A request is a sample or a snapshot's reread, not both.
+                let reread = self.reread_done(id);
+                next.or(reread)
             }
             WorkerEvent::Failed { id, message } => {
                 if self.run.active == Some(id) {
+                    self.sample_failed();
                     self.run.state = RunState::Idle;
                     self.error(sanitize_line(&message));
                 }
@@ -303,9 +315,13 @@ impl App {
         self.analyses.search.clear();
         self.view.cursor = 0;
         self.view.scroll = 0;
-        if matches!(self.mode, Mode::Load | Mode::Inspect | Mode::Intervene | Mode::Interventions | Mode::Panel) {
+        if matches!(
+            self.mode,
+            Mode::Load | Mode::Inspect | Mode::Intervene | Mode::Interventions | Mode::Panel | Mode::Samples
+        ) {
             self.mode = Mode::Typing;
         }
+        self.samples = None;
         if !self.prompt.editor.is_empty() && self.preview {
             self.prompt.edit_at = Some(self.now);
         }
@@ -369,6 +385,7 @@ impl App {
             Mode::Load | Mode::Cell | Mode::Save | Mode::Intervene | Mode::Pin | Mode::CellsFile => Context::TextBox,
             Mode::Interventions => Context::List,
             Mode::Panel => Context::Panel,
+            Mode::Samples => Context::Samples,
         }
     }
 
@@ -376,7 +393,7 @@ impl App {
         self.view.help = false;
         self.message = None;
         self.quit_armed = false;
-        if self.mode == Mode::Interventions {
+        if matches!(self.mode, Mode::Interventions | Mode::Samples) {
             return None;
         }
         if self.mode.is_box() {
@@ -428,7 +445,7 @@ impl App {
                 self.info("in inspect mode letters are controls (? lists them); Tab returns to the prompt");
                 None
             }
-            Mode::Interventions => None,
+            Mode::Interventions | Mode::Samples => None,
             Mode::Panel => {
                 // Typing is never blocked: a letter gives the keys back and goes into the prompt.
                 self.leave_panel();

@@ -1,6 +1,7 @@
 //! The current run: which request is live, its steps (a bounded ring), its
 //! state and its speed. Steps of any other request are stale and dropped.
 
+use super::branches::Tree;
 use crate::generate::Step;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -79,6 +80,9 @@ pub struct Run {
     pub saved: bool,
     /// Which history the steps are: it changes whenever they are cleared.
     pub history: u64,
+    /// The branch tree the steps are a branch of (its `shown`), if the run
+    /// has branches; any other new run clears it with the steps.
+    pub tree: Option<Tree>,
 }
 
 impl Default for Run {
@@ -96,6 +100,7 @@ impl Default for Run {
             rate: Rate::default(),
             saved: true,
             history: 0,
+            tree: None,
         }
     }
 }

@@ -18,7 +18,7 @@ pub fn default_path(dir: &Path) -> PathBuf {
     loop {
         let base = if n == 1 { format!("gatescope-{stamp}") } else { format!("gatescope-{stamp}-{n}") };
         let t = dir.join(format!("{base}.txt"));
-        if outputs(&t).iter().all(|p| !p.exists()) {
+        if outputs(&t).iter().chain([&tree_path(&t)]).all(|p| !p.exists()) {
             return t;
         }
         n += 1;
@@ -52,14 +52,27 @@ pub fn resolve(typed: &str, base: &Path) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// The save box's title: the three files Enter would write, or why it would not.
-pub fn box_title(typed: &str, base: &Path) -> String {
+/// The save box's title: the files Enter would write (the tree file too
+/// when the run has branches), or why it would not.
+pub fn box_title(typed: &str, base: &Path, tree: bool) -> String {
     match resolve(typed, base) {
         Ok(txt) => {
-            let [t, j, h] = outputs(&txt).map(|p| p.display().to_string());
-            format!(" save transcript: writes {t}, {j} and {h} · Enter saves, Esc cancels ")
+            let mut names: Vec<String> = outputs(&txt).iter().map(|p| p.display().to_string()).collect();
+            if tree {
+                names.push(tree_path(&txt).display().to_string());
+            }
+            format!(" save transcript: writes {} · Enter saves, Esc cancels ", and_list(&names))
         }
         Err(e) => format!(" save transcript: {e} · Esc cancels "),
+    }
+}
+
+/// The files of a save as a message says them: `a, b and c`.
+pub fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
     }
 }
 
@@ -76,6 +89,11 @@ pub fn outputs(txt: &Path) -> [PathBuf; 3] {
     [txt.to_path_buf(), txt.with_extension("jsonl"), txt.with_extension("html")]
 }
 
+/// The branch tree's file beside the transcript `NAME.txt`: `NAME.tree.json`.
+pub fn tree_path(txt: &Path) -> PathBuf {
+    txt.with_extension("tree.json")
+}
+
 /// What a save records beside the steps.
 #[derive(Debug, Clone)]
 pub struct SaveMeta<'a> {
@@ -86,6 +104,8 @@ pub struct SaveMeta<'a> {
     pub colouring: Colouring,
     /// The model's name, for the page's legend.
     pub model: String,
+    /// The branch tree's file (`Tree::to_json`), when the run has branches.
+    pub tree: Option<String>,
 }
 
 /// The transcript's header line for a run with `interventions` (none: no line).
@@ -98,14 +118,17 @@ pub fn transcript_header(interventions: &[Intervention]) -> Option<String> {
 }
 
 /// Write the transcript to `txt`, the trace and the page beside it (same
-/// name, `.jsonl` and `.html`). Each goes through a temporary file; none
-/// overwrites a file, and a failure removes what this save had written.
-pub fn save(steps: &[Arc<Step>], txt: &Path, meta: &SaveMeta) -> Result<[PathBuf; 3]> {
+/// name, `.jsonl` and `.html`), and the branch tree (`.tree.json`) when
+/// there is one. Each goes through a temporary file; none overwrites a
+/// file, and a failure removes what this save had written. Returns the
+/// paths written.
+pub fn save(steps: &[Arc<Step>], txt: &Path, meta: &SaveMeta) -> Result<Vec<PathBuf>> {
     if steps.is_empty() {
         bail!("nothing to save yet");
     }
     let paths = outputs(txt);
-    for p in &paths {
+    let tree = meta.tree.as_ref().map(|json| (tree_path(txt), json));
+    for p in paths.iter().chain(tree.as_ref().map(|t| &t.0)) {
         if p.exists() {
             bail!("{} exists; choose another name", p.display());
         }
@@ -129,14 +152,20 @@ pub fn save(steps: &[Arc<Step>], txt: &Path, meta: &SaveMeta) -> Result<[PathBuf
     let page = crate::export::page(steps, meta.colouring, &PageMeta { checkpoint: name, top: false });
     let written = crate::atomic::write_atomic(html, page.as_bytes())
         .and_then(|_| crate::atomic::write_atomic(txt, text.as_bytes()))
+        .and_then(|_| match &tree {
+            Some((path, json)) => crate::atomic::write_atomic(path, json.as_bytes()),
+            None => Ok(()),
+        })
         .and_then(|_| trace.finish().map(|_| ()));
     if let Err(e) = written {
-        for p in [html.as_path(), txt] {
+        for p in [html.as_path(), txt].into_iter().chain(tree.as_ref().map(|t| t.0.as_path())) {
             let _ = std::fs::remove_file(p);
         }
         return Err(e);
     }
-    Ok(paths)
+    let mut written = paths.to_vec();
+    written.extend(tree.map(|t| t.0));
+    Ok(written)
 }
 
 /// Local time as YYYYMMDD-HHMMSS.

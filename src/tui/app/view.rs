@@ -57,6 +57,9 @@ pub struct View {
     /// Names of the checkpoint's catalogued cells, e.g. "line position r .89".
     pub labels: BTreeMap<Unit, String>,
     pub panel: Panel,
+    /// The candidate chosen in the next-character panel (its rank, 0 the
+    /// likeliest) while inspecting; Enter branches with it.
+    pub choice: Option<usize>,
 }
 
 impl View {
@@ -77,6 +80,7 @@ impl View {
             pins: Vec::new(),
             labels: BTreeMap::new(),
             panel: Panel::Gates,
+            choice: None,
         }
     }
 

@@ -17,6 +17,8 @@ pub enum Context {
     List,
     /// The cells panel or the saturation view, when it has the keys.
     Panel,
+    /// Samples side by side.
+    Samples,
 }
 
 /// Line editing, the same for whichever text box has focus.
@@ -114,6 +116,17 @@ pub enum Action {
     MemoryColour,
     /// Inspect: the colouring unit becomes the next pinned unit.
     NextPinned,
+    /// Inspect: choose the candidate above (−1) or below (+1) in the
+    /// next-character panel; Enter branches with it.
+    Choose(i8),
+    /// Branches: the previous (−1) or next (+1) sibling at the nearest branch point.
+    Sibling(i8),
+    /// Branches: the parent of the branch on screen.
+    ParentBranch,
+    /// Three continuations of the prompt side by side.
+    Samples,
+    /// Samples side by side: pick the column to the left (−1) or right (+1).
+    Column(i8),
 }
 
 impl Action {
@@ -198,6 +211,14 @@ impl Action {
         Action::ExplainPanel,
         Action::MemoryColour,
         Action::NextPinned,
+        Action::Choose(-1),
+        Action::Choose(1),
+        Action::Sibling(-1),
+        Action::Sibling(1),
+        Action::ParentBranch,
+        Action::Samples,
+        Action::Column(-1),
+        Action::Column(1),
     ];
 }
 

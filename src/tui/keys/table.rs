@@ -20,12 +20,20 @@ const TEXT_BOX: &[Context] = &[Context::TextBox];
 const HELP: &[Context] = &[Context::Help];
 const LIST: &[Context] = &[Context::List];
 const PANEL: &[Context] = &[Context::Panel];
+const SAMPLES: &[Context] = &[Context::Samples];
 const TYPING_OR_INSPECT: &[Context] = &[Context::Typing, Context::Inspect];
 /// Wherever text is edited: the prompt and the one-line boxes.
 const TYPING_OR_BOX: &[Context] = &[Context::Typing, Context::TextBox];
 const TYPING_INSPECT_OR_PANEL: &[Context] = &[Context::Typing, Context::Inspect, Context::Panel];
-const EVERYWHERE: &[Context] =
-    &[Context::Typing, Context::Inspect, Context::TextBox, Context::Help, Context::List, Context::Panel];
+const EVERYWHERE: &[Context] = &[
+    Context::Typing,
+    Context::Inspect,
+    Context::TextBox,
+    Context::Help,
+    Context::List,
+    Context::Panel,
+    Context::Samples,
+];
 
 const fn b(
     contexts: &'static [Context],
@@ -57,7 +65,13 @@ pub const BINDINGS: &[Binding] = &[
     on_empty(b(TYPING_OR_INSPECT, &[plain(K::Char('?'))], A::Help, "?", "help (on an empty prompt)")),
     on_empty(b(TYPING_OR_INSPECT, &[plain(K::Char('q'))], A::Quit, "q", "quit (on an empty prompt; asks if unsaved)")),
     hinted(
-        b(TYPING_OR_INSPECT, &[plain(K::Enter)], A::Submit, "Enter", "generate a full continuation"),
+        b(
+            TYPING_OR_INSPECT,
+            &[plain(K::Enter)],
+            A::Submit,
+            "Enter",
+            "generate a full continuation (inspect, with a candidate chosen: branch there)",
+        ),
         1,
         "Enter generate",
     ),
@@ -97,11 +111,30 @@ pub const BINDINGS: &[Binding] = &[
     hinted(b(INSPECT, &[plain(K::Left)], A::CursorBy(-1), "← (inspect)", "cursor one step back"), 0, "←→ step"),
     b(INSPECT, &[plain(K::Right)], A::CursorBy(1), "→ (inspect)", "cursor one step on"),
     hinted(
-        b(INSPECT, &[plain(K::PageUp), plain(K::Up)], A::CursorBy(-10), "PgUp, ↑ (inspect)", "cursor ten steps back"),
+        b(INSPECT, &[plain(K::PageUp)], A::CursorBy(-10), "PgUp (inspect)", "cursor ten steps back"),
         2,
         "PgUp/PgDn ±10",
     ),
-    b(INSPECT, &[plain(K::PageDown), plain(K::Down)], A::CursorBy(10), "PgDn, ↓ (inspect)", "cursor ten steps on"),
+    b(INSPECT, &[plain(K::PageDown)], A::CursorBy(10), "PgDn (inspect)", "cursor ten steps on"),
+    hinted(
+        b(
+            INSPECT,
+            &[plain(K::Up)],
+            A::Choose(-1),
+            "↑ (inspect)",
+            "next-character panel: choose the candidate above (from the first: none)",
+        ),
+        1,
+        "↑↓ choose, Enter branch",
+    ),
+    b(
+        INSPECT,
+        &[plain(K::Down)],
+        A::Choose(1),
+        "↓ (inspect)",
+        "next-character panel: choose the candidate below; Enter makes it the next character and generates on \
+         (a new branch; the old text stays as its sibling)",
+    ),
     hinted(b(INSPECT, &[plain(K::Home)], A::CursorFirst, "Home (inspect)", "cursor to the first step"), 4, "Home/End"),
     b(INSPECT, &[plain(K::End)], A::CursorLast, "End (inspect)", "cursor to the last step"),
     hinted(b(TYPING_OR_INSPECT, &[alt('t')], A::Temperature(-1), "Alt-t", "temperature − 0.1"), 6, "Alt-t/T temp"),
@@ -240,6 +273,57 @@ pub const BINDINGS: &[Binding] = &[
         A::Snapshot(1),
         "Alt->",
         "timeline: the next, older snapshot; pins, colouring cell and interventions stay",
+    ),
+    hinted(
+        b(
+            TYPING_OR_INSPECT,
+            &[alt('(')],
+            A::Sibling(-1),
+            "Alt-(",
+            "branches: the previous sibling at the branch point nearest the cursor (or the end)",
+        ),
+        13,
+        "Alt-( ) branch",
+    ),
+    b(
+        TYPING_OR_INSPECT,
+        &[alt(')')],
+        A::Sibling(1),
+        "Alt-)",
+        "branches: the next sibling at the branch point nearest the cursor (or the end)",
+    ),
+    b(TYPING_OR_INSPECT, &[alt('B')], A::ParentBranch, "Alt-B", "branches: the parent of the branch on screen"),
+    b(
+        TYPING_OR_INSPECT,
+        &[alt('3')],
+        A::Samples,
+        "Alt-3",
+        "samples side by side: three continuations of the prompt (seeds s, s+1, s+2) in three columns; \
+         ← → pick one, Enter makes it the continuation and the others its siblings",
+    ),
+    hinted(b(SAMPLES, &[plain(K::Left)], A::Column(-1), "← (samples)", "the column to the left"), 0, "←→ pick"),
+    b(SAMPLES, &[plain(K::Right)], A::Column(1), "→ (samples)", "the column to the right"),
+    hinted(
+        b(
+            SAMPLES,
+            &[plain(K::Enter)],
+            A::Submit,
+            "Enter (samples)",
+            "make the picked column the continuation (the others become its siblings)",
+        ),
+        1,
+        "Enter choose",
+    ),
+    hinted(
+        b(
+            SAMPLES,
+            &[plain(K::Esc)],
+            A::Cancel,
+            "Esc (samples)",
+            "stop the samples still generating; when none is, close with the picked one",
+        ),
+        2,
+        "Esc stop",
     ),
     hinted(
         b(

@@ -10,6 +10,7 @@ pub mod intervene;
 pub mod norms;
 pub mod output;
 pub mod prompt;
+pub mod samples;
 pub mod saturation;
 pub mod status;
 pub mod theme;
@@ -74,7 +75,13 @@ pub fn draw(frame: &mut Frame, app: &App) {
     let focus = Focus { step: app.focus(), inspecting: app.inspecting() };
     let buf = frame.buffer_mut();
     let compare = app.interventions.shown();
+    // Samples side by side take the output's and the heatmaps' room.
+    let side_by_side = app.samples.as_ref().map(|s| {
+        let main = Rect { width: a.gates.right() - a.output.x, ..a.output };
+        samples::render(app, s, main, buf)
+    });
     match compare {
+        _ if side_by_side.is_some() => {}
         Some(c) => compare::render(c, &app.run, a.output, buf),
         None => {
             let memory = app.explanation().and_then(|r| r.as_ref().ok());
@@ -88,6 +95,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         _ => (a.norms, Some(a.topk)),
     };
     match app.view.panel {
+        _ if side_by_side.is_some() => {}
         Panel::Gates => gates::render(&app.run, &app.view, focus, a.gates, buf),
         Panel::Cells => cells::render(app, a.gates, buf),
         Panel::Saturation => saturation::render(app, a.gates, buf),
@@ -95,7 +103,8 @@ pub fn draw(frame: &mut Frame, app: &App) {
     }
     norms::render_with_baseline(&app.run, compare.map(|c| &c.baseline[..]), &app.view, focus, norms, buf);
     if let Some(topk) = topk {
-        topk::render(&app.run, focus, topk, buf);
+        let choice = if focus.inspecting { app.view.choice } else { None };
+        topk::render_with_choice(&app.run, focus, choice, topk, buf);
     }
     let cursor = prompt::render(app, a.prompt, buf);
     status::render(app, a.status, buf);

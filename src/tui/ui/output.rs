@@ -108,7 +108,23 @@ impl<'a> Shade<'a> {
     }
 }
 
-fn style_for(run: &Run, view: &View, search: &SpanSearch, focus: Focus, shade: Option<&Shade>, i: usize) -> Style {
+/// The first characters of the alternatives at each branch point of the
+/// text on screen (step `at + 1` for a point after `at`), by step index t.
+fn branch_marks(run: &Run) -> Vec<usize> {
+    let mut t: Vec<usize> = run.tree.as_ref().map_or(Vec::new(), |tr| tr.points().iter().map(|p| p.at + 1).collect());
+    t.sort_unstable();
+    t
+}
+
+fn style_for(
+    run: &Run,
+    view: &View,
+    search: &SpanSearch,
+    focus: Focus,
+    shade: Option<&Shade>,
+    marks: &[usize],
+    i: usize,
+) -> Style {
     let step = &run.steps[i];
     let mut style = if step.is_prompt {
         Style::new().fg(theme::PROMPT).add_modifier(Modifier::BOLD)
@@ -137,6 +153,14 @@ fn style_for(run: &Run, view: &View, search: &SpanSearch, focus: Focus, shade: O
                     style = style.add_modifier(Modifier::UNDERLINED | Modifier::BOLD);
                 }
             }
+        }
+    }
+    // A branch point: the character that has alternatives, underlined (in
+    // the branch colour where no colouring sets the background).
+    if marks.binary_search(&step.t).is_ok() {
+        style = style.add_modifier(Modifier::UNDERLINED | Modifier::BOLD);
+        if view.color == ColorMode::Plain {
+            style = style.fg(theme::BRANCH);
         }
     }
     // The span search: the searched span, its matches (the one jumped to
@@ -196,6 +220,10 @@ pub fn render_with_memory(
     if run.dropped > 0 {
         title.push_str(&format!("· first {} chars dropped ", run.dropped));
     }
+    let marks = branch_marks(run);
+    if !marks.is_empty() {
+        title.push_str("· branch points underlined ");
+    }
     let block = Block::bordered().title(title).title_style(theme::title());
     let inner = block.inner(area);
     block.render(area, buf);
@@ -230,7 +258,7 @@ pub fn render_with_memory(
         let mut x = inner.x;
         let y = inner.y + row as u16;
         for cell in line {
-            let style = style_for(run, view, search, focus, shade.as_ref(), cell.step);
+            let style = style_for(run, view, search, focus, shade.as_ref(), &marks, cell.step);
             buf.set_stringn(x, y, &cell.sym, cell.width as usize, style);
             x += cell.width;
         }

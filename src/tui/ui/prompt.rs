@@ -34,7 +34,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) -> Option<Position> {
         " cells over a file: a UTF-8 text file (its first 20,000 characters); Enter analyses, Esc cancels ".to_string()
     } else if app.mode == Mode::Save {
         let base = if app.save_dir.as_os_str().is_empty() { std::path::Path::new(".") } else { &app.save_dir };
-        crate::tui::text::sanitize_line(&crate::tui::app::save::box_title(app.box_editor.text(), base))
+        crate::tui::text::sanitize_line(&crate::tui::app::save::box_title(
+            app.box_editor.text(),
+            base,
+            app.run.tree.is_some(),
+        ))
     } else {
         let mut t = String::from(" prompt ");
         if app.preview {

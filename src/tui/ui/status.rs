@@ -66,6 +66,9 @@ fn first_line(app: &App, w: usize) -> Vec<Part> {
     if !app.interventions.active.is_empty() {
         parts.push(Part { rank: 0, spans: super::intervene::badge(&app.interventions.active, w / 2) });
     }
+    if let Some(b) = app.branch_status() {
+        parts.push(Part { rank: 0, spans: vec![Span::styled(b, Style::new().fg(theme::BRANCH))] });
+    }
     let s = &app.sampling;
     let k = if s.top_k == 0 { "all".to_string() } else { s.top_k.to_string() };
     parts.push(plain(1, format!("T {:.2} top-k {k} top-p {:.2} seed {}", s.temperature, s.top_p, s.seed)));

@@ -16,6 +16,9 @@ pub const UNKNOWN_BG: Color = Color::Red;
 pub const SPAN_BG: Color = Color::Rgb(120, 200, 255);
 pub const MATCH_BG: Color = Color::Rgb(150, 120, 220);
 pub const MATCH_CURRENT_BG: Color = Color::Rgb(230, 140, 255);
+/// Branches: the candidate chosen in the next-character panel, the marked
+/// branch points in the output and the status.
+pub const BRANCH: Color = Color::LightMagenta;
 /// One colour per layer in the norm chart.
 pub const LAYERS: [Color; 6] =
     [Color::LightCyan, Color::LightMagenta, Color::LightGreen, Color::LightYellow, Color::LightBlue, Color::LightRed];

@@ -38,6 +38,17 @@ pub enum WorkerCmd {
         length: usize,
         sampling: Sampling,
     },
+    /// A branch: read `prompt` as `Start` does, then consume `forced` as
+    /// generated characters without sampling them (the text up to the
+    /// branch point after the prompt, and the chosen character), then
+    /// generate `length` more.
+    Branch {
+        id: u64,
+        prompt: String,
+        forced: String,
+        length: usize,
+        sampling: Sampling,
+    },
     /// Stop the current run (its `Done` follows).
     Stop,
     /// Hold the current run where it is (inspect mode).
@@ -154,7 +165,8 @@ struct Job {
     marks: Vec<Mark>,
     /// Characters still to generate.
     remaining: usize,
-    /// Characters to consume instead of sampling (a reread continuation).
+    /// Characters to consume instead of sampling (a reread continuation,
+    /// or a branch's text up to its branch point and its chosen character).
     forced: std::collections::VecDeque<char>,
 }
 
@@ -222,6 +234,15 @@ impl Worker {
             WorkerCmd::Start { id, prompt, length, sampling } => {
                 self.sampling = sampling;
                 return self.start(id, &prompt, length);
+            }
+            WorkerCmd::Branch { id, prompt, forced, length, sampling } => {
+                self.sampling = sampling;
+                let forced: std::collections::VecDeque<char> = forced.chars().collect();
+                let flow = self.start(id, &prompt, forced.len() + length);
+                if let Some(job) = self.job.as_mut() {
+                    job.forced = forced;
+                }
+                return flow;
             }
             WorkerCmd::Rerun { id, prompt, length, sampling, interventions } => {
                 self.sampling = sampling;

@@ -353,12 +353,12 @@ fn the_save_box_refuses_folders_and_devices_and_names_its_files() {
     assert!(err.contains("/dev/full") && err.contains("not a regular file"), "{err}");
     let err = resolve(s(dir.path()), here).unwrap_err().to_string();
     assert!(err.contains("is a folder"), "{err}");
-    let title = box_title("run", dir.path());
+    let title = box_title("run", dir.path(), false);
     let shown = |ext: &str| dir.path().join(format!("run.{ext}")).display().to_string();
     for ext in ["txt", "jsonl", "html"] {
         assert!(title.contains(&shown(ext)), "{title}");
     }
-    assert!(box_title("/dev/full", here).contains("not a regular file"));
+    assert!(box_title("/dev/full", here, false).contains("not a regular file"));
 }
 
 // Item 13: smaller messages.

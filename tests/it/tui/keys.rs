@@ -4,6 +4,7 @@
 //! `q` asks before losing an unsaved run, and the status line and help fit
 //! small screens without cutting words.
 
+use gatescope::tui::app::branches::Tree;
 use gatescope::tui::app::{App, ColorMode, Mode, ERROR_TTL, INFO_TTL};
 use gatescope::tui::event::{Event, WorkerEvent};
 use gatescope::tui::keys::{self, Action, Context, BINDINGS};
@@ -279,7 +280,7 @@ fn help_is_readable_at_80x24_and_scrolls() {
     }
     let middle = screen(&draw(&app, 80, 24)).join("\n");
     assert!(middle.contains("next unit (+1)") && middle.contains("ten units on (+10)"), "±1 and ±10 differ: {middle}");
-    for _ in 0..60 {
+    for _ in 0..100 {
         app.update(key(KeyCode::Down));
     }
     assert!(app.view.help, "scrolling keeps help open");
@@ -318,7 +319,8 @@ fn observable(app: &App) -> String {
     let v = &app.view;
     format!(
         "{:?} quit={} len={} preview={} {:?} layer={} cell={} cursor={} scroll={} help={}/{} g={} h={} pins={:?} \
-         panel={:?} span={:?}/{:?} match={:?} prompt={:?}@{} box={:?}@{} ivs={}/{} row={} sat={}/{}/{}/{}\n{}",
+         panel={:?} span={:?}/{:?} match={:?} prompt={:?}@{} box={:?}@{} ivs={}/{} row={} sat={}/{}/{}/{} \
+         choice={:?} samples={:?}\n{}",
         app.mode,
         app.quit,
         app.length,
@@ -348,6 +350,8 @@ fn observable(app: &App) -> String {
         app.analyses.sat_cursor.x,
         app.analyses.sat_cursor.y,
         app.analyses.sat_cursor.nth,
+        v.choice,
+        app.samples.as_ref().map(|s| (s.selected, s.live, s.done.len())),
         screen(&draw(app, 120, 40)).join("\n")
     )
 }
@@ -376,6 +380,16 @@ fn app_for(context: Context, action: Action, empty_prompt: bool) -> App {
         // The seed stops at 0: a step up first.
         Action::Seed(-1) => {
             app.update(alt('S'));
+        }
+        // Sibling and parent keys move in a tree: a branch after t=100 on
+        // screen (the run's own steps, cut at t=200), the run as its parent.
+        Action::Sibling(_) | Action::ParentBranch => {
+            let steps: Vec<_> = app.run.steps.iter().cloned().collect();
+            let mut tree = Tree::new(app.run.prompt.clone(), steps.clone());
+            let id = tree.add(100);
+            tree.set_steps(id, steps[..=200].to_vec());
+            app.run.steps = steps[..=200].to_vec().into();
+            app.run.tree = Some(tree);
         }
         // Alt-r recomputes a panel that is shown: open one, give the keys back.
         Action::Recompute if context != Context::Panel => {
@@ -421,6 +435,10 @@ fn app_for(context: Context, action: Action, empty_prompt: bool) -> App {
                     app.update(key(KeyCode::Right));
                 }
                 Action::NextMatch(_) => app.analyses.search.matches = vec![20..22, 100..103, 200..202],
+                // ↑ from no choice is no choice: choose one first.
+                Action::Choose(-1) => {
+                    app.update(key(KeyCode::Down));
+                }
                 Action::ClearPins => {
                     app.view.pin(gatescope::model::Unit::new(1, 3));
                 }
@@ -444,6 +462,12 @@ fn app_for(context: Context, action: Action, empty_prompt: bool) -> App {
             app.update(alt('I'));
             app.update(key(KeyCode::Down));
             assert_eq!(app.interventions.selected, 1);
+        }
+        Context::Samples => {
+            assert!(matches!(app.update(alt('3')), Some(WorkerCmd::Start { .. })));
+            if action == Action::Column(-1) {
+                app.update(key(KeyCode::Right));
+            }
         }
         Context::Panel => {
             let saturation = matches!(action, Action::PanelSide(_) | Action::PanelGate | Action::PanelNext);
