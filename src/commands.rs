@@ -87,7 +87,9 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
         }
         if !a.intervene.is_empty() || a.compare {
             let name = if a.compare { "--compare" } else { "--intervene" };
-            bail!("--beam {w} takes no {name}: the beams are read through the fused LSTM, which takes no interventions");
+            bail!(
+                "--beam {w} takes no {name}: the beams are read through the fused LSTM, which takes no interventions"
+            );
         }
     }
     // With a trace, SIGINT, SIGTERM and SIGHUP end the run after the current

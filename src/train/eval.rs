@@ -78,12 +78,7 @@ pub const STATEFUL_CHUNK: usize = 1000;
 /// gets ln p(x_i | x_<i) (temperature 1, log-softmax in f64 of the f32
 /// logits) for i = first + 1 .. first + 1 + lp.len(), in order, so that
 /// every character after the first is predicted exactly once.
-pub fn stateful_log_probs<I: Id>(
-    model: &CharLstm,
-    ids: &[I],
-    device: Device,
-    each: &mut dyn FnMut(usize, &[f64]),
-) {
+pub fn stateful_log_probs<I: Id>(model: &CharLstm, ids: &[I], device: Device, each: &mut dyn FnMut(usize, &[f64])) {
     let _guard = tch::no_grad_guard();
     let n_pred = ids.len().saturating_sub(1);
     let mut state: Option<(Tensor, Tensor)> = None;
@@ -120,14 +115,7 @@ fn wide<I: Id>(ids: &[I]) -> Vec<i64> {
     ids.iter().map(|&v| v.into()).collect()
 }
 
-fn sum_loss(
-    model: &CharLstm,
-    x: &[i64],
-    y: &[i64],
-    b: usize,
-    t: usize,
-    device: Device,
-) -> f64 {
+fn sum_loss(model: &CharLstm, x: &[i64], y: &[i64], b: usize, t: usize, device: Device) -> f64 {
     let xs = Tensor::from_slice(x).view([b as i64, t as i64]).to_device(device);
     let ys = Tensor::from_slice(&y[..b * t]).to_device(device);
     let (logits, _) = model.forward(&xs, None, 0.0, false);
