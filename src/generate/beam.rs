@@ -27,10 +27,10 @@ impl Generator {
         check: &mut dyn FnMut(usize) -> Result<()>,
     ) -> Result<Vec<usize>> {
         if !(1..=MAX_WIDTH).contains(&width) {
-            bail!("--beam must be from 1 to {MAX_WIDTH} (got '{width}')");
+            bail!("the beam's width must be from 1 to {MAX_WIDTH} (got {width})");
         }
         if !self.interventions.is_empty() {
-            bail!("--beam reads the beams through the fused LSTM, which takes no interventions; drop --intervene");
+            bail!("a beam search takes no interventions: the beams are read through the fused LSTM");
         }
         let Some(first) = &self.logits else { bail!("nothing to continue from: the prompt is empty") };
         let _guard = tch::no_grad_guard();

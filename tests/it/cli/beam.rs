@@ -85,3 +85,33 @@ fn beam_refuses_bad_widths_and_the_sampling_options() {
         assert!(out.stdout.is_empty(), "{extra:?}: nothing generated");
     }
 }
+
+/// Equal scores go to the lower beam, then the lower character: with every
+/// weight zero but the head's bias, which favours 'b' and 'c' equally, the
+/// first beam is all 'b' at every width (the higher beam or character first
+/// would give 'c's).
+#[test]
+fn ties_go_to_the_lower_beam_then_the_lower_character() {
+    use gatescope::generate::Generator;
+    use gatescope::model::CharLstm;
+    use gatescope::vocab::Vocab;
+    let m = CharLstm::random(Vocab::from_text("abcd").unwrap(), 4, 8, 2, 7);
+    tch::no_grad(|| {
+        for (name, t) in m.named_tensors() {
+            let mut t = t.shallow_clone();
+            if name == "head.bias" {
+                t.copy_(&tch::Tensor::from_slice(&[0f32, 1.0, 1.0, 0.0]));
+            } else {
+                let _ = t.zero_();
+            }
+        }
+    });
+    let mut g = Generator::new(&m, Default::default());
+    g.feed_prompt("a").unwrap();
+    for w in [1, 2, 3, 64] {
+        assert_eq!(g.beam_search(w, 6, &mut |_| Ok(())).unwrap(), vec![1; 6], "width {w}");
+    }
+    assert_eq!(g.beam_search(4, 0, &mut |_| Ok(())).unwrap(), Vec::<usize>::new());
+    let err = g.beam_search(65, 3, &mut |_| Ok(())).unwrap_err().to_string();
+    assert!(err.contains("from 1 to 64"), "{err}");
+}
