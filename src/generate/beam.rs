@@ -9,7 +9,7 @@
 //! index, in that order; after the last step the first beam is the output.
 
 use super::Generator;
-use anyhow::{bail, Result};
+use anyhow::{anyhow, bail, Result};
 use tch::{Kind, Tensor};
 
 /// The widest beam `--beam` takes.
@@ -41,8 +41,11 @@ impl Generator {
         let mut log_p = log_softmax_rows(&Tensor::from_slice(first).view([1, v as i64]));
         let mut h = Tensor::stack(&self.state.h, 0).unsqueeze(1);
         let mut c = Tensor::stack(&self.state.c, 0).unsqueeze(1);
-        // Each step's kept beams as (parent beam, character), to walk back from the first.
-        let mut kept: Vec<Vec<(u32, u32)>> = Vec::new();
+        // Every step's kept beams as (parent beam, character), one flat list
+        // (8 bytes a beam a step), to walk back from the first; `ends[t]` is
+        // where step t's beams end in it.
+        let mut kept: Vec<(u32, u32)> = Vec::new();
+        let mut ends: Vec<usize> = Vec::new();
         for step in 0..length {
             check(step)?;
             let mut cand: Vec<(f64, usize, usize)> = Vec::with_capacity(scores.len() * v);
@@ -56,7 +59,10 @@ impl Generator {
             // A stable sort: equal scores keep the (beam, character) order they were pushed in.
             cand.sort_by(|x, y| y.0.total_cmp(&x.0));
             cand.truncate(width);
-            kept.push(cand.iter().map(|&(_, b, ch)| (b as u32, ch as u32)).collect());
+            kept.try_reserve(cand.len())
+                .map_err(|_| anyhow!("not enough memory for a beam search of {length} steps"))?;
+            kept.extend(cand.iter().map(|&(_, b, ch)| (b as u32, ch as u32)));
+            ends.push(kept.len());
             scores = cand.iter().map(|x| x.0).collect();
             if step + 1 == length {
                 break;
@@ -68,10 +74,11 @@ impl Generator {
             log_p = log_softmax_rows(&logits.view([-1, v as i64]));
             (h, c) = (h1, c1);
         }
-        let mut out = vec![0usize; kept.len()];
+        let mut out = vec![0usize; ends.len()];
         let mut b = 0usize;
-        for (t, step) in kept.iter().enumerate().rev() {
-            let (parent, ch) = step[b];
+        for t in (0..ends.len()).rev() {
+            let start = if t == 0 { 0 } else { ends[t - 1] };
+            let (parent, ch) = kept[start + b];
             out[t] = ch as usize;
             b = parent as usize;
         }
