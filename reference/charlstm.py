@@ -101,6 +101,25 @@ explain --checkpoint F --prompt TEXT --unit lK:U [--step T (default: the last) -
     "recurrent_rest"}, "f", "g", "o"}, "cell": {"c_prev", "kept", "written",
     "c", "h"}, "memory": {"writes": [...], "half_life"}}.
 
+score --checkpoint F (--data FILE | --text TEXT)
+    The text x_0..x_{N-1} (N >= 2) read by nn.LSTM in one forward pass from
+    a zero state (no chunks: gatescope's chunked pass is checked against
+    it). log_p[i-1] = log_softmax(logits at x_{i-1})[x_i] in float64 from the
+    float32 logits, i = 1..N-1; nats_per_char = -mean(log_p), bits_per_char
+    = nats_per_char / ln 2; surprising: the 10 lowest log_p (ascending, ties
+    to the lower offset), t = i. stdout, one JSON line:
+      {"chars": N, "scored": N-1, "nats_per_char": x, "bits_per_char": y,
+       "log_p": [...], "surprising": [{"t": i, "char": c, "log_p": x}, ...]}
+
+beam --checkpoint F --prompt TEXT --length N --width W
+    Beam search: nn.LSTM reads the prompt; one beam of score 0. At each of N
+    steps every beam b (each with its own batch-1 state, no batching) is
+    extended by every character v with score_b + log_softmax(logits_b)[v]
+    (float64 from the float32 logits); the W best are kept, sorted by score
+    descending, ties to the lower b, then the lower v (a stable sort of the
+    candidates in (b, v) order). stdout: the first beam's N characters, no
+    trailing newline.
+
 init (--text TEXT | --text-file F) [--layers 2 --hidden 32 --embed 16
      --scale 1.0 --seed 0 --dtype f32|f16|bf16] --out FILE
     A randomly initialised model (PyTorch's default initialisation) in
@@ -815,6 +834,53 @@ def cmd_explain(a):
                       "cell": cell_line, "memory": memory}, ensure_ascii=False))
 
 
+@torch.no_grad()
+def score_log_probs(m, ids):
+    logits, _ = m(ids[:-1].view(1, -1))
+    lp = logits[0].double().log_softmax(-1)
+    return lp.gather(-1, ids[1:].unsqueeze(-1)).squeeze(-1).tolist()
+
+
+def cmd_score(a):
+    m, vocab = load(a.checkpoint)
+    if (a.data is None) == (a.text is None):
+        raise RefError("give one of --data and --text")
+    text = read_text(a.data) if a.data is not None else a.text
+    ids = encode(text, vocab, a.data or "--text")
+    if len(ids) < 2:
+        raise RefError("the text needs at least 2 characters")
+    log_p = score_log_probs(m, ids)
+    nats = -math.fsum(log_p) / len(log_p)
+    order = sorted(range(len(log_p)), key=lambda i: log_p[i])[:10]  # sorted() is stable
+    print(json.dumps({"chars": len(ids), "scored": len(log_p), "nats_per_char": nats,
+                      "bits_per_char": nats / math.log(2), "log_p": log_p,
+                      "surprising": [{"t": i + 1, "char": vocab[int(ids[i + 1])], "log_p": log_p[i]}
+                                     for i in order]}, ensure_ascii=False))
+
+
+@torch.no_grad()
+def cmd_beam(a):
+    m, vocab = load(a.checkpoint)
+    ids = prompt_ids(a, vocab)
+    if not 1 <= a.width <= 64:
+        raise RefError("--width must be from 1 to 64")
+    logits, state = m(ids.view(1, -1))
+    beams = [(0.0, [], state, logits[0, -1].double().log_softmax(-1).tolist())]
+    for step in range(a.length):
+        cands = [(s + lp[v], b, v) for b, (s, _, _, lp) in enumerate(beams) for v in range(len(vocab))]
+        cands.sort(key=lambda c: -c[0])  # stable: ties keep the (b, v) order
+        new = []
+        for score, b, v in cands[:a.width]:
+            _, seq, st, _ = beams[b]
+            lp = None
+            if step + 1 < a.length:
+                logits, st = m(torch.tensor([[v]]), st)
+                lp = logits[0, -1].double().log_softmax(-1).tolist()
+            new.append((score, seq + [v], st, lp))
+        beams = new
+    sys.stdout.write("".join(vocab[v] for v in beams[0][1]) if beams else "")
+
+
 # ----------------------------------------------------------------------------
 
 def parser():
@@ -878,6 +944,17 @@ def parser():
     at.add_argument("--method", choices=["grad", "ig"], default="ig")
     at.add_argument("--ig-steps", type=int)
 
+    sc = sub.add_parser("score")
+    sc.add_argument("--checkpoint", required=True)
+    sc.add_argument("--data")
+    sc.add_argument("--text")
+
+    b = sub.add_parser("beam")
+    b.add_argument("--checkpoint", required=True)
+    b.add_argument("--prompt", required=True)
+    b.add_argument("--length", type=int, required=True)
+    b.add_argument("--width", type=int, required=True)
+
     i = sub.add_parser("init")
     src = i.add_mutually_exclusive_group(required=True)
     src.add_argument("--text")
@@ -893,7 +970,8 @@ def parser():
 
 
 COMMANDS = {"train": cmd_train, "sample": cmd_sample, "greedy": cmd_greedy, "eval": cmd_eval,
-            "trace": cmd_trace, "init": cmd_init, "explain": cmd_explain, "attribute": cmd_attribute}
+            "trace": cmd_trace, "init": cmd_init, "explain": cmd_explain, "attribute": cmd_attribute,
+            "score": cmd_score, "beam": cmd_beam}
 
 
 def run(parse, commands, argv=None):

@@ -54,6 +54,27 @@ pub enum Command {
     /// Which earlier characters a prediction (or a unit's c or h) depends on: gradient × input
     /// or integrated gradients over the prompt.
     Attribute(AttributeArgs),
+    /// Score a text: the model's bits and nats per character over it, read from a zero state
+    /// with the state carried, and its most surprising characters.
+    Score(ScoreArgs),
+}
+
+/// `score`: a text read by the model in one stateful pass.
+#[derive(Args, Debug, Clone)]
+#[command(group = clap::ArgGroup::new("input").required(true).args(["data", "text"]))]
+pub struct ScoreArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// A UTF-8 text file to score (read in bounded chunks); every character must be in the
+    /// model's vocabulary.
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<PathBuf>,
+    /// The text to score, given on the command line (it may start with '-').
+    #[arg(long, allow_hyphen_values = true)]
+    pub text: Option<String>,
+    /// Print JSON (every character's log p) instead of the text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 impl Command {
@@ -180,20 +201,37 @@ pub struct PlayArgs {
     pub replay: Option<PathBuf>,
 }
 
+/// Sampling options. Each is an `Option` so that `generate --beam` can tell
+/// an option given on the command line (which it refuses) from its default.
 #[derive(Args, Debug, Clone)]
 pub struct SamplingArgs {
-    /// Softmax temperature; 0 is greedy (argmax). Range: 0 to 100.
-    #[arg(long, short, default_value_t = 0.8, allow_negative_numbers = true, value_parser = float(0.0, Incl, 100.0).f32())]
-    pub temperature: f32,
-    /// Sample only among the K likeliest characters (0 = all). Range: 0 to the model's vocabulary size.
-    #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_parser = top_k)]
-    pub top_k: usize,
-    /// Sample only among the likeliest characters whose probabilities sum to P. Range: (0, 1].
-    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true, value_parser = float(0.0, Excl, 1.0).f32())]
-    pub top_p: f32,
-    /// Random seed; the same seed gives the same text. Range: 0 to 2^64 - 1.
-    #[arg(long, short, default_value_t = 0, allow_negative_numbers = true, value_parser = seed)]
-    pub seed: u64,
+    /// Softmax temperature; 0 is greedy (argmax) [default: 0.8]. Range: 0 to 100.
+    #[arg(long, short, allow_negative_numbers = true, value_parser = float(0.0, Incl, 100.0).f32())]
+    pub temperature: Option<f32>,
+    /// Sample only among the K likeliest characters (0 = all) [default: 0]. Range: 0 to the model's vocabulary size.
+    #[arg(long, allow_negative_numbers = true, value_parser = top_k)]
+    pub top_k: Option<usize>,
+    /// Sample only among the likeliest characters whose probabilities sum to P [default: 1]. Range: (0, 1].
+    #[arg(long, allow_negative_numbers = true, value_parser = float(0.0, Excl, 1.0).f32())]
+    pub top_p: Option<f32>,
+    /// Random seed; the same seed gives the same text [default: 0]. Range: 0 to 2^64 - 1.
+    #[arg(long, short, allow_negative_numbers = true, value_parser = seed)]
+    pub seed: Option<u64>,
+}
+
+impl SamplingArgs {
+    /// The options given on the command line, by name.
+    pub fn given(&self) -> Vec<&'static str> {
+        [
+            (self.temperature.is_some(), "--temperature"),
+            (self.top_k.is_some(), "--top-k"),
+            (self.top_p.is_some(), "--top-p"),
+            (self.seed.is_some(), "--seed"),
+        ]
+        .into_iter()
+        .filter_map(|(given, name)| given.then_some(name))
+        .collect()
+    }
 }
 
 #[derive(Args, Debug, Clone)]
@@ -229,6 +267,10 @@ pub struct GenerateArgs {
     /// With --intervene: print the baseline continuation, then the intervened one, then a summary line.
     #[arg(long)]
     pub compare: bool,
+    /// Beam search of width W instead of sampling: the continuation of --length characters with
+    /// the highest total log-probability among those the beam keeps (1 is greedy). Range: 1 to 64.
+    #[arg(long, value_name = "W", allow_negative_numbers = true, value_parser = int(1, crate::generate::beam::MAX_WIDTH as u64))]
+    pub beam: Option<usize>,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

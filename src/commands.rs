@@ -6,6 +6,7 @@ mod analysis;
 mod attribute;
 mod explain;
 mod replay;
+mod score;
 
 use crate::atomic::{check_destination, refuse_same_file, refuse_stdout, StopSignals};
 use crate::cli::{
@@ -48,6 +49,7 @@ pub fn run(command: Command) -> Result<()> {
         Command::Explain(a) => explain::explain(a),
         Command::Replay(a) => replay::replay(a),
         Command::Attribute(a) => attribute::attribute(a),
+        Command::Score(a) => score::score_command(a),
     }
 }
 
@@ -66,12 +68,30 @@ impl ModelArgs {
 
 impl From<&SamplingArgs> for Sampling {
     fn from(a: &SamplingArgs) -> Self {
-        Sampling { temperature: a.temperature, top_k: a.top_k, top_p: a.top_p, seed: a.seed }
+        Sampling {
+            temperature: a.temperature.unwrap_or(0.8),
+            top_k: a.top_k.unwrap_or(0),
+            top_p: a.top_p.unwrap_or(1.0),
+            seed: a.seed.unwrap_or(0),
+        }
     }
 }
 
 pub fn generate(a: GenerateArgs) -> Result<()> {
     use_one_thread();
+    if let Some(w) = a.beam {
+        // Beam search is deterministic and reads every character's probability
+        // at temperature 1: the sampling options would mean nothing.
+        if let Some(name) = a.sampling.given().first() {
+            bail!("--beam {w} takes no {name}: beam search does not sample (it reads log p at temperature 1)");
+        }
+        if !a.intervene.is_empty() || a.compare {
+            let name = if a.compare { "--compare" } else { "--intervene" };
+            bail!(
+                "--beam {w} takes no {name}: the beams are read through the fused LSTM, which takes no interventions"
+            );
+        }
+    }
     // With a trace, SIGINT, SIGTERM and SIGHUP end the run after the current
     // step, so that the trace's temporary file can be removed. Without one
     // nothing needs cleaning up, and the signal's default action is the right one.
@@ -92,8 +112,8 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
         eprintln!("gatescope: warning: {source}: {w}");
     }
     let vocab = ck.model.dims.vocab;
-    if a.sampling.top_k > vocab {
-        bail!("--top-k must be from 0 to {vocab}, the model's vocabulary size (got '{}')", a.sampling.top_k);
+    if let Some(k) = a.sampling.top_k.filter(|&k| k > vocab) {
+        bail!("--top-k must be from 0 to {vocab}, the model's vocabulary size (got '{k}')");
     }
     let prompt = match (&a.prompt, &a.prompt_file) {
         (Some(p), _) => Prompt::Text(p),
@@ -164,6 +184,15 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
     })?;
     out.flush()?;
     let n_prompt = prompt_chars;
+    // A beam's characters are known before any is written; with a trace they
+    // are read again one step at a time (teacher forcing) for their gates.
+    let beam: Option<Vec<char>> = match a.beam {
+        Some(w) => {
+            let ids = generator.beam_search(w, a.length, &mut |done| stopped(done))?;
+            Some(ids.into_iter().map(|id| ck.model.vocab.char(id)).collect())
+        }
+        None => None,
+    };
     let mut buf = [0u8; 4];
     for done in 0..a.length {
         stopped(done)?;
@@ -178,12 +207,22 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
             }
             return Ok(());
         }
-        let step = generator.generate_step()?;
-        out.write(step.ch.encode_utf8(&mut buf).as_bytes())?;
-        if step.ch == '\n' {
+        let (ch, step) = match &beam {
+            None => {
+                let s = generator.generate_step()?;
+                (s.ch, Some(s))
+            }
+            Some(chars) if trace.is_some() => {
+                let s = generator.force_step(chars[done])?;
+                (s.ch, Some(s))
+            }
+            Some(chars) => (chars[done], None),
+        };
+        out.write(ch.encode_utf8(&mut buf).as_bytes())?;
+        if ch == '\n' {
             out.flush()?;
         }
-        if let Some(tr) = trace.as_mut() {
+        if let (Some(tr), Some(step)) = (trace.as_mut(), step) {
             tr.send(step)?;
         }
     }

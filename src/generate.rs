@@ -1,6 +1,8 @@
 //! From a prompt to a stream of `Step`s: the plain-data record of one consumed
 //! character that the CLI's trace, the TUI and the tests all share.
 
+pub mod beam;
+
 use crate::model::lstm::{l2_norm, LayerGates, StepOutput};
 use crate::model::sample::{softmax, top_k, Sampler, Sampling};
 use crate::model::{CharLstm, Intervention, LstmState, Stepper};

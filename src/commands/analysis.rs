@@ -80,7 +80,7 @@ fn check_save_destination(ck: &Checkpoint) -> Result<()> {
 }
 
 /// Run `work` with a progress bar over `n` characters when stderr is a terminal.
-fn with_progress<T>(n: usize, what: &str, work: impl FnOnce(&mut dyn FnMut(usize)) -> T) -> T {
+pub(super) fn with_progress<T>(n: usize, what: &str, work: impl FnOnce(&mut dyn FnMut(usize)) -> T) -> T {
     let bar = if std::io::stderr().is_terminal() { ProgressBar::new(n as u64) } else { ProgressBar::hidden() };
     bar.set_style(
         ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} characters  ETA {eta}")

@@ -46,36 +46,62 @@ pub fn windowed_loss<I: Id>(model: &CharLstm, ids: &[I], window: usize, device: 
             x.extend(ids[s..s + window].iter().map(|&v| v.into()));
             y.extend(ids[s + 1..s + window + 1].iter().map(|&v| v.into()));
         }
-        total += sum_loss(model, &x, &y, b, window, device, None).0;
+        total += sum_loss(model, &x, &y, b, window, device);
         w += b;
     }
     let s = full * window;
     if s < n_pred {
         let len = n_pred - s;
         let (x, y) = (wide(&ids[s..s + len]), wide(&ids[s + 1..s + len + 1]));
-        total += sum_loss(model, &x, &y, 1, len, device, None).0;
+        total += sum_loss(model, &x, &y, 1, len, device);
     }
     total / n_pred as f64
 }
 
-/// Mean cross-entropy over one pass through `ids`, carrying the state.
+/// Mean cross-entropy over one pass through `ids`, carrying the state: the
+/// mean of `stateful_log_probs`' values, negated.
 pub fn stateful_loss<I: Id>(model: &CharLstm, ids: &[I], device: Device) -> f64 {
-    let _guard = tch::no_grad_guard();
     let n_pred = ids.len().saturating_sub(1);
     if n_pred == 0 {
         return f64::NAN;
     }
-    let (mut total, mut state) = (0.0, None);
+    let mut total = 0.0;
+    stateful_log_probs(model, ids, device, &mut |_, lp| total -= lp.iter().sum::<f64>());
+    total / n_pred as f64
+}
+
+/// Characters per call of the fused LSTM in the stateful pass.
+pub const STATEFUL_CHUNK: usize = 1000;
+
+/// One pass through `ids` from a zero state with the state carried, in
+/// chunks of `STATEFUL_CHUNK` characters: for every chunk, `each(first, lp)`
+/// gets ln p(x_i | x_<i) (temperature 1, log-softmax in f64 of the f32
+/// logits) for i = first + 1 .. first + 1 + lp.len(), in order, so that
+/// every character after the first is predicted exactly once.
+pub fn stateful_log_probs<I: Id>(model: &CharLstm, ids: &[I], device: Device, each: &mut dyn FnMut(usize, &[f64])) {
+    let _guard = tch::no_grad_guard();
+    let n_pred = ids.len().saturating_sub(1);
+    let mut state: Option<(Tensor, Tensor)> = None;
     let mut s = 0;
     while s < n_pred {
-        let len = 1000.min(n_pred - s);
+        let len = STATEFUL_CHUNK.min(n_pred - s);
         let (x, y) = (wide(&ids[s..s + len]), wide(&ids[s + 1..s + len + 1]));
-        let (l, st) = sum_loss(model, &x, &y, 1, len, device, state.as_ref());
-        total += l;
+        let xs = Tensor::from_slice(&x).view([1, len as i64]).to_device(device);
+        let ys = Tensor::from_slice(&y).view([len as i64, 1]).to_device(device);
+        let (logits, st) = model.forward(&xs, state.as_ref().map(|(h, c)| (h, c)), 0.0, false);
+        let lp = logits
+            .view([len as i64, model.dims.vocab as i64])
+            .to_kind(tch::Kind::Double)
+            .log_softmax(-1, tch::Kind::Double)
+            .gather(1, &ys, false)
+            .view([-1])
+            .to_device(Device::Cpu);
+        let mut out = vec![0f64; len];
+        lp.copy_data(&mut out, len);
+        each(s, &out);
         state = Some(st);
         s += len;
     }
-    total / n_pred as f64
 }
 
 /// A character id as stored: i64 as training keeps them, or u16 / u32 for a
@@ -89,18 +115,10 @@ fn wide<I: Id>(ids: &[I]) -> Vec<i64> {
     ids.iter().map(|&v| v.into()).collect()
 }
 
-fn sum_loss(
-    model: &CharLstm,
-    x: &[i64],
-    y: &[i64],
-    b: usize,
-    t: usize,
-    device: Device,
-    state: Option<&(Tensor, Tensor)>,
-) -> (f64, (Tensor, Tensor)) {
+fn sum_loss(model: &CharLstm, x: &[i64], y: &[i64], b: usize, t: usize, device: Device) -> f64 {
     let xs = Tensor::from_slice(x).view([b as i64, t as i64]).to_device(device);
     let ys = Tensor::from_slice(&y[..b * t]).to_device(device);
-    let (logits, st) = model.forward(&xs, state.map(|(h, c)| (h, c)), 0.0, false);
+    let (logits, _) = model.forward(&xs, None, 0.0, false);
     let loss = logits.view([-1, model.dims.vocab as i64]).cross_entropy_loss::<Tensor>(
         &ys,
         None,
@@ -108,7 +126,7 @@ fn sum_loss(
         -100,
         0.0,
     );
-    (loss.double_value(&[]), st)
+    loss.double_value(&[])
 }
 
 pub fn evaluate<I: Id>(model: &CharLstm, val: &[I], window: usize, device: Device) -> ValLoss {

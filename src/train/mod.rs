@@ -4,6 +4,7 @@
 pub mod adamw;
 pub mod eval;
 pub mod guard;
+pub mod score;
 
 use crate::atomic::{check_destination, refuse_same_file, StopSignals};
 use crate::data::{read_text, Corpus};

@@ -4,7 +4,7 @@
 //! useful first; nothing is cut mid-word.
 
 use super::theme;
-use crate::tui::app::{App, ColorMode, Mode, MsgKind, RunState};
+use crate::tui::app::{App, ColorMode, Mode, MsgKind, RunKind, RunState};
 use crate::tui::keys;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -60,6 +60,12 @@ fn first_line(app: &App, w: usize) -> Vec<Part> {
         RunState::Paused => ("paused".to_string(), Color::LightYellow),
     };
     parts.push(Part { rank: 0, spans: vec![Span::styled(state, Style::new().fg(color))] });
+    if let Some((bits, n)) = prompt_bits(app).filter(|_| app.run.kind == RunKind::Preview) {
+        // As the prompt is typed (the preview reads it); over the prompt's
+        // steps the ring still holds, said when it has dropped the start.
+        let over = if app.run.dropped > 0 { format!(" (last {n})") } else { String::new() };
+        parts.push(plain(2, format!("prompt {bits:.2} bits/char{over}")));
+    }
     if let Some(j) = &app.analyses.file_job {
         parts.push(Part { rank: 0, spans: vec![Span::styled(j.status(), Style::new().fg(theme::ACCENT))] });
     }
@@ -114,6 +120,16 @@ fn first_line(app: &App, w: usize) -> Vec<Part> {
     }
     parts.push(plain(5, if app.preview { "preview".into() } else { "no preview".into() }));
     parts
+}
+
+/// The prompt's bits per character, as `gatescope score` defines it: the
+/// mean of −log2 p(x_i) over the run's prompt steps that a step before them
+/// predicted (the first character read from a zero state has no
+/// prediction), with their count. None while no prompt step has one.
+pub fn prompt_bits(app: &App) -> Option<(f64, usize)> {
+    let probs = app.run.steps.iter().take_while(|s| s.is_prompt).filter_map(|s| s.prob);
+    let (sum, n) = probs.fold((0.0f64, 0usize), |(sum, n), p| (sum - f64::from(p).log2(), n + 1));
+    (n > 0).then(|| (sum / n as f64, n))
 }
 
 /// The pinned units in at most `max` columns: each with its label while

@@ -10,6 +10,7 @@ mod explain_panel;
 mod intervene;
 mod keys;
 mod prompt_cache;
+mod prompt_score;
 mod render;
 mod timeline;
 mod worker;
