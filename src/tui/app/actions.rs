@@ -76,6 +76,7 @@ impl App {
             | Action::TopK(_)
             | Action::TopP(_)
             | Action::Seed(_)
+            | Action::BeamWidth
             | Action::Length(_)
             | Action::Layer(_)
             | Action::ToggleG
@@ -110,6 +111,18 @@ impl App {
             Action::TopP(by) => s.top_p = round2((s.top_p + 0.05 * by as f32).clamp(0.05, 1.0)),
             // The seed's range is 0 to 2^64 - 1, as on the command line: its ends stop, not wrap.
             Action::Seed(by) => s.seed = s.seed.saturating_add_signed(by as i64),
+            Action::BeamWidth => {
+                // Doubling from 2 up to the widest, then back to sampling.
+                self.beam = match self.beam {
+                    None => Some(2),
+                    Some(w) if w * 2 <= crate::generate::beam::MAX_WIDTH => Some(w * 2),
+                    Some(_) => None,
+                };
+                self.info(match self.beam {
+                    Some(w) => format!("beam search of {w} beams: Enter finds the likeliest continuation"),
+                    None => "sampling again".to_string(),
+                });
+            }
             Action::Length(by) if by < 0 => self.length = (self.length / 2).max(MIN_LEN),
             Action::Length(_) => self.length = (self.length * 2).min(MAX_LEN),
             Action::Layer(by) => self.view.step_layer(by),

@@ -99,6 +99,9 @@ pub struct App {
     /// The text of the open box (load path, cell number, save path).
     pub box_editor: Editor,
     pub sampling: Sampling,
+    /// Beam search's width when Enter (and the preview) search instead of
+    /// sampling; None samples.
+    pub beam: Option<usize>,
     pub length: usize,
     pub preview: bool,
     pub message: Option<Message>,
@@ -134,6 +137,7 @@ impl App {
             mode: Mode::Typing,
             box_editor: Editor::new(),
             sampling: Sampling::default(),
+            beam: None,
             length: DEFAULT_LEN,
             preview: true,
             message: None,
@@ -348,7 +352,10 @@ impl App {
         self.run_started();
         self.prompt.edit_at = None;
         let length = if kind == RunKind::Preview { PREVIEW_LEN } else { self.length };
-        Some(WorkerCmd::Start { id, prompt, length, sampling: self.sampling })
+        Some(match self.beam {
+            Some(width) => WorkerCmd::Beam { id, prompt, length, width },
+            None => WorkerCmd::Start { id, prompt, length, sampling: self.sampling },
+        })
     }
 
     /// The prompt changed: cancel what runs, and preview the new prompt.

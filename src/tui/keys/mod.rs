@@ -110,6 +110,8 @@ pub enum Action {
     PanelNext,
     /// Timeline: the previous (−1) or next (+1) training snapshot.
     Snapshot(i8),
+    /// Beam search's width: off, 2, 4 … 64, off.
+    BeamWidth,
     /// Inspect: the explain panel in place of the heatmaps, or back.
     ExplainPanel,
     /// Inspect: colour the text by the colouring unit's memory writes, or back.
@@ -208,6 +210,7 @@ impl Action {
         Action::PanelNext,
         Action::Snapshot(-1),
         Action::Snapshot(1),
+        Action::BeamWidth,
         Action::ExplainPanel,
         Action::MemoryColour,
         Action::NextPinned,

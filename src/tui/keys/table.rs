@@ -145,6 +145,13 @@ pub const BINDINGS: &[Binding] = &[
     b(TYPING_OR_INSPECT, &[alt('P')], A::TopP(1), "Alt-P", "top-p + 0.05"),
     b(TYPING_OR_INSPECT, &[alt('s')], A::Seed(-1), "Alt-s", "seed − 1"),
     b(TYPING_OR_INSPECT, &[alt('S')], A::Seed(1), "Alt-S", "seed + 1"),
+    b(
+        TYPING_OR_INSPECT,
+        &[alt('W')],
+        A::BeamWidth,
+        "Alt-W",
+        "beam search instead of sampling: width off → 2 → 4 … → 64 → off",
+    ),
     b(TYPING_OR_INSPECT, &[alt('-'), alt('_')], A::Length(-1), "Alt--", "continuation length ÷ 2"),
     b(TYPING_OR_INSPECT, &[alt('+'), alt('=')], A::Length(1), "Alt-+", "continuation length × 2"),
     hinted(b(TYPING_OR_INSPECT, &[alt('l')], A::Layer(1), "Alt-l", "next layer"), 7, "Alt-l layer"),

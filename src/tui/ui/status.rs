@@ -77,7 +77,14 @@ fn first_line(app: &App, w: usize) -> Vec<Part> {
     }
     let s = &app.sampling;
     let k = if s.top_k == 0 { "all".to_string() } else { s.top_k.to_string() };
-    parts.push(plain(1, format!("T {:.2} top-k {k} top-p {:.2} seed {}", s.temperature, s.top_p, s.seed)));
+    parts.push(plain(
+        1,
+        match app.beam {
+            // The sampling settings do not apply to a beam search.
+            Some(w) => format!("beam {w} (Alt-W)"),
+            None => format!("T {:.2} top-k {k} top-p {:.2} seed {}", s.temperature, s.top_p, s.seed),
+        },
+    ));
     // The length is what Enter will run, as the sampling is; nothing else
     // on screen shows it.
     parts.push(plain(1, format!("len {}", app.length)));

@@ -7,6 +7,7 @@
 //! one step. Every failure becomes an event; a panic is caught and reported
 //! as `WorkerEvent::Panicked`.
 
+mod beam;
 mod explain;
 mod file_cells;
 mod prompt_cache;
@@ -48,6 +49,15 @@ pub enum WorkerCmd {
         forced: String,
         length: usize,
         sampling: Sampling,
+    },
+    /// `Start` with a beam search of `width` beams instead of sampling: the
+    /// prompt is read, the search runs a step per unit of work, then the
+    /// first beam's characters are read as generated (`beam`).
+    Beam {
+        id: u64,
+        prompt: String,
+        length: usize,
+        width: usize,
     },
     /// Stop the current run (its `Done` follows).
     Stop,
@@ -168,6 +178,10 @@ struct Job {
     /// Characters to consume instead of sampling (a reread continuation,
     /// or a branch's text up to its branch point and its chosen character).
     forced: std::collections::VecDeque<char>,
+    /// The beam search to run once the prompt is read (its width), and the
+    /// search under way; its first beam becomes `forced`.
+    beam: Option<usize>,
+    search: Option<crate::generate::beam::BeamSearch>,
 }
 
 /// The model and the state of its one request at a time.
@@ -244,6 +258,7 @@ impl Worker {
                 }
                 return flow;
             }
+            WorkerCmd::Beam { id, prompt, length, width } => return self.start_beam(id, &prompt, length, width),
             WorkerCmd::Rerun { id, prompt, length, sampling, interventions } => {
                 self.sampling = sampling;
                 self.interventions = interventions;
@@ -311,6 +326,8 @@ impl Worker {
             marks: Vec::new(),
             remaining: length,
             forced: Default::default(),
+            beam: None,
+            search: None,
         };
         let keep = job.prompt.len() <= PROMPT_CACHE_MAX;
         match self.cache.as_ref().and_then(|c| Some((c, c.serves(&job.prompt, &self.interventions)?))) {
@@ -348,6 +365,9 @@ impl Worker {
         if job.remaining == 0 {
             self.cancel();
             return Flow::Continue;
+        }
+        if job.beam.is_some() {
+            return self.beam_step();
         }
         let id = job.id;
         match self.next_character() {
@@ -406,7 +426,7 @@ impl Worker {
         // character right behind it: the UI, taking them in one go, draws
         // that character at once, instead of first a frame of the prompt
         // alone that the character would wait behind.
-        let first = (complete && job.remaining > 0).then(|| self.next_character());
+        let first = (complete && job.remaining > 0 && job.beam.is_none()).then(|| self.next_character());
         for step in steps {
             if self.events.send(Event::Worker(WorkerEvent::Step { id, step })).is_err() {
                 return Flow::Exit;

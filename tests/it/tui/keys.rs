@@ -275,7 +275,7 @@ fn help_is_readable_at_80x24_and_scrolls() {
     assert_snapshot("help_first_page_80x24", first.join("\n"));
     let joined = first.join("\n");
     assert!(joined.contains("delete the word before the cursor") && joined.contains("↓ more"), "{joined}");
-    for _ in 0..35 {
+    for _ in 0..37 {
         app.update(key(KeyCode::Down));
     }
     let middle = screen(&draw(&app, 80, 24)).join("\n");
