@@ -377,6 +377,10 @@ fn a_file_catalogue_is_the_cli_catalogue_of_its_first_characters() {
             .iter()
             .all(|e| matches!(e, WorkerEvent::CellsProgress { id: i, total, .. } if *i == id && *total == n)));
         assert!(matches!(progress.last(), Some(WorkerEvent::CellsProgress { done, .. }) if *done == n));
+        // A report a chunk of 1,024 characters, from the first: the status's
+        // N% moves from the start (about every 0.1 s on the shipped model).
+        assert_eq!(progress.len(), n.div_ceil(1024), "{name}: a progress report per chunk");
+        assert!(matches!(progress.first(), Some(WorkerEvent::CellsProgress { done, .. }) if *done == n.min(1024)));
         let WorkerEvent::Cells { id: got_id, path: got_path, catalogue } = last else { panic!("{last:?}") };
         assert_eq!((*got_id, got_path), (id, &path));
         let chars: Vec<char> = text.chars().take(n).collect();
