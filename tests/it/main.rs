@@ -14,6 +14,7 @@ mod checkpoint;
 mod cli;
 mod docs_links;
 mod export;
+mod file_sizes;
 mod model;
 mod pt;
 mod shipped_model;
