@@ -8,13 +8,16 @@
 //! in alternation, after one untimed run of each.
 //! grad_ms   gradient × input: one pass without gradients (F(e), F(0)), one with
 //! ig32_ms   integrated gradients, M = 32: the same first pass, then one batch of 32
+//! ig32_worker_ms  the same, in passes of `COPIES_PER_PASS` copies, as the
+//!           playground's worker runs it (between passes it looks at its commands)
 //! gap32     |Σ a_s − (f_x − f_baseline)| of the ig run, the midpoint rule's error
 //! grad_cpu_ms, ig32_cpu_ms  the same runs' process CPU time: on one thread, close to
 //!           the time on an idle machine when other work holds the cores
 
-use gatescope::analysis::attribution::{attribute, Method, Target};
+use gatescope::analysis::attribution::{attribute, Attributor, Method, Target};
 use gatescope::data::{read_text, split_point};
 use gatescope::model::load_model;
+use gatescope::tui::worker::COPIES_PER_PASS;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -47,6 +50,7 @@ fn main() -> anyhow::Result<()> {
     let ids = model.vocab.encode(&prompt)?;
     let step = ids.len() - 1;
     let (mut grad, mut ig, mut grad_cpu, mut ig_cpu) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut worker = Vec::new();
     let mut gap = 0.0;
     for run in 0..=runs {
         let (t0, c0) = (Instant::now(), cpu_ms());
@@ -56,7 +60,13 @@ fn main() -> anyhow::Result<()> {
         let r = attribute(model, &ids, step, Target::Next(None), Method::Ig(32))?;
         let (i, ic) = (t0.elapsed().as_secs_f64() * 1e3, cpu_ms() - c0);
         gap = r.completeness_gap();
+        let t0 = Instant::now();
+        let mut passes = Attributor::new(model, &ids, step, Target::Next(None), Method::Ig(32), COPIES_PER_PASS)?;
+        while !passes.pass(model)? {}
+        passes.finish()?;
+        let w = t0.elapsed().as_secs_f64() * 1e3;
         if run > 0 {
+            worker.push(w);
             grad.push(g);
             ig.push(i);
             grad_cpu.push(gc);
@@ -65,7 +75,7 @@ fn main() -> anyhow::Result<()> {
     }
     let d = model.dims;
     println!(
-        "model={}x{} chars={} threads={} grad_ms={:.0} ig32_ms={:.0} grad_cpu_ms={:.0} ig32_cpu_ms={:.0} gap32={gap:.2e} \
+        "model={}x{} chars={} threads={} grad_ms={:.0} ig32_ms={:.0} grad_cpu_ms={:.0} ig32_cpu_ms={:.0} ig32_worker_ms={:.0} gap32={gap:.2e} \
          grad_runs={:?} ig_runs={:?}",
         d.layers,
         d.hidden,
@@ -75,6 +85,7 @@ fn main() -> anyhow::Result<()> {
         median(ig.clone()),
         median(grad_cpu),
         median(ig_cpu),
+        median(worker),
         grad.iter().map(|v| v.round()).collect::<Vec<_>>(),
         ig.iter().map(|v| v.round()).collect::<Vec<_>>()
     );

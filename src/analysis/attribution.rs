@@ -10,9 +10,10 @@
 //!   by α_m = (m − 0.5)/M, m = 1..M (zero baseline, midpoint rule), so that
 //!   Σ_s a_s ≈ F(e) − F(0) up to the midpoint rule's error.
 //!
-//! `attribute` is a plain function from ids to plain numbers, so the
-//! playground's model worker (which runs without gradients) can call it and
-//! send the result on: it turns gradients on for its own scope only.
+//! `attribute` is a plain function from ids to plain numbers; `Attributor`
+//! is the same one pass at a time, so the playground's model worker (which
+//! runs without gradients) can run it between its other work and send the
+//! result on. Gradients are on for each pass's own scope only.
 
 use super::State;
 use crate::model::{CharLstm, Unit};
@@ -20,6 +21,9 @@ use anyhow::{anyhow, bail, Result};
 use std::fmt;
 use std::str::FromStr;
 use tch::{Kind, Tensor};
+
+/// M when none is given (`--ig-steps`, and the playground's colouring).
+pub const DEFAULT_IG_STEPS: usize = 32;
 
 /// The largest M accepted: far more than the midpoint rule needs (its error
 /// falls as 1/M²), and a bound on the time a request can take.
@@ -125,68 +129,133 @@ impl Attribution {
 /// Attribute F at `step` over `ids` (the whole text read; steps after
 /// `step` only name the default target). Errors name what is out of range.
 pub fn attribute(model: &CharLstm, ids: &[i64], step: usize, target: Target, method: Method) -> Result<Attribution> {
-    let dims = model.dims;
-    if step >= ids.len() {
-        bail!("step {step} is beyond the text ({} characters, steps 0..{})", ids.len(), ids.len().saturating_sub(1));
-    }
-    if let Some(&bad) = ids.iter().find(|&&id| id < 0 || id as usize >= dims.vocab) {
-        bail!("character id {bad} is outside the vocabulary of {}", dims.vocab);
-    }
-    match target {
-        Target::Next(Some(y)) if y < 0 || y as usize >= dims.vocab => {
-            bail!("target id {y} is outside the vocabulary of {}", dims.vocab)
+    let mut work = Attributor::new(model, ids, step, target, method, usize::MAX)?;
+    while !work.pass(model)? {}
+    work.finish()
+}
+
+/// `attribute` one pass at a time, so that a caller with other work (the
+/// playground's model worker) can look at its commands between passes and
+/// drop a request that is no longer wanted. A pass is one forward and one
+/// backward of the model over every copy it holds.
+pub struct Attributor {
+    step: usize,
+    method: Method,
+    target: Target,
+    /// The text's ids, e (layer 0's input for steps 0..=step) and the sum
+    /// of the gradients at every α so far.
+    ids: Vec<i64>,
+    e: Tensor,
+    grad_sum: Tensor,
+    /// Each pass's α per copy, and the copies whose gradient counts (the
+    /// first pass also carries e itself and the zero baseline).
+    passes: Vec<(Vec<f32>, std::ops::Range<usize>)>,
+    done: usize,
+    resolved: Option<Resolved>,
+    f_x: f32,
+    f_baseline: f32,
+}
+
+impl Attributor {
+    /// Check the request and plan its passes: as many scaled copies per
+    /// pass as fit in memory, and at most `max_copies`.
+    pub fn new(
+        model: &CharLstm,
+        ids: &[i64],
+        step: usize,
+        target: Target,
+        method: Method,
+        max_copies: usize,
+    ) -> Result<Self> {
+        let dims = model.dims;
+        if step >= ids.len() {
+            bail!(
+                "step {step} is beyond the text ({} characters, steps 0..{})",
+                ids.len(),
+                ids.len().saturating_sub(1)
+            );
         }
-        Target::Unit(u) => {
-            u.unit.check(&dims)?;
+        if let Some(&bad) = ids.iter().find(|&&id| id < 0 || id as usize >= dims.vocab) {
+            bail!("character id {bad} is outside the vocabulary of {}", dims.vocab);
         }
-        _ => {}
-    }
-    if let Method::Ig(m) = method {
-        if m == 0 || m > MAX_IG_STEPS {
-            bail!("integrated gradients take 1 to {MAX_IG_STEPS} steps (got {m})");
+        match target {
+            Target::Next(Some(y)) if y < 0 || y as usize >= dims.vocab => {
+                bail!("target id {y} is outside the vocabulary of {}", dims.vocab)
+            }
+            Target::Unit(u) => {
+                u.unit.check(&dims)?;
+            }
+            _ => {}
         }
-    }
-    let n = step + 1;
-    let per_copy = n * dims.layers * dims.hidden * SAVED_FLOATS_PER_UNIT * 4;
-    if per_copy > PASS_BYTES {
-        bail!(
-            "{n} steps of a {}x{} model need about {} MB for the backward pass; at most {} MB (attribute an earlier step)",
-            dims.layers,
-            dims.hidden,
-            per_copy >> 20,
-            PASS_BYTES >> 20
-        );
-    }
-    let copies_per_pass = (PASS_BYTES / per_copy).max(1);
-    // Every pass's rows are copies of the input, scaled: the first pass also
-    // holds e itself (F(e), and the argmax when the target is the model's own
-    // guess) and the zero baseline, so no pass runs without a gradient.
-    let alphas = method.alphas();
-    let mut passes: Vec<(Vec<f32>, std::ops::Range<usize>)> = Vec::new();
-    match method {
-        Method::Grad => passes.push((vec![1.0, 0.0], 0..1)),
-        Method::Ig(_) => {
-            let first = copies_per_pass.saturating_sub(2).clamp(1, alphas.len());
-            passes.push(([&[1.0, 0.0], &alphas[..first]].concat(), 2..2 + first));
-            for chunk in alphas[first..].chunks(copies_per_pass) {
-                passes.push((chunk.to_vec(), 0..chunk.len()));
+        if let Method::Ig(m) = method {
+            if m == 0 || m > MAX_IG_STEPS {
+                bail!("integrated gradients take 1 to {MAX_IG_STEPS} steps (got {m})");
             }
         }
+        let n = step + 1;
+        let per_copy = n * dims.layers * dims.hidden * SAVED_FLOATS_PER_UNIT * 4;
+        if per_copy > PASS_BYTES {
+            bail!(
+                "{n} steps of a {}x{} model need about {} MB for the backward pass; at most {} MB (attribute an earlier step)",
+                dims.layers,
+                dims.hidden,
+                per_copy >> 20,
+                PASS_BYTES >> 20
+            );
+        }
+        let copies_per_pass = (PASS_BYTES / per_copy).clamp(1, max_copies.max(1));
+        // Every pass's rows are copies of the input, scaled: the first pass also
+        // holds e itself (F(e), and the argmax when the target is the model's own
+        // guess) and the zero baseline, so no pass runs without a gradient.
+        let alphas = method.alphas();
+        let mut passes: Vec<(Vec<f32>, std::ops::Range<usize>)> = Vec::new();
+        match method {
+            Method::Grad => passes.push((vec![1.0, 0.0], 0..1)),
+            Method::Ig(_) => {
+                let first = copies_per_pass.saturating_sub(2).clamp(1, alphas.len());
+                passes.push(([&[1.0, 0.0], &alphas[..first]].concat(), 2..2 + first));
+                for chunk in alphas[first..].chunks(copies_per_pass) {
+                    passes.push((chunk.to_vec(), 0..chunk.len()));
+                }
+            }
+        }
+        let e = tch::no_grad(|| model.input_layer(&Tensor::from_slice(&ids[..n])).detach().to_kind(Kind::Float));
+        let grad_sum = e.zeros_like();
+        Ok(Self {
+            step,
+            method,
+            target,
+            ids: ids.to_vec(),
+            e,
+            grad_sum,
+            passes,
+            done: 0,
+            resolved: None,
+            f_x: 0.0,
+            f_baseline: 0.0,
+        })
     }
-    // The worker that calls this has gradients off; they are on for this scope
-    // only, and only layer 0's input asks for them.
-    tch::with_grad(|| -> Result<Attribution> {
-        let e = model.input_layer(&Tensor::from_slice(&ids[..n])).detach().to_kind(Kind::Float);
-        let mut grad_sum = e.zeros_like();
-        let mut resolved = None;
-        let (mut f_x, mut f_baseline) = (0.0, 0.0);
-        for (pass, (rows, grad_rows)) in passes.iter().enumerate() {
-            let a = Tensor::from_slice(rows).view([-1, 1, 1]);
+
+    /// Passes planned, and passes run.
+    pub fn passes(&self) -> (usize, usize) {
+        (self.passes.len(), self.done)
+    }
+
+    /// Run the next pass; true when none is left.
+    pub fn pass(&mut self, model: &CharLstm) -> Result<bool> {
+        let Some((rows, grad_rows)) = self.passes.get(self.done).cloned() else { return Ok(true) };
+        let n = self.step + 1;
+        // The caller (the playground's worker) may have gradients off; they
+        // are on for this scope only, and only layer 0's input asks for them.
+        tch::with_grad(|| -> Result<()> {
+            let a = Tensor::from_slice(&rows).view([-1, 1, 1]);
             // The scaled copies are the leaf: ∂F/∂x at α_m·e is the gradient the
             // definition asks for (a leaf at e would pick up a factor α_m).
-            let x = (e.unsqueeze(0) * a).detach().set_requires_grad(true);
+            let x = (self.e.unsqueeze(0) * a).detach().set_requires_grad(true);
             let (out, h, c) = model.lstm_on_input(&x);
-            let target = *resolved.get_or_insert_with(|| match target {
+            let ids = &self.ids;
+            let target = self.target;
+            let target = *self.resolved.get_or_insert_with(|| match target {
                 Target::Next(y) => {
                     let y = y.or_else(|| ids.get(n).copied()).unwrap_or_else(|| {
                         tch::no_grad(|| head(model, &out, n).get(0).argmax(0, false).int64_value(&[]))
@@ -196,8 +265,8 @@ pub fn attribute(model: &CharLstm, ids: &[i64], step: usize, target: Target, met
                 Target::Unit(u) => Resolved::Unit { target: u, value: 0.0 },
             });
             let f = quantity(model, &out, &h, &c, n, target);
-            if pass == 0 {
-                (f_x, f_baseline) = (f.double_value(&[0]) as f32, f.double_value(&[1]) as f32);
+            if self.done == 0 {
+                (self.f_x, self.f_baseline) = (f.double_value(&[0]) as f32, f.double_value(&[1]) as f32);
             }
             // The copies are independent, so the gradient of their sum is each one's own.
             let (from, len) = (grad_rows.start as i64, grad_rows.len() as i64);
@@ -206,17 +275,34 @@ pub fn attribute(model: &CharLstm, ids: &[i64], step: usize, target: Target, met
                 .map_err(|err| anyhow!("the backward pass failed: {err}"))?
                 .pop()
                 .ok_or_else(|| anyhow!("the backward pass returned no gradient"))?;
-            grad_sum += grad.narrow(0, from, len).sum_dim_intlist(0, false, Kind::Float);
+            self.grad_sum += grad.narrow(0, from, len).sum_dim_intlist(0, false, Kind::Float);
+            Ok(())
+        })?;
+        self.done += 1;
+        Ok(self.done == self.passes.len())
+    }
+
+    /// The attributions, once every pass has run.
+    pub fn finish(self) -> Result<Attribution> {
+        if self.done < self.passes.len() {
+            bail!("attribution finished after {} of its {} passes", self.done, self.passes.len());
         }
-        let target = match resolved.ok_or_else(|| anyhow!("no pass ran"))? {
-            Resolved::Next { id, .. } => Resolved::Next { id, log_p: f_x },
-            Resolved::Unit { target, .. } => Resolved::Unit { target, value: f_x },
+        let target = match self.resolved.ok_or_else(|| anyhow!("no pass ran"))? {
+            Resolved::Next { id, .. } => Resolved::Next { id, log_p: self.f_x },
+            Resolved::Unit { target, .. } => Resolved::Unit { target, value: self.f_x },
         };
-        let mean = grad_sum / alphas.len() as f64;
-        let a = (&e * mean).sum_dim_intlist(-1, false, Kind::Float);
+        let mean = tch::no_grad(|| &self.grad_sum / self.method.alphas().len() as f64);
+        let a = (&self.e * mean).sum_dim_intlist(-1, false, Kind::Float);
         let attributions = Vec::<f32>::try_from(&a).map_err(|err| anyhow!("reading the attributions: {err}"))?;
-        Ok(Attribution { step, method, target, attributions, f_x, f_baseline })
-    })
+        Ok(Attribution {
+            step: self.step,
+            method: self.method,
+            target,
+            attributions,
+            f_x: self.f_x,
+            f_baseline: self.f_baseline,
+        })
+    }
 }
 
 /// The logits at the last of `n` steps, `[batch, vocab]`, through the head.

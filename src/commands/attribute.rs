@@ -4,7 +4,7 @@
 //! writes the page.
 
 use super::{source_name, Stdout};
-use crate::analysis::attribution::{attribute as compute, Attribution, Method, Resolved, Target};
+use crate::analysis::attribution::{attribute as compute, Attribution, Method, Resolved, Target, DEFAULT_IG_STEPS};
 use crate::analysis::State;
 use crate::atomic::{check_destination, refuse_same_file, refuse_stdout, write_atomic};
 use crate::cli::{AttributeArgs, AttributeMethod};
@@ -17,9 +17,6 @@ use serde::Serialize;
 use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::path::Path;
-
-/// M when `--ig-steps` is not given.
-pub const DEFAULT_IG_STEPS: usize = 32;
 
 /// How many of the largest attributions the text lists.
 const LISTED: usize = 10;

@@ -36,6 +36,11 @@ pub enum WorkerEvent {
     /// The answer to explain request `id`: the explanation, or why there
     /// is none (one line).
     Explained { id: u64, result: Result<Box<crate::analysis::explain::Explanation>, String> },
+    /// The answer to attribution request `id`: one attribution per step of
+    /// its text up to the step, or why there is none (one line).
+    Attributed { id: u64, result: Result<Box<crate::analysis::attribution::Attribution>, String> },
+    /// Attribution request `id` was dropped unanswered (a new run began).
+    AttributionDropped { id: u64 },
     /// The worker panicked; the app must restore the terminal and exit.
     Panicked(String),
 }

@@ -1,5 +1,6 @@
-//! `gatescope attribute` on a terminal: the prompt's characters get their
-//! attribution as a background colour on export's scale.
+//! Attribution on a terminal: `gatescope attribute` gives the prompt's characters
+//! their attribution as a background colour on export's scale, and the
+//! playground colours its output by it.
 
 use gatescope::model::{save_checkpoint, CharLstm};
 use gatescope::vocab::Vocab;
@@ -38,4 +39,51 @@ fn a_terminal_gets_coloured_backgrounds() {
         let (r, g, b) = gatescope::export::scale::cell(v / top);
         assert_eq!(cell.bgcolor(), vt100::Color::Rgb(r, g, b), "step {s}: a = {v}");
     }
+}
+
+/// The character an attribution title names (` why C (P%) · `), if shown.
+fn why(screen: &str) -> Option<String> {
+    let at = screen.find(" why ")? + " why ".len();
+    Some(screen[at..].split(" (").next()?.to_string())
+}
+
+/// In the playground, A colours the output by what the prediction after
+/// the cursor rests on (grad, then ig); ↓ in the next-character panel
+/// makes another candidate the target; typing is not held.
+#[test]
+fn the_playground_colours_by_attribution() {
+    let script = format!("'{BIN}'; echo EXIT=$?");
+    let mut pty = Pty::spawn(&script, 36, 120, &[]);
+    pty.wait_for("the playground", |s| s.contents().contains("prompt · live preview on"));
+    pty.send("ROMEO:\x1b\rBut soft, what light");
+    pty.wait_for("the preview's end", |s| {
+        s.contents().contains("│ idle │") && s.contents().contains("│But soft, what light")
+    });
+    pty.send("\t");
+    pty.wait_for("inspect", |s| s.contents().contains("inspecting"));
+    pty.send("A");
+    let screen = pty.wait_for_screen("the colouring", |s| s.contents().contains("· grad · red − blue +"));
+    let first = why(&screen).expect("the target");
+    // The next-character panel's rows: `C  bars  P%`; the second is chosen by ↓↓.
+    let panel: Vec<String> = screen
+        .lines()
+        .filter_map(|l| l.rsplit('│').nth(1).map(str::to_string))
+        .filter(|cell| cell.trim_end().ends_with('%') && cell.contains('█'))
+        .collect();
+    let second = panel.get(1).and_then(|r| r.split_whitespace().next()).expect("a second candidate").to_string();
+    pty.send("\x1b[B\x1b[B");
+    let screen = pty.wait_for_screen("the second candidate", |s| why(&s.contents()).as_deref() == Some(&second[..]));
+    assert!(screen.contains("· grad ·"), "{screen}");
+    assert_ne!(first, second, "another target");
+    pty.send("A");
+    pty.wait_for("integrated gradients", |s| s.contents().contains("· ig 32 gap "));
+    // Typing is never held: Tab, a letter, and it shows within 300 ms.
+    pty.send("\t");
+    pty.wait_for("typing", |s| !s.contents().contains("inspecting"));
+    let t0 = std::time::Instant::now();
+    pty.send("Q");
+    pty.wait_for("the letter", |s| s.contents().contains("But soft, what lightQ"));
+    assert!(t0.elapsed() < std::time::Duration::from_millis(300), "the letter after {:?}", t0.elapsed());
+    pty.send("\x03");
+    pty.wait_exit();
 }

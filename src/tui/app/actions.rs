@@ -39,6 +39,7 @@ impl App {
             | Action::PanelNext => return self.analysis_action(action),
             Action::Snapshot(by) => return self.step_snapshot(by as i32),
             Action::ExplainPanel | Action::MemoryColour | Action::NextPinned => return self.explain_action(action),
+            Action::AttributionColour => return self.attribution_action(action),
             Action::CellByNumber => {
                 self.explain.cell_box_from_inspect = self.mode == Mode::Inspect;
                 self.control(action)

@@ -6,6 +6,7 @@
 
 mod actions;
 pub mod analyses;
+pub mod attribution;
 pub mod branches;
 mod branching;
 mod controls;
@@ -124,6 +125,8 @@ pub struct App {
     pub timeline: Option<Timeline>,
     /// The explain panel's and the memory colouring's request and answer.
     pub explain: explain::ExplainState,
+    /// The attribution colouring's request and answer.
+    pub attribution: attribution::AttributionState,
     /// Samples side by side, while they are shown.
     pub samples: Option<samples::Samples>,
 }
@@ -152,6 +155,7 @@ impl App {
             analyses: Analyses::default(),
             timeline: None,
             explain: explain::ExplainState::default(),
+            attribution: attribution::AttributionState::default(),
             samples: None,
         };
         app.name_cells();
@@ -188,7 +192,7 @@ impl App {
     /// When the main loop should wake up even without events: a pending
     /// preview, a message to take down, or at once for an analysis under way.
     pub fn deadline(&self) -> Option<Instant> {
-        if self.analyses.busy() || self.explain_owed() {
+        if self.analyses.busy() || self.explain_owed() || self.attribution_owed() {
             return Some(self.now);
         }
         let expiry = self.message.as_ref().map(|m| m.until);
@@ -215,8 +219,9 @@ impl App {
                     None
                 }
             }
-            // The explanation at the inspect cursor (never while typing).
-            _ => self.explain_request(),
+            // The explanation and the attribution at the inspect cursor
+            // (never while typing), one request per tick.
+            _ => self.explain_request().or_else(|| self.attribution_request()),
         }
     }
 

@@ -29,6 +29,9 @@ pub enum ColorMode {
     /// By the colouring unit's memory writes w_s at the inspect cursor
     /// (`app/explain.rs`).
     Memory,
+    /// By each character's attribution of the prediction (or the explained
+    /// unit's c) at the inspect cursor (`app/attribution.rs`).
+    Attribution(crate::analysis::attribution::Method),
 }
 
 pub struct View {
@@ -172,7 +175,7 @@ impl View {
         self.color = match self.color {
             ColorMode::Plain => ColorMode::Surprise,
             ColorMode::Surprise => ColorMode::Cell,
-            ColorMode::Cell | ColorMode::Memory => ColorMode::Plain,
+            ColorMode::Cell | ColorMode::Memory | ColorMode::Attribution(_) => ColorMode::Plain,
         }
     }
 }

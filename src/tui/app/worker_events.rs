@@ -51,6 +51,14 @@ impl App {
                 self.explained(id, result);
                 None
             }
+            WorkerEvent::Attributed { id, result } => {
+                self.attributed(id, result);
+                None
+            }
+            WorkerEvent::AttributionDropped { id } => {
+                self.attribution_dropped(id);
+                None
+            }
             WorkerEvent::Panicked(msg) => {
                 self.fatal = Some(format!("the model worker crashed: {msg}"));
                 self.quit = true;

@@ -116,6 +116,9 @@ pub enum Action {
     ExplainPanel,
     /// Inspect: colour the text by the colouring unit's memory writes, or back.
     MemoryColour,
+    /// Inspect: colour the text by what the prediction at the cursor rests
+    /// on: gradient × input, integrated gradients, or back.
+    AttributionColour,
     /// Inspect: the colouring unit becomes the next pinned unit.
     NextPinned,
     /// Inspect: choose the candidate above (−1) or below (+1) in the
@@ -213,6 +216,7 @@ impl Action {
         Action::BeamWidth,
         Action::ExplainPanel,
         Action::MemoryColour,
+        Action::AttributionColour,
         Action::NextPinned,
         Action::Choose(-1),
         Action::Choose(1),

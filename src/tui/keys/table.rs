@@ -373,6 +373,15 @@ pub const BINDINGS: &[Binding] = &[
     ),
     b(
         INSPECT,
+        &[alt('A')],
+        A::AttributionColour,
+        "A (inspect)",
+        "colour the text by what the prediction after the cursor rests on: gradient × input, A again \
+         integrated gradients, A again off; ↑↓ choose the character predicted; with the explain panel open, \
+         the unit's c",
+    ),
+    b(
+        INSPECT,
         &[alt('y')],
         A::NextPinned,
         "y (inspect)",

@@ -84,8 +84,12 @@ pub fn draw(frame: &mut Frame, app: &App) {
         _ if side_by_side.is_some() => {}
         Some(c) => compare::render(c, &app.run, a.output, buf),
         None => {
-            let memory = app.explanation().and_then(|r| r.as_ref().ok());
-            output::render_with_memory(&app.run, &app.view, &app.analyses.search, focus, memory, a.output, buf)
+            let at = output::AtCursor {
+                memory: app.explanation().and_then(|r| r.as_ref().ok()),
+                attribution: app.attribution(),
+                vocab: &app.model.vocab,
+            };
+            output::render_with(&app.run, &app.view, &app.analyses.search, focus, at, a.output, buf)
         }
     }
     // The explain panel takes the heatmaps' column down to the prompt (the

@@ -1,13 +1,16 @@
 //! The transcript: the prompt (styled apart) and the continuation, wrapped
 //! at word boundaries by display width (a word longer than the line breaks
 //! where it must), with control characters made safe. Colour modes: plain,
-//! surprise (probability of each character), or one unit's activation.
+//! surprise (probability of each character), one unit's activation, and
+//! two answers computed at the inspect cursor: the unit's memory writes and
+//! the prediction's attribution.
 
 use super::{theme, Focus};
+use crate::analysis::attribution::{Attribution, Method, Resolved};
 use crate::analysis::explain::Explanation;
 use crate::tui::app::analyses::SpanSearch;
 use crate::tui::app::{ColorMode, Run, RunKind, View};
-use crate::tui::text::{control_picture, glyph, lone_mark, Glyph};
+use crate::tui::text::{char_label, control_picture, glyph, lone_mark, Glyph};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
@@ -91,21 +94,57 @@ fn layout(run: &Run, start: usize, end: usize, width: u16) -> Vec<Vec<Cell>> {
     lines
 }
 
-/// The memory colouring: each step's write w_s at the explained step (the
-/// steps of the text read, which are the ring's), scaled to the largest
-/// |w_s|, and the step the half-life reaches back to.
-struct Shade<'a> {
-    writes: &'a [f64],
+/// The answers at the inspect cursor that the memory and attribution
+/// colourings read (None while they are not there).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AtCursor<'a> {
+    pub memory: Option<&'a Explanation>,
+    pub attribution: Option<&'a Result<Attribution, String>>,
+    /// The model's characters, which name an attribution's target.
+    pub vocab: &'a [char],
+}
+
+/// A colouring by one value per step of the text read at the cursor (the
+/// ring's steps): the memory writes w_s, or the attributions a_s, scaled to
+/// the largest |value|, and a step to underline (the half-life's reach).
+struct Shade {
+    values: Vec<f64>,
     largest: f64,
     mark: Option<usize>,
 }
 
-impl<'a> Shade<'a> {
-    fn of(e: &'a Explanation) -> Self {
-        let largest = e.memory.writes.iter().map(|w| w.abs()).filter(|w| w.is_finite()).fold(0.0, f64::max);
-        let mark = e.memory.half_life.and_then(|m| e.step.checked_sub(m));
-        Self { writes: &e.memory.writes, largest, mark }
+impl Shade {
+    fn new(values: Vec<f64>, mark: Option<usize>) -> Self {
+        let largest = values.iter().map(|w| w.abs()).filter(|w| w.is_finite()).fold(0.0, f64::max);
+        Self { values, largest, mark }
     }
+
+    fn memory(e: &Explanation) -> Self {
+        Self::new(e.memory.writes.clone(), e.memory.half_life.and_then(|m| e.step.checked_sub(m)))
+    }
+
+    fn attribution(a: &Attribution) -> Self {
+        Self::new(a.attributions.iter().map(|&v| v as f64).collect(), None)
+    }
+}
+
+/// The attribution colouring's title: what is attributed, its value, and
+/// the method, with integrated gradients' completeness gap (the cursor's t
+/// is in the status line).
+fn attribution_title(a: &Attribution, vocab: &[char]) -> String {
+    let method = match a.method {
+        Method::Grad => "grad".to_string(),
+        // The midpoint rule's error: a large gap says the colouring is rough.
+        Method::Ig(m) => format!("ig {m} gap {:.2}", a.completeness_gap()),
+    };
+    let what = match a.target {
+        Resolved::Next { id, log_p } => {
+            let c = vocab.get(id as usize).map_or_else(|| format!("#{id}"), |&c| char_label(c));
+            format!("{c} ({:.1}%)", 100.0 * (log_p as f64).exp())
+        }
+        Resolved::Unit { target, value } => format!("{target} = {value:.2}"),
+    };
+    format!(" why {what} · {method} · red − blue + ")
 }
 
 /// The first characters of the alternatives at each branch point of the
@@ -145,8 +184,8 @@ fn style_for(
                 style = style.bg(theme::cell(v.tanh())).fg(Color::Black);
             }
         }
-        ColorMode::Memory => {
-            if let Some((s, &w)) = shade.and_then(|s| Some((s, s.writes.get(i)?))) {
+        ColorMode::Memory | ColorMode::Attribution(_) => {
+            if let Some((s, &w)) = shade.and_then(|s| Some((s, s.values.get(i)?))) {
                 let v = if s.largest > 0.0 { (w / s.largest) as f32 } else { 0.0 };
                 style = style.bg(theme::cell(v)).fg(Color::Black);
                 if s.mark == Some(i) {
@@ -178,21 +217,26 @@ fn style_for(
 }
 
 pub fn render(run: &Run, view: &View, search: &SpanSearch, focus: Focus, area: Rect, buf: &mut Buffer) {
-    render_with_memory(run, view, search, focus, None, area, buf)
+    render_with(run, view, search, focus, AtCursor::default(), area, buf)
 }
 
-/// `render`, with the explanation at the cursor that the memory colouring
-/// reads (None while it is not there).
-pub fn render_with_memory(
+/// `render`, with the answers at the cursor that the memory and the
+/// attribution colourings read.
+pub fn render_with(
     run: &Run,
     view: &View,
     search: &SpanSearch,
     focus: Focus,
-    memory: Option<&Explanation>,
+    at: AtCursor,
     area: Rect,
     buf: &mut Buffer,
 ) {
-    let shade = memory.map(Shade::of);
+    let memory = at.memory;
+    let shade = match view.color {
+        ColorMode::Memory => memory.map(Shade::memory),
+        ColorMode::Attribution(_) => at.attribution.and_then(|r| r.as_ref().ok()).map(Shade::attribution),
+        _ => None,
+    };
     let mut title = String::from(" output ");
     if run.kind == RunKind::Preview && !run.steps.is_empty() {
         title.push_str("· preview ");
@@ -213,6 +257,12 @@ pub fn render_with_memory(
                 None => title.push_str(&format!("· memory of {name}: at the inspect cursor (Tab) ")),
             }
         }
+        ColorMode::Attribution(method) => match at.attribution {
+            Some(Ok(a)) => title = attribution_title(a, at.vocab),
+            Some(Err(e)) => title = format!(" attribution: {e} "),
+            None if focus.inspecting => title.push_str(&format!("· {}: computing… ", method.name())),
+            None => title.push_str("· attribution: at the inspect cursor (Tab) "),
+        },
     }
     if !search.matches.is_empty() {
         title.push_str(&format!("· {} matches (j) ", search.matches.len()));

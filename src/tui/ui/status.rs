@@ -116,6 +116,7 @@ fn first_line(app: &App, w: usize) -> Vec<Part> {
         ColorMode::Surprise => view.push_str(" · surprise"),
         ColorMode::Cell => view.push_str(&format!(" · colour {}", app.view.name(app.view.unit()))),
         ColorMode::Memory => view.push_str(&format!(" · memory of {}", app.view.name(app.view.unit()))),
+        ColorMode::Attribution(m) => view.push_str(&format!(" · attribution {}", m.name())),
     }
     parts.push(plain(2, view));
     if !app.view.pins.is_empty() {

@@ -84,5 +84,17 @@ pub enum WorkerCmd {
         unit: crate::model::Unit,
         top: usize,
     },
+    /// Attribute the prediction after `step` (or a unit's state at it) to
+    /// the characters of `text` before it, the model reading `text` from a
+    /// zero state (`analysis::attribution`); the answer is `Attributed`. A
+    /// newer request replaces one not yet answered; a new run drops it
+    /// (`AttributionDropped`).
+    Attribute {
+        id: u64,
+        text: String,
+        step: usize,
+        target: super::AttributeTarget,
+        method: crate::analysis::attribution::Method,
+    },
     Shutdown,
 }

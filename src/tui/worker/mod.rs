@@ -7,6 +7,7 @@
 //! one step. Every failure becomes an event; a panic is caught and reported
 //! as `WorkerEvent::Panicked`.
 
+mod attribute;
 mod beam;
 mod command;
 mod explain;
@@ -14,6 +15,7 @@ mod file_cells;
 mod prompt_cache;
 mod timeline;
 
+pub use attribute::{AttributeTarget, COPIES_PER_PASS};
 pub use command::WorkerCmd;
 pub use timeline::Reread;
 
@@ -123,6 +125,8 @@ pub struct Worker {
     fault: bool,
     /// The explain request waiting, and the gates of the text explained last.
     explain: explain::ExplainWork,
+    /// The attribution under way.
+    attribution: attribute::AttributeWork,
 }
 
 /// What the thread does after a command or a unit of work.
@@ -148,6 +152,7 @@ impl Worker {
             snapshot_every: SNAPSHOT_EVERY,
             fault: std::env::var("GATESCOPE_FAULT").is_ok_and(|v| v == "worker-panic"),
             explain: explain::ExplainWork::default(),
+            attribution: attribute::AttributeWork::default(),
         }
     }
 
@@ -161,7 +166,7 @@ impl Worker {
 
     /// Whether there is work to do without a new command.
     pub fn busy(&self) -> bool {
-        self.explain.pending() || (self.job.is_some() && !self.paused)
+        self.explain.pending() || self.attribution.pending() || (self.job.is_some() && !self.paused)
     }
 
     pub fn handle(&mut self, cmd: WorkerCmd) -> Flow {
@@ -204,6 +209,9 @@ impl Worker {
             WorkerCmd::FileCells { id, path, top } => return self.file_cells(id, &path, top),
             WorkerCmd::Snapshot { index, path, reread } => return self.snapshot(index, &path, reread),
             WorkerCmd::Explain { id, text, step, unit, top } => self.explain.ask(id, text, step, unit, top),
+            WorkerCmd::Attribute { id, text, step, target, method } => {
+                self.ask_attribution(id, &text, step, target, method)
+            }
             WorkerCmd::Shutdown => return Flow::Exit,
         }
         Flow::Continue
@@ -214,6 +222,7 @@ impl Worker {
     fn load(&mut self, path: &std::path::Path, opts: &crate::model::LoadOptions) -> anyhow::Result<ModelInfo> {
         let ck = crate::model::load_model_with(Some(path), opts)?;
         self.cancel();
+        self.drop_attribution();
         self.generator = Generator::new(&ck.model, self.sampling);
         self.cache = None;
         self.explain = explain::ExplainWork::default();
@@ -235,6 +244,7 @@ impl Worker {
     /// rest is read by `step`.
     pub fn start(&mut self, id: u64, prompt: &str, length: usize) -> Flow {
         self.cancel();
+        self.drop_attribution();
         if let Err(e) = self.generator.set_interventions(self.interventions.clone()) {
             return self.send(WorkerEvent::Failed { id, message: one_line(&e) });
         }
@@ -278,6 +288,9 @@ impl Worker {
         // An explanation is asked for at the inspect cursor: it goes first.
         if self.explain.pending() {
             return self.explain_step();
+        }
+        if self.attribution.pending() {
+            return self.attribution_step();
         }
         let Some(job) = self.job.as_ref() else { return Flow::Continue };
         if job.read < job.prompt.len() {

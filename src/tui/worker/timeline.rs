@@ -33,6 +33,8 @@ impl Worker {
         let loaded = load_into(&model, path);
         self.generator = Generator::new(&model, self.sampling);
         self.cache = None;
+        // An attribution under way is of the old weights.
+        self.drop_attribution();
         let reply = match loaded {
             Ok(_) => WorkerEvent::SnapshotLoaded { index },
             Err(e) => WorkerEvent::LoadFailed(one_line(&e)),

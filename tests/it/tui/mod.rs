@@ -3,6 +3,7 @@
 //! cache. Snapshots of the screen are in tests/it/snapshots.
 
 mod analyses;
+mod attribution;
 mod beam;
 mod branches;
 mod cells_file;
