@@ -50,6 +50,13 @@ impl ExplainWork {
         self.request = Some(Request { id, text: text.chars().collect(), step, unit, top });
     }
 
+    /// Other weights: nothing read so far holds; a waiting request stays,
+    /// to be read afresh.
+    pub(super) fn forget_reading(&mut self) {
+        let request = self.request.take();
+        *self = Self { request, ..Self::default() };
+    }
+
     /// Keep the first `n` characters read; the state after them is the
     /// kept step's h and c (a zero state for none).
     fn keep(&mut self, n: usize) {

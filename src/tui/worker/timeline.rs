@@ -23,8 +23,8 @@ impl Worker {
     /// Put the snapshot at `path` in place and read `reread` through it. The
     /// model is not made again: `load_into` writes into its tensors (and the
     /// clone the generator holds shares them); only what is derived from the
-    /// weights is rebuilt, the stepper's f16 copy (with the generator) and
-    /// the prompt cache. A snapshot that cannot be read is a `LoadFailed`,
+    /// weights is rebuilt: the stepper's f16 copy (with the generator), the
+    /// prompt cache and the explain panel's reading. A snapshot that cannot be read is a `LoadFailed`,
     /// and the text is read again all the same, so the panels are never left
     /// empty.
     pub fn snapshot(&mut self, index: usize, path: &Path, reread: Option<Reread>) -> Flow {
@@ -33,7 +33,9 @@ impl Worker {
         let loaded = load_into(&model, path);
         self.generator = Generator::new(&model, self.sampling);
         self.cache = None;
-        // An attribution under way is of the old weights.
+        // The explain panel's kept reading and an attribution under way are
+        // of the old weights.
+        self.explain.forget_reading();
         self.drop_attribution();
         let reply = match loaded {
             Ok(_) => WorkerEvent::SnapshotLoaded { index },

@@ -336,3 +336,41 @@ fn the_load_box_opens_a_folder_of_snapshots_as_a_timeline() {
     let [Event::Worker(WorkerEvent::LoadFailed(e))] = events.as_slice() else { panic!("{events:?}") };
     assert!(e.contains("notes.txt: not a snapshot") && !e.contains('\n'), "{e}");
 }
+
+/// The explain panel's answer after a step on the timeline is of the
+/// snapshot's weights: the worker does not reuse the gates it kept from
+/// reading the same text through the weights before.
+#[test]
+fn the_explain_panel_reads_the_text_again_after_a_snapshot() {
+    use gatescope::analysis::explain::{explain, Explanation};
+    let text = "ROMEO:\nBut soft, what light through yonder window breaks?\n";
+    let vocab = Vocab::from_text(text).unwrap();
+    let young = CharLstm::random(vocab.clone(), 8, 16, 2, 11);
+    let held = CharLstm::random(vocab.clone(), 8, 16, 2, 12);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("step-000001.safetensors");
+    save_checkpoint(&young, &Default::default(), &path).unwrap();
+    let (tx, rx) = channel();
+    let mut w = Worker::new(&held, tx);
+    let (step, unit) = (20, Unit::new(1, 3));
+    let mut ask = |w: &mut Worker, id: u64| -> Explanation {
+        w.handle(WorkerCmd::Explain { id, text: text.into(), step, unit, top: 5 });
+        while w.busy() {
+            w.step();
+        }
+        rx.try_iter()
+            .find_map(|e| match e {
+                Event::Worker(WorkerEvent::Explained { id: i, result: Ok(e) }) if i == id => Some(*e),
+                _ => None,
+            })
+            .expect("an explanation")
+    };
+    let before = ask(&mut w, 1);
+    w.handle(WorkerCmd::Snapshot { index: 0, path, reread: None });
+    let after = ask(&mut w, 2);
+    let ids = vocab.encode(text).unwrap();
+    let want = explain(&young, &ids, step, unit, 5).unwrap();
+    assert_ne!(before.cell.c, want.cell.c, "the two models differ at this unit");
+    assert_eq!((after.cell.c, after.cell.h), (want.cell.c, want.cell.h), "the snapshot's cell");
+    assert_eq!(after.memory.writes, want.memory.writes);
+}
