@@ -353,7 +353,7 @@ fn the_explain_panel_reads_the_text_again_after_a_snapshot() {
     let (tx, rx) = channel();
     let mut w = Worker::new(&held, tx);
     let (step, unit) = (20, Unit::new(1, 3));
-    let mut ask = |w: &mut Worker, id: u64| -> Explanation {
+    let ask = |w: &mut Worker, id: u64| -> Explanation {
         w.handle(WorkerCmd::Explain { id, text: text.into(), step, unit, top: 5 });
         while w.busy() {
             w.step();
