@@ -9,7 +9,8 @@
 //! grad_ms   gradient × input: one pass without gradients (F(e), F(0)), one with
 //! ig32_ms   integrated gradients, M = 32: the same first pass, then one batch of 32
 //! ig32_worker_ms  the same, in passes of `COPIES_PER_PASS` copies, as the
-//!           playground's worker runs it (between passes it looks at its commands)
+//!           playground's worker runs it (between passes it looks at its
+//!           commands; it runs each pass on every core)
 //! gap32     |Σ a_s − (f_x − f_baseline)| of the ig run, the midpoint rule's error
 //! grad_cpu_ms, ig32_cpu_ms  the same runs' process CPU time: on one thread, close to
 //!           the time on an idle machine when other work holds the cores

@@ -35,8 +35,8 @@ pub fn use_one_thread() {
 
 /// Run `work`, a batched pass, on every core, then go back to the thread
 /// count before it: the playground's worker, which steps on one thread,
-/// reads a prompt and a file's catalogue this way (about 1.4 times as fast
-/// on two cores, README, Speed).
+/// reads a prompt, a file's catalogue and an attribution's passes this way
+/// (docs/performance.md has how much faster each is on two cores).
 pub fn on_all_cores<T>(work: impl FnOnce() -> T) -> T {
     let before = tch::get_num_threads();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());

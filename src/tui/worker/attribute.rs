@@ -15,11 +15,14 @@ use crate::analysis::attribution::{Attribution, Attributor, Method, Target, Unit
 use crate::analysis::encode;
 use crate::tui::event::WorkerEvent;
 
-/// Scaled copies per pass for integrated gradients: each pass costs about
-/// as much as a few gradient passes, so a request is dropped within about
-/// one of those; `attribute` on the command line takes all the copies that
-/// fit in memory at once.
-pub const COPIES_PER_PASS: usize = 8;
+/// Scaled copies per pass for integrated gradients: M = 32 and the two
+/// rows for f_x and f_baseline in two passes. The worker looks at its
+/// commands between passes, so a request is dropped within one pass (about
+/// a second for a 500-character text on the shipped model, on two cores);
+/// smaller passes would answer a new command sooner but cost more in all
+/// (each pass has libtorch's fixed cost per step): passes of 8 took 2.4 s
+/// where passes of 17 took 2.1 s (docs/performance.md).
+pub const COPIES_PER_PASS: usize = 17;
 
 /// What is attributed, as the app names it: the prediction of the character
 /// after the step (None: the text's next character when it has one, else
@@ -91,7 +94,9 @@ impl Worker {
     pub(super) fn attribution_step(&mut self) -> Flow {
         let Some(mut req) = self.attribution.request.take() else { return Flow::Continue };
         let model = self.generator.model();
-        let result: Result<Box<Attribution>, String> = match req.work.pass(model) {
+        // On every core, as a prompt chunk is read: a pass's products are
+        // big enough to share (2.4 times as fast on two cores, docs/performance.md).
+        let result: Result<Box<Attribution>, String> = match crate::model::on_all_cores(|| req.work.pass(model)) {
             Ok(false) => {
                 self.attribution.request = Some(req);
                 return Flow::Continue;
