@@ -21,6 +21,19 @@ pub enum Context {
     Samples,
 }
 
+impl Context {
+    /// Every context, for bindings that hold everywhere and for the table's checks.
+    pub const ALL: &'static [Context] = &[
+        Context::Typing,
+        Context::Inspect,
+        Context::TextBox,
+        Context::Help,
+        Context::List,
+        Context::Panel,
+        Context::Samples,
+    ];
+}
+
 /// Line editing, the same for whichever text box has focus.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EditAction {

@@ -25,15 +25,7 @@ const TYPING_OR_INSPECT: &[Context] = &[Context::Typing, Context::Inspect];
 /// Wherever text is edited: the prompt and the one-line boxes.
 const TYPING_OR_BOX: &[Context] = &[Context::Typing, Context::TextBox];
 const TYPING_INSPECT_OR_PANEL: &[Context] = &[Context::Typing, Context::Inspect, Context::Panel];
-const EVERYWHERE: &[Context] = &[
-    Context::Typing,
-    Context::Inspect,
-    Context::TextBox,
-    Context::Help,
-    Context::List,
-    Context::Panel,
-    Context::Samples,
-];
+const EVERYWHERE: &[Context] = Context::ALL;
 
 const fn b(
     contexts: &'static [Context],

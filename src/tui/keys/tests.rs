@@ -17,15 +17,7 @@ fn every_action_has_a_binding_and_a_help_line() {
 
 #[test]
 fn no_key_means_two_things_in_one_context() {
-    for ctx in [
-        Context::Typing,
-        Context::Inspect,
-        Context::TextBox,
-        Context::Help,
-        Context::List,
-        Context::Panel,
-        Context::Samples,
-    ] {
+    for &ctx in Context::ALL {
         for empty in [false, true] {
             let live: Vec<&Binding> = BINDINGS
                 .iter()
