@@ -7,13 +7,20 @@
 use super::{Flow, Worker};
 use crate::generate::beam::BeamSearch;
 
+/// A request's beam search: its width until the prompt is read, then the
+/// search under way.
+pub(super) enum Beam {
+    Width(usize),
+    Search(BeamSearch),
+}
+
 impl Worker {
     /// Replace the live request with a beam search of `width` beams for
     /// `length` characters after `prompt`.
     pub fn start_beam(&mut self, id: u64, prompt: &str, length: usize, width: usize) -> Flow {
         let flow = self.start(id, prompt, length);
         if let Some(job) = self.job.as_mut() {
-            job.beam = Some(width);
+            job.beam = Some(Beam::Width(width));
         }
         flow
     }
@@ -22,21 +29,19 @@ impl Worker {
     /// generator); after the last, its first beam is what the job reads on.
     pub(super) fn beam_step(&mut self) -> Flow {
         let Some(job) = self.job.as_mut() else { return Flow::Continue };
-        let Some(width) = job.beam else { return Flow::Continue };
-        if job.search.is_none() {
+        if let Some(Beam::Width(width)) = job.beam {
             match BeamSearch::new(&self.generator, width, job.remaining) {
-                Ok(s) => job.search = Some(s),
+                Ok(s) => job.beam = Some(Beam::Search(s)),
                 Err(e) => return self.fail(&e),
             }
         }
-        let Some(search) = job.search.as_mut() else { return Flow::Continue };
+        let Some(Beam::Search(search)) = job.beam.as_mut() else { return Flow::Continue };
         if let Err(e) = search.step(self.generator.model()) {
             return self.fail(&e);
         }
         if search.done() {
             let vocab = &self.generator.model().vocab;
             job.forced = search.best().into_iter().map(|id| vocab.char(id)).collect();
-            job.search = None;
             job.beam = None;
         }
         Flow::Continue

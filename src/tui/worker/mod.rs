@@ -101,10 +101,9 @@ struct Job {
     /// Characters to consume instead of sampling (a reread continuation,
     /// or a branch's text up to its branch point and its chosen character).
     forced: std::collections::VecDeque<char>,
-    /// The beam search to run once the prompt is read (its width), and the
-    /// search under way; its first beam becomes `forced`.
-    beam: Option<usize>,
-    search: Option<crate::generate::beam::BeamSearch>,
+    /// The beam search to run once the prompt is read, if the request is
+    /// one; its first beam becomes `forced`.
+    beam: Option<beam::Beam>,
 }
 
 /// The model and the state of its one request at a time.
@@ -258,7 +257,6 @@ impl Worker {
             remaining: length,
             forced: Default::default(),
             beam: None,
-            search: None,
         };
         let keep = job.prompt.len() <= PROMPT_CACHE_MAX;
         match self.cache.as_ref().and_then(|c| Some((c, c.serves(&job.prompt, &self.interventions)?))) {
