@@ -2,7 +2,7 @@
 //! exit 1 (or a quiet, documented end), with nothing overwritten
 //! and nothing left behind.
 
-use crate::common::{gatescope, last_line_error, one_line_error, run, tiny_checkpoint, tiny_train};
+use crate::common::{gatescope, last_line_error, one_line_error, run, temp_files, tiny_checkpoint, tiny_train};
 use clap::Parser;
 use gatescope::model::{load_checkpoint, save_checkpoint, CharLstm};
 use gatescope::vocab::Vocab;
@@ -20,15 +20,7 @@ fn corpus(dir: &Path) -> PathBuf {
     data
 }
 
-fn temp_files(dir: &Path) -> Vec<String> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".tmp"))
-        .collect()
-}
-
-// Items 1, 4, 8 (min-lr-frac), 10, 11: every number is range-checked, by name.
+// Every number is range-checked, by name.
 #[test]
 fn bad_numbers_name_the_option_and_its_range() {
     let train = ["train", "--data", "d.txt", "--out", "m.safetensors"];
@@ -129,7 +121,7 @@ fn every_numeric_option_states_its_range_in_help() {
     assert!(checked >= 25, "only {checked} numeric options found");
 }
 
-// Item 10: a prompt may start with '-'.
+// A prompt may start with '-'.
 #[test]
 fn a_prompt_may_start_with_a_dash() {
     let dir = tempfile::tempdir().unwrap();
@@ -143,7 +135,7 @@ fn a_prompt_may_start_with_a_dash() {
     }
 }
 
-// Item 5: an output that is an input, however it is spelled, is refused and the input kept.
+// An output that is an input, however it is spelled, is refused and the input kept.
 #[test]
 fn an_output_that_is_an_input_is_refused() {
     let dir = tempfile::tempdir().unwrap();
@@ -206,7 +198,7 @@ fn start_long_trace(dir: &Path) -> std::process::Child {
     }
 }
 
-// Item 6: SIGINT, SIGTERM and SIGHUP during `generate --trace` remove the temporary file and exit 130 / 143 / 129.
+// SIGINT, SIGTERM and SIGHUP during `generate --trace` remove the temporary file and exit 130 / 143 / 129.
 #[test]
 fn a_signal_during_a_trace_removes_its_temporary_file() {
     for (sig, code) in [(libc::SIGINT, 130), (libc::SIGTERM, 143), (libc::SIGHUP, 129)] {
@@ -232,7 +224,7 @@ fn closed_stdout() -> Stdio {
     Stdio::from(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fds[1]) })
 }
 
-// Item 7: a closed pipe ends the run quietly with status 0.
+// A closed pipe ends the run quietly with status 0.
 #[test]
 fn a_closed_pipe_ends_quietly() {
     let out = Command::new("bash")
@@ -261,7 +253,7 @@ fn a_closed_pipe_ends_quietly() {
     assert!(!trace.exists() && temp_files(dir.path()).is_empty());
 }
 
-// Item 13: NaN weights give NaN next-character probabilities (null in JSON), not a flat distribution.
+// NaN weights give NaN next-character probabilities (null in JSON), not a flat distribution.
 #[test]
 fn nan_weights_give_nan_probabilities() {
     let dir = tempfile::tempdir().unwrap();
@@ -288,7 +280,7 @@ fn nan_weights_give_nan_probabilities() {
     assert!(steps[1].prob.unwrap().is_nan());
 }
 
-// Item 14: a text file is named for what it is, wherever a checkpoint is read;
+// A text file is named for what it is, wherever a checkpoint is read;
 // a PyTorch file is read as one (tests/pt.rs), and one that holds no LSTM says so.
 #[test]
 fn pytorch_and_text_files_are_named() {
@@ -321,7 +313,7 @@ fn pytorch_and_text_files_are_named() {
     }
 }
 
-// Item 15: `info` with no file describes the built-in model, not a path the user lacks.
+// `info` with no file describes the built-in model, not a path the user lacks.
 #[test]
 fn info_without_a_file_names_the_built_in_model() {
     let out = run(&["info"]);
@@ -331,7 +323,7 @@ fn info_without_a_file_names_the_built_in_model() {
     assert!(!text.contains("assets/"), "{text}");
 }
 
-// Item 3: a size that cannot be allocated is one line, quickly, whichever allocation fails.
+// A size that cannot be allocated is one line, quickly, whichever allocation fails.
 #[test]
 fn sizes_that_cannot_be_allocated_fail_in_one_line() {
     let dir = tempfile::tempdir().unwrap();
@@ -370,7 +362,7 @@ fn sizes_that_cannot_be_allocated_fail_in_one_line() {
     }
 }
 
-// Item 2: --eval-every 0 and --checkpoint-every 0 mean "only at the end".
+// --eval-every 0 and --checkpoint-every 0 mean "only at the end".
 #[test]
 fn zero_intervals_mean_only_at_the_end() {
     let dir = tempfile::tempdir().unwrap();
@@ -385,7 +377,7 @@ fn zero_intervals_mean_only_at_the_end() {
     assert_eq!(load_checkpoint(&dir.path().join("m.last.safetensors")).unwrap().metadata["steps"], "6");
 }
 
-// Item 24: a run too short to time shows no "NaN chars/s" (nor "val NaN").
+// A run too short to time shows no "NaN chars/s" (nor "val NaN").
 #[test]
 fn short_runs_show_no_nan_rates() {
     let dir = tempfile::tempdir().unwrap();
@@ -396,7 +388,7 @@ fn short_runs_show_no_nan_rates() {
     assert!(err.contains("step 1/2") && !err.contains("NaN"), "{err}");
 }
 
-// Item 8: divergence names a checkpoint only if this run wrote it.
+// Divergence names a checkpoint only if this run wrote it.
 #[test]
 fn divergence_names_only_files_this_run_wrote() {
     let dir = tempfile::tempdir().unwrap();
@@ -411,7 +403,7 @@ fn divergence_names_only_files_this_run_wrote() {
     assert_eq!(std::fs::read(&out).unwrap(), b"a stale file from an earlier run");
 }
 
-// Items 6 and 9: SIGINT, SIGTERM or SIGHUP before the first evaluation says what was written.
+// SIGINT, SIGTERM or SIGHUP before the first evaluation says what was written.
 #[test]
 fn a_stop_before_the_first_evaluation_says_what_was_written() {
     for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
@@ -439,7 +431,7 @@ fn a_stop_before_the_first_evaluation_says_what_was_written() {
     }
 }
 
-// Item 12: --resume refuses architecture flags that contradict the checkpoint.
+// --resume refuses architecture flags that contradict the checkpoint.
 #[test]
 fn resume_refuses_flags_that_contradict_the_checkpoint() {
     let dir = tempfile::tempdir().unwrap();

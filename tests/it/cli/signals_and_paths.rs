@@ -1,8 +1,8 @@
-//! Hardening, third round: a private checkout, traces with interventions,
+//! Hardening: a private checkout, traces with interventions,
 //! signals during any write, FIFOs, permissions, links, memory for long
 //! inputs, the analyses' defaults, and messages.
 
-use crate::common::{gatescope, mkfifo, one_line_error, run, tiny_checkpoint};
+use crate::common::{gatescope, mkfifo, one_line_error, run, temp_files, tiny_checkpoint, tiny_train};
 use gatescope::model::{load_checkpoint, save_checkpoint, CharLstm};
 use gatescope::vocab::Vocab;
 use std::io::Read;
@@ -14,14 +14,6 @@ use std::time::{Duration, Instant};
 
 const TEXT: &str = "First Citizen:\nBefore we proceed any further, hear me speak.\n-abc\n";
 
-fn temp_files(dir: &Path) -> Vec<String> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".tmp"))
-        .collect()
-}
-
 fn ok(out: &Output) -> String {
     let err = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(out.status.success(), "expected success: {err}");
@@ -32,7 +24,7 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-// Item 1: the unprivileged run reads what its owner can read. The checkpoint
+// The unprivileged run reads what its owner can read. The checkpoint
 // sits in a folder only its owner may enter (as `mktemp -d` makes, and as a
 // clone under /root is); `nobody` could not read it, the same user without
 // CAP_DAC_OVERRIDE can, and is still refused by the read-only folder.
@@ -52,7 +44,7 @@ fn an_unprivileged_run_reads_a_private_folder_and_is_refused_a_read_only_one() {
     assert!(!trace.exists());
 }
 
-// Item 2: export reads a trace whose first line names its interventions, and
+// Export reads a trace whose first line names its interventions, and
 // the page's legend names them.
 #[test]
 fn export_reads_a_trace_with_interventions() {
@@ -78,7 +70,7 @@ fn export_reads_a_trace_with_interventions() {
     assert!(err.contains("bad.jsonl:1: not an interventions line"), "{err}");
 }
 
-// Item 3: any writer's temporary file is removed on SIGINT, SIGTERM and
+// Any writer's temporary file is removed on SIGINT, SIGTERM and
 // SIGHUP, and the process ends as the signal ends it. `convert` writes one
 // large file; the signal is sent while its temporary file exists.
 #[test]
@@ -125,10 +117,10 @@ fn a_signal_during_any_write_removes_its_temporary_file() {
     }
 }
 
-// Item 3, train and `generate --trace`: the kill loops in tests/hardening.rs
+// Train and `generate --trace`: the kill loops in tests/it/cli/hardening.rs
 // send SIGHUP as well as SIGINT and SIGTERM.
 
-// Item 4: convert refuses a FIFO at once instead of blocking in open().
+// `convert` refuses a FIFO at once instead of blocking in open().
 #[test]
 fn convert_refuses_a_fifo_at_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -158,7 +150,7 @@ fn convert_refuses_a_fifo_at_once() {
     }
 }
 
-// Item 5: cells --save keeps the checkpoint's mode, and refuses a file with
+// `cells --save` keeps the checkpoint's mode, and refuses a file with
 // other hard links (the catalogue would reach one name only).
 #[test]
 fn cells_save_keeps_the_mode_and_refuses_hard_links() {
@@ -180,7 +172,7 @@ fn cells_save_keeps_the_mode_and_refuses_hard_links() {
     assert_eq!(std::fs::read(&fresh).unwrap(), before, "untouched");
 }
 
-// Item 6: an output that is a symbolic link to a regular file is written
+// An output that is a symbolic link to a regular file is written
 // through the link: the target gets the output, the link stays a link.
 #[test]
 fn an_output_that_is_a_symbolic_link_is_written_through() {
@@ -223,15 +215,14 @@ fn an_output_that_is_a_symbolic_link_is_written_through() {
     assert!(err.contains("not a regular file") && err.contains("/dev/null"), "{err}");
 }
 
-// Item 7: --out the file being resumed from is refused.
+// `train --out` naming the file being resumed from is refused.
 #[test]
 fn train_refuses_to_write_over_the_file_it_resumes_from() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("d.txt");
     std::fs::write(&data, "the cat sat on the mat. ".repeat(200)).unwrap();
     let out = dir.path().join("r.safetensors");
-    let tiny = ["--layers", "1", "--hidden", "16", "--embed", "4", "--seq", "8", "--batch", "4", "--threads", "1"];
-    ok(&run(&[&["train", "--data", s(&data), "--out", s(&out), "--steps", "2"][..], &tiny].concat()));
+    ok(&run(&tiny_train(&data, &out, &["--steps", "2"])));
     let last = dir.path().join("r.last.safetensors");
     let before = std::fs::read(&last).unwrap();
     let args = ["train", "--data", s(&data), "--resume", s(&last), "--out", s(&last), "--steps", "4"];
@@ -260,7 +251,7 @@ fn peak_rss_kb(args: &[&str]) -> u64 {
     kb.parse().unwrap()
 }
 
-// Item 8: a long prompt and a long evaluation text take memory bounded by
+// A long prompt and a long evaluation text take memory bounded by
 // their chunks, not their length. Measured on a tiny model: the difference
 // between a short and a long input is what the input costs.
 #[test]
@@ -290,7 +281,7 @@ fn a_long_prompt_and_a_long_eval_text_take_bounded_memory() {
     assert!(big < small + 40_000, "eval of 20 MB took {big} KB against {small} KB for 13 KB");
 }
 
-// Item 9: without --chars the analyses read the whole of a short file.
+// Without --chars the analyses read the whole of a short file.
 #[test]
 fn the_analyses_read_a_short_file_whole_without_chars() {
     let dir = tempfile::tempdir().unwrap();
@@ -309,7 +300,7 @@ fn the_analyses_read_a_short_file_whole_without_chars() {
     assert!(err.contains("--chars 20000") && err.contains("only"), "{err}");
 }
 
-// Item 10: a missing required argument is named.
+// A missing required argument is named.
 #[test]
 fn a_missing_required_argument_is_named() {
     for (args, names) in [
@@ -328,7 +319,7 @@ fn a_missing_required_argument_is_named() {
     }
 }
 
-// Item 11: negative counts in export get the range message, not clap's "unexpected argument".
+// Negative counts in export get the range message, not clap's "unexpected argument".
 #[test]
 fn negative_export_counts_get_a_range_message() {
     let dir = tempfile::tempdir().unwrap();
@@ -343,7 +334,7 @@ fn negative_export_counts_get_a_range_message() {
     }
 }
 
-// Item 12: the save box refuses a folder and a device as typed, and says what it writes.
+// The save box refuses a folder and a device as typed, and says what it writes.
 #[test]
 fn the_save_box_refuses_folders_and_devices_and_names_its_files() {
     use gatescope::tui::app::save::{box_title, resolve};
@@ -361,7 +352,7 @@ fn the_save_box_refuses_folders_and_devices_and_names_its_files() {
     assert!(box_title("/dev/full", here, false).contains("not a regular file"));
 }
 
-// Item 13: smaller messages.
+// Smaller messages.
 #[test]
 fn smaller_messages_say_what_is() {
     let dir = tempfile::tempdir().unwrap();
@@ -395,7 +386,7 @@ fn smaller_messages_say_what_is() {
     assert!(described, "--data is described:\n{help}");
 }
 
-// Item 13: Alt-s at seed 0 stays at 0 (the seed's range ends there), not 2^64 - 1.
+// Alt-s at seed 0 stays at 0 (the seed's range ends there), not 2^64 - 1.
 #[test]
 fn alt_s_at_seed_zero_stays_at_zero() {
     use gatescope::tui::app::App;
@@ -408,7 +399,7 @@ fn alt_s_at_seed_zero_stays_at_zero() {
     assert_eq!(app.sampling.seed, 0);
 }
 
-// Item 13: Alt-F takes a one-character file, as `cells --chars 1` does, and
+// Alt-F takes a one-character file, as `cells --chars 1` does, and
 // its status line reads "over all 1 chars of ...", not "over the all ...".
 #[test]
 fn alt_f_takes_a_one_character_file_and_says_over_all() {

@@ -130,6 +130,16 @@ pub fn last_line_error(out: &Output) -> String {
     last
 }
 
+/// The names of the temporary files (`*.tmp`) in `dir`: an interrupted
+/// write must leave none.
+pub fn temp_files(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect()
+}
+
 /// A named pipe at `path`: a destination (or source) that is not a regular file.
 pub fn mkfifo(path: &Path) {
     let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();

@@ -4,7 +4,9 @@
 //! everywhere, a resumed run's folder, kills during snapshot writes, and
 //! bad input.
 
-use crate::common::{feature_text, gatescope, one_line_error, reference_runs, run, tiny_checkpoint, venv_python};
+use crate::common::{
+    feature_text, gatescope, one_line_error, reference_runs, run, tiny_checkpoint, tiny_train, venv_python,
+};
 use gatescope::model::load_checkpoint;
 use gatescope::model::snapshot::list_snapshots;
 use serde_json::Value;
@@ -18,22 +20,17 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 /// A tiny training run's arguments: 2×16, 40 steps, evaluated every 20 steps.
 fn train_args(data: &Path, out: &Path, extra: &[&str]) -> Vec<String> {
-    let mut args: Vec<String> = [
-        "train",
-        "--data",
-        data.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
+    let sizes = [
         "--layers",
         "2",
-        "--hidden",
-        "16",
         "--embed",
         "8",
         "--seq",
         "32",
         "--batch",
         "8",
+        "--dropout",
+        "0.2",
         "--steps",
         "40",
         "--eval-every",
@@ -44,14 +41,8 @@ fn train_args(data: &Path, out: &Path, extra: &[&str]) -> Vec<String> {
         "2e-2",
         "--warmup",
         "5",
-        "--threads",
-        "1",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.extend(extra.iter().map(|s| s.to_string()));
-    args
+    ];
+    tiny_train(data, out, &[&sizes[..], extra].concat())
 }
 
 fn run_s<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> std::process::Output {
@@ -471,35 +462,9 @@ fn killed_at_random_moments_every_snapshot_loads_and_the_folder_replays() {
     let mut unfinished = 0;
     for i in 0..iterations {
         // A 1×192 model: each snapshot is about 0.6 MB, written and synced every step.
-        let mut args: Vec<String> = [
-            "train",
-            "--data",
-            data.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--layers",
-            "1",
-            "--hidden",
-            "192",
-            "--embed",
-            "8",
-            "--seq",
-            "8",
-            "--batch",
-            "2",
-            "--steps",
-            "100000",
-            "--eval-every",
-            "1000",
-            "--checkpoint-every",
-            "1",
-            "--snapshot-every",
-            "1",
-            "--threads",
-            "1",
-        ]
-        .map(String::from)
-        .to_vec();
+        let sizes = ["--hidden", "192", "--embed", "8", "--batch", "2", "--steps", "100000", "--eval-every", "1000"];
+        let mut args =
+            tiny_train(&data, &out, &[&sizes[..], &["--checkpoint-every", "1", "--snapshot-every", "1"]].concat());
         if last.exists() {
             args.extend(["--resume".to_string(), last.to_str().unwrap().to_string()]);
         } else if snaps.exists() {
@@ -556,33 +521,9 @@ fn killed_at_random_moments_every_snapshot_loads_and_the_folder_replays() {
     if last.exists() {
         let step: usize = load_checkpoint(&last).unwrap().metadata["steps"].parse().unwrap();
         let stop = (step + 1).to_string();
-        let r = run(&[
-            "train",
-            "--data",
-            data.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--layers",
-            "1",
-            "--hidden",
-            "192",
-            "--embed",
-            "8",
-            "--seq",
-            "8",
-            "--batch",
-            "2",
-            "--steps",
-            "100000",
-            "--snapshot-every",
-            "1",
-            "--threads",
-            "1",
-            "--resume",
-            last.to_str().unwrap(),
-            "--stop-at",
-            &stop,
-        ]);
+        let sizes = ["--hidden", "192", "--embed", "8", "--batch", "2", "--steps", "100000", "--snapshot-every", "1"];
+        let resume = ["--resume", last.to_str().unwrap(), "--stop-at", &stop];
+        let r = run(&tiny_train(&data, &out, &[&sizes[..], &resume].concat()));
         let log = String::from_utf8_lossy(&r.stderr);
         if r.status.success() {
             assert!(entries(&snaps).iter().all(|n| n.starts_with("step-")), "{:?}", entries(&snaps));
