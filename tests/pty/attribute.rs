@@ -8,6 +8,7 @@ use serde_json::Value;
 use std::process::Command;
 
 use crate::harness::Pty;
+use crate::inspect;
 
 const BIN: &str = env!("CARGO_BIN_EXE_gatescope");
 
@@ -52,15 +53,7 @@ fn why(screen: &str) -> Option<String> {
 /// makes another candidate the target; typing is not held.
 #[test]
 fn the_playground_colours_by_attribution() {
-    let script = format!("'{BIN}'; echo EXIT=$?");
-    let mut pty = Pty::spawn(&script, 36, 120, &[]);
-    pty.wait_for("the playground", |s| s.contents().contains("prompt · live preview on"));
-    pty.send("ROMEO:\x1b\rBut soft, what light");
-    pty.wait_for("the preview's end", |s| {
-        s.contents().contains("│ idle │") && s.contents().contains("│But soft, what light")
-    });
-    pty.send("\t");
-    pty.wait_for("inspect", |s| s.contents().contains("inspecting"));
+    let mut pty = inspect::a_preview();
     pty.send("A");
     let screen = pty.wait_for_screen("the colouring", |s| s.contents().contains("· grad · red − blue +"));
     let first = why(&screen).expect("the target");
@@ -77,13 +70,5 @@ fn the_playground_colours_by_attribution() {
     assert_ne!(first, second, "another target");
     pty.send("A");
     pty.wait_for("integrated gradients", |s| s.contents().contains("· ig 32 gap "));
-    // Typing is never held: Tab, a letter, and it shows within 300 ms.
-    pty.send("\t");
-    pty.wait_for("typing", |s| !s.contents().contains("inspecting"));
-    let t0 = std::time::Instant::now();
-    pty.send("Q");
-    pty.wait_for("the letter", |s| s.contents().contains("But soft, what lightQ"));
-    assert!(t0.elapsed() < std::time::Duration::from_millis(300), "the letter after {:?}", t0.elapsed());
-    pty.send("\x03");
-    pty.wait_exit();
+    inspect::type_at_once_and_quit(pty);
 }

@@ -3,11 +3,7 @@
 //! (typed in the unit box), and move the cursor: the panel follows it; M
 //! colours the text by the cell's memory; a letter still types at once.
 
-use std::time::{Duration, Instant};
-
-use crate::harness::Pty;
-
-const BIN: &str = env!("CARGO_BIN_EXE_gatescope");
+use crate::inspect;
 
 /// The step the panel's title names (` explain l1:271 · t=N `), if shown.
 fn explained_step(screen: &str) -> Option<usize> {
@@ -24,16 +20,7 @@ fn cursor_step(screen: &str) -> Option<usize> {
 
 #[test]
 fn the_explain_panel_follows_the_cursor() {
-    let script = format!("'{BIN}'; echo EXIT=$?");
-    let mut pty = Pty::spawn(&script, 36, 120, &[]);
-    pty.wait_for("the playground", |s| s.contents().contains("prompt · live preview on"));
-    pty.send("ROMEO:\x1b\rBut soft, what light");
-    pty.wait_for("the preview's end", |s| {
-        // The output's line (the prompt box shows it after "ROMEO:⏎").
-        s.contents().contains("│ idle │") && s.contents().contains("│But soft, what light")
-    });
-    pty.send("\t");
-    pty.wait_for("inspect", |s| s.contents().contains("inspecting"));
+    let mut pty = inspect::a_preview();
     pty.send("x");
     pty.wait_for("the panel", |s| s.contents().contains("(×)─ f ") && s.contents().contains(" explain l0:0 · t="));
     pty.send("#");
@@ -58,13 +45,5 @@ fn the_explain_panel_follows_the_cursor() {
         let c = s.contents();
         c.contains("memory of l1:271 · half-life") || c.contains("memory of l1:271 · no half-life")
     });
-    // Typing is never held: Tab, a letter, and it shows within 300 ms.
-    pty.send("\t");
-    pty.wait_for("typing", |s| !s.contents().contains("inspecting"));
-    let t0 = Instant::now();
-    pty.send("Q");
-    pty.wait_for("the letter", |s| s.contents().contains("But soft, what lightQ"));
-    assert!(t0.elapsed() < Duration::from_millis(300), "the letter after {:?}", t0.elapsed());
-    pty.send("\x03");
-    pty.wait_exit();
+    inspect::type_at_once_and_quit(pty);
 }

@@ -38,6 +38,11 @@ fn attributing(m: &CharLstm, prompt: &str, generated: usize, back: usize) -> App
 /// units of work it took.
 fn answer(app: &mut App, worker: &mut Worker, rx: &Receiver<Event>) -> usize {
     let cmd = app.tick(Instant::now()).expect("the colouring asks for an attribution");
+    deliver(app, worker, rx, cmd)
+}
+
+/// Hand `cmd`, an attribution request, to `worker` and its answer to `app`.
+fn deliver(app: &mut App, worker: &mut Worker, rx: &Receiver<Event>, cmd: WorkerCmd) -> usize {
     assert!(matches!(cmd, WorkerCmd::Attribute { .. }), "{cmd:?}");
     worker.handle(cmd);
     for units in 1..1000 {
@@ -116,21 +121,11 @@ fn the_colourings_numbers_are_attributes() {
     app.update(key(KeyCode::Char('x')));
     assert_eq!(app.view.panel, Panel::Explain);
     // The panel asks for its explanation first; the attribution follows.
-    while let Some(cmd) = app.tick(Instant::now()) {
-        if matches!(cmd, WorkerCmd::Attribute { .. }) {
-            worker.handle(cmd);
-            break;
-        }
-    }
+    let cmd = std::iter::from_fn(|| app.tick(Instant::now()))
+        .find(|c| matches!(c, WorkerCmd::Attribute { .. }))
+        .expect("an attribution request");
+    deliver(&mut app, &mut worker, &rx, cmd);
     let unit = UnitTarget { unit: Unit::new(1, 5), state: State::C };
-    let units = (0..100).find_map(|_| {
-        worker.step();
-        rx.try_iter().find_map(|e| match e {
-            Event::Worker(w @ WorkerEvent::Attributed { .. }) => Some(w),
-            _ => None,
-        })
-    });
-    app.update(Event::Worker(units.expect("an answer")));
     check_against_attribute(&app, &m, Target::Unit(unit));
     assert!(screen(&draw(&app, 120, 36))[0].contains(" why l1:5:c = "), "the title names the unit");
     // A at integrated gradients goes back to the unit's activation.
