@@ -11,9 +11,10 @@
 //! goes back to the unit's activation.
 //!
 //! The worker computes it a pass at a time; the app asks from `tick`
-//! whenever the cursor, the target, the method or the run changes, the
-//! newest request replacing any the worker has not answered.
+//! whenever the cursor, the target, the method or the run changes
+//! (`asked.rs`).
 
+use super::asked::Asked;
 use super::{App, ColorMode, Panel};
 use crate::analysis::attribution::{Attribution, Method, UnitTarget};
 use crate::analysis::State;
@@ -36,14 +37,8 @@ pub struct AttributionKey {
     pub method: Method,
 }
 
-#[derive(Debug, Default)]
-pub struct AttributionState {
-    /// The request sent last, and its id; any other answer is stale.
-    sent: Option<(u64, AttributionKey)>,
-    last_id: u64,
-    /// The newest answer, and what it answers.
-    pub answer: Option<(AttributionKey, Result<Attribution, String>)>,
-}
+/// The request sent last and the newest answer.
+pub type AttributionState = Asked<AttributionKey, Attribution>;
 
 impl App {
     /// What the attribution at the cursor would be of, with `method`.
@@ -68,15 +63,12 @@ impl App {
     /// The answer for the cursor as it is, if it has come.
     pub fn attribution(&self) -> Option<&Result<Attribution, String>> {
         let key = self.attribution_wanted()?;
-        self.attribution.answer.as_ref().filter(|(k, _)| *k == key).map(|(_, r)| r)
+        self.attribution.get(key)
     }
 
     /// Whether the screen needs an attribution not yet asked for.
     pub(super) fn attribution_owed(&self) -> bool {
-        self.attribution_wanted().is_some_and(|key| {
-            self.attribution.sent.is_none_or(|(_, k)| k != key)
-                && self.attribution.answer.as_ref().is_none_or(|a| a.0 != key)
-        })
+        self.attribution_wanted().is_some_and(|key| self.attribution.owed(key))
     }
 
     /// The request for the attribution the screen needs, unless it is
@@ -87,28 +79,19 @@ impl App {
             return None;
         }
         let key = self.attribution_wanted()?;
-        self.attribution.last_id += 1;
-        let id = self.attribution.last_id;
-        self.attribution.sent = Some((id, key));
+        let id = self.attribution.ask(key);
         let text: String = self.run.steps.iter().take(key.step + 2).map(|s| s.ch).collect();
         Some(WorkerCmd::Attribute { id, text, step: key.step, target: key.target, method: key.method })
     }
 
     /// The worker's answer to request `id`; kept if it is the newest asked.
     pub(super) fn attributed(&mut self, id: u64, result: Result<Box<Attribution>, String>) {
-        if let Some((sent, key)) = self.attribution.sent {
-            if sent == id {
-                self.attribution.answer = Some((key, result.map(|a| *a)));
-                self.attribution.sent = None;
-            }
-        }
+        self.attribution.answered(id, result.map(|a| *a));
     }
 
     /// The worker dropped request `id` unanswered: ask again if it is still wanted.
     pub(super) fn attribution_dropped(&mut self, id: u64) {
-        if self.attribution.sent.is_some_and(|(sent, _)| sent == id) {
-            self.attribution.sent = None;
-        }
+        self.attribution.dropped(id);
     }
 
     /// The colouring key: grad, then integrated gradients, then the unit's

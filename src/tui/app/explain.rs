@@ -11,6 +11,7 @@
 //! sends one request per frame, the newest replacing any the worker has not
 //! answered, and typing never waits for it.
 
+use super::asked::Asked;
 use super::{App, ColorMode, Mode, Panel};
 use crate::analysis::explain::Explanation;
 use crate::model::Unit;
@@ -34,11 +35,8 @@ pub struct ExplainKey {
 
 #[derive(Debug, Default)]
 pub struct ExplainState {
-    /// The request sent last, and its id; any other answer is stale.
-    sent: Option<(u64, ExplainKey)>,
-    last_id: u64,
-    /// The newest answer, and what it answers.
-    pub answer: Option<(ExplainKey, Result<Explanation, String>)>,
+    /// The request sent last and the newest answer.
+    pub asked: Asked<ExplainKey, Explanation>,
     /// The unit box (#) was opened from inspect mode with the panel or the
     /// memory colouring on: closing it goes back to the cursor.
     pub cell_box_from_inspect: bool,
@@ -62,14 +60,12 @@ impl App {
     /// The answer for the cursor as it is, if it has come.
     pub fn explanation(&self) -> Option<&Result<Explanation, String>> {
         let key = self.explain_key()?;
-        self.explain.answer.as_ref().filter(|(k, _)| *k == key).map(|(_, r)| r)
+        self.explain.asked.get(key)
     }
 
     /// Whether the screen needs an explanation not yet asked for.
     pub(super) fn explain_owed(&self) -> bool {
-        self.explain_wanted().is_some_and(|key| {
-            self.explain.sent.is_none_or(|(_, k)| k != key) && self.explain.answer.as_ref().is_none_or(|a| a.0 != key)
-        })
+        self.explain_wanted().is_some_and(|key| self.explain.asked.owed(key))
     }
 
     /// The request for the explanation the screen needs, unless it is
@@ -79,21 +75,14 @@ impl App {
             return None;
         }
         let key = self.explain_wanted()?;
-        self.explain.last_id += 1;
-        let id = self.explain.last_id;
-        self.explain.sent = Some((id, key));
+        let id = self.explain.asked.ask(key);
         let text: String = self.run.steps.iter().take(key.step + 1).map(|s| s.ch).collect();
         Some(WorkerCmd::Explain { id, text, step: key.step, unit: key.unit, top: PANEL_TOP })
     }
 
     /// The worker's answer to request `id`; kept if it is the newest asked.
     pub(super) fn explained(&mut self, id: u64, result: Result<Box<Explanation>, String>) {
-        if let Some((sent, key)) = self.explain.sent {
-            if sent == id {
-                self.explain.answer = Some((key, result.map(|e| *e)));
-                self.explain.sent = None;
-            }
-        }
+        self.explain.asked.answered(id, result.map(|e| *e));
     }
 
     pub(super) fn explain_action(&mut self, action: Action) -> Option<WorkerCmd> {

@@ -6,6 +6,7 @@
 
 mod actions;
 pub mod analyses;
+pub mod asked;
 pub mod attribution;
 pub mod branches;
 mod branching;

@@ -32,8 +32,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     // while the cursor's is computed.
     let answer = app
         .explain
-        .answer
-        .as_ref()
+        .asked
+        .newest()
         .filter(|(k, _)| current.is_some_and(|c| c.history == k.history && c.dropped == k.dropped));
     let mut title = format!(" explain {} ", app.view.name(app.view.unit()));
     if let Some((key, Ok(e))) = answer {
