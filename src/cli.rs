@@ -5,7 +5,7 @@
 use crate::analysis::{Feature, State};
 use crate::model::layout::parse_layer;
 use clap::error::ErrorKind;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use std::ops::Range;
 use std::path::PathBuf;
 
@@ -362,6 +362,10 @@ pub struct TrainArgs {
     /// libtorch threads (default: all cores). Range: 1 to 1024.
     #[arg(long, allow_negative_numbers = true, value_parser = int(1, 1024))]
     pub threads: Option<usize>,
+    /// The options given on the command line, by id (`parse` fills it):
+    /// with --resume, the others are the resumed run's.
+    #[arg(skip)]
+    pub given: Vec<String>,
     /// Also write the weights at step 1, every N steps and the last step into NAME.snapshots/
     /// (step-000250.safetensors), for `gatescope replay`. Range: 1 to the run's steps.
     #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = int(1, MAX_STEPS))]
@@ -645,8 +649,13 @@ pub struct Features(pub Vec<Feature>);
 /// any other parse error is one line, `gatescope: ...`, and exit status 1,
 /// like every other error.
 pub fn parse() -> Cli {
-    match Cli::try_parse() {
-        Ok(cli) => cli,
+    match Cli::command().try_get_matches().and_then(|m| Ok((Cli::from_arg_matches(&m)?, m))) {
+        Ok((mut cli, m)) => {
+            if let (Some(Command::Train(t)), Some(sub)) = (cli.command.as_mut(), m.subcommand_matches("train")) {
+                t.given = given(sub);
+            }
+            cli
+        }
         Err(e) => match e.kind() {
             ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => e.exit(),
             _ => {
@@ -655,6 +664,14 @@ pub fn parse() -> Cli {
             }
         },
     }
+}
+
+/// The ids of the options given on the command line.
+pub fn given(m: &clap::ArgMatches) -> Vec<String> {
+    m.ids()
+        .filter(|id| m.value_source(id.as_str()) == Some(clap::parser::ValueSource::CommandLine))
+        .map(|id| id.to_string())
+        .collect()
 }
 
 /// A clap error as one line. A value that fails its range check reads

@@ -594,6 +594,7 @@ impl From<TrainArgs> for TrainConfig {
             },
             seed: a.seed,
             threads: a.threads,
+            given: a.given.into_iter().collect(),
         }
     }
 }

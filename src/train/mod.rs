@@ -4,6 +4,7 @@
 pub mod adamw;
 pub mod eval;
 pub mod guard;
+pub mod resume;
 pub mod score;
 
 use crate::atomic::{check_destination, refuse_same_file, StopSignals};
@@ -76,6 +77,10 @@ pub struct TrainConfig {
     pub seed: u64,
     /// libtorch threads; None leaves libtorch's default (all cores).
     pub threads: Option<usize>,
+    /// The options the command line gave, by clap's ids (`batch`,
+    /// `weight_drop`): with `--resume`, the others take the resumed run's
+    /// stored values (`resume.rs`).
+    pub given: std::collections::BTreeSet<String>,
 }
 
 /// The latest-state file kept beside `--out`, for `--resume`.
@@ -173,7 +178,7 @@ fn build_model(vs: &nn::VarStore, vocab: crate::vocab::Vocab, arch: Arch, seed: 
     CharLstm::new(vocab, embed, layers, head_w, head_b)
 }
 
-pub fn run(a: TrainConfig) -> Result<()> {
+pub fn run(mut a: TrainConfig) -> Result<()> {
     // The command line checks every range; these would otherwise divide by zero.
     if a.seq == 0 || a.batch == 0 || a.layers == Some(0) || a.hidden == Some(0) {
         bail!("--layers, --hidden, --seq and --batch must be at least 1");
@@ -203,13 +208,17 @@ pub fn run(a: TrainConfig) -> Result<()> {
     }
     let dev = device(a.device)?;
     keep_freed_memory();
-    tch::manual_seed(a.seed as i64);
 
     let text = read_text(&a.data)?;
     let resumed = match &a.resume {
         Some(p) => Some(load_checkpoint(p)?),
         None => None,
     };
+    let merged = match &resumed {
+        Some(ck) => resume::merge(&mut a, ck.metadata.get("hyperparameters").map(String::as_str))?,
+        None => Default::default(),
+    };
+    tch::manual_seed(a.seed as i64);
     let arch = architecture(&a, resumed.as_ref())?;
     let corpus = Corpus::new(&text, resumed.as_ref().map(|c| c.model.vocab.clone()), a.val_frac)
         .map_err(|e| anyhow!("{}: {e}", a.data.display()))?;
@@ -235,8 +244,12 @@ pub fn run(a: TrainConfig) -> Result<()> {
         a.batch,
         a.seq
     );
-    let finished =
-        catch_torch(&what, || Run::start(&a, arch, &corpus, resumed.as_ref(), &what, dev)?.train(&text, &signals))?;
+    let finished = catch_torch(&what, || {
+        let run = Run::start(&a, arch, &corpus, resumed.as_ref(), &what, dev)?;
+        // Said once the run is sure to start, so that a refusal stays one line.
+        merged.report();
+        run.train(&text, &signals)
+    })?;
     if !finished {
         return Ok(()); // stopped early: the catalogue describes finished runs only
     }

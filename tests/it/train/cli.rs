@@ -121,6 +121,51 @@ fn a_run_stopped_and_resumed_ends_where_the_straight_run_does() {
     }
 }
 
+/// `--resume` with nothing but `--data`, `--out` and the file continues the
+/// run it resumes: the training options stored in the checkpoint apply (and
+/// are named), so it ends with the straight run's very weights. An option
+/// given again replaces the stored one, and is named too.
+#[test]
+fn a_resumed_run_takes_its_own_options_unless_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d.txt");
+    std::fs::write(&data, "the cat sat on the mat; the dog sat on the log.\n".repeat(40)).unwrap();
+    let d = data.to_str().unwrap();
+    let (straight, split) = (dir.path().join("a.safetensors"), dir.path().join("b.safetensors"));
+    let options = ["--dropout", "0.1", "--weight-drop", "0.3", "--weight-decay", "0.1", "--seed", "9"];
+    let a = run(&learner(d, straight.to_str().unwrap(), "30", &options));
+    assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
+    let b1 = run(&learner(d, split.to_str().unwrap(), "30", &[&options[..], &["--stop-at", "12"]].concat()));
+    assert!(b1.status.success(), "{}", String::from_utf8_lossy(&b1.stderr));
+    let b_last = dir.path().join("b.last.safetensors");
+    let resume = |out: &str, last: &str, extra: &[&str]| {
+        let (out, last) = (dir.path().join(out), dir.path().join(last));
+        let base = ["train", "--data", d, "--out", out.to_str().unwrap(), "--resume", last.to_str().unwrap()];
+        run(&[&base[..], extra].concat())
+    };
+    // A replaced option is named, and the run goes on with it (on a copy
+    // of the stopped run, for one step).
+    for (from, to) in [("b.last", "c.last"), ("b.last.optim", "c.last.optim")] {
+        let name = |n: &str| dir.path().join(format!("{n}.safetensors"));
+        std::fs::copy(name(from), name(to)).unwrap();
+    }
+    let other = resume("c.safetensors", "c.last.safetensors", &["--lr", "5e-3", "--stop-at", "13"]);
+    let log = String::from_utf8_lossy(&other.stderr);
+    assert!(other.status.success(), "{log}");
+    assert!(log.contains("options changed from the run's: --lr 0.005 (the run's 0.01)"), "{log}");
+    let b3 = resume("b.safetensors", "b.last.safetensors", &[]);
+    let log = String::from_utf8_lossy(&b3.stderr);
+    assert!(b3.status.success() && log.contains("30 steps from step 12"), "{log}");
+    for taken in ["--seq 32", "--batch 16", "--weight-drop 0.3", "--lr 0.01", "--steps 30", "--seed 9"] {
+        assert!(log.contains(taken), "{taken} not taken from the run: {log}");
+    }
+    let (wa, wb) = (weights(&dir.path().join("a.last.safetensors")), weights(&b_last));
+    assert_eq!(wa.len(), wb.len());
+    for ((name, x), (_, y)) in wa.iter().zip(&wb) {
+        assert!(x == y, "{name} differs between the straight run and the one resumed without its options");
+    }
+}
+
 #[test]
 fn interrupt_finishes_the_step_writes_a_checkpoint_and_exits_zero() {
     let dir = tempfile::tempdir().unwrap();

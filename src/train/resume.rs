@@ -1,0 +1,129 @@
+//! A resumed run continues the run it resumes: the training options its
+//! checkpoint stored (metadata key `hyperparameters`) apply unless the
+//! command line gives them again. Without this, `--resume` with fewer
+//! options than the first invocation would silently train on with the
+//! defaults: another batch, another learning rate, another schedule.
+
+use super::TrainConfig;
+use anyhow::{anyhow, Result};
+use serde_json::{Map, Value};
+
+/// The options a checkpoint stores, by their name on the command line
+/// (`--batch`) and in the metadata (`batch`); `steps` is stored as
+/// `total_steps`, the schedule's length.
+const STORED: &[(&str, &str)] = &[
+    ("seq", "seq"),
+    ("batch", "batch"),
+    ("dropout", "dropout"),
+    ("weight-drop", "weight_drop"),
+    ("input-dropout", "input_dropout"),
+    ("lr", "lr"),
+    ("warmup", "warmup"),
+    ("min-lr-frac", "min_lr_frac"),
+    ("weight-decay", "weight_decay"),
+    ("grad-clip", "grad_clip"),
+    ("steps", "total_steps"),
+    ("val-frac", "val_frac"),
+    ("seed", "seed"),
+];
+
+/// What resuming did to the options: the ones taken from the checkpoint,
+/// and the ones the command line gave that differ from it, each as
+/// `--name value` (with the stored value for the latter).
+#[derive(Debug, Default, PartialEq)]
+pub struct Merged {
+    pub taken: Vec<String>,
+    pub changed: Vec<String>,
+}
+
+impl Merged {
+    /// Say what resuming took and what the command line changed.
+    pub fn report(&self) {
+        if !self.taken.is_empty() {
+            eprintln!("resuming with the run's own {}", self.taken.join(" "));
+        }
+        if !self.changed.is_empty() {
+            eprintln!("resuming with options changed from the run's: {}", self.changed.join(", "));
+        }
+    }
+}
+
+/// Take the checkpoint's stored options into `a` where the command line
+/// did not give them (`a.given`, by clap's argument ids: `batch`,
+/// `weight_drop`). `--epochs` given counts as giving `--steps`. A
+/// checkpoint without stored options (not written by `train`) leaves `a`
+/// as it is.
+pub fn merge(a: &mut TrainConfig, hyperparameters: Option<&str>) -> Result<Merged> {
+    let Some(json) = hyperparameters else { return Ok(Merged::default()) };
+    let stored: Map<String, Value> = serde_json::from_str(json).map_err(|e| {
+        anyhow!("--resume: the checkpoint's training options (metadata 'hyperparameters') do not parse: {e}")
+    })?;
+    let mut merged = Merged::default();
+    for &(flag, key) in STORED {
+        let Some(v) = stored.get(key) else { continue };
+        let id = flag.replace('-', "_");
+        let given = a.given.contains(&id) || (flag == "steps" && a.given.contains("epochs"));
+        let bad = || anyhow!("--resume: the checkpoint's stored {key} is not a valid --{flag}: {v}");
+        let now = current(a, flag);
+        if given {
+            if now.as_ref().is_some_and(|n| n != v) {
+                merged.changed.push(format!("--{flag} {} (the run's {v})", show(now.as_ref())));
+            }
+            continue;
+        }
+        set(a, flag, v).ok_or_else(bad)?;
+        if now.as_ref() != Some(v) {
+            merged.taken.push(format!("--{flag} {v}"));
+        }
+    }
+    Ok(merged)
+}
+
+fn show(v: Option<&Value>) -> String {
+    v.map_or("none".into(), |v| v.to_string())
+}
+
+/// The option's value in `a`, as the metadata writes it.
+fn current(a: &TrainConfig, flag: &str) -> Option<Value> {
+    Some(match flag {
+        "seq" => a.seq.into(),
+        "batch" => a.batch.into(),
+        "dropout" => a.dropout.output.into(),
+        "weight-drop" => a.dropout.weight.into(),
+        "input-dropout" => a.dropout.input.into(),
+        "lr" => a.lr.into(),
+        "warmup" => a.warmup.into(),
+        "min-lr-frac" => a.min_lr_frac.into(),
+        "weight-decay" => a.weight_decay.into(),
+        "grad-clip" => a.grad_clip.into(),
+        "steps" => a.steps?.into(),
+        "val-frac" => a.val_frac.into(),
+        "seed" => a.seed.into(),
+        _ => return None,
+    })
+}
+
+/// Set the option from the stored value; None when it is of the wrong kind
+/// or out of the option's range.
+fn set(a: &mut TrainConfig, flag: &str, v: &Value) -> Option<()> {
+    let count = || v.as_u64().and_then(|n| usize::try_from(n).ok());
+    let unit = || v.as_f64().filter(|x| (0.0..1.0).contains(x));
+    let positive = || v.as_f64().filter(|x| x.is_finite() && *x > 0.0);
+    match flag {
+        "seq" => a.seq = count().filter(|&n| n > 0)?,
+        "batch" => a.batch = count().filter(|&n| n > 0)?,
+        "dropout" => a.dropout.output = unit()?,
+        "weight-drop" => a.dropout.weight = unit()?,
+        "input-dropout" => a.dropout.input = unit()?,
+        "lr" => a.lr = positive()?,
+        "warmup" => a.warmup = count()?,
+        "min-lr-frac" => a.min_lr_frac = v.as_f64().filter(|x| (0.0..=1.0).contains(x))?,
+        "weight-decay" => a.weight_decay = v.as_f64().filter(|x| x.is_finite() && *x >= 0.0)?,
+        "grad-clip" => a.grad_clip = positive()?,
+        "steps" => a.steps = Some(count().filter(|&n| n > 0)?),
+        "val-frac" => a.val_frac = v.as_f64().filter(|x| *x > 0.0 && *x < 1.0)?,
+        "seed" => a.seed = v.as_u64()?,
+        _ => return None,
+    }
+    Some(())
+}
