@@ -191,6 +191,16 @@ pub fn run(mut a: TrainConfig) -> Result<()> {
     if let Some(r) = &a.resume {
         refuse_same_file(("--out", &a.out), &[("--resume", r)])?;
     }
+    // The run resumed from, and the options it stored, before the checks
+    // that depend on them (the snapshot folder).
+    let resumed = match &a.resume {
+        Some(p) => Some(load_checkpoint(p)?),
+        None => None,
+    };
+    let merged = match &resumed {
+        Some(ck) => resume::merge(&mut a, ck.metadata.get("hyperparameters").map(String::as_str))?,
+        None => Default::default(),
+    };
     let moments = moments_path(&last);
     refuse_same_file(("--out's latest-state file", &last), &[("--data", &a.data)])?;
     refuse_same_file(("--out's optimizer-moments file", &moments), &[("--data", &a.data)])?;
@@ -210,14 +220,6 @@ pub fn run(mut a: TrainConfig) -> Result<()> {
     keep_freed_memory();
 
     let text = read_text(&a.data)?;
-    let resumed = match &a.resume {
-        Some(p) => Some(load_checkpoint(p)?),
-        None => None,
-    };
-    let merged = match &resumed {
-        Some(ck) => resume::merge(&mut a, ck.metadata.get("hyperparameters").map(String::as_str))?,
-        None => Default::default(),
-    };
     tch::manual_seed(a.seed as i64);
     let arch = architecture(&a, resumed.as_ref())?;
     let corpus = Corpus::new(&text, resumed.as_ref().map(|c| c.model.vocab.clone()), a.val_frac)
@@ -631,6 +633,8 @@ fn hyperparameters(a: &TrainConfig, arch: Arch, total: usize) -> String {
         "dropout": a.dropout.output, "weight_drop": a.dropout.weight, "input_dropout": a.dropout.input, "lr": a.lr, "warmup": a.warmup, "min_lr_frac": a.min_lr_frac,
         "weight_decay": a.weight_decay, "grad_clip": a.grad_clip, "total_steps": total,
         "val_frac": a.val_frac, "seed": a.seed,
+        "eval_every": a.eval_every, "checkpoint_every": a.checkpoint_every, "snapshot_every": a.snapshot_every,
+        "snapshot_dtype": if a.snapshot_dtype == StoredAs::F16 { "f16" } else { "f32" },
     })
     .to_string()
 }

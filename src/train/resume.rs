@@ -5,6 +5,7 @@
 //! defaults: another batch, another learning rate, another schedule.
 
 use super::TrainConfig;
+use crate::model::StoredAs;
 use anyhow::{anyhow, Result};
 use serde_json::{Map, Value};
 
@@ -25,6 +26,10 @@ const STORED: &[(&str, &str)] = &[
     ("steps", "total_steps"),
     ("val-frac", "val_frac"),
     ("seed", "seed"),
+    ("eval-every", "eval_every"),
+    ("checkpoint-every", "checkpoint_every"),
+    ("snapshot-every", "snapshot_every"),
+    ("snapshot-dtype", "snapshot_dtype"),
 ];
 
 /// What resuming did to the options: the ones taken from the checkpoint,
@@ -99,6 +104,10 @@ fn current(a: &TrainConfig, flag: &str) -> Option<Value> {
         "steps" => a.steps?.into(),
         "val-frac" => a.val_frac.into(),
         "seed" => a.seed.into(),
+        "eval-every" => a.eval_every.into(),
+        "checkpoint-every" => a.checkpoint_every.into(),
+        "snapshot-every" => a.snapshot_every.into(),
+        "snapshot-dtype" => (if a.snapshot_dtype == StoredAs::F16 { "f16" } else { "f32" }).into(),
         _ => return None,
     })
 }
@@ -123,6 +132,17 @@ fn set(a: &mut TrainConfig, flag: &str, v: &Value) -> Option<()> {
         "steps" => a.steps = Some(count().filter(|&n| n > 0)?),
         "val-frac" => a.val_frac = v.as_f64().filter(|x| *x > 0.0 && *x < 1.0)?,
         "seed" => a.seed = v.as_u64()?,
+        "eval-every" => a.eval_every = count()?,
+        "checkpoint-every" => a.checkpoint_every = count()?,
+        // null: the run wrote no snapshots.
+        "snapshot-every" => a.snapshot_every = if v.is_null() { None } else { Some(count().filter(|&n| n > 0)?) },
+        "snapshot-dtype" => {
+            a.snapshot_dtype = match v.as_str()? {
+                "f16" => StoredAs::F16,
+                "f32" => StoredAs::F32,
+                _ => return None,
+            }
+        }
         _ => return None,
     }
     Some(())

@@ -132,7 +132,20 @@ fn a_resumed_run_takes_its_own_options_unless_given() {
     std::fs::write(&data, "the cat sat on the mat; the dog sat on the log.\n".repeat(40)).unwrap();
     let d = data.to_str().unwrap();
     let (straight, split) = (dir.path().join("a.safetensors"), dir.path().join("b.safetensors"));
-    let options = ["--dropout", "0.1", "--weight-drop", "0.3", "--weight-decay", "0.1", "--seed", "9"];
+    let options = [
+        "--dropout",
+        "0.1",
+        "--weight-drop",
+        "0.3",
+        "--weight-decay",
+        "0.1",
+        "--seed",
+        "9",
+        "--snapshot-every",
+        "10",
+        "--snapshot-dtype",
+        "f16",
+    ];
     let a = run(&learner(d, straight.to_str().unwrap(), "30", &options));
     assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
     let b1 = run(&learner(d, split.to_str().unwrap(), "30", &[&options[..], &["--stop-at", "12"]].concat()));
@@ -156,9 +169,15 @@ fn a_resumed_run_takes_its_own_options_unless_given() {
     let b3 = resume("b.safetensors", "b.last.safetensors", &[]);
     let log = String::from_utf8_lossy(&b3.stderr);
     assert!(b3.status.success() && log.contains("30 steps from step 12"), "{log}");
-    for taken in ["--seq 32", "--batch 16", "--weight-drop 0.3", "--lr 0.01", "--steps 30", "--seed 9"] {
+    for taken in
+        ["--seq 32", "--batch 16", "--weight-drop 0.3", "--lr 0.01", "--steps 30", "--seed 9", "--snapshot-every 10"]
+    {
         assert!(log.contains(taken), "{taken} not taken from the run: {log}");
     }
+    // The snapshots go on as the run wrote them, in f16: the last is there
+    // and as large as the straight run's.
+    let snap = |run: &str| dir.path().join(format!("{run}.snapshots/step-000030.safetensors"));
+    assert_eq!(std::fs::metadata(snap("b")).unwrap().len(), std::fs::metadata(snap("a")).unwrap().len());
     let (wa, wb) = (weights(&dir.path().join("a.last.safetensors")), weights(&b_last));
     assert_eq!(wa.len(), wb.len());
     for ((name, x), (_, y)) in wa.iter().zip(&wb) {
