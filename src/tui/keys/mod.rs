@@ -263,6 +263,7 @@ pub struct Binding {
     pub hint: Option<(u8, &'static str)>,
 }
 
+mod rows;
 mod table;
 pub use table::{BINDINGS, HELP_NOTES};
 

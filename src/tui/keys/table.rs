@@ -1,49 +1,8 @@
 //! The table itself: one row per binding, in the order help lists them.
 
-use super::{Action, Binding, Context, EditAction, Key};
+use super::rows::*;
+use super::{Action, Binding, EditAction, Key};
 use ratatui::crossterm::event::{KeyCode, KeyModifiers};
-
-const fn plain(code: KeyCode) -> Key {
-    Key { code, mods: KeyModifiers::NONE }
-}
-const fn ctrl(c: char) -> Key {
-    Key { code: KeyCode::Char(c), mods: KeyModifiers::CONTROL }
-}
-const fn alt(c: char) -> Key {
-    Key { code: KeyCode::Char(c), mods: KeyModifiers::ALT }
-}
-
-// Where a binding works: one context, or the few that share it.
-const TYPING: &[Context] = &[Context::Typing];
-const INSPECT: &[Context] = &[Context::Inspect];
-const TEXT_BOX: &[Context] = &[Context::TextBox];
-const HELP: &[Context] = &[Context::Help];
-const LIST: &[Context] = &[Context::List];
-const PANEL: &[Context] = &[Context::Panel];
-const SAMPLES: &[Context] = &[Context::Samples];
-const TYPING_OR_INSPECT: &[Context] = &[Context::Typing, Context::Inspect];
-/// Wherever text is edited: the prompt and the one-line boxes.
-const TYPING_OR_BOX: &[Context] = &[Context::Typing, Context::TextBox];
-const TYPING_INSPECT_OR_PANEL: &[Context] = &[Context::Typing, Context::Inspect, Context::Panel];
-const EVERYWHERE: &[Context] = Context::ALL;
-
-const fn b(
-    contexts: &'static [Context],
-    keys: &'static [Key],
-    action: Action,
-    label: &'static str,
-    help: &'static str,
-) -> Binding {
-    Binding { contexts, keys, empty_prompt: false, action, label, help, hint: None }
-}
-
-const fn hinted(binding: Binding, rank: u8, hint: &'static str) -> Binding {
-    Binding { hint: Some((rank, hint)), ..binding }
-}
-
-const fn on_empty(binding: Binding) -> Binding {
-    Binding { empty_prompt: true, ..binding }
-}
 
 use Action as A;
 use EditAction as E;
