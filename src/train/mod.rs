@@ -627,16 +627,16 @@ fn random_batch(src: &[i64], batch: usize, seq: usize, rng: &mut ChaCha8Rng) -> 
     Ok((x, y))
 }
 
+/// The metadata key `hyperparameters`: the architecture, the schedule's
+/// length and the training options (`resume::options`, which a resumed run
+/// reads back).
 fn hyperparameters(a: &TrainConfig, arch: Arch, total: usize) -> String {
-    serde_json::json!({
-        "layers": arch.layers, "hidden": arch.hidden, "embed": arch.embed, "seq": a.seq, "batch": a.batch,
-        "dropout": a.dropout.output, "weight_drop": a.dropout.weight, "input_dropout": a.dropout.input, "lr": a.lr, "warmup": a.warmup, "min_lr_frac": a.min_lr_frac,
-        "weight_decay": a.weight_decay, "grad_clip": a.grad_clip, "total_steps": total,
-        "val_frac": a.val_frac, "seed": a.seed,
-        "eval_every": a.eval_every, "checkpoint_every": a.checkpoint_every, "snapshot_every": a.snapshot_every,
-        "snapshot_dtype": if a.snapshot_dtype == StoredAs::F16 { "f16" } else { "f32" },
-    })
-    .to_string()
+    let mut m = resume::options(a);
+    m.insert("layers".into(), arch.layers.into());
+    m.insert("hidden".into(), arch.hidden.into());
+    m.insert("embed".into(), arch.embed.into());
+    m.insert("total_steps".into(), total.into());
+    serde_json::Value::Object(m).to_string()
 }
 
 /// A bar on a terminal; plain log lines (from `log`) when stderr is a pipe or file.

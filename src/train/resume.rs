@@ -69,7 +69,7 @@ pub fn merge(a: &mut TrainConfig, hyperparameters: Option<&str>) -> Result<Merge
         let id = flag.replace('-', "_");
         let given = a.given.contains(&id) || (flag == "steps" && a.given.contains("epochs"));
         let bad = || anyhow!("--resume: the checkpoint's stored {key} is not a valid --{flag}: {v}");
-        let now = current(a, flag);
+        let now = options(a).remove(key).filter(|v| !v.is_null() || flag == "snapshot-every");
         if given {
             if now.as_ref().is_some_and(|n| n != v) {
                 merged.changed.push(format!("--{flag} {} (the run's {v})", show(now.as_ref())));
@@ -88,28 +88,32 @@ fn show(v: Option<&Value>) -> String {
     v.map_or("none".into(), |v| v.to_string())
 }
 
-/// The option's value in `a`, as the metadata writes it.
-fn current(a: &TrainConfig, flag: &str) -> Option<Value> {
-    Some(match flag {
-        "seq" => a.seq.into(),
-        "batch" => a.batch.into(),
-        "dropout" => a.dropout.output.into(),
-        "weight-drop" => a.dropout.weight.into(),
-        "input-dropout" => a.dropout.input.into(),
-        "lr" => a.lr.into(),
-        "warmup" => a.warmup.into(),
-        "min-lr-frac" => a.min_lr_frac.into(),
-        "weight-decay" => a.weight_decay.into(),
-        "grad-clip" => a.grad_clip.into(),
-        "steps" => a.steps?.into(),
-        "val-frac" => a.val_frac.into(),
-        "seed" => a.seed.into(),
-        "eval-every" => a.eval_every.into(),
-        "checkpoint-every" => a.checkpoint_every.into(),
-        "snapshot-every" => a.snapshot_every.into(),
-        "snapshot-dtype" => (if a.snapshot_dtype == StoredAs::F16 { "f16" } else { "f32" }).into(),
-        _ => return None,
-    })
+/// The training options of `a` as the metadata stores them (by metadata
+/// key; `total_steps` is `--steps` when given). `hyperparameters` writes
+/// these, with the architecture and the schedule's length.
+pub(super) fn options(a: &TrainConfig) -> Map<String, Value> {
+    let mut m = Map::new();
+    let mut put = |k: &str, v: Value| {
+        m.insert(k.to_string(), v);
+    };
+    put("seq", a.seq.into());
+    put("batch", a.batch.into());
+    put("dropout", a.dropout.output.into());
+    put("weight_drop", a.dropout.weight.into());
+    put("input_dropout", a.dropout.input.into());
+    put("lr", a.lr.into());
+    put("warmup", a.warmup.into());
+    put("min_lr_frac", a.min_lr_frac.into());
+    put("weight_decay", a.weight_decay.into());
+    put("grad_clip", a.grad_clip.into());
+    put("total_steps", a.steps.into());
+    put("val_frac", a.val_frac.into());
+    put("seed", a.seed.into());
+    put("eval_every", a.eval_every.into());
+    put("checkpoint_every", a.checkpoint_every.into());
+    put("snapshot_every", a.snapshot_every.into());
+    put("snapshot_dtype", (if a.snapshot_dtype == StoredAs::F16 { "f16" } else { "f32" }).into());
+    m
 }
 
 /// Set the option from the stored value; None when it is of the wrong kind
