@@ -3,6 +3,11 @@
 //!   cargo bench --bench model -- CHECKPOINT [LENGTH]
 //! gen_chars_per_s        explicit step with every gate captured (what the TUI streams)
 //! gen_trace_chars_per_s  the same, also writing the JSONL trace
+//! step_bytes             the weights one step reads (`Stepper::bytes_per_step`)
+//! read_gb_per_s          B: one thread's streaming read of a buffer of step_bytes
+//!                        (libtorch's `sum`), the machine's own limit on a step
+//! gen_limit_chars_per_s  B / step_bytes: the steps per second a read of the weights allows
+//! gen_of_limit           gen_chars_per_s over that limit (a second line, beside its goal)
 //! prompt1000_ms          a 1,000-character prompt through the batched path, with gates
 //! prompt1000_fused_only_ms  the same prompt through libtorch's fused LSTM alone
 //! prompt1000_ratio       the two medians' ratio, beside its goal (a second line)
@@ -15,10 +20,29 @@ use gatescope::model::{load_model, use_one_thread};
 use gatescope::trace::{TraceThread, TraceWriter};
 use std::path::PathBuf;
 use std::time::Instant;
+use tch::{Kind, Tensor};
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
+}
+
+/// Seconds of each of `n` one-thread reads of a `bytes`-byte buffer (after
+/// ten untimed), the buffer being the size of the weights a step reads: the
+/// time a step cannot beat on this machine while it reads every weight once.
+fn read_seconds(bytes: usize, n: usize) -> Vec<f64> {
+    let buffer = Tensor::ones([(bytes / 4) as i64], (Kind::Float, tch::Device::Cpu));
+    let read = || buffer.sum(Kind::Float).double_value(&[]);
+    (0..10).for_each(|_| {
+        read();
+    });
+    (0..n)
+        .map(|_| {
+            let t0 = Instant::now();
+            read();
+            t0.elapsed().as_secs_f64()
+        })
+        .collect()
 }
 
 fn main() -> anyhow::Result<()> {
@@ -34,12 +58,17 @@ fn main() -> anyhow::Result<()> {
     for _ in 0..50 {
         gen.generate_step()?; // warm-up
     }
+    let step_bytes = ck.model.stepper().bytes_per_step();
+    let mut reads = read_seconds(step_bytes, 151);
     let t0 = Instant::now();
     let mut kept = 0usize;
     for _ in 0..length {
         kept += gen.generate_step()?.layers.len();
     }
     let gen_cps = length as f64 / t0.elapsed().as_secs_f64();
+    reads.extend(read_seconds(step_bytes, 150));
+    let read_gb_per_s = step_bytes as f64 / median(reads) / 1e9;
+    let limit_cps = read_gb_per_s * 1e9 / step_bytes as f64;
 
     // As `generate --trace` does it: JSON written on its own thread.
     let dir = tempfile::tempdir()?;
@@ -80,5 +109,10 @@ fn main() -> anyhow::Result<()> {
         if ck.model.prompt_gates_from_workspace() { "workspace" } else { "product" },
     );
     println!("prompt1000_ratio={:.2} (goal <= 1.2)", prompt_ms / fused_ms);
+    println!(
+        "step_bytes={step_bytes} read_gb_per_s={read_gb_per_s:.1} gen_limit_chars_per_s={limit_cps:.0} gen_of_limit={:.2} (goal >= 0.70) reads_f16={}",
+        gen_cps / limit_cps,
+        ck.model.stepper().reads_f16(),
+    );
     Ok(())
 }

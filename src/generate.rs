@@ -8,7 +8,6 @@ use crate::model::sample::{softmax, top_k, Sampler, Sampling};
 use crate::model::{CharLstm, Intervention, LstmState, Stepper};
 use anyhow::{anyhow, bail, Result};
 use serde::Serialize;
-use tch::Tensor;
 
 /// How many next-character candidates a step records.
 pub const TOP_K: usize = 5;
@@ -87,16 +86,12 @@ impl Mark {
     /// on from here differs from reading on inside the batched pass only by
     /// the rounding of products over fewer rows (1e-5 at most in the tests).
     fn after_output(out: &StepOutput, t: usize) -> Self {
-        let state = LstmState {
-            h: out.layers.iter().map(|l| Tensor::from_slice(&l.h)).collect(),
-            c: out.layers.iter().map(|l| Tensor::from_slice(&l.c)).collect(),
-        };
-        Self { state, logits: Some(out.logits.clone()), t }
+        Self { state: LstmState::after(&out.layers), logits: Some(out.logits.clone()), t }
     }
 
     /// Heap bytes held: h and c of every layer, and the logits.
     pub fn heap_bytes(&self) -> usize {
-        let floats: usize = self.state.h.iter().chain(&self.state.c).map(|t| t.numel()).sum();
+        let floats: usize = self.state.h.iter().chain(&self.state.c).map(Vec::len).sum();
         (floats + self.logits.as_ref().map_or(0, Vec::len)) * 4
     }
 }

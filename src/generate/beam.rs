@@ -47,14 +47,15 @@ impl BeamSearch {
         let Some(first) = &generator.logits else { bail!("nothing to continue from: the prompt is empty") };
         let vocab = generator.model.dims.vocab;
         let _guard = tch::no_grad_guard();
+        let (h, c) = generator.state.stacked();
         Ok(Self {
             width,
             length,
             vocab,
             scores: vec![0.0f64],
             log_p: log_softmax_rows(&Tensor::from_slice(first).view([1, vocab as i64])),
-            h: Tensor::stack(&generator.state.h, 0).unsqueeze(1),
-            c: Tensor::stack(&generator.state.c, 0).unsqueeze(1),
+            h,
+            c,
             kept: Vec::new(),
             ends: Vec::new(),
         })

@@ -17,7 +17,6 @@ use super::layout::{parse_layer, Dims, Gate, Unit};
 use anyhow::{anyhow, bail, Result};
 use std::fmt;
 use std::str::FromStr;
-use tch::Tensor;
 
 /// What an intervention changes: a gate after its nonlinearity, or a state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -69,7 +68,7 @@ impl Op {
         }
     }
 
-    /// The new value of `x` (the arithmetic `apply_to` does in libtorch).
+    /// The new value of `x`.
     pub fn apply(self, x: f32, value: f32) -> f32 {
         match self {
             Op::Set => value,
@@ -144,15 +143,10 @@ impl Intervention {
     }
 
     /// Change this intervention's unit in `v`, one layer's `[hidden]` vector
-    /// of its target, in place (so views into a larger tensor see it).
-    pub fn apply_to(&self, v: &Tensor) {
-        let mut x = v.get(self.unit.index as i64);
-        let value = f64::from(self.value);
-        let _ = match self.op {
-            Op::Set => x.fill_(value),
-            Op::Add => x.g_add_scalar_(value),
-            Op::Scale => x.g_mul_scalar_(value),
-        };
+    /// of its target, in place.
+    pub fn apply_to(&self, v: &mut [f32]) {
+        let x = &mut v[self.unit.index];
+        *x = self.op.apply(*x, self.value);
     }
 }
 
@@ -310,11 +304,11 @@ mod tests {
 
     #[test]
     fn applies_in_place_to_one_unit() {
-        let v = Tensor::from_slice(&[1.0f32, 2.0, 3.0]);
-        "l0:1:h*=-2".parse::<Intervention>().unwrap().apply_to(&v);
-        "l0:2:h+=0.5".parse::<Intervention>().unwrap().apply_to(&v);
-        "l0:0:h=7".parse::<Intervention>().unwrap().apply_to(&v);
-        assert_eq!(Vec::<f32>::try_from(&v).unwrap(), vec![7.0, -4.0, 3.5]);
+        let mut v = [1.0f32, 2.0, 3.0];
+        "l0:1:h*=-2".parse::<Intervention>().unwrap().apply_to(&mut v);
+        "l0:2:h+=0.5".parse::<Intervention>().unwrap().apply_to(&mut v);
+        "l0:0:h=7".parse::<Intervention>().unwrap().apply_to(&mut v);
+        assert_eq!(v, [7.0, -4.0, 3.5]);
         assert_eq!(Op::Scale.apply(2.0, -2.0), -4.0);
     }
 }

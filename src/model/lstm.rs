@@ -3,15 +3,14 @@
 //!
 //! Two paths read the same weights:
 //! - `forward`: libtorch's fused LSTM, for training, evaluation and bulk work;
-//! - `Stepper::step`: the cell written out, one character at a time, returning
-//!   every gate, so the panels draw what the model really computed.
+//! - `Stepper::step` (step.rs): the cell written out, one character at a
+//!   time, returning every gate, so the panels draw what the model really
+//!   computed.
 //!
 //! `prime_with_gates` (prompt.rs) joins the two for long prompts: one fused
 //! pass per layer, with every step's gates recorded.
 
 use super::dropout::{Dropout, Masks};
-use super::f16mv::HalfMatrix;
-use super::intervene::{Intervention, Target};
 use super::layout::{layer_tensor_names, Dims, Gate, EMBED_WEIGHT, HEAD_BIAS, HEAD_WEIGHT};
 use crate::vocab::Vocab;
 use anyhow::{bail, Result};
@@ -34,32 +33,27 @@ pub struct CharLstm {
     pub head_b: Tensor,
 }
 
-/// Recurrent state: per layer, h and c as `[hidden]` tensors.
+/// Recurrent state: per layer, h and c as `hidden` values.
+#[derive(Debug, Clone, PartialEq)]
 pub struct LstmState {
-    pub h: Vec<Tensor>,
-    pub c: Vec<Tensor>,
-}
-
-impl Clone for LstmState {
-    /// Shares storage, which is safe because every path here replaces a
-    /// layer's h and c with new tensors and never writes into them.
-    fn clone(&self) -> Self {
-        Self {
-            h: self.h.iter().map(|t| t.shallow_clone()).collect(),
-            c: self.c.iter().map(|t| t.shallow_clone()).collect(),
-        }
-    }
+    pub h: Vec<Vec<f32>>,
+    pub c: Vec<Vec<f32>>,
 }
 
 impl LstmState {
     pub fn zeros(dims: &Dims) -> Self {
-        let z = || Tensor::zeros([dims.hidden as i64], (Kind::Float, Device::Cpu));
-        Self { h: (0..dims.layers).map(|_| z()).collect(), c: (0..dims.layers).map(|_| z()).collect() }
+        Self { h: vec![vec![0.0; dims.hidden]; dims.layers], c: vec![vec![0.0; dims.hidden]; dims.layers] }
+    }
+
+    /// The state after a step: its h and c, layer by layer.
+    pub fn after(layers: &[LayerGates]) -> Self {
+        Self { h: layers.iter().map(|l| l.h.clone()).collect(), c: layers.iter().map(|l| l.c.clone()).collect() }
     }
 
     /// As `[layers, 1, hidden]` tensors, the shape libtorch's fused LSTM takes.
-    fn stacked(&self) -> (Tensor, Tensor) {
-        (Tensor::stack(&self.h, 0).unsqueeze(1), Tensor::stack(&self.c, 0).unsqueeze(1))
+    pub fn stacked(&self) -> (Tensor, Tensor) {
+        let stack = |v: &[Vec<f32>]| Tensor::from_slice(&v.concat()).view([v.len() as i64, 1, -1]);
+        (stack(&self.h), stack(&self.c))
     }
 }
 
@@ -77,19 +71,6 @@ pub struct LayerGates {
 }
 
 impl LayerGates {
-    /// Split one row of 6*hidden floats: the four gates in PyTorch's order, then c, then h.
-    fn from_row(row: &[f32], hidden: usize) -> Self {
-        let gate = |g: Gate| g.slice(row, hidden).to_vec();
-        Self {
-            i: gate(Gate::I),
-            f: gate(Gate::F),
-            g: gate(Gate::G),
-            o: gate(Gate::O),
-            c: row[4 * hidden..5 * hidden].to_vec(),
-            h: row[5 * hidden..6 * hidden].to_vec(),
-        }
-    }
-
     /// The six vectors in the order of a row: i, f, g, o, c, h.
     pub fn vectors(&self) -> [&[f32]; 6] {
         [&self.i, &self.f, &self.g, &self.o, &self.c, &self.h]
@@ -353,29 +334,6 @@ impl CharLstm {
         (out.linear(&self.head_w, Some(&self.head_b)), (h, c))
     }
 
-    /// Pre-computed weights for fast single steps; rebuild after the weights change.
-    pub fn stepper(&self) -> Stepper {
-        let _guard = tch::no_grad_guard();
-        let l0 = &self.layers[0];
-        let bias0 = &l0.b_ih + &l0.b_hh;
-        // Layer 0's input part depends only on the character: a [vocab, 4H] table.
-        let all_ids = Tensor::arange(self.dims.vocab as i64, (Kind::Int64, Device::Cpu));
-        let input_table = self.input_layer(&all_ids).matmul(&l0.w_ih.tr()) + &bias0;
-        // Deeper layers: one product with [W_ih | W_hh] over [x ; h].
-        let joined: Vec<(Tensor, Tensor)> =
-            self.layers[1..].iter().map(|l| (Tensor::cat(&[&l.w_ih, &l.w_hh], 1), &l.b_ih + &l.b_hh)).collect();
-        let half = HalfWeights::of(&l0.w_hh, &joined, &self.head_w);
-        Stepper {
-            dims: self.dims,
-            head_w: self.head_w.shallow_clone(),
-            head_b: self.head_b.shallow_clone(),
-            input_table,
-            w_hh0: l0.w_hh.shallow_clone(),
-            joined,
-            half,
-        }
-    }
-
     /// Fused forward from a given state, returning only the last step's logits.
     /// Cheap priming when no gates are wanted.
     pub fn prime(&self, ids: &[i64], state: &mut LstmState) -> Vec<f32> {
@@ -384,8 +342,8 @@ impl CharLstm {
         let (h0, c0) = state.stacked();
         let (logits, (h, c)) = self.forward(&x, Some((&h0, &c0)), 0.0, false);
         for k in 0..self.dims.layers {
-            state.h[k] = h.get(k as i64).view([-1]);
-            state.c[k] = c.get(k as i64).view([-1]);
+            state.h[k] = to_vec(&h.get(k as i64));
+            state.c[k] = to_vec(&c.get(k as i64));
         }
         to_vec(&logits.get(0).get(ids.len() as i64 - 1))
     }
@@ -416,115 +374,4 @@ fn expect_shape(name: &str, t: &Tensor, want: &[usize]) -> Result<()> {
         bail!("tensor '{name}' has shape {got:?}; expected {want:?}");
     }
     Ok(())
-}
-
-/// The explicit cell, one character at a time, with the weights laid out for
-/// batch-1 speed (see `CharLstm::stepper`).
-pub struct Stepper {
-    dims: Dims,
-    head_w: Tensor,
-    head_b: Tensor,
-    input_table: Tensor,
-    w_hh0: Tensor,
-    joined: Vec<(Tensor, Tensor)>,
-    half: Option<HalfWeights>,
-}
-
-/// The step's matrices as f16 when every one of their values is an f16 (a
-/// model stored in f16): the step then reads half the bytes (see `f16mv`).
-struct HalfWeights {
-    w_hh0: HalfMatrix,
-    joined: Vec<HalfMatrix>,
-    head_w: HalfMatrix,
-}
-
-impl HalfWeights {
-    fn of(w_hh0: &Tensor, joined: &[(Tensor, Tensor)], head_w: &Tensor) -> Option<Self> {
-        let half = |t: &Tensor| {
-            let (rows, cols) = t.size2().ok()?;
-            HalfMatrix::exact(&to_vec(t), rows as usize, cols as usize)
-        };
-        Some(Self {
-            w_hh0: half(w_hh0)?,
-            joined: joined.iter().map(|(w, _)| half(w)).collect::<Option<_>>()?,
-            head_w: half(head_w)?,
-        })
-    }
-}
-
-/// `bias + m · x` through the f16 matrix, as a tensor.
-fn half_addmv(m: &HalfMatrix, bias: &Tensor, x: &[&Tensor]) -> Tensor {
-    let x: Vec<f32> = x.iter().flat_map(|t| to_vec(t)).collect();
-    Tensor::from_slice(&m.addmv(&to_vec(bias), &x))
-}
-
-impl Stepper {
-    /// Whether the step reads f16 matrices (the model's weights are all f16 values).
-    pub fn reads_f16(&self) -> bool {
-        self.half.is_some()
-    }
-
-    /// Consume one character id, update `state`, and return every gate.
-    pub fn step(&self, id: i64, state: &mut LstmState) -> StepOutput {
-        self.step_with(id, state, &[])
-    }
-
-    /// `step` with interventions applied: `active` are those covering this
-    /// step, in the order given. Each target is changed right after it is
-    /// computed (see `intervene`), so what is recorded, carried and passed on
-    /// is what the model computed with the change.
-    pub fn step_with(&self, id: i64, state: &mut LstmState, active: &[Intervention]) -> StepOutput {
-        let _guard = tch::no_grad_guard();
-        let dims = self.dims;
-        let mut rows = Vec::with_capacity(dims.layers + 1);
-        let mut x = Tensor::new();
-        for k in 0..dims.layers {
-            let pre = match (&self.half, k) {
-                (None, 0) => self.input_table.get(id).addmv(&self.w_hh0, &state.h[0]),
-                (None, _) => {
-                    let (w, b) = &self.joined[k - 1];
-                    b.addmv(w, &Tensor::cat(&[&x, &state.h[k]], 0))
-                }
-                (Some(half), 0) => half_addmv(&half.w_hh0, &self.input_table.get(id), &[&state.h[0]]),
-                (Some(half), _) => half_addmv(&half.joined[k - 1], &self.joined[k - 1].1, &[&x, &state.h[k]]),
-            };
-            let act = activate(&pre);
-            let gates = act.chunk(4, 0);
-            let gate = |g: Gate| &gates[g.index()];
-            // Without interventions this is one empty check per layer: the
-            // plain step's speed is unchanged.
-            let edit = |target: Target, v: &Tensor| {
-                for iv in active.iter().filter(|iv| iv.unit.layer == k && iv.target == target) {
-                    iv.apply_to(v);
-                }
-            };
-            if !active.is_empty() {
-                // The chunks are views of `act`, so the recorded row changes too.
-                Gate::ALL.iter().for_each(|&g| edit(Target::Gate(g), gate(g)));
-            }
-            let c = gate(Gate::F) * &state.c[k] + gate(Gate::I) * gate(Gate::G);
-            if !active.is_empty() {
-                edit(Target::C, &c);
-            }
-            let h = gate(Gate::O) * c.tanh();
-            if !active.is_empty() {
-                edit(Target::H, &h);
-            }
-            rows.push(act);
-            rows.push(c.shallow_clone());
-            rows.push(h.shallow_clone());
-            state.c[k] = c;
-            state.h[k] = h.shallow_clone();
-            x = h;
-        }
-        rows.push(match &self.half {
-            None => self.head_b.addmv(&self.head_w, &x),
-            Some(half) => half_addmv(&half.head_w, &self.head_b, &[&x]),
-        });
-        // One copy out of libtorch per step.
-        let flat = to_vec(&Tensor::cat(&rows, 0));
-        let hd = dims.hidden;
-        let layers = (0..dims.layers).map(|k| LayerGates::from_row(&flat[k * 6 * hd..(k + 1) * 6 * hd], hd)).collect();
-        StepOutput { layers, logits: flat[dims.layers * 6 * hd..].to_vec() }
-    }
 }

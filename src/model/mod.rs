@@ -5,14 +5,15 @@
 pub mod builtin;
 pub mod checkpoint;
 mod dropout;
-pub mod f16mv;
 pub mod intervene;
 pub mod layout;
 pub mod lstm;
+pub mod matvec;
 pub mod prompt;
 pub mod pt;
 pub mod sample;
 pub mod snapshot;
+mod step;
 
 pub use builtin::{builtin_named, builtin_names, load_model, load_model_with, Builtin, BUILTINS};
 pub use checkpoint::{
@@ -22,8 +23,9 @@ pub use checkpoint::{
 pub use dropout::Dropout;
 pub use intervene::{Intervention, Op, Span, Target};
 pub use layout::{Dims, Gate, Unit};
-pub use lstm::{CharLstm, LayerWeights, LstmState, StepOutput, Stepper};
+pub use lstm::{CharLstm, LayerWeights, LstmState, StepOutput};
 pub use pt::{parse_load_request, LoadOptions, NameMap};
+pub use step::Stepper;
 
 /// The batch-1 step is fastest on one thread: libtorch's pool only adds
 /// synchronisation at these sizes (DESIGN.md has the measurement). Generation

@@ -65,7 +65,8 @@ impl CharLstm {
         let _guard = tch::no_grad_guard();
         let input = self.input_layer(&Tensor::from_slice(&[0i64, 0]));
         let state = LstmState::zeros(&self.dims);
-        workspace_layer(&self.layers[0], &input, &state.h[0], &state.c[0], self.dims.hidden).is_some()
+        let (h0, c0) = (Tensor::from_slice(&state.h[0]), Tensor::from_slice(&state.c[0]));
+        workspace_layer(&self.layers[0], &input, &h0, &c0, self.dims.hidden).is_some()
     }
 
     /// `prime_with_gates`, with oneDNN's workspace used (`workspace`) or not:
@@ -81,11 +82,11 @@ impl CharLstm {
         let mut outputs: Vec<StepOutput> =
             (0..t).map(|_| StepOutput { layers: Vec::with_capacity(dims.layers), logits: Vec::new() }).collect();
         for (k, l) in self.layers.iter().enumerate() {
-            let (h0, c0) = (&state.h[k], &state.c[k]);
+            let (h0, c0) = (Tensor::from_slice(&state.h[k]), Tensor::from_slice(&state.c[k]));
             let run = workspace
-                .then(|| workspace_layer(l, &input, h0, c0, hd))
+                .then(|| workspace_layer(l, &input, &h0, &c0, hd))
                 .flatten()
-                .unwrap_or_else(|| product_layer(l, &input, h0, c0, hd));
+                .unwrap_or_else(|| product_layer(l, &input, &h0, &c0, hd));
             let gates = run.gates.as_slice();
             for (step, o) in outputs.iter_mut().enumerate() {
                 let g4 = &gates[step * run.ld..step * run.ld + 4 * hd];
@@ -99,8 +100,8 @@ impl CharLstm {
                     h: run.h[at].to_vec(),
                 });
             }
-            state.h[k] = run.h_n;
-            state.c[k] = run.c_n;
+            state.h[k] = to_vec(&run.h_n);
+            state.c[k] = to_vec(&run.c_n);
             input = run.out;
         }
         let logits = to_vec(&input.linear(&self.head_w, Some(&self.head_b)));

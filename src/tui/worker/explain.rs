@@ -17,7 +17,6 @@ use crate::analysis::{encode, explain::explain_run};
 use crate::model::lstm::LayerGates;
 use crate::model::{LstmState, Unit};
 use crate::tui::event::WorkerEvent;
-use tch::Tensor;
 
 /// One request waiting for its answer.
 struct Request {
@@ -63,10 +62,7 @@ impl ExplainWork {
         self.chars.truncate(n);
         self.ids.truncate(n);
         self.layers.truncate(n);
-        self.state = self.layers.last().map(|l| LstmState {
-            h: l.iter().map(|g| Tensor::from_slice(&g.h)).collect(),
-            c: l.iter().map(|g| Tensor::from_slice(&g.c)).collect(),
-        });
+        self.state = self.layers.last().map(|l| LstmState::after(l));
     }
 }
 

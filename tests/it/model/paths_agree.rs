@@ -14,11 +14,11 @@ fn to_vec(t: &Tensor) -> Vec<f32> {
 fn fused_and_explicit_paths_agree_on_a_three_layer_model_over_200_characters() {
     let text: String = "The quick brown fox jumps over the lazy dog; 0123456789!\n".chars().cycle().take(200).collect();
     let model = CharLstm::random(Vocab::from_text(&text).unwrap(), 12, 48, 3, 3);
-    assert!(!model.stepper().reads_f16(), "random f32 weights take libtorch's product");
+    assert!(!model.stepper().reads_f16(), "random f32 weights keep f32 matrices");
     fused_and_explicit_agree(&model, &text);
 }
 
-/// A model stored in f16: the step reads its matrices as f16 (`f16mv`), and
+/// A model stored in f16: the step reads its matrices as f16 (`matvec`), and
 /// still computes what libtorch's fused LSTM computes from the same values.
 /// 37 columns in layer 0 and 2 × 37 beyond exercise the kernel's tails.
 #[test]
@@ -31,6 +31,24 @@ fn a_model_stored_in_f16_steps_on_f16_matrices_and_agrees_with_the_fused_pass() 
     let model = load_checkpoint(&path).unwrap().model;
     assert!(model.stepper().reads_f16());
     fused_and_explicit_agree(&model, &text);
+}
+
+/// What a step reads, the figure `make bench` divides the read bandwidth by:
+/// each matrix once (layer 0's W_hh, the deeper layers' [W_ih | W_hh], the
+/// head), in the bytes it is held in, and the f32 biases and table row.
+#[test]
+fn a_step_reads_every_matrix_once_in_the_bytes_it_is_held_in() {
+    let text = "abcdefghij";
+    let (vocab, hidden) = (10, 37);
+    let random = CharLstm::random(Vocab::from_text(text).unwrap(), 12, hidden, 3, 3);
+    let matrices = 4 * hidden * hidden + 2 * (4 * hidden * 2 * hidden) + vocab * hidden;
+    let f32s = 4 * hidden + 2 * 4 * hidden + vocab;
+    assert_eq!(random.stepper().bytes_per_step(), 4 * (matrices + f32s));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m16.safetensors");
+    save_checkpoint_as(&random, &Default::default(), &path, StoredAs::F16).unwrap();
+    let half = load_checkpoint(&path).unwrap().model;
+    assert_eq!(half.stepper().bytes_per_step(), 2 * matrices + 4 * f32s);
 }
 
 fn fused_and_explicit_agree(model: &CharLstm, text: &str) {

@@ -1,0 +1,97 @@
+//! The single step's matrix-vector products (`model::matvec`), for a matrix
+//! held in f32 and one held as f16: the portable path always, and the AVX2
+//! path where the CPU has it (else a loud line says it went untested), each
+//! `bias + W · x` within f32 rounding of the exact sum, for every shape the
+//! kernel splits differently (rows in fours and a remainder, columns in
+//! eights and a tail).
+
+use gatescope::model::matvec::{simd_path, Matrix};
+use half::f16;
+
+/// Deterministic values spread over several binades, all exactly f16.
+fn values(n: usize, seed: u32) -> Vec<f32> {
+    (0..n)
+        .map(|i| {
+            let v = ((i as f32 * 0.7548 + seed as f32 * 0.5698).sin() * 3.0).powi(3) / 9.0;
+            f16::from_f32(v).to_f32()
+        })
+        .collect()
+}
+
+/// Values that are not f16: each f16 value above nudged by a third of an ulp
+/// or so, so only the f32 matrix holds them.
+fn f32_values(n: usize, seed: u32) -> Vec<f32> {
+    values(n, seed).into_iter().map(|v| v * (1.0 + 1.0 / 3000.0) + 1e-5).collect()
+}
+
+/// The two ways a matrix is held, as `(name, its values, the matrix)`.
+fn both(rows: usize, cols: usize) -> [(&'static str, Vec<f32>, Matrix); 2] {
+    let half = values(rows * cols, 1);
+    let full = f32_values(rows * cols, 1);
+    let h = Matrix::f16_exact(&half, rows, cols).expect("f16 values");
+    assert!(h.is_f16());
+    let f = Matrix::f32(full.clone(), rows, cols);
+    assert!(!f.is_f16());
+    [("f16", half, h), ("f32", full, f)]
+}
+
+/// `product(matrix, bias, x)` against the exact sum, for every split; the
+/// error is relative to the sum of the terms' magnitudes (plus one).
+fn matches_the_exact_sum_for_every_split(path: &str, product: impl Fn(&Matrix, &[f32], &[f32]) -> Vec<f32>) {
+    for rows in [1, 3, 4, 5, 8, 11] {
+        for cols in [1, 7, 8, 9, 16, 37, 64, 100] {
+            for (held, w, m) in both(rows, cols) {
+                let (x, bias) = (values(cols, 2), values(rows, 3));
+                let got = product(&m, &bias, &x);
+                assert_eq!(got.len(), rows, "{path}: a value per row");
+                for r in 0..rows {
+                    let terms = (0..cols).map(|j| w[r * cols + j] as f64 * x[j] as f64);
+                    let exact: f64 = bias[r] as f64 + terms.clone().sum::<f64>();
+                    let scale: f64 = 1.0 + terms.map(f64::abs).sum::<f64>();
+                    let err = (got[r] as f64 - exact).abs() / scale;
+                    assert!(
+                        err < 1e-6,
+                        "{held} {rows}x{cols} row {r}, {path}: {} against {exact} (error {err:e})",
+                        got[r]
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_portable_product_matches_the_exact_sum_for_every_split() {
+    matches_the_exact_sum_for_every_split("portable", |m, bias, x| {
+        let mut out = bias.to_vec();
+        m.add_product_portable(x, &mut out);
+        out
+    });
+}
+
+/// `addmv` itself, on the path this CPU takes. Without AVX2, FMA and F16C
+/// that is the portable path again, and the test says so on stderr rather
+/// than claim the SIMD kernel was checked.
+#[test]
+fn the_product_on_this_cpus_path_matches_the_exact_sum_for_every_split() {
+    let path = if simd_path() { "AVX2+FMA+F16C" } else { "portable (no AVX2/FMA/F16C)" };
+    eprintln!("matvec: Matrix::addmv takes the {path} path on this CPU");
+    if !simd_path() {
+        eprintln!("matvec: WARNING: THE SIMD PATH WAS NOT TESTED: this CPU lacks AVX2, FMA or F16C");
+    }
+    matches_the_exact_sum_for_every_split(path, |m, bias, x| m.addmv(bias, x));
+}
+
+#[test]
+fn a_value_that_is_not_an_f16_keeps_the_f32_path() {
+    let mut w = values(12, 4);
+    assert!(Matrix::f16_exact(&w, 3, 4).is_some());
+    w[7] += 1e-4;
+    assert!(Matrix::f16_exact(&w, 3, 4).is_none());
+}
+
+#[test]
+fn a_matrix_reads_two_or_four_bytes_a_value() {
+    let [(_, _, h), (_, _, f)] = both(5, 7);
+    assert_eq!((h.bytes(), f.bytes()), (5 * 7 * 2, 5 * 7 * 4));
+}
