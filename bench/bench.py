@@ -21,7 +21,12 @@ Like with like:
   characters after the same 50 warm-up characters. PyTorch's batch-1
   sampling is measured on 1 thread and on torch's default thread count,
   and the faster of the two medians is reported (its thread count is shown).
-  Also a 3x512 model stored in f16, which the reference loads to f32.
+  Also a 3x512 model stored in f16 and the shipped default (2x512 stored
+  in f16), which the reference loads to f32.
+- generation against the machine's limit: a step reads every weight once,
+  so B / (bytes a step reads) characters a second is as fast as a step can
+  go, B being one thread's streaming read of a buffer of that size,
+  measured in the same bench run (benches/model.rs, read_gb_per_s).
 - cell analyses (benches/analysis.rs): `gatescope cells`' work over 20,000
   validation characters beside `gatescope eval`'s stateful pass over the
   same characters, in one process, alternating.
@@ -77,6 +82,7 @@ TRAINING_SETTINGS = [(0.0, 0.0), (0.2, 0.0), (0.2, 0.4)]
 # The figures' goals, as (comparison, bound, unit) on a row's ratio.
 TRAINING_GOAL = (">=", 1.0, "x")
 GENERATION_GOAL = (">=", 10.0, "x")  # 2x512 only
+LIMIT_GOAL = (">=", 0.70, "")  # of the one-thread read limit: 2x512 f32 and the shipped default
 PROMPT_GOAL = ("<=", 1.2, "x")
 
 
@@ -125,6 +131,18 @@ def generation_speeds(a, ck):
     return r, rs, tried, o, os_, bench_out
 
 
+def limit_rows(name, bench_out, goal):
+    """The step's speed as a share of the read limit, and the limit itself."""
+    med = statistics.median
+    share = [field(x, "gen_of_limit") for x in bench_out]
+    limit = [field(x, "gen_limit_chars_per_s") for x in bench_out]
+    read = [field(x, "read_gb_per_s") for x in bench_out]
+    mb = field(bench_out[0], "step_bytes") / 1e6
+    return [row(f"  {name}: share of the read limit", ratio=med(share), our_runs=share, goal=goal),
+            row(f"  the limit, chars/s ({mb:.1f} MB a step at B = {med(read):.1f} GB/s)", ours=med(limit),
+                our_runs=limit)]
+
+
 def generation_rows(a, tmp, hidden, common):
     """Sampling speed and the prompt path's, 2 layers of `hidden` in f32."""
     ck = os.path.join(tmp, f"m{hidden}.safetensors")
@@ -141,6 +159,7 @@ def generation_rows(a, tmp, hidden, common):
     ratios = [float(m.group(1)) if (m := re.search(r"prompt1000_ratio=([0-9.]+)", x)) else p / f
               for x, p, f in zip(bench_out, prompt, fused)]
     med = statistics.median
+    rows += limit_rows(f"2x{hidden} f32", bench_out, LIMIT_GOAL if hidden == 512 else None)
     rows.append(row(f"generation 2x{hidden} writing the JSONL trace, chars/s", r, med(trace), med(trace) / r, rs, trace))
     rows.append(row(f"1,000-char prompt 2x{hidden} with gates, ms", ours=med(prompt), our_runs=prompt))
     rows.append(row(f"  the same through libtorch's fused LSTM alone, ms", ours=med(fused), our_runs=fused))
@@ -157,9 +176,13 @@ def f16_generation_rows(a, tmp):
     common = ["--layers", "3", "--hidden", "512", "--embed", "64", "--batch", "64", "--seq", "100"]
     run([PY, REF, "train", "--data", a.data, "--steps", "1", "--out", f32] + common)
     run([GS, "convert", f32, "--dtype", "f16", "--out", f16])
-    r, rs, tried, o, os_, _ = generation_speeds(a, f16)
-    return [row("generation 3x512 stored in f16, with gates, chars/s", r, o, o / r, rs, os_),
-            row(f"  (PyTorch's best of {tried})")]
+    r, rs, tried, o, os_, bench_out = generation_speeds(a, f16)
+    rows = [row("generation 3x512 stored in f16, with gates, chars/s", r, o, o / r, rs, os_),
+            row(f"  (PyTorch's best of {tried})")] + limit_rows("3x512 f16", bench_out, None)
+    shipped = os.path.join(ROOT, "assets", "default.safetensors")
+    r, rs, tried, o, os_, bench_out = generation_speeds(a, shipped)
+    return rows + [row("generation, shipped default (2x512 in f16), with gates, chars/s", r, o, o / r, rs, os_),
+                   row(f"  (PyTorch's best of {tried})")] + limit_rows("shipped default", bench_out, LIMIT_GOAL)
 
 
 def verdict(value, goal):
@@ -171,8 +194,18 @@ def verdict(value, goal):
     return f"{op} {bound:.2f}{unit}  {'met' if ok else 'NOT MET'}"
 
 
+def cpu_model():
+    """The CPU's model name and the cores this process may use."""
+    try:
+        names = [l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")]
+    except OSError:
+        names = []
+    return f"{names[0] if names else 'unknown CPU'}, {len(os.sched_getaffinity(0))} cores"
+
+
 def print_table(rows, runs):
     print()
+    print(f"CPU: {cpu_model()}")
     print(f"Medians of {runs} alternating runs; ratios > 1 mean gatescope is faster, except the prompt's "
           "(its time over the fused time).")
     print(f"{'measure':58} {'PyTorch':>9} {'gatescope':>10} {'ratio':>7}  {'goal':18}  runs (PyTorch | gatescope)")

@@ -4,13 +4,20 @@
 //! A generation step reads every recurrent weight once and does little else
 //! with it, so its speed is the speed of reading the weights: the kernels
 //! here stream four rows at a time, each piece of x loaded once for the
-//! four, and are as fast as a plain read of the same bytes (`make bench`
-//! prints both). Calling libtorch for a 2,048×1,024 product costs a few
-//! microseconds of dispatch besides, and a step makes dozens of calls.
+//! four, close to a plain read of the same bytes (`make bench` prints the
+//! step beside that read). A libtorch call costs a few microseconds of
+//! dispatch besides, and a step would make dozens.
 //!
 //! Weights stored in f16 are exactly f16 values, so keeping them as f16
-//! halves what a step reads and changes no value. Every product is the f32
-//! sum of the same f32 terms as libtorch's, in another order.
+//! halves what a step reads and changes no value.
+//!
+//! Every kernel sums in one order, so a model's numbers are the same bits
+//! on every CPU, whichever kernel it runs: a row's products go into sixteen
+//! running sums (column j into sum j mod 16, each a fused multiply-add),
+//! the sums are added as a tree (i + 8, then + 4, + 2, + 1), the last
+//! `cols mod 16` products are added one by one after, and the row's total
+//! is added to `out`. The order differs from libtorch's, so the values
+//! differ from its product by rounding only.
 
 use half::f16;
 
@@ -67,72 +74,125 @@ impl Matrix {
         out
     }
 
-    /// `out += self · x`, on the CPU's fastest path.
+    /// `out += self · x`, on the CPU's fastest kernel.
     pub fn add_product(&self, x: &[f32], out: &mut [f32]) {
+        self.add_product_on(Kernel::fastest(), x, out)
+    }
+
+    /// `out += self · x` on `kernel`, which must be one this CPU runs
+    /// (`Kernel::here`): the tests hold each to the exact sum.
+    pub fn add_product_on(&self, kernel: Kernel, x: &[f32], out: &mut [f32]) {
         assert_eq!(x.len(), self.cols, "x of the matrix's columns");
         assert_eq!(out.len(), self.rows, "out of the matrix's rows");
+        assert!(kernel.runs_here(), "the {kernel:?} kernel needs CPU features this CPU lacks");
+        // SAFETY (each SIMD arm): the kernel's CPU features were just
+        // checked, and the lengths above.
+        match (kernel, &self.data) {
+            (Kernel::Portable, Data::F32(w)) => portable(w, self.cols, x, out, |v| v),
+            (Kernel::Portable, Data::F16(w)) => portable(w, self.cols, x, out, |h| f16::from_bits(h).to_f32()),
+            #[cfg(target_arch = "x86_64")]
+            (Kernel::Avx2, Data::F32(w)) => unsafe { avx2::add_product(w, self.cols, x, out) },
+            #[cfg(target_arch = "x86_64")]
+            (Kernel::Avx2, Data::F16(w)) => unsafe { avx2::add_product(w, self.cols, x, out) },
+            #[cfg(target_arch = "x86_64")]
+            (Kernel::Avx512, Data::F32(w)) => unsafe { avx512::add_product(w, self.cols, x, out) },
+            #[cfg(target_arch = "x86_64")]
+            (Kernel::Avx512, Data::F16(w)) => unsafe { avx512::add_product(w, self.cols, x, out) },
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => unreachable!("only the portable kernel runs off x86-64"),
+        }
+    }
+}
+
+/// The product's kernels, slowest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kernel {
+    /// Plain Rust: any CPU.
+    Portable,
+    /// Eight lanes: AVX2, FMA and F16C.
+    Avx2,
+    /// Sixteen lanes: AVX-512F, which implies the rest. On CPUs whose L2
+    /// cannot hold the weights it reads about a tenth faster than AVX2, as
+    /// fewer instructions wait on the same loads.
+    Avx512,
+}
+
+impl Kernel {
+    pub const ALL: [Kernel; 3] = [Kernel::Portable, Kernel::Avx2, Kernel::Avx512];
+
+    pub fn runs_here(self) -> bool {
         #[cfg(target_arch = "x86_64")]
-        if simd_path() {
-            // SAFETY: the features the kernels are compiled for were just
-            // detected; the lengths were checked above.
-            match &self.data {
-                Data::F32(w) => unsafe { avx2::add_product(w, self.cols, x, out) },
-                Data::F16(w) => unsafe { avx2::add_product(w, self.cols, x, out) },
+        {
+            use std::arch::is_x86_feature_detected as has;
+            let avx2 = has!("avx2") && has!("fma") && has!("f16c");
+            match self {
+                Kernel::Portable => true,
+                Kernel::Avx2 => avx2,
+                Kernel::Avx512 => avx2 && has!("avx512f"),
             }
-            return;
         }
-        self.add_product_portable(x, out);
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            self == Kernel::Portable
+        }
     }
 
-    /// The same product without SIMD: for other CPUs, and the tests' check
-    /// of the SIMD one.
-    pub fn add_product_portable(&self, x: &[f32], out: &mut [f32]) {
-        assert_eq!(x.len(), self.cols, "x of the matrix's columns");
-        assert_eq!(out.len(), self.rows, "out of the matrix's rows");
-        match &self.data {
-            Data::F32(w) => portable(w, self.cols, x, out, |&v| v),
-            Data::F16(w) => portable(w, self.cols, x, out, |&h| f16::from_bits(h).to_f32()),
-        }
+    /// The kernels this CPU runs, slowest first.
+    pub fn here() -> Vec<Kernel> {
+        Self::ALL.into_iter().filter(|k| k.runs_here()).collect()
+    }
+
+    /// The one `add_product` takes.
+    pub fn fastest() -> Kernel {
+        *Self::here().last().expect("the portable kernel runs anywhere")
     }
 }
 
-/// Whether `add_product` takes the AVX2 kernels on this CPU.
-pub fn simd_path() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2")
-            && std::arch::is_x86_feature_detected!("fma")
-            && std::arch::is_x86_feature_detected!("f16c")
+/// The running sums per row (`LANES`) and the tree that adds them.
+const LANES: usize = 16;
+
+fn tree_sum(mut s: [f32; LANES]) -> f32 {
+    let mut width = LANES / 2;
+    while width > 0 {
+        for i in 0..width {
+            s[i] += s[i + width];
+        }
+        width /= 2;
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    false
+    s[0]
 }
 
-/// `out += W · x` in eight running sums per row, as the SIMD kernel keeps them.
-fn portable<T>(w: &[T], cols: usize, x: &[f32], out: &mut [f32], widen: impl Fn(&T) -> f32) {
+/// The products of the columns past the last full sixteen, added in order.
+fn tail_sum<T: Copy>(row: &[T], x: &[f32], widen: impl Fn(T) -> f32) -> f32 {
+    let body = row.len() - row.len() % LANES;
+    row[body..].iter().zip(&x[body..]).map(|(&w, &v)| widen(w) * v).sum()
+}
+
+/// `out += W · x` in plain Rust, in the order every kernel keeps.
+fn portable<T: Copy>(w: &[T], cols: usize, x: &[f32], out: &mut [f32], widen: impl Fn(T) -> f32 + Copy) {
     for (row, o) in w.chunks_exact(cols).zip(out.iter_mut()) {
-        let mut acc = [0f32; 8];
-        let mut chunks = row.chunks_exact(8);
-        let mut xs = x.chunks_exact(8);
-        for (w, v) in (&mut chunks).zip(&mut xs) {
-            for k in 0..8 {
-                acc[k] += widen(&w[k]) * v[k];
+        let mut acc = [0f32; LANES];
+        for (ws, xs) in row.chunks_exact(LANES).zip(x.chunks_exact(LANES)) {
+            for k in 0..LANES {
+                acc[k] = widen(ws[k]).mul_add(xs[k], acc[k]);
             }
         }
-        let tail: f32 = chunks.remainder().iter().zip(xs.remainder()).map(|(w, &v)| widen(w) * v).sum();
-        *o += acc.iter().sum::<f32>() + tail;
+        *o += tree_sum(acc) + tail_sum(row, x, widen);
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
+    use super::tail_sum;
     use half::f16;
     use std::arch::x86_64::*;
 
-    /// Horizontal sum of 8 lanes.
+    /// Sixteen running sums, as two vectors (columns j mod 16 in 0..8 and
+    /// 8..16), added as the tree of `tree_sum`.
     #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn sum(v: __m256) -> f32 {
-        let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    pub unsafe fn sum(lo: __m256, hi: __m256) -> f32 {
+        let s = _mm256_add_ps(lo, hi);
+        let s = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
         let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
         let s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
         _mm_cvtss_f32(s)
@@ -169,43 +229,119 @@ mod avx2 {
         }
     }
 
-    /// `out += W · x` for `W` of `cols` columns in `w`, read eight at a time
-    /// by `T::load8`: four rows per pass, so each piece of x is loaded once for
-    /// four rows, and four streams keep the hardware prefetcher busy.
+    /// `out += W · x` for `W` of `cols` columns in `w`: four rows per pass,
+    /// so each piece of x is loaded once for four rows, and four streams
+    /// keep the hardware prefetcher busy.
     ///
     /// # Safety
     /// The CPU must have AVX2, FMA and F16C; `w.len()` must be
-    /// `out.len() * cols` and `x.len()` must be `cols` (`Matrix::add_product`
+    /// `out.len() * cols` and `x.len()` must be `cols` (`Matrix::add_product_on`
     /// checks both).
     #[target_feature(enable = "avx2,fma,f16c")]
     pub unsafe fn add_product<T: Element>(w: &[T], cols: usize, x: &[f32], out: &mut [f32]) {
         debug_assert_eq!(w.len(), out.len() * cols);
         debug_assert_eq!(x.len(), cols);
-        let body = cols - cols % 8;
-        let tail = |row: &[T]| -> f32 { row[body..].iter().zip(&x[body..]).map(|(&h, &v)| h.widen() * v).sum() };
+        let body = cols - cols % super::LANES;
         let mut quads = out.chunks_exact_mut(4);
         let mut r = 0;
         for o in &mut quads {
             let rows = [&w[r * cols..], &w[(r + 1) * cols..], &w[(r + 2) * cols..], &w[(r + 3) * cols..]];
-            let mut acc = [_mm256_setzero_ps(); 4];
-            for j in (0..body).step_by(8) {
-                let v = _mm256_loadu_ps(x.as_ptr().add(j));
+            let (mut lo, mut hi) = ([_mm256_setzero_ps(); 4], [_mm256_setzero_ps(); 4]);
+            for j in (0..body).step_by(16) {
+                let (v0, v1) = (_mm256_loadu_ps(x.as_ptr().add(j)), _mm256_loadu_ps(x.as_ptr().add(j + 8)));
                 for k in 0..4 {
-                    acc[k] = _mm256_fmadd_ps(T::load8(rows[k].as_ptr().add(j)), v, acc[k]);
+                    lo[k] = _mm256_fmadd_ps(T::load8(rows[k].as_ptr().add(j)), v0, lo[k]);
+                    hi[k] = _mm256_fmadd_ps(T::load8(rows[k].as_ptr().add(j + 8)), v1, hi[k]);
                 }
             }
             for k in 0..4 {
-                o[k] += sum(acc[k]) + tail(&rows[k][..cols]);
+                o[k] += sum(lo[k], hi[k]) + tail_sum(&rows[k][..cols], x, T::widen);
             }
             r += 4;
         }
         for o in quads.into_remainder() {
             let row = &w[r * cols..(r + 1) * cols];
-            let mut acc = _mm256_setzero_ps();
-            for j in (0..body).step_by(8) {
-                acc = _mm256_fmadd_ps(T::load8(row.as_ptr().add(j)), _mm256_loadu_ps(x.as_ptr().add(j)), acc);
+            let (mut lo, mut hi) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+            for j in (0..body).step_by(16) {
+                lo = _mm256_fmadd_ps(T::load8(row.as_ptr().add(j)), _mm256_loadu_ps(x.as_ptr().add(j)), lo);
+                hi = _mm256_fmadd_ps(T::load8(row.as_ptr().add(j + 8)), _mm256_loadu_ps(x.as_ptr().add(j + 8)), hi);
             }
-            *o += sum(acc) + tail(row);
+            *o += sum(lo, hi) + tail_sum(row, x, T::widen);
+            r += 1;
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::avx2::{sum, Element};
+    use super::tail_sum;
+    use std::arch::x86_64::*;
+
+    /// An element type read sixteen at a time.
+    pub trait Element16: Element {
+        /// Sixteen elements at `p`, as f32.
+        ///
+        /// # Safety
+        /// Sixteen elements must be readable at `p`, and the caller must be
+        /// compiled for AVX-512F (it is inlined into the kernel).
+        unsafe fn load16(p: *const Self) -> __m512;
+    }
+
+    impl Element16 for f32 {
+        #[inline(always)]
+        unsafe fn load16(p: *const f32) -> __m512 {
+            _mm512_loadu_ps(p)
+        }
+    }
+
+    impl Element16 for u16 {
+        #[inline(always)]
+        unsafe fn load16(p: *const u16) -> __m512 {
+            _mm512_cvtph_ps(_mm256_loadu_si256(p as *const __m256i))
+        }
+    }
+
+    /// The sixteen running sums of one vector, added as `tree_sum` adds them.
+    #[target_feature(enable = "avx512f,avx2,fma,f16c")]
+    unsafe fn sum16(v: __m512) -> f32 {
+        let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+        sum(_mm512_castps512_ps256(v), hi)
+    }
+
+    /// `avx2::add_product` with sixteen lanes a vector.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F, AVX2, FMA and F16C; `w.len()` must be
+    /// `out.len() * cols` and `x.len()` must be `cols`.
+    #[target_feature(enable = "avx512f,avx2,fma,f16c")]
+    pub unsafe fn add_product<T: Element16>(w: &[T], cols: usize, x: &[f32], out: &mut [f32]) {
+        debug_assert_eq!(w.len(), out.len() * cols);
+        debug_assert_eq!(x.len(), cols);
+        let body = cols - cols % super::LANES;
+        let mut quads = out.chunks_exact_mut(4);
+        let mut r = 0;
+        for o in &mut quads {
+            let rows = [&w[r * cols..], &w[(r + 1) * cols..], &w[(r + 2) * cols..], &w[(r + 3) * cols..]];
+            let mut acc = [_mm512_setzero_ps(); 4];
+            for j in (0..body).step_by(16) {
+                let v = _mm512_loadu_ps(x.as_ptr().add(j));
+                for k in 0..4 {
+                    acc[k] = _mm512_fmadd_ps(T::load16(rows[k].as_ptr().add(j)), v, acc[k]);
+                }
+            }
+            for k in 0..4 {
+                o[k] += sum16(acc[k]) + tail_sum(&rows[k][..cols], x, T::widen);
+            }
+            r += 4;
+        }
+        for o in quads.into_remainder() {
+            let row = &w[r * cols..(r + 1) * cols];
+            let mut acc = _mm512_setzero_ps();
+            for j in (0..body).step_by(16) {
+                acc = _mm512_fmadd_ps(T::load16(row.as_ptr().add(j)), _mm512_loadu_ps(x.as_ptr().add(j)), acc);
+            }
+            *o += sum16(acc) + tail_sum(row, x, T::widen);
             r += 1;
         }
     }

@@ -1,11 +1,11 @@
 //! The single step's matrix-vector products (`model::matvec`), for a matrix
-//! held in f32 and one held as f16: the portable path always, and the AVX2
-//! path where the CPU has it (else a loud line says it went untested), each
-//! `bias + W · x` within f32 rounding of the exact sum, for every shape the
-//! kernel splits differently (rows in fours and a remainder, columns in
-//! eights and a tail).
+//! held in f32 and one held as f16: every kernel the CPU runs, the portable
+//! one always (a loud line names any it cannot), each `bias + W · x` within
+//! f32 rounding of the exact sum, for every shape the kernel splits
+//! differently (rows in fours and a remainder, columns in eights or
+//! sixteens and a tail).
 
-use gatescope::model::matvec::{simd_path, Matrix};
+use gatescope::model::matvec::{Kernel, Matrix};
 use half::f16;
 
 /// Deterministic values spread over several binades, all exactly f16.
@@ -39,7 +39,7 @@ fn both(rows: usize, cols: usize) -> [(&'static str, Vec<f32>, Matrix); 2] {
 /// error is relative to the sum of the terms' magnitudes (plus one).
 fn matches_the_exact_sum_for_every_split(path: &str, product: impl Fn(&Matrix, &[f32], &[f32]) -> Vec<f32>) {
     for rows in [1, 3, 4, 5, 8, 11] {
-        for cols in [1, 7, 8, 9, 16, 37, 64, 100] {
+        for cols in [1, 7, 8, 9, 15, 16, 17, 37, 64, 100] {
             for (held, w, m) in both(rows, cols) {
                 let (x, bias) = (values(cols, 2), values(rows, 3));
                 let got = product(&m, &bias, &x);
@@ -60,26 +60,53 @@ fn matches_the_exact_sum_for_every_split(path: &str, product: impl Fn(&Matrix, &
     }
 }
 
+/// Every kernel this CPU runs, the portable one always. A SIMD kernel the
+/// CPU lacks is named on stderr, loudly, rather than claimed as checked.
 #[test]
-fn the_portable_product_matches_the_exact_sum_for_every_split() {
-    matches_the_exact_sum_for_every_split("portable", |m, bias, x| {
-        let mut out = bias.to_vec();
-        m.add_product_portable(x, &mut out);
-        out
-    });
+fn every_kernel_this_cpu_runs_matches_the_exact_sum_for_every_split() {
+    for kernel in Kernel::ALL {
+        if !kernel.runs_here() {
+            eprintln!("matvec: WARNING: THE {kernel:?} KERNEL WAS NOT TESTED: this CPU lacks its features");
+            continue;
+        }
+        matches_the_exact_sum_for_every_split(&format!("{kernel:?}"), |m, bias, x| {
+            let mut out = bias.to_vec();
+            m.add_product_on(kernel, x, &mut out);
+            out
+        });
+    }
 }
 
-/// `addmv` itself, on the path this CPU takes. Without AVX2, FMA and F16C
-/// that is the portable path again, and the test says so on stderr rather
-/// than claim the SIMD kernel was checked.
+/// Every kernel sums in one order, so each gives the portable kernel's bits:
+/// a model's numbers do not depend on the CPU it runs on.
 #[test]
-fn the_product_on_this_cpus_path_matches_the_exact_sum_for_every_split() {
-    let path = if simd_path() { "AVX2+FMA+F16C" } else { "portable (no AVX2/FMA/F16C)" };
-    eprintln!("matvec: Matrix::addmv takes the {path} path on this CPU");
-    if !simd_path() {
-        eprintln!("matvec: WARNING: THE SIMD PATH WAS NOT TESTED: this CPU lacks AVX2, FMA or F16C");
+fn every_kernel_this_cpu_runs_gives_the_portable_kernels_bits() {
+    for rows in [1, 3, 4, 5, 8, 11] {
+        for cols in [1, 7, 8, 9, 15, 16, 17, 37, 64, 100, 512] {
+            for (held, _, m) in both(rows, cols) {
+                let (x, bias) = (values(cols, 2), values(rows, 3));
+                let on = |kernel: Kernel| {
+                    let mut out = bias.clone();
+                    m.add_product_on(kernel, &x, &mut out);
+                    out.iter().map(|v| v.to_bits()).collect::<Vec<u32>>()
+                };
+                let portable = on(Kernel::Portable);
+                for kernel in Kernel::here() {
+                    assert_eq!(on(kernel), portable, "{held} {rows}x{cols}: {kernel:?} against the portable kernel");
+                }
+            }
+        }
     }
-    matches_the_exact_sum_for_every_split(path, |m, bias, x| m.addmv(bias, x));
+}
+
+/// `addmv` takes the fastest kernel here, and names it.
+#[test]
+fn the_product_takes_the_fastest_kernel_this_cpu_runs() {
+    let fastest = Kernel::fastest();
+    eprintln!("matvec: Matrix::addmv takes the {fastest:?} kernel on this CPU (it runs {:?})", Kernel::here());
+    assert_eq!(Some(&fastest), Kernel::here().last());
+    assert!(Kernel::here().contains(&Kernel::Portable));
+    matches_the_exact_sum_for_every_split(&format!("addmv ({fastest:?})"), |m, bias, x| m.addmv(bias, x));
 }
 
 #[test]
