@@ -11,8 +11,9 @@
 //! Weights stored in f16 are exactly f16 values, so keeping them as f16
 //! halves what a step reads and changes no value.
 //!
-//! Every kernel sums in one order, so a model's numbers are the same bits
-//! on every CPU, whichever kernel it runs: a row's products go into sixteen
+//! Every kernel sums in one order, so a product is the same bits whichever
+//! kernel the CPU runs, and a snapshot test's picture does not depend on
+//! the test machine's vector width: a row's products go into sixteen
 //! running sums (column j into sum j mod 16, each a fused multiply-add),
 //! the sums are added as a tree (i + 8, then + 4, + 2, + 1), the last
 //! `cols mod 16` products are added one by one after, and the row's total

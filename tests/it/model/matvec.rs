@@ -78,7 +78,7 @@ fn every_kernel_this_cpu_runs_matches_the_exact_sum_for_every_split() {
 }
 
 /// Every kernel sums in one order, so each gives the portable kernel's bits:
-/// a model's numbers do not depend on the CPU it runs on.
+/// a step's products do not depend on the vector width of the CPU.
 #[test]
 fn every_kernel_this_cpu_runs_gives_the_portable_kernels_bits() {
     for rows in [1, 3, 4, 5, 8, 11] {
