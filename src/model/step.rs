@@ -28,7 +28,8 @@ use tch::{Device, Kind, Tensor};
 
 pub struct Stepper {
     dims: Dims,
-    /// `[vocab, 4H]`: layer 0's input projection with both its biases.
+    /// `[vocab, 4H]`: layer 0's input projection of each character, with
+    /// both its biases.
     input_table: Vec<f32>,
     /// Layer 0's `W_hh`.
     w_hh0: Matrix,
@@ -50,8 +51,14 @@ impl Stepper {
     fn new(model: &CharLstm) -> Self {
         let _guard = tch::no_grad_guard();
         let l0 = &model.layers[0];
+        // Each row by this module's own product, so the step's every sum is
+        // in the one order `matvec` keeps, whatever product libtorch would use.
         let all_ids = Tensor::arange(model.dims.vocab as i64, (Kind::Int64, Device::Cpu));
-        let input_table = to_vec(&(model.input_layer(&all_ids).matmul(&l0.w_ih.tr()) + &l0.b_ih + &l0.b_hh));
+        let inputs = to_vec(&model.input_layer(&all_ids));
+        let (rows, cols) = l0.w_ih.size2().expect("layer 0's W_ih is 2-d");
+        let w_ih = Matrix::f32(to_vec(&l0.w_ih), rows as usize, cols as usize);
+        let bias = to_vec(&(&l0.b_ih + &l0.b_hh));
+        let input_table = inputs.chunks_exact(cols as usize).flat_map(|x| w_ih.addmv(&bias, x)).collect();
         let joined: Vec<(Tensor, Vec<f32>)> = model.layers[1..]
             .iter()
             .map(|l| (Tensor::cat(&[&l.w_ih, &l.w_hh], 1), to_vec(&(&l.b_ih + &l.b_hh))))
