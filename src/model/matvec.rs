@@ -92,13 +92,13 @@ impl Matrix {
             (Kernel::Portable, Data::F32(w)) => portable(w, self.cols, x, out, |v| v),
             (Kernel::Portable, Data::F16(w)) => portable(w, self.cols, x, out, |h| f16::from_bits(h).to_f32()),
             #[cfg(target_arch = "x86_64")]
-            (Kernel::Avx2, Data::F32(w)) => unsafe { avx2::add_product(w, self.cols, x, out) },
+            (Kernel::Avx2, Data::F32(w)) => unsafe { simd::add_product_avx2(w, self.cols, x, out) },
             #[cfg(target_arch = "x86_64")]
-            (Kernel::Avx2, Data::F16(w)) => unsafe { avx2::add_product(w, self.cols, x, out) },
+            (Kernel::Avx2, Data::F16(w)) => unsafe { simd::add_product_avx2(w, self.cols, x, out) },
             #[cfg(target_arch = "x86_64")]
-            (Kernel::Avx512, Data::F32(w)) => unsafe { avx512::add_product(w, self.cols, x, out) },
+            (Kernel::Avx512, Data::F32(w)) => unsafe { simd::add_product_avx512(w, self.cols, x, out) },
             #[cfg(target_arch = "x86_64")]
-            (Kernel::Avx512, Data::F16(w)) => unsafe { avx512::add_product(w, self.cols, x, out) },
+            (Kernel::Avx512, Data::F16(w)) => unsafe { simd::add_product_avx512(w, self.cols, x, out) },
             #[cfg(not(target_arch = "x86_64"))]
             _ => unreachable!("only the portable kernel runs off x86-64"),
         }
@@ -183,23 +183,13 @@ fn portable<T: Copy>(w: &[T], cols: usize, x: &[f32], out: &mut [f32], widen: im
 }
 
 #[cfg(target_arch = "x86_64")]
-mod avx2 {
-    use super::tail_sum;
+mod simd {
+    use super::{tail_sum, LANES};
     use half::f16;
     use std::arch::x86_64::*;
 
-    /// Sixteen running sums, as two vectors (columns j mod 16 in 0..8 and
-    /// 8..16), added as the tree of `tree_sum`.
-    #[target_feature(enable = "avx2,fma,f16c")]
-    pub unsafe fn sum(lo: __m256, hi: __m256) -> f32 {
-        let s = _mm256_add_ps(lo, hi);
-        let s = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
-        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-        let s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
-        _mm_cvtss_f32(s)
-    }
-
-    /// An element type of a matrix: how to read eight as f32, and one.
+    /// An element type of a matrix: how to read eight or sixteen as f32,
+    /// and one.
     pub trait Element: Copy {
         /// Eight elements at `p`, as f32.
         ///
@@ -207,6 +197,12 @@ mod avx2 {
         /// Eight elements must be readable at `p`, and the caller must be
         /// compiled for AVX2 and F16C (it is inlined into the kernel).
         unsafe fn load8(p: *const Self) -> __m256;
+        /// Sixteen elements at `p`, as f32.
+        ///
+        /// # Safety
+        /// Sixteen elements must be readable at `p`, and the caller must be
+        /// compiled for AVX-512F (it is inlined into the kernel).
+        unsafe fn load16(p: *const Self) -> __m512;
         fn widen(self) -> f32;
     }
 
@@ -214,6 +210,10 @@ mod avx2 {
         #[inline(always)]
         unsafe fn load8(p: *const f32) -> __m256 {
             _mm256_loadu_ps(p)
+        }
+        #[inline(always)]
+        unsafe fn load16(p: *const f32) -> __m512 {
+            _mm512_loadu_ps(p)
         }
         fn widen(self) -> f32 {
             self
@@ -225,125 +225,132 @@ mod avx2 {
         unsafe fn load8(p: *const u16) -> __m256 {
             _mm256_cvtph_ps(_mm_loadu_si128(p as *const __m128i))
         }
+        #[inline(always)]
+        unsafe fn load16(p: *const u16) -> __m512 {
+            _mm512_cvtph_ps(_mm256_loadu_si256(p as *const __m256i))
+        }
         fn widen(self) -> f32 {
             f16::from_bits(self).to_f32()
         }
     }
 
-    /// `out += W · x` for `W` of `cols` columns in `w`: four rows per pass,
-    /// so each piece of x is loaded once for four rows, and four streams
-    /// keep the hardware prefetcher busy.
-    ///
-    /// # Safety
-    /// The CPU must have AVX2, FMA and F16C; `w.len()` must be
-    /// `out.len() * cols` and `x.len()` must be `cols` (`Matrix::add_product_on`
-    /// checks both).
-    #[target_feature(enable = "avx2,fma,f16c")]
-    pub unsafe fn add_product<T: Element>(w: &[T], cols: usize, x: &[f32], out: &mut [f32]) {
-        debug_assert_eq!(w.len(), out.len() * cols);
-        debug_assert_eq!(x.len(), cols);
-        let body = cols - cols % super::LANES;
-        let mut quads = out.chunks_exact_mut(4);
-        let mut r = 0;
-        for o in &mut quads {
-            let rows = [&w[r * cols..], &w[(r + 1) * cols..], &w[(r + 2) * cols..], &w[(r + 3) * cols..]];
-            let (mut lo, mut hi) = ([_mm256_setzero_ps(); 4], [_mm256_setzero_ps(); 4]);
-            for j in (0..body).step_by(16) {
-                let (v0, v1) = (_mm256_loadu_ps(x.as_ptr().add(j)), _mm256_loadu_ps(x.as_ptr().add(j + 8)));
-                for k in 0..4 {
-                    lo[k] = _mm256_fmadd_ps(T::load8(rows[k].as_ptr().add(j)), v0, lo[k]);
-                    hi[k] = _mm256_fmadd_ps(T::load8(rows[k].as_ptr().add(j + 8)), v1, hi[k]);
-                }
-            }
-            for k in 0..4 {
-                o[k] += sum(lo[k], hi[k]) + tail_sum(&rows[k][..cols], x, T::widen);
-            }
-            r += 4;
-        }
-        for o in quads.into_remainder() {
-            let row = &w[r * cols..(r + 1) * cols];
-            let (mut lo, mut hi) = (_mm256_setzero_ps(), _mm256_setzero_ps());
-            for j in (0..body).step_by(16) {
-                lo = _mm256_fmadd_ps(T::load8(row.as_ptr().add(j)), _mm256_loadu_ps(x.as_ptr().add(j)), lo);
-                hi = _mm256_fmadd_ps(T::load8(row.as_ptr().add(j + 8)), _mm256_loadu_ps(x.as_ptr().add(j + 8)), hi);
-            }
-            *o += sum(lo, hi) + tail_sum(row, x, T::widen);
-            r += 1;
-        }
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-mod avx512 {
-    use super::avx2::{sum, Element};
-    use super::tail_sum;
-    use std::arch::x86_64::*;
-
-    /// An element type read sixteen at a time.
-    pub trait Element16: Element {
-        /// Sixteen elements at `p`, as f32.
+    /// One row's sixteen running sums, as a kernel holds them in registers.
+    pub trait Sums: Copy {
+        /// # Safety
+        /// The caller must be compiled for the kernel's CPU features.
+        unsafe fn zero() -> Self;
+        /// The sums with the products of the sixteen elements at `w` and `x`.
         ///
         /// # Safety
-        /// Sixteen elements must be readable at `p`, and the caller must be
-        /// compiled for AVX-512F (it is inlined into the kernel).
-        unsafe fn load16(p: *const Self) -> __m512;
+        /// As `zero`, and sixteen elements must be readable at both.
+        unsafe fn add<T: Element>(self, w: *const T, x: *const f32) -> Self;
+        /// The sums added as `tree_sum` adds them.
+        ///
+        /// # Safety
+        /// As `zero`.
+        unsafe fn total(self) -> f32;
     }
 
-    impl Element16 for f32 {
+    /// Sixteen sums as two AVX2 vectors: columns j mod 16 in 0..8, and 8..16.
+    #[derive(Clone, Copy)]
+    pub struct Avx2(__m256, __m256);
+
+    impl Sums for Avx2 {
         #[inline(always)]
-        unsafe fn load16(p: *const f32) -> __m512 {
-            _mm512_loadu_ps(p)
+        unsafe fn zero() -> Self {
+            Avx2(_mm256_setzero_ps(), _mm256_setzero_ps())
+        }
+        #[inline(always)]
+        unsafe fn add<T: Element>(self, w: *const T, x: *const f32) -> Self {
+            Avx2(
+                _mm256_fmadd_ps(T::load8(w), _mm256_loadu_ps(x), self.0),
+                _mm256_fmadd_ps(T::load8(w.add(8)), _mm256_loadu_ps(x.add(8)), self.1),
+            )
+        }
+        #[inline(always)]
+        unsafe fn total(self) -> f32 {
+            let s = _mm256_add_ps(self.0, self.1);
+            let s = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+            let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+            let s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+            _mm_cvtss_f32(s)
         }
     }
 
-    impl Element16 for u16 {
+    /// Sixteen sums as one AVX-512 vector.
+    #[derive(Clone, Copy)]
+    pub struct Avx512(__m512);
+
+    impl Sums for Avx512 {
         #[inline(always)]
-        unsafe fn load16(p: *const u16) -> __m512 {
-            _mm512_cvtph_ps(_mm256_loadu_si256(p as *const __m256i))
+        unsafe fn zero() -> Self {
+            Avx512(_mm512_setzero_ps())
+        }
+        #[inline(always)]
+        unsafe fn add<T: Element>(self, w: *const T, x: *const f32) -> Self {
+            Avx512(_mm512_fmadd_ps(T::load16(w), _mm512_loadu_ps(x), self.0))
+        }
+        #[inline(always)]
+        unsafe fn total(self) -> f32 {
+            let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(self.0), 1));
+            Avx2(_mm512_castps512_ps256(self.0), hi).total()
         }
     }
 
-    /// The sixteen running sums of one vector, added as `tree_sum` adds them.
-    #[target_feature(enable = "avx512f,avx2,fma,f16c")]
-    unsafe fn sum16(v: __m512) -> f32 {
-        let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
-        sum(_mm512_castps512_ps256(v), hi)
-    }
-
-    /// `avx2::add_product` with sixteen lanes a vector.
+    /// `out += W · x` for `W` of `cols` columns in `w`, with sums `S`: four
+    /// rows per pass, so each piece of x is loaded once for four rows, and
+    /// four streams keep the hardware prefetcher busy.
     ///
     /// # Safety
-    /// The CPU must have AVX-512F, AVX2, FMA and F16C; `w.len()` must be
-    /// `out.len() * cols` and `x.len()` must be `cols`.
-    #[target_feature(enable = "avx512f,avx2,fma,f16c")]
-    pub unsafe fn add_product<T: Element16>(w: &[T], cols: usize, x: &[f32], out: &mut [f32]) {
+    /// The caller must be compiled for `S`'s CPU features (this is inlined
+    /// into it); `w.len()` must be `out.len() * cols` and `x.len()` must be
+    /// `cols` (`Matrix::add_product_on` checks both).
+    #[inline(always)]
+    unsafe fn add_product<S: Sums, T: Element>(w: &[T], cols: usize, x: &[f32], out: &mut [f32]) {
         debug_assert_eq!(w.len(), out.len() * cols);
         debug_assert_eq!(x.len(), cols);
-        let body = cols - cols % super::LANES;
+        let body = cols - cols % LANES;
         let mut quads = out.chunks_exact_mut(4);
         let mut r = 0;
         for o in &mut quads {
             let rows = [&w[r * cols..], &w[(r + 1) * cols..], &w[(r + 2) * cols..], &w[(r + 3) * cols..]];
-            let mut acc = [_mm512_setzero_ps(); 4];
-            for j in (0..body).step_by(16) {
-                let v = _mm512_loadu_ps(x.as_ptr().add(j));
+            let mut sums = [S::zero(); 4];
+            for j in (0..body).step_by(LANES) {
                 for k in 0..4 {
-                    acc[k] = _mm512_fmadd_ps(T::load16(rows[k].as_ptr().add(j)), v, acc[k]);
+                    sums[k] = sums[k].add(rows[k].as_ptr().add(j), x.as_ptr().add(j));
                 }
             }
             for k in 0..4 {
-                o[k] += sum16(acc[k]) + tail_sum(&rows[k][..cols], x, T::widen);
+                o[k] += sums[k].total() + tail_sum(&rows[k][..cols], x, T::widen);
             }
             r += 4;
         }
         for o in quads.into_remainder() {
             let row = &w[r * cols..(r + 1) * cols];
-            let mut acc = _mm512_setzero_ps();
-            for j in (0..body).step_by(16) {
-                acc = _mm512_fmadd_ps(T::load16(row.as_ptr().add(j)), _mm512_loadu_ps(x.as_ptr().add(j)), acc);
+            let mut sums = S::zero();
+            for j in (0..body).step_by(LANES) {
+                sums = sums.add(row.as_ptr().add(j), x.as_ptr().add(j));
             }
-            *o += sum16(acc) + tail_sum(row, x, T::widen);
+            *o += sums.total() + tail_sum(row, x, T::widen);
             r += 1;
         }
+    }
+
+    /// The kernel on AVX2, FMA and F16C.
+    ///
+    /// # Safety
+    /// The CPU must have them; the lengths as `add_product`'s.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub unsafe fn add_product_avx2<T: Element>(w: &[T], cols: usize, x: &[f32], out: &mut [f32]) {
+        add_product::<Avx2, T>(w, cols, x, out)
+    }
+
+    /// The kernel on AVX-512F (and AVX2, FMA and F16C).
+    ///
+    /// # Safety
+    /// The CPU must have them; the lengths as `add_product`'s.
+    #[target_feature(enable = "avx512f,avx2,fma,f16c")]
+    pub unsafe fn add_product_avx512<T: Element>(w: &[T], cols: usize, x: &[f32], out: &mut [f32]) {
+        add_product::<Avx512, T>(w, cols, x, out)
     }
 }
