@@ -198,7 +198,7 @@ fn read_header(path: &Path) -> Result<(Shape, BTreeMap<String, String>)> {
 /// in place and without gradients, after checking that it has `model`'s
 /// tensors, shapes and vocabulary. The file is read once. Everything that
 /// shares the model's storage (its clones) sees the new weights at once;
-/// anything derived from the weights (a `Stepper`'s f16 copy) must be made
+/// anything derived from the weights (a `Stepper`'s copy of them) must be made
 /// again. Returns the file's metadata (`vocab` left out).
 pub fn load_into(model: &CharLstm, path: &Path) -> Result<BTreeMap<String, String>> {
     let shown = path.display();

@@ -23,7 +23,7 @@ impl Worker {
     /// Put the snapshot at `path` in place and read `reread` through it. The
     /// model is not made again: `load_into` writes into its tensors (and the
     /// clone the generator holds shares them); only what is derived from the
-    /// weights is rebuilt: the stepper's f16 copy (with the generator), the
+    /// weights is rebuilt: the stepper's copy of them (with the generator), the
     /// prompt cache and the explain panel's reading. A snapshot that cannot be read is a `LoadFailed`,
     /// and the text is read again all the same, so the panels are never left
     /// empty.
