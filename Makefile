@@ -22,8 +22,11 @@ run: build
 build: $(STAMP)
 	cargo build --release
 
+# `cargo test` builds the binary the tests run as well as the tests, in one
+# build: the tests' own dependencies turn on features of shared crates, so a
+# separate `cargo build` first would compile gatescope and libtorch's
+# bindings twice.
 test: $(STAMP)
-	cargo build --release
 	cargo test --release -- --test-threads=2
 
 # Tests too slow for every run: the shipped models' documented figures, the
