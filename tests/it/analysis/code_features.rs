@@ -3,11 +3,10 @@
 //! held-out torch modules (tests/py/tokenize_agreement.py), the reference's
 //! catalogue over code, and the shipped code model's catalogue listing them.
 
-use crate::common::{reference_model, run, venv_python};
+use crate::common::{python, reference_model, run};
 use gatescope::analysis::{Feature, FeatureTable};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -45,7 +44,7 @@ fn reference_marks(texts: &[&str]) -> Vec<String> {
          print(json.dumps([''.join(m[x] for x in analysis.python_lexemes(t)) for t in json.loads(sys.argv[1])]))\n",
         Path::new(ROOT).join("reference").to_str().unwrap()
     );
-    let out = Command::new(venv_python()).args(["-c", &script, &json!(texts).to_string()]).output().unwrap();
+    let out = python().args(["-c", &script, &json!(texts).to_string()]).output().unwrap();
     assert!(out.status.success(), "reference: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
 }
@@ -111,11 +110,7 @@ fn tokenize_agreement(dir: &Path, texts: &[Text]) -> Value {
         .map(|t| json!({"name": t.name, "text": t.text, "marks": t.marks, "pieces": t.pieces}).to_string())
         .collect();
     std::fs::write(&input, lines.join("\n")).unwrap();
-    let out = Command::new(venv_python())
-        .arg(Path::new(ROOT).join("tests/py/tokenize_agreement.py"))
-        .arg(&input)
-        .output()
-        .unwrap();
+    let out = python().arg(Path::new(ROOT).join("tests/py/tokenize_agreement.py")).arg(&input).output().unwrap();
     assert!(out.status.success(), "tokenize_agreement.py: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
 }
@@ -221,7 +216,7 @@ fn the_catalogue_over_code_matches_the_reference() {
     for ck in &models {
         let args = ["cells", "--checkpoint", ck.to_str().unwrap(), "--data", data.to_str().unwrap()];
         let args = [&args[..], &["--chars", &chars, "--top", "5"]].concat();
-        let out = Command::new(venv_python()).arg(Path::new(ROOT).join("reference/analysis.py")).args(&args).output();
+        let out = python().arg(Path::new(ROOT).join("reference/analysis.py")).args(&args).output();
         let out = out.unwrap();
         assert!(out.status.success(), "reference: {}", String::from_utf8_lossy(&out.stderr));
         let theirs: Value = serde_json::from_slice(&out.stdout).unwrap();

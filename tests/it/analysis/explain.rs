@@ -2,10 +2,9 @@
 //! PyTorch trained, its sums on the shipped model, its page and its errors;
 //! and `cells`' median half-life against reference/analysis.py.
 
-use crate::common::{one_line_error, reference_runs, run, run_json, venv_python};
+use crate::common::{one_line_error, reference_runs, run, run_json};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -21,7 +20,7 @@ struct Fixture {
 
 /// A reference subcommand run in the test's Python, checked to succeed.
 fn python(args: &[&str]) -> String {
-    let out = Command::new(venv_python()).args(args).output().unwrap();
+    let out = crate::common::python().args(args).output().unwrap();
     assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }

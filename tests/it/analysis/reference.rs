@@ -3,10 +3,9 @@
 //! models from reference/charlstm.py init with scaled LSTM weights, so the
 //! gates spread over their range and the states vary.
 
-use crate::common::{feature_text, reference_runs, run, run_json, venv_python};
+use crate::common::{feature_text, python, reference_runs, run, run_json};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -14,7 +13,7 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 /// A model initialised by the reference, with its LSTM weights scaled.
 fn reference_model(dir: &Path, name: &str, text_file: &Path, extra: &[&str]) -> PathBuf {
     let out = dir.join(name);
-    let status = Command::new(venv_python())
+    let status = python()
         .arg(Path::new(ROOT).join("reference/charlstm.py"))
         .args(["init", "--text-file", text_file.to_str().unwrap(), "--out", out.to_str().unwrap()])
         .args(extra)

@@ -2,7 +2,7 @@
 //! write the metadata key `cells`, atomically, leaving every tensor's dtype,
 //! shape and bytes as they were.
 
-use crate::common::{run, venv_python};
+use crate::common::{python, run};
 use gatescope::analysis::catalogue::{SavedCatalogue, METADATA_KEY};
 use gatescope::data::split_point;
 use gatescope::model::load_checkpoint;
@@ -10,7 +10,7 @@ use safetensors::SafeTensors;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -52,7 +52,7 @@ fn cells_save_writes_the_catalogue_and_leaves_the_tensors_alone() {
     std::fs::write(&data, shakespeare(3000)).unwrap();
     // An f16 checkpoint: a re-save through the model would turn its tensors into f32.
     let ck = dir.path().join("m.safetensors");
-    let init = Command::new(venv_python())
+    let init = python()
         .arg(Path::new(ROOT).join("reference/charlstm.py"))
         .args(["init", "--text-file", data.to_str().unwrap(), "--out", ck.to_str().unwrap()])
         .args(["--layers", "2", "--hidden", "16", "--embed", "8", "--scale", "2", "--dtype", "f16"])

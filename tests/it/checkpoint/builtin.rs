@@ -2,13 +2,12 @@
 //! is taken (`-c`, `info`, the playground's load box), and f16 checkpoints
 //! as `convert --dtype f16` writes them (the shipped models are stored so).
 
-use crate::common::{one_line_error, reference, reference_model, run, venv_python};
+use crate::common::{one_line_error, python, reference, reference_model, run};
 use gatescope::model::LoadOptions;
 use gatescope::model::{load_model, BUILTINS};
 use gatescope::tui::event::{Event, WorkerEvent};
 use gatescope::tui::worker::{Worker, WorkerCmd};
 use std::path::Path;
-use std::process::Command;
 use std::sync::mpsc::channel;
 
 fn stdout(out: &std::process::Output) -> String {
@@ -109,7 +108,7 @@ fn an_f16_checkpoint_holds_halved_weights_and_evaluates_as_pytorch_does() {
          assert (a[k].half() == b[k]).all(), k\n\
          print('ok', len(a))"
     );
-    let py = Command::new(venv_python()).arg("-c").arg(check).output().unwrap();
+    let py = python().arg("-c").arg(check).output().unwrap();
     assert!(py.status.success(), "{}", String::from_utf8_lossy(&py.stderr));
     assert!(std::fs::metadata(&f16_path).unwrap().len() < std::fs::metadata(&f32_path).unwrap().len() * 6 / 10);
 
@@ -148,7 +147,7 @@ fn convert_refuses_what_it_cannot_do_in_one_line() {
          save_file(t, {:?}, metadata=meta)",
         big.to_str().unwrap()
     );
-    let py = Command::new(venv_python()).arg("-c").arg(script).output().unwrap();
+    let py = python().arg("-c").arg(script).output().unwrap();
     assert!(py.status.success(), "{}", String::from_utf8_lossy(&py.stderr));
     let err = one_line_error(&run(&["convert", big.to_str().unwrap(), "--out", o, "--dtype", "f16"]));
     assert!(err.contains("head.bias") && err.contains("f16's range"), "{err}");

@@ -294,7 +294,7 @@ fn pytorch_and_text_files_are_named() {
         zip.to_str().unwrap(),
         legacy.to_str().unwrap()
     );
-    let py = Command::new(crate::common::venv_python()).args(["-c", &script]).output().unwrap();
+    let py = crate::common::python().args(["-c", &script]).output().unwrap();
     assert!(py.status.success(), "{}", String::from_utf8_lossy(&py.stderr));
     let text = corpus(d);
     for (file, needle) in [(&zip, "no LSTM found"), (&legacy, "no LSTM found"), (&text, "this is a text file")] {

@@ -240,11 +240,8 @@ fn peak_rss_kb(args: &[&str]) -> u64 {
                   r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)\n\
                   sys.stderr.write(r.stderr.decode(errors='replace'))\n\
                   print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)";
-    let out = std::process::Command::new(crate::common::venv_python())
-        .args(["-c", script, env!("CARGO_BIN_EXE_gatescope")])
-        .args(args)
-        .output()
-        .unwrap();
+    let out =
+        crate::common::python().args(["-c", script, env!("CARGO_BIN_EXE_gatescope")]).args(args).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     let (code, kb) = text.trim().split_once(' ').unwrap_or(("?", "0"));
     assert_eq!(code, "0", "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));

@@ -6,12 +6,14 @@
 
 pub mod app;
 pub mod close;
+pub mod python;
 pub mod screen;
 pub mod training;
 
 pub use close::assert_close;
+pub use python::python;
 pub use screen::{assert_snapshot, screen};
-pub use training::tiny_train;
+pub use training::{start_training, tiny_train};
 
 use gatescope::model::{save_checkpoint, CharLstm};
 use gatescope::vocab::Vocab;
@@ -47,21 +49,20 @@ pub fn tiny_checkpoint(dir: &Path, name: &str, text: &str, embed: usize, hidden:
 /// .venv's torch; its stdout. A failure of the reference fails the test.
 pub fn reference(args: &[&str]) -> String {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("reference/charlstm.py");
-    let out = Command::new(venv_python()).arg(script).args(args).output().expect("the reference runs");
+    let out = python().arg(script).args(args).output().expect("the reference runs");
     assert!(out.status.success(), "reference/charlstm.py {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).expect("UTF-8 from the reference")
 }
 
 /// Run `reference/MODULE.py`'s `main` once per argument list, all in one
-/// Python process (importing torch is most of a run's time); each run
-/// prints one JSON value. A failing run fails the test.
+/// Python run; each run prints one JSON value. A failing run fails the test.
 pub fn reference_runs(module: &str, runs: &[Vec<String>]) -> Vec<serde_json::Value> {
     let script = format!(
         "import sys, json\nsys.path.insert(0, {:?})\nimport {module}\nfor argv in json.loads(sys.argv[1]):\n    \
          {module}.main(argv)\n    sys.stdout.flush()\n",
         Path::new(env!("CARGO_MANIFEST_DIR")).join("reference").to_str().unwrap()
     );
-    let out = Command::new(venv_python()).args(["-c", &script, &serde_json::to_string(runs).unwrap()]).output();
+    let out = python().args(["-c", &script, &serde_json::to_string(runs).unwrap()]).output();
     let out = out.expect("the reference runs");
     assert!(out.status.success(), "reference/{module}.py: {}", String::from_utf8_lossy(&out.stderr));
     let values: Vec<serde_json::Value> =

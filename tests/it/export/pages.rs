@@ -2,7 +2,7 @@
 //! parsers (Python's html.parser and xml.etree through the project's venv),
 //! checked against the values in the trace.
 
-use crate::common::{run, tiny_checkpoint, venv_python};
+use crate::common::{python, run, tiny_checkpoint};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -84,8 +84,7 @@ print(json.dumps({'tags': sorted(p.tags), 'errors': p.errors, 'spans': p.spans, 
 "#;
 
 fn parse(mode: &str, path: &Path) -> Value {
-    let out =
-        std::process::Command::new(venv_python()).args(["-c", CHECKER, mode, path.to_str().unwrap()]).output().unwrap();
+    let out = python().args(["-c", CHECKER, mode, path.to_str().unwrap()]).output().unwrap();
     assert!(out.status.success(), "checker: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
 }

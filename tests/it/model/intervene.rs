@@ -2,13 +2,13 @@
 //! `reference/charlstm.py greedy|trace --intervene`, and the command line's
 //! bad specs, `--compare` and seeded sampling.
 
-use crate::common::{assert_close, one_line_error, run, venv_python};
+use crate::common::{assert_close, one_line_error, python, run};
 use gatescope::model::{save_checkpoint, CharLstm, LayerWeights};
 use gatescope::vocab::Vocab;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 const TEXT: &str = "First Citizen:\nBefore we proceed any further, hear me speak.\n";
 const PROMPT: &str = "Before we"; // 9 characters: steps 0..9 are the prompt
@@ -31,10 +31,8 @@ for argv in json.loads(sys.argv[2]):
 print(json.dumps(outs))
 "#;
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/reference");
-    let out = Command::new(venv_python())
-        .args(["-c", code, dir, &serde_json::to_string(runs).unwrap()])
-        .output()
-        .expect("the reference starts");
+    let out =
+        python().args(["-c", code, dir, &serde_json::to_string(runs).unwrap()]).output().expect("the reference starts");
     assert!(out.status.success(), "reference failed: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
 }
@@ -240,8 +238,7 @@ print(mean_log_prob(ivs) - mean_log_prob([]))
 "#;
     let ref_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/reference");
     let specs = serde_json::to_string(specs).unwrap();
-    let out =
-        Command::new(venv_python()).args(["-c", code, ref_dir, ck, prompt, continuation, &specs]).output().unwrap();
+    let out = python().args(["-c", code, ref_dir, ck, prompt, continuation, &specs]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap().trim().parse().unwrap()
 }

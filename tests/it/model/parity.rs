@@ -6,7 +6,6 @@ use gatescope::model::sample::Sampling;
 use gatescope::model::{load_checkpoint, CharLstm, LstmState, StepOutput};
 use gatescope::vocab::Vocab;
 use safetensors::SafeTensors;
-use std::process::Command;
 
 const TOL: f64 = 1e-5;
 
@@ -18,7 +17,7 @@ struct Expected {
 fn reference(kind: &str, layers: usize, hidden: usize, text: &str) -> (tempfile::TempDir, Expected) {
     let dir = tempfile::tempdir().unwrap();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/py/parity_reference.py");
-    let out = Command::new(crate::common::venv_python())
+    let out = crate::common::python()
         .args([script, "--out", dir.path().to_str().unwrap(), "--kind", kind, "--text", text])
         .args(["--layers", &layers.to_string(), "--hidden", &hidden.to_string()])
         .output()

@@ -29,7 +29,7 @@ fn files() -> &'static Files {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/py/pt_models.py");
         let read = |style: &str| {
             let out = dir.path().join(style);
-            let status = std::process::Command::new(crate::common::venv_python())
+            let status = crate::common::python()
                 .args([script, "--out", out.to_str().unwrap(), "--style", style, "--text", "abc\nd", "--prompt", "a"])
                 .status()
                 .unwrap();

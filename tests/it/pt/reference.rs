@@ -4,11 +4,10 @@
 //! format, with one-hot input and strided views; and again after `convert`.
 //! Bad input is one line and exit 1; a malicious pickle never runs.
 
-use crate::common::{assert_close, one_line_error, run, venv_python};
+use crate::common::{assert_close, one_line_error, python, run};
 use gatescope::model::load_checkpoint;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const TOL: f64 = 1e-5;
 const TEXT: &str = "Hé said — “hi” 🙂 and left.\nThen é—é came back, twice; ROMEO: O!";
@@ -32,8 +31,7 @@ impl Built {
 fn helper(args: &[&str]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/py/pt_models.py");
-    let out =
-        Command::new(venv_python()).args([script, "--out", dir.path().to_str().unwrap()]).args(args).output().unwrap();
+    let out = python().args([script, "--out", dir.path().to_str().unwrap()]).args(args).output().unwrap();
     assert!(out.status.success(), "pt_models.py failed: {}", String::from_utf8_lossy(&out.stderr));
     dir
 }
@@ -185,7 +183,7 @@ fn a_malicious_pickle_is_refused_and_never_runs() {
     assert!(!st.exists(), "convert wrote an output");
     // The file is really malicious: PyTorch's full unpickler runs it.
     let load = format!("import torch; torch.load({pt:?}, weights_only=False)");
-    let _ = Command::new(venv_python()).args(["-c", &load]).output().unwrap();
+    let _ = python().args(["-c", &load]).output().unwrap();
     assert!(marker.exists(), "the payload should run under torch.load(weights_only=False)");
 }
 
