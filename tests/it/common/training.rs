@@ -1,6 +1,10 @@
-//! The arguments of a tiny, fast `gatescope train` run.
+//! The arguments of a tiny, fast `gatescope train` run, and a run started
+//! for a test to kill.
 
+use std::io::{BufRead, BufReader};
 use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::Duration;
 
 /// The base of every tiny run: one layer of 16 units, short batches, no
 /// dropout, one thread.
@@ -27,4 +31,31 @@ pub fn tiny_train(data: impl AsRef<Path>, out: impl AsRef<Path>, extra: &[&str])
     }
     args.extend(extra.iter().map(|s| s.to_string()));
     args
+}
+
+/// Starts `gatescope ARGS` (a train run) and returns it once it prints its
+/// `training …` line, so that a kill lands during training however long
+/// start-up took on a busy machine. `Err` holds stderr when the run ended
+/// before training. stderr goes on being read, so the run never blocks on it.
+pub fn start_training(args: &[String]) -> Result<Child, String> {
+    let mut child = super::gatescope().args(args).stderr(Stdio::piped()).spawn().expect("gatescope starts");
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        for line in stderr.lines().map_while(Result::ok) {
+            if line.starts_with("training ") {
+                let _ = tx.send(Ok(()));
+            }
+            seen.push(line);
+        }
+        let _ = tx.send(Err(seen.join("\n")));
+    });
+    match rx.recv_timeout(Duration::from_secs(120)).expect("training starts or ends within two minutes") {
+        Ok(()) => Ok(child),
+        Err(log) => {
+            child.wait().unwrap();
+            Err(log)
+        }
+    }
 }

@@ -5,14 +5,13 @@
 //! bad input.
 
 use crate::common::{
-    feature_text, gatescope, one_line_error, reference_runs, run, tiny_checkpoint, tiny_train, venv_python,
+    feature_text, gatescope, one_line_error, python, reference_runs, run, start_training, tiny_checkpoint, tiny_train,
 };
 use gatescope::model::load_checkpoint;
 use gatescope::model::snapshot::list_snapshots;
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -105,7 +104,7 @@ fn listed(cat: &Value, feature: &str) -> Vec<(String, String, f64)> {
 
 /// The reference's stateful loss (reference/charlstm.py eval) over a whole file.
 fn reference_stateful_loss(ck: &Path, text: &Path) -> f64 {
-    let out = Command::new(venv_python())
+    let out = python()
         .arg(Path::new(ROOT).join("reference/charlstm.py"))
         .args(["eval", "--checkpoint", ck.to_str().unwrap(), "--data", text.to_str().unwrap()])
         .args(["--val-frac", "0.99999"])
@@ -449,7 +448,7 @@ fn the_text_shows_a_table_and_sparklines_per_feature_and_the_svg_is_written_whol
 
 /// Snapshots are written as every checkpoint is (a temporary file, then a
 /// rename), so a kill at any moment leaves whole snapshots only: the kill
-/// loop of tests/train_robustness.rs, with a snapshot every step.
+/// loop of `train::robustness`, with a snapshot every step.
 #[test]
 fn killed_at_random_moments_every_snapshot_loads_and_the_folder_replays() {
     let dir = tempfile::tempdir().unwrap();
@@ -460,6 +459,7 @@ fn killed_at_random_moments_every_snapshot_loads_and_the_folder_replays() {
     let snaps = dir.path().join("m.snapshots");
     let iterations = 12;
     let mut unfinished = 0;
+    let mut loaded = std::collections::HashSet::new();
     for i in 0..iterations {
         // A 1×192 model: each snapshot is about 0.6 MB, written and synced every step.
         let sizes = ["--hidden", "192", "--embed", "8", "--batch", "2", "--steps", "100000", "--eval-every", "1000"];
@@ -471,34 +471,20 @@ fn killed_at_random_moments_every_snapshot_loads_and_the_folder_replays() {
             // Killed after its first snapshot and before its first checkpoint:
             // nothing to resume, and a new run refuses the old run's folder.
             std::fs::remove_dir_all(&snaps).unwrap();
+            loaded.clear();
         }
-        let mut child = gatescope().args(&args).stderr(Stdio::piped()).spawn().unwrap();
-        // Kill at a moment after training starts, whatever the start-up took on a busy machine.
-        let stderr = BufReader::new(child.stderr.take().unwrap());
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut seen = Vec::new();
-            for line in stderr.lines().map_while(Result::ok) {
-                if line.starts_with("training ") {
-                    let _ = tx.send(Ok(()));
-                }
-                seen.push(line);
-            }
-            let _ = tx.send(Err(seen.join("\n")));
-        });
-        match rx.recv_timeout(Duration::from_secs(120)).expect("training starts or ends") {
-            Ok(()) => {}
+        let mut child = match start_training(&args) {
+            Ok(child) => child,
             // Killed between writing the optimizer moments and the latest
             // state (train's order, so a checkpoint never stands beside older
             // moments): resume refuses the pair, and says to remove the moments.
             Err(log) if log.contains("the optimizer moments are of step") => {
-                child.wait().unwrap();
                 std::fs::remove_file(dir.path().join("m.last.optim.safetensors")).unwrap();
                 continue;
             }
             Err(log) => panic!("iteration {i}: training did not start: {log}"),
-        }
-        std::thread::sleep(Duration::from_millis(50 + (i * 37 % 11) * 70));
+        };
+        std::thread::sleep(Duration::from_millis(30 + (i * 37 % 11) * 30));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         if !snaps.exists() {
@@ -511,6 +497,11 @@ fn killed_at_random_moments_every_snapshot_loads_and_the_folder_replays() {
                 continue;
             }
             assert!(name.starts_with("step-") && name.ends_with(".safetensors"), "iteration {i}: {name}");
+            // Each snapshot is loaded after the kill that followed its write;
+            // the replay at the end reads them all again.
+            if !loaded.insert(name.clone()) {
+                continue;
+            }
             if let Err(e) = load_checkpoint(&p) {
                 panic!("iteration {i}: {} does not load after SIGKILL: {e}", p.display());
             }
