@@ -137,10 +137,14 @@ def limit_rows(name, bench_out, goal):
     share = [field(x, "gen_of_limit") for x in bench_out]
     limit = [field(x, "gen_limit_chars_per_s") for x in bench_out]
     read = [field(x, "read_gb_per_s") for x in bench_out]
+    share2 = [field(x, "gen_of_limit2") for x in bench_out]
+    read2 = [field(x, "read2_gb_per_s") for x in bench_out]
     mb = field(bench_out[0], "step_bytes") / 1e6
     return [row(f"  {name}: share of the read limit", ratio=med(share), our_runs=share, goal=goal),
             row(f"  the limit, chars/s ({mb:.1f} MB a step at B = {med(read):.1f} GB/s)", ours=med(limit),
-                our_runs=limit)]
+                our_runs=limit),
+            row(f"  share of the two-thread read limit (B2 = {med(read2):.1f} GB/s)", ratio=med(share2),
+                our_runs=share2)]
 
 
 def generation_rows(a, tmp, hidden, common):

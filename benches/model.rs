@@ -9,6 +9,10 @@
 //!                        the machine's own limit on a step
 //! gen_limit_chars_per_s  B / step_bytes: the steps per second a read of the weights allows
 //! gen_of_limit           gen_chars_per_s over that limit (a second line, beside its goal)
+//! read2_gb_per_s         B2: the same buffer read by two threads at once, half each,
+//!                        handed over as the step hands over half of a product
+//!                        (`model::helper`); the limit when both cores read
+//! gen_of_limit2          gen_chars_per_s over B2 / step_bytes
 //! prompt1000_ms          a 1,000-character prompt through the batched path, with gates
 //! prompt1000_fused_only_ms  the same prompt through libtorch's fused LSTM alone
 //! prompt1000_ratio       the two medians' ratio, beside its goal (a second line)
@@ -62,6 +66,29 @@ fn read_seconds(bytes: usize, n: usize) -> Vec<f64> {
     }
 }
 
+/// Seconds of each of `n` reads of a `bytes`-byte buffer by this thread and
+/// the step's helper thread at once, half each (after ten untimed).
+fn two_thread_read_seconds(bytes: usize, n: usize) -> Vec<f64> {
+    let Some(helper) = gatescope::model::helper::helper() else {
+        return read_seconds(bytes, n);
+    };
+    let words = vec![1u64; bytes / 8];
+    let (first, second) = words.split_at(words.len() / 2);
+    let read = || {
+        let (mut a, mut b) = (0, 0);
+        helper.join(|| a = xor_four_streams(first), || b = xor_four_streams(second));
+        std::hint::black_box(a ^ b);
+    };
+    (0..10).for_each(|_| read());
+    (0..n)
+        .map(|_| {
+            let t0 = Instant::now();
+            read();
+            t0.elapsed().as_secs_f64()
+        })
+        .collect()
+}
+
 /// The xor of every word, read as four streams (one per quarter) at once.
 fn xor_four_streams(words: &[u64]) -> u64 {
     let q = words.len() / 4;
@@ -104,6 +131,8 @@ fn main() -> anyhow::Result<()> {
     reads.extend(read_seconds(step_bytes, 150));
     let read_gb_per_s = step_bytes as f64 / median(reads) / 1e9;
     let limit_cps = read_gb_per_s * 1e9 / step_bytes as f64;
+    let read2_gb_per_s = step_bytes as f64 / median(two_thread_read_seconds(step_bytes, 301)) / 1e9;
+    let limit2_cps = read2_gb_per_s * 1e9 / step_bytes as f64;
 
     // As `generate --trace` does it: JSON written on its own thread.
     let dir = tempfile::tempdir()?;
@@ -148,6 +177,10 @@ fn main() -> anyhow::Result<()> {
         "step_bytes={step_bytes} read_gb_per_s={read_gb_per_s:.1} gen_limit_chars_per_s={limit_cps:.0} gen_of_limit={:.2} (goal >= 0.70) reads_f16={}",
         gen_cps / limit_cps,
         ck.model.stepper().reads_f16(),
+    );
+    println!(
+        "read2_gb_per_s={read2_gb_per_s:.1} gen_limit2_chars_per_s={limit2_cps:.0} gen_of_limit2={:.2}",
+        gen_cps / limit2_cps
     );
     Ok(())
 }

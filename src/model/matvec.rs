@@ -19,8 +19,20 @@
 //! `cols mod 16` products are added one by one after, and the row's total
 //! is added to `out`. The order differs from libtorch's, so the values
 //! differ from its product by rounding only.
+//!
+//! A large product is split by rows between the calling thread and the
+//! helper thread (`add_product`, `helper`): one core reads a step's weights at about
+//! half the rate two do. Each row is still summed by one thread in the one
+//! order, so the split changes no bit.
 
+use super::helper::{helper, Helper};
 use half::f16;
+use std::ops::Range;
+use std::sync::OnceLock;
+
+/// Products that read at least this many bytes are split over two cores;
+/// below it the handing over costs more than the second core saves.
+pub const SPLIT_BYTES: usize = 512 * 1024;
 
 /// A row-major matrix for `addmv`: f32, or f16 values widened as read.
 pub struct Matrix {
@@ -75,30 +87,51 @@ impl Matrix {
         out
     }
 
-    /// `out += self · x`, on the CPU's fastest kernel.
+    /// `out += self · x`, on the CPU's fastest kernel, split over two cores
+    /// when the matrix reads at least `SPLIT_BYTES` and the machine has two.
     pub fn add_product(&self, x: &[f32], out: &mut [f32]) {
-        self.add_product_on(Kernel::fastest(), x, out)
+        match helper() {
+            Some(helper) if self.bytes() >= SPLIT_BYTES => self.add_product_split(helper, Kernel::fastest(), x, out),
+            _ => self.add_product_on(Kernel::fastest(), x, out),
+        }
     }
 
     /// `out += self · x` on `kernel`, which must be one this CPU runs
-    /// (`Kernel::here`): the tests hold each to the exact sum.
+    /// (`Kernel::here`), on this thread: the tests hold each to the exact sum.
     pub fn add_product_on(&self, kernel: Kernel, x: &[f32], out: &mut [f32]) {
-        assert_eq!(x.len(), self.cols, "x of the matrix's columns");
         assert_eq!(out.len(), self.rows, "out of the matrix's rows");
+        self.add_rows_on(kernel, 0..self.rows, x, out)
+    }
+
+    /// `add_product_on` with the rows split at a multiple of four near the
+    /// middle: the first part on this thread, the rest on `helper`'s.
+    pub fn add_product_split(&self, helper: &Helper, kernel: Kernel, x: &[f32], out: &mut [f32]) {
+        assert_eq!(out.len(), self.rows, "out of the matrix's rows");
+        let mid = (self.rows / 2).next_multiple_of(4).min(self.rows);
+        let (first, rest) = out.split_at_mut(mid);
+        helper
+            .join(|| self.add_rows_on(kernel, 0..mid, x, first), || self.add_rows_on(kernel, mid..self.rows, x, rest));
+    }
+
+    /// `out += rows · x` for the rows `rows` of the matrix.
+    fn add_rows_on(&self, kernel: Kernel, rows: Range<usize>, x: &[f32], out: &mut [f32]) {
+        assert_eq!(x.len(), self.cols, "x of the matrix's columns");
+        assert!(rows.end <= self.rows && out.len() == rows.len(), "out of the rows {rows:?}");
         assert!(kernel.runs_here(), "the {kernel:?} kernel needs CPU features this CPU lacks");
+        let span = rows.start * self.cols..rows.end * self.cols;
         // SAFETY (each SIMD arm): the kernel's CPU features were just
         // checked, and the lengths above.
         match (kernel, &self.data) {
-            (Kernel::Portable, Data::F32(w)) => portable(w, self.cols, x, out, |v| v),
-            (Kernel::Portable, Data::F16(w)) => portable(w, self.cols, x, out, |h| f16::from_bits(h).to_f32()),
+            (Kernel::Portable, Data::F32(w)) => portable(&w[span], self.cols, x, out, |v| v),
+            (Kernel::Portable, Data::F16(w)) => portable(&w[span], self.cols, x, out, |h| f16::from_bits(h).to_f32()),
             #[cfg(target_arch = "x86_64")]
-            (Kernel::Avx2, Data::F32(w)) => unsafe { simd::add_product_avx2(w, self.cols, x, out) },
+            (Kernel::Avx2, Data::F32(w)) => unsafe { simd::add_product_avx2(&w[span], self.cols, x, out) },
             #[cfg(target_arch = "x86_64")]
-            (Kernel::Avx2, Data::F16(w)) => unsafe { simd::add_product_avx2(w, self.cols, x, out) },
+            (Kernel::Avx2, Data::F16(w)) => unsafe { simd::add_product_avx2(&w[span], self.cols, x, out) },
             #[cfg(target_arch = "x86_64")]
-            (Kernel::Avx512, Data::F32(w)) => unsafe { simd::add_product_avx512(w, self.cols, x, out) },
+            (Kernel::Avx512, Data::F32(w)) => unsafe { simd::add_product_avx512(&w[span], self.cols, x, out) },
             #[cfg(target_arch = "x86_64")]
-            (Kernel::Avx512, Data::F16(w)) => unsafe { simd::add_product_avx512(w, self.cols, x, out) },
+            (Kernel::Avx512, Data::F16(w)) => unsafe { simd::add_product_avx512(&w[span], self.cols, x, out) },
             #[cfg(not(target_arch = "x86_64"))]
             _ => unreachable!("only the portable kernel runs off x86-64"),
         }
@@ -145,7 +178,8 @@ impl Kernel {
 
     /// The one `add_product` takes.
     pub fn fastest() -> Kernel {
-        *Self::here().last().expect("the portable kernel runs anywhere")
+        static FASTEST: OnceLock<Kernel> = OnceLock::new();
+        *FASTEST.get_or_init(|| *Self::here().last().expect("the portable kernel runs anywhere"))
     }
 }
 

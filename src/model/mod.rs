@@ -5,6 +5,7 @@
 pub mod builtin;
 pub mod checkpoint;
 mod dropout;
+pub mod helper;
 pub mod intervene;
 pub mod layout;
 pub mod lstm;

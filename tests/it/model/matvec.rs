@@ -5,7 +5,8 @@
 //! differently (rows in fours and a remainder, columns in eights or
 //! sixteens and a tail).
 
-use gatescope::model::matvec::{Kernel, Matrix};
+use gatescope::model::helper::helper;
+use gatescope::model::matvec::{Kernel, Matrix, SPLIT_BYTES};
 use half::f16;
 
 /// Deterministic values spread over several binades, all exactly f16.
@@ -121,4 +122,34 @@ fn a_value_that_is_not_an_f16_keeps_the_f32_path() {
 fn a_matrix_reads_two_or_four_bytes_a_value() {
     let [(_, _, h), (_, _, f)] = both(5, 7);
     assert_eq!((h.bytes(), f.bytes()), (5 * 7 * 2, 5 * 7 * 4));
+}
+
+/// A product split over this thread and the helper's gives the one-thread
+/// product's bits, on every kernel and wherever the split falls (each row
+/// is summed by one thread, in the one order).
+#[test]
+fn a_product_split_over_two_threads_gives_the_same_bits() {
+    let helper = helper().expect("the tests run on a machine with two cores");
+    for rows in [1, 2, 5, 8, 11, 64, 67] {
+        for cols in [7, 16, 100] {
+            for (held, _, m) in both(rows, cols) {
+                let (x, bias) = (values(cols, 2), values(rows, 3));
+                for kernel in Kernel::here() {
+                    let (mut one, mut two) = (bias.clone(), bias.clone());
+                    m.add_product_on(kernel, &x, &mut one);
+                    m.add_product_split(helper, kernel, &x, &mut two);
+                    let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<u32>>();
+                    assert_eq!(bits(&two), bits(&one), "{held} {rows}x{cols} on {kernel:?}");
+                }
+            }
+        }
+    }
+    // A matrix of SPLIT_BYTES and more takes the split in `add_product`.
+    let (rows, cols) = (SPLIT_BYTES / 4 / 256 + 3, 256);
+    let [_, (_, _, m)] = both(rows, cols);
+    assert!(m.bytes() >= SPLIT_BYTES);
+    let (x, bias) = (values(cols, 2), values(rows, 3));
+    let mut one = bias.clone();
+    m.add_product_on(Kernel::fastest(), &x, &mut one);
+    assert!(m.addmv(&bias, &x) == one);
 }

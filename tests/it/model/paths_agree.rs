@@ -18,6 +18,23 @@ fn fused_and_explicit_paths_agree_on_a_three_layer_model_over_200_characters() {
     fused_and_explicit_agree(&model, &text);
 }
 
+/// Matrices past `SPLIT_BYTES` are split over two threads in the step: a
+/// 2×256 model in f32 (1 MB and 2 MB matrices) and in f16, over 100 characters.
+#[test]
+fn a_model_whose_products_are_split_over_two_threads_agrees_with_the_fused_pass() {
+    use gatescope::model::matvec::SPLIT_BYTES;
+    let text: String = "The quick brown fox jumps over the lazy dog; 0123456789!\n".chars().cycle().take(100).collect();
+    let model = CharLstm::random(Vocab::from_text(&text).unwrap(), 16, 256, 2, 3);
+    assert!(4 * 256 * 256 * 2 >= SPLIT_BYTES, "layer 0's W_hh in f16 is split");
+    fused_and_explicit_agree(&model, &text);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m16.safetensors");
+    save_checkpoint_as(&model, &Default::default(), &path, StoredAs::F16).unwrap();
+    let half = load_checkpoint(&path).unwrap().model;
+    assert!(half.stepper().reads_f16());
+    fused_and_explicit_agree(&half, &text);
+}
+
 /// A model stored in f16: the step reads its matrices as f16 (`matvec`), and
 /// still computes what libtorch's fused LSTM computes from the same values.
 /// 37 columns in layer 0 and 2 × 37 beyond exercise the kernel's tails.
