@@ -16,12 +16,16 @@
 //! prompt1000_ms          a 1,000-character prompt through the batched path, with gates
 //! prompt1000_fused_only_ms  the same prompt through libtorch's fused LSTM alone
 //! prompt1000_ratio       the two medians' ratio, beside its goal (a second line)
+//! prompt1000_batched_all_cores_ms  the batched path (libtorch's fused LSTM and its gates)
+//!                        on every core, as the playground's worker runs it
+//! prompt_path            which path reads a prompt for this model: `step` (the explicit
+//!                        step on two cores, `Stepper::reads_prompts_faster`) or `batched`
 //! prompt_gates           where the prompt path found the gates (workspace or product)
 
 use gatescope::generate::Generator;
 use gatescope::model::sample::Sampling;
 use gatescope::model::LstmState;
-use gatescope::model::{load_model, use_one_thread};
+use gatescope::model::{load_model, on_all_cores, use_one_thread};
 use gatescope::trace::{TraceThread, TraceWriter};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -163,6 +167,14 @@ fn main() -> anyhow::Result<()> {
         let _ = ck.model.prime(&ids, &mut state);
         fused.push(t0.elapsed().as_secs_f64() * 1e3);
     }
+    let mut batched = Vec::new();
+    for _ in 0..9 {
+        let mut state = LstmState::zeros(&ck.model.dims);
+        let t0 = Instant::now();
+        let steps = on_all_cores(|| ck.model.prime_with_gates(&ids, &mut state));
+        batched.push(t0.elapsed().as_secs_f64() * 1e3);
+        assert_eq!(steps.len(), ids.len());
+    }
     let d = ck.model.dims;
     let (prompt_ms, fused_ms) = (median(times), median(fused));
     println!(
@@ -173,6 +185,11 @@ fn main() -> anyhow::Result<()> {
         if ck.model.prompt_gates_from_workspace() { "workspace" } else { "product" },
     );
     println!("prompt1000_ratio={:.2} (goal <= 1.2)", prompt_ms / fused_ms);
+    println!(
+        "prompt1000_batched_all_cores_ms={:.1} prompt_path={}",
+        median(batched),
+        if ck.model.stepper().reads_prompts_faster() { "step" } else { "batched" }
+    );
     println!(
         "step_bytes={step_bytes} read_gb_per_s={read_gb_per_s:.1} gen_limit_chars_per_s={limit_cps:.0} gen_of_limit={:.2} (goal >= 0.70) reads_f16={}",
         gen_cps / limit_cps,

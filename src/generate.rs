@@ -199,8 +199,12 @@ impl Generator {
         let marked = |t: usize| every > 0 && (t + 1).is_multiple_of(every);
         // The batched path cannot change a value mid-sequence, so it reads only
         // up to the first step an intervention covers; the explicit step reads
-        // the rest. Without interventions the whole prompt is batched.
-        let first = (0..ids.len()).find(|&j| self.active(self.t + j, false).next().is_some()).unwrap_or(ids.len());
+        // the rest. Without interventions the whole prompt is batched, unless
+        // the explicit step is the faster reader for this model.
+        let first = match self.stepper.reads_prompts_faster() {
+            true => 0,
+            false => (0..ids.len()).find(|&j| self.active(self.t + j, false).next().is_some()).unwrap_or(ids.len()),
+        };
         let outputs = self.model.prime_with_gates(&ids[..first], &mut self.state);
         let (mut steps, mut marks) = (Vec::with_capacity(ids.len()), Vec::new());
         for (&id, out) in ids.iter().zip(outputs) {

@@ -196,3 +196,37 @@ fn the_steps_sigmoid_and_tanh_are_within_three_tenths_of_a_millionth_of_the_exac
         assert!((t as f64 - et).abs() <= 3e-7, "tanh({x}) = {t}, exactly {et}");
     }
 }
+
+/// A prompt is read by the faster path: by step on two cores when the step
+/// reads f16 (half of what libtorch's f32 pass reads), else by the batched
+/// pass. `feed_prompt` gives each path's own values, bit for bit, and the
+/// two paths agree to 1e-5 (above).
+#[test]
+fn a_prompt_is_read_by_step_when_the_step_reads_f16_and_batched_otherwise() {
+    use gatescope::generate::Generator;
+    use gatescope::model::sample::Sampling;
+    let text: String = "The quick brown fox jumps over the lazy dog; 0123456789!\n".chars().cycle().take(120).collect();
+    let f32_model = CharLstm::random(Vocab::from_text(&text).unwrap(), 12, 40, 2, 3);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m16.safetensors");
+    save_checkpoint_as(&f32_model, &Default::default(), &path, StoredAs::F16).unwrap();
+    let f16_model = load_checkpoint(&path).unwrap().model;
+    assert!(!f32_model.stepper().reads_prompts_faster());
+    assert!(f16_model.stepper().reads_prompts_faster(), "on a machine with two cores");
+    for (model, by_step) in [(&f32_model, false), (&f16_model, true)] {
+        let ids = model.vocab.encode(&text).unwrap();
+        let mut state = LstmState::zeros(&model.dims);
+        let want: Vec<Vec<f32>> = if by_step {
+            let stepper = model.stepper();
+            ids.iter().map(|&id| stepper.step(id, &mut state).layers.last().unwrap().h.clone()).collect()
+        } else {
+            model.prime_with_gates(&ids, &mut state).into_iter().map(|o| o.layers.last().unwrap().h.clone()).collect()
+        };
+        let mut generator = Generator::new(model, Sampling::default());
+        let steps = generator.feed_prompt(&text).unwrap();
+        for (t, (step, h)) in steps.iter().zip(&want).enumerate() {
+            let got = &step.layers.last().unwrap().gates.h;
+            assert!(got == h, "by step: {by_step}, t={t}: feed_prompt's h is not that path's");
+        }
+    }
+}
