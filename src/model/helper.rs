@@ -133,7 +133,7 @@ fn serve(shared: &Shared) {
         let mut spins = 0u32;
         while shared.posted.load(Acquire) == seen {
             spins = spins.wrapping_add(1);
-            if spins % 1024 != 0 {
+            if !spins.is_multiple_of(1024) {
                 std::hint::spin_loop();
             } else if idle_since.elapsed() > SPIN {
                 shared.sleeping.store(true, SeqCst);

@@ -28,17 +28,19 @@ pub use lstm::{CharLstm, LayerWeights, LstmState, StepOutput};
 pub use pt::{parse_load_request, LoadOptions, NameMap};
 pub use step::Stepper;
 
-/// The batch-1 step is fastest on one thread: libtorch's pool only adds
-/// synchronisation at these sizes (DESIGN.md has the measurement). Generation
-/// and the playground's worker call this; training and the command-line
-/// analyses, whose passes are batched, do not.
+/// libtorch on one thread, for the commands that step. The step makes no
+/// libtorch call (its large products take the second core through
+/// `helper`), and the batch-1 libtorch calls around it are too small for
+/// libtorch's pool to pay for its synchronisation.
+/// Generation and the playground's worker call this; training and the
+/// command-line analyses, whose passes are batched, do not.
 pub fn use_one_thread() {
     tch::set_num_threads(1);
 }
 
 /// Run `work`, a batched pass, on every core, then go back to the thread
-/// count before it: the playground's worker, which steps on one thread,
-/// reads a prompt, a file's catalogue and an attribution's passes this way
+/// count before it: the playground's worker reads a prompt (when it is not
+/// read by step), a file's catalogue and an attribution's passes this way
 /// (docs/performance.md has how much faster each is on two cores).
 pub fn on_all_cores<T>(work: impl FnOnce() -> T) -> T {
     let before = tch::get_num_threads();
