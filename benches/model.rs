@@ -52,17 +52,7 @@ fn read_seconds(bytes: usize, n: usize) -> Vec<f64> {
     let four_streams = || {
         std::hint::black_box(xor_four_streams(&words));
     };
-    let time = |read: &dyn Fn()| -> Vec<f64> {
-        (0..10).for_each(|_| read());
-        (0..n)
-            .map(|_| {
-                let t0 = Instant::now();
-                read();
-                t0.elapsed().as_secs_f64()
-            })
-            .collect()
-    };
-    let (a, b) = (time(&one_stream), time(&four_streams));
+    let (a, b) = (timed(n, one_stream), timed(n, four_streams));
     if median(a.clone()) <= median(b.clone()) {
         a
     } else {
@@ -83,6 +73,11 @@ fn two_thread_read_seconds(bytes: usize, n: usize) -> Vec<f64> {
         helper.join(|| a = xor_four_streams(first), || b = xor_four_streams(second));
         std::hint::black_box(a ^ b);
     };
+    timed(n, read)
+}
+
+/// Seconds of each of `n` runs of `read`, after ten untimed.
+fn timed(n: usize, read: impl Fn()) -> Vec<f64> {
     (0..10).for_each(|_| read());
     (0..n)
         .map(|_| {

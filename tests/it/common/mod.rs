@@ -13,7 +13,7 @@ pub mod training;
 pub use close::assert_close;
 pub use python::python;
 pub use screen::{assert_snapshot, screen};
-pub use training::{start_training, tiny_train};
+pub use training::{kill_during_training, tiny_train};
 
 use gatescope::model::{save_checkpoint, CharLstm};
 use gatescope::vocab::Vocab;

@@ -37,7 +37,7 @@ pub fn tiny_train(data: impl AsRef<Path>, out: impl AsRef<Path>, extra: &[&str])
 /// `training …` line, so that a kill lands during training however long
 /// start-up took on a busy machine. `Err` holds stderr when the run ended
 /// before training. stderr goes on being read, so the run never blocks on it.
-pub fn start_training(args: &[String]) -> Result<Child, String> {
+fn start_training(args: &[String]) -> Result<Child, String> {
     let mut child = super::gatescope().args(args).stderr(Stdio::piped()).spawn().expect("gatescope starts");
     let stderr = BufReader::new(child.stderr.take().unwrap());
     let (tx, rx) = std::sync::mpsc::channel();
@@ -57,5 +57,27 @@ pub fn start_training(args: &[String]) -> Result<Child, String> {
             child.wait().unwrap();
             Err(log)
         }
+    }
+}
+
+/// One kill of a kill loop: starts `gatescope ARGS` (a train run), kills it
+/// (SIGKILL) `delay` after training starts, and returns true. A resumed run
+/// refuses a checkpoint whose optimizer `moments` file is of another step
+/// (a kill between writing the moments and the latest state, in train's
+/// order, so a checkpoint never stands beside older moments) and says to
+/// remove the moments; then they are removed and false returned.
+pub fn kill_during_training(args: &[String], moments: &Path, delay: Duration) -> bool {
+    match start_training(args) {
+        Ok(mut child) => {
+            std::thread::sleep(delay);
+            child.kill().unwrap();
+            child.wait().unwrap();
+            true
+        }
+        Err(log) if log.contains("the optimizer moments are of step") => {
+            std::fs::remove_file(moments).unwrap();
+            false
+        }
+        Err(log) => panic!("training did not start: {log}"),
     }
 }

@@ -5,7 +5,8 @@
 //! bad input.
 
 use crate::common::{
-    feature_text, gatescope, one_line_error, python, reference_runs, run, start_training, tiny_checkpoint, tiny_train,
+    feature_text, gatescope, kill_during_training, one_line_error, python, reference_runs, run, tiny_checkpoint,
+    tiny_train,
 };
 use gatescope::model::load_checkpoint;
 use gatescope::model::snapshot::list_snapshots;
@@ -473,20 +474,10 @@ fn killed_at_random_moments_every_snapshot_loads_and_the_folder_replays() {
             std::fs::remove_dir_all(&snaps).unwrap();
             loaded.clear();
         }
-        let mut child = match start_training(&args) {
-            Ok(child) => child,
-            // Killed between writing the optimizer moments and the latest
-            // state (train's order, so a checkpoint never stands beside older
-            // moments): resume refuses the pair, and says to remove the moments.
-            Err(log) if log.contains("the optimizer moments are of step") => {
-                std::fs::remove_file(dir.path().join("m.last.optim.safetensors")).unwrap();
-                continue;
-            }
-            Err(log) => panic!("iteration {i}: training did not start: {log}"),
-        };
-        std::thread::sleep(Duration::from_millis(30 + (i * 37 % 11) * 30));
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
+        let delay = Duration::from_millis(30 + (i * 37 % 11) * 30);
+        if !kill_during_training(&args, &dir.path().join("m.last.optim.safetensors"), delay) {
+            continue;
+        }
         if !snaps.exists() {
             continue;
         }

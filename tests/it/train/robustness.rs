@@ -1,8 +1,9 @@
 //! Training on odd data, with a full disk, and killed mid-write.
 
-use crate::common::{last_line_error, one_line_error, run, start_training, tiny_train};
+use crate::common::{kill_during_training, last_line_error, one_line_error, run, tiny_train};
 use gatescope::model::load_checkpoint;
 use std::process::Command;
+use std::time::Duration;
 
 /// A tiny run of `steps` steps that evaluates and saves every five.
 fn tiny(data: &str, out: &str, steps: &str) -> Vec<String> {
@@ -71,20 +72,11 @@ fn killed_at_random_moments_the_last_complete_checkpoint_always_loads() {
         let every_step = ["--steps", "100000", "--checkpoint-every", "1", "--eval-every", "1"];
         let resume = if last.exists() { vec!["--resume", last.to_str().unwrap()] } else { vec![] };
         let args = tiny_train(&data, &out, &[&every_step[..], &resume].concat());
-        let mut child = match start_training(&args) {
-            Ok(child) => child,
-            // Killed between writing the optimizer moments and the latest
-            // state: resume refuses the pair, and says to remove the moments.
-            Err(log) if log.contains("the optimizer moments are of step") => {
-                std::fs::remove_file(dir.path().join("m.last.optim.safetensors")).unwrap();
-                continue;
-            }
-            Err(log) => panic!("iteration {i}: training did not start: {log}"),
-        };
         // A checkpoint is written every step, so most kills land during a write.
-        std::thread::sleep(std::time::Duration::from_millis(20 + (i * 37 % 11) * 30));
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
+        let delay = Duration::from_millis(20 + (i * 37 % 11) * 30);
+        if !kill_during_training(&args, &dir.path().join("m.last.optim.safetensors"), delay) {
+            continue;
+        }
         for p in [&out, &last] {
             if p.exists() {
                 seen_checkpoint += 1;
