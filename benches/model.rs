@@ -119,7 +119,8 @@ fn main() -> anyhow::Result<()> {
     for _ in 0..50 {
         gen.generate_step()?; // warm-up
     }
-    let step_bytes = ck.model.stepper().bytes_per_step();
+    let stepper = ck.model.stepper();
+    let step_bytes = stepper.bytes_per_step();
     let mut reads = read_seconds(step_bytes, 151);
     let t0 = Instant::now();
     let mut kept = 0usize;
@@ -183,12 +184,12 @@ fn main() -> anyhow::Result<()> {
     println!(
         "prompt1000_batched_all_cores_ms={:.1} prompt_path={}",
         median(batched),
-        if ck.model.stepper().reads_prompts_faster() { "step" } else { "batched" }
+        if stepper.reads_prompts_faster() { "step" } else { "batched" }
     );
     println!(
         "step_bytes={step_bytes} read_gb_per_s={read_gb_per_s:.1} gen_limit_chars_per_s={limit_cps:.0} gen_of_limit={:.2} (goal >= 0.70) reads_f16={}",
         gen_cps / limit_cps,
-        ck.model.stepper().reads_f16(),
+        stepper.reads_f16(),
     );
     println!(
         "read2_gb_per_s={read2_gb_per_s:.1} gen_limit2_chars_per_s={limit2_cps:.0} gen_of_limit2={:.2}",

@@ -201,9 +201,10 @@ impl Generator {
         // up to the first step an intervention covers; the explicit step reads
         // the rest. Without interventions the whole prompt is batched, unless
         // the explicit step is the faster reader for this model.
-        let first = match self.stepper.reads_prompts_faster() {
-            true => 0,
-            false => (0..ids.len()).find(|&j| self.active(self.t + j, false).next().is_some()).unwrap_or(ids.len()),
+        let first = if self.stepper.reads_prompts_faster() {
+            0
+        } else {
+            (0..ids.len()).find(|&j| self.active(self.t + j, false).next().is_some()).unwrap_or(ids.len())
         };
         let outputs = self.model.prime_with_gates(&ids[..first], &mut self.state);
         let (mut steps, mut marks) = (Vec::with_capacity(ids.len()), Vec::new());

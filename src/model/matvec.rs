@@ -21,9 +21,9 @@
 //! differ from its product by rounding only.
 //!
 //! A large product is split by rows between the calling thread and the
-//! helper thread (`add_product`, `helper`): one core reads a step's weights at about
-//! half the rate two do. Each row is still summed by one thread in the one
-//! order, so the split changes no bit.
+//! helper thread (`add_product`, `helper`): one core reads a step's weights
+//! at about half the rate two do. Each row is still summed by one thread in
+//! the one order, so the split changes no bit.
 
 use super::helper::{helper, Helper};
 use half::f16;
