@@ -13,13 +13,13 @@
 //!                        handed over as the step hands over half of a product
 //!                        (`model::helper`); the limit when both cores read
 //! gen_of_limit2          gen_chars_per_s over B2 / step_bytes
-//! prompt1000_ms          a 1,000-character prompt through the batched path, with gates
+//! prompt1000_ms          a 1,000-character prompt through `feed_prompt`, with gates
 //! prompt1000_fused_only_ms  the same prompt through libtorch's fused LSTM alone
 //! prompt1000_ratio       the two medians' ratio, beside its goal (a second line)
 //! prompt1000_batched_all_cores_ms  the batched path (libtorch's fused LSTM and its gates)
 //!                        on every core, as the playground's worker runs it
-//! prompt_path            which path reads a prompt for this model: `step` (the explicit
-//!                        step on two cores, `Stepper::reads_prompts_faster`) or `batched`
+//! prompt_path            which path `feed_prompt` takes for this model: `read` (the step
+//!                        layer by layer, `Stepper::reads_prompts_faster`) or `batched`
 //! prompt_gates           where the prompt path found the gates (workspace or product)
 
 use gatescope::generate::Generator;
@@ -184,7 +184,7 @@ fn main() -> anyhow::Result<()> {
     println!(
         "prompt1000_batched_all_cores_ms={:.1} prompt_path={}",
         median(batched),
-        if stepper.reads_prompts_faster() { "step" } else { "batched" }
+        if stepper.reads_prompts_faster() { "read" } else { "batched" }
     );
     println!(
         "step_bytes={step_bytes} read_gb_per_s={read_gb_per_s:.1} gen_limit_chars_per_s={limit_cps:.0} gen_of_limit={:.2} (goal >= 0.70) reads_f16={}",

@@ -197,16 +197,12 @@ impl Generator {
     pub fn feed_prompt_marked(&mut self, prompt: &str, every: usize) -> Result<(Vec<Step>, Vec<Mark>)> {
         let ids = self.model.vocab.encode(prompt).map_err(|e| anyhow::anyhow!("the prompt has {e}"))?;
         let marked = |t: usize| every > 0 && (t + 1).is_multiple_of(every);
-        // The batched path cannot change a value mid-sequence, so it reads only
-        // up to the first step an intervention covers; the explicit step reads
-        // the rest. Without interventions the whole prompt is batched, unless
-        // the explicit step is the faster reader for this model.
-        let first = if self.stepper.reads_prompts_faster() {
-            0
-        } else {
-            (0..ids.len()).find(|&j| self.active(self.t + j, false).next().is_some()).unwrap_or(ids.len())
-        };
-        let outputs = self.model.prime_with_gates(&ids[..first], &mut self.state);
+        // The sequence readers cannot change a value mid-sequence, so they
+        // read only up to the first step an intervention covers; the explicit
+        // step reads the rest. Without interventions the whole prompt goes
+        // to whichever reader is the faster for this model.
+        let first = (0..ids.len()).find(|&j| self.active(self.t + j, false).next().is_some()).unwrap_or(ids.len());
+        let outputs = self.stepper.read_faster(&self.model, &ids[..first], &mut self.state);
         let (mut steps, mut marks) = (Vec::with_capacity(ids.len()), Vec::new());
         for (&id, out) in ids.iter().zip(outputs) {
             if marked(self.t) {

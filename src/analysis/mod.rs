@@ -107,8 +107,9 @@ pub fn encode(vocab: &Vocab, chars: &[char], what: &str) -> Result<Vec<i64>> {
 }
 
 /// Run `ids` through `model` from a zero state, `CHUNK` characters at a time
-/// on the batched path, calling `visit(t, layers)` for every step in order
-/// and `progress(steps done)` after every chunk.
+/// on the faster sequence path (`Stepper::read_faster`), calling
+/// `visit(t, layers)` for every step in order and `progress(steps done)`
+/// after every chunk.
 pub fn stream(
     model: &CharLstm,
     ids: &[i64],
@@ -116,9 +117,10 @@ pub fn stream(
     mut visit: impl FnMut(usize, &[LayerGates]),
 ) {
     let mut state = LstmState::zeros(&model.dims);
+    let stepper = model.stepper();
     let mut t = 0;
     for chunk in ids.chunks(CHUNK) {
-        for out in model.prime_with_gates(chunk, &mut state) {
+        for out in stepper.read_faster(model, chunk, &mut state) {
             visit(t, &out.layers);
             t += 1;
         }

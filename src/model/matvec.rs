@@ -113,6 +113,105 @@ impl Matrix {
             .join(|| self.add_rows_on(kernel, 0..mid, x, first), || self.add_rows_on(kernel, mid..self.rows, x, rest));
     }
 
+    /// `out += a · x`, then `out += b · y`: a deeper layer's input and
+    /// recurrent products in one hand-over when split (`add_product`'s rule,
+    /// on the two matrices' bytes together). Each row gets the bits of the
+    /// two `add_product` calls.
+    pub fn add_two_products(a: &Matrix, x: &[f32], b: &Matrix, y: &[f32], out: &mut [f32]) {
+        assert!(a.rows == b.rows && out.len() == a.rows, "out of both matrices' rows");
+        let kernel = Kernel::fastest();
+        match helper() {
+            Some(helper) if a.bytes() + b.bytes() >= SPLIT_BYTES => {
+                let mid = (a.rows / 2).next_multiple_of(4).min(a.rows);
+                let (first, rest) = out.split_at_mut(mid);
+                let both = |rows: Range<usize>, out: &mut [f32]| {
+                    a.add_rows_on(kernel, rows.clone(), x, out);
+                    b.add_rows_on(kernel, rows, y, out);
+                };
+                helper.join(|| both(0..mid, first), || both(mid..a.rows, rest));
+            }
+            _ => {
+                a.add_product_on(kernel, x, out);
+                b.add_product_on(kernel, y, out);
+            }
+        }
+    }
+
+    /// `outs[v] += self · xs[v]` for each of the vectors laid end to end in
+    /// `xs` (`n × cols`), into `outs` (`n × rows`). Each piece of a row is
+    /// read once for several vectors, so a prompt's input products cost
+    /// arithmetic rather than reads. Every sum is `add_product`'s, in its
+    /// order: each vector gets the bits it would get alone. Split by rows
+    /// over two cores as `add_product` is.
+    pub fn add_products(&self, xs: &[f32], outs: &mut [f32]) {
+        let n = self.vectors(xs, outs);
+        match helper() {
+            Some(helper) if n >= 2 && self.bytes() >= SPLIT_BYTES => {
+                self.add_products_split(helper, Kernel::fastest(), xs, outs)
+            }
+            _ => self.add_products_on(Kernel::fastest(), xs, outs),
+        }
+    }
+
+    /// `add_products` on `kernel`, on this thread.
+    pub fn add_products_on(&self, kernel: Kernel, xs: &[f32], outs: &mut [f32]) {
+        self.vectors(xs, outs);
+        let mut parts: Vec<&mut [f32]> = outs.chunks_exact_mut(self.rows).collect();
+        self.add_rows_products_on(kernel, 0..self.rows, xs, &mut parts)
+    }
+
+    /// `add_products_on` with the rows split as `add_product_split` splits
+    /// them: each thread keeps its half of the matrix in its own cache
+    /// while the vectors pass.
+    pub fn add_products_split(&self, helper: &Helper, kernel: Kernel, xs: &[f32], outs: &mut [f32]) {
+        self.vectors(xs, outs);
+        let mid = (self.rows / 2).next_multiple_of(4).min(self.rows);
+        let (mut first, mut rest): (Vec<&mut [f32]>, Vec<&mut [f32]>) =
+            outs.chunks_exact_mut(self.rows).map(|out| out.split_at_mut(mid)).unzip();
+        helper.join(
+            || self.add_rows_products_on(kernel, 0..mid, xs, &mut first),
+            || self.add_rows_products_on(kernel, mid..self.rows, xs, &mut rest),
+        );
+    }
+
+    /// How many vectors `xs` and `outs` hold; panics when they do not fit
+    /// the matrix or each other.
+    fn vectors(&self, xs: &[f32], outs: &[f32]) -> usize {
+        assert!(self.cols > 0 && xs.len().is_multiple_of(self.cols), "xs of whole vectors of the matrix's columns");
+        let n = xs.len() / self.cols;
+        assert_eq!(outs.len(), n * self.rows, "outs of {n} vectors of the matrix's rows");
+        n
+    }
+
+    /// `outs[v] += rows · xs[v]` for the rows `rows` of the matrix, each
+    /// `outs[v]` holding just those rows.
+    fn add_rows_products_on(&self, kernel: Kernel, rows: Range<usize>, xs: &[f32], outs: &mut [&mut [f32]]) {
+        assert!(rows.end <= self.rows, "rows {rows:?} of the matrix's");
+        assert_eq!(xs.len(), outs.len() * self.cols, "a vector of the matrix's columns for each out");
+        assert!(outs.iter().all(|o| o.len() == rows.len()), "outs of the rows {rows:?}");
+        assert!(kernel.runs_here(), "the {kernel:?} kernel needs CPU features this CPU lacks");
+        let (span, cols) = (rows.start * self.cols..rows.end * self.cols, self.cols);
+        // SAFETY (each SIMD arm): the kernel's CPU features were just
+        // checked, and the lengths above.
+        match (kernel, &self.data) {
+            (Kernel::Portable, _) => {
+                for (x, out) in xs.chunks_exact(cols).zip(outs.iter_mut()) {
+                    self.add_rows_on(kernel, rows.clone(), x, out)
+                }
+            }
+            #[cfg(target_arch = "x86_64")]
+            (Kernel::Avx2, Data::F32(w)) => unsafe { simd::add_products_avx2(&w[span], cols, xs, outs) },
+            #[cfg(target_arch = "x86_64")]
+            (Kernel::Avx2, Data::F16(w)) => unsafe { simd::add_products_avx2(&w[span], cols, xs, outs) },
+            #[cfg(target_arch = "x86_64")]
+            (Kernel::Avx512, Data::F32(w)) => unsafe { simd::add_products_avx512(&w[span], cols, xs, outs) },
+            #[cfg(target_arch = "x86_64")]
+            (Kernel::Avx512, Data::F16(w)) => unsafe { simd::add_products_avx512(&w[span], cols, xs, outs) },
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => unreachable!("only the portable kernel runs off x86-64"),
+        }
+    }
+
     /// `out += rows · x` for the rows `rows` of the matrix.
     fn add_rows_on(&self, kernel: Kernel, rows: Range<usize>, x: &[f32], out: &mut [f32]) {
         assert_eq!(x.len(), self.cols, "x of the matrix's columns");
@@ -270,14 +369,29 @@ mod simd {
 
     /// One row's sixteen running sums, as a kernel holds them in registers.
     pub trait Sums: Copy {
+        /// Sixteen elements of a row, loaded and widened to f32.
+        type Row: Copy;
         /// # Safety
         /// The caller must be compiled for the kernel's CPU features.
         unsafe fn zero() -> Self;
+        /// The sixteen elements at `w`.
+        ///
+        /// # Safety
+        /// As `zero`, and sixteen elements must be readable at `w`.
+        unsafe fn load<T: Element>(w: *const T) -> Self::Row;
+        /// The sums with the products of `w` and the sixteen elements at `x`.
+        ///
+        /// # Safety
+        /// As `zero`, and sixteen elements must be readable at `x`.
+        unsafe fn fma(self, w: Self::Row, x: *const f32) -> Self;
         /// The sums with the products of the sixteen elements at `w` and `x`.
         ///
         /// # Safety
-        /// As `zero`, and sixteen elements must be readable at both.
-        unsafe fn add<T: Element>(self, w: *const T, x: *const f32) -> Self;
+        /// As `load` and `fma`.
+        #[inline(always)]
+        unsafe fn add<T: Element>(self, w: *const T, x: *const f32) -> Self {
+            self.fma(Self::load(w), x)
+        }
         /// The sums added as `tree_sum` adds them.
         ///
         /// # Safety
@@ -290,15 +404,20 @@ mod simd {
     pub struct Avx2(__m256, __m256);
 
     impl Sums for Avx2 {
+        type Row = (__m256, __m256);
         #[inline(always)]
         unsafe fn zero() -> Self {
             Avx2(_mm256_setzero_ps(), _mm256_setzero_ps())
         }
         #[inline(always)]
-        unsafe fn add<T: Element>(self, w: *const T, x: *const f32) -> Self {
+        unsafe fn load<T: Element>(w: *const T) -> Self::Row {
+            (T::load8(w), T::load8(w.add(8)))
+        }
+        #[inline(always)]
+        unsafe fn fma(self, w: Self::Row, x: *const f32) -> Self {
             Avx2(
-                _mm256_fmadd_ps(T::load8(w), _mm256_loadu_ps(x), self.0),
-                _mm256_fmadd_ps(T::load8(w.add(8)), _mm256_loadu_ps(x.add(8)), self.1),
+                _mm256_fmadd_ps(w.0, _mm256_loadu_ps(x), self.0),
+                _mm256_fmadd_ps(w.1, _mm256_loadu_ps(x.add(8)), self.1),
             )
         }
         #[inline(always)]
@@ -316,13 +435,18 @@ mod simd {
     pub struct Avx512(__m512);
 
     impl Sums for Avx512 {
+        type Row = __m512;
         #[inline(always)]
         unsafe fn zero() -> Self {
             Avx512(_mm512_setzero_ps())
         }
         #[inline(always)]
-        unsafe fn add<T: Element>(self, w: *const T, x: *const f32) -> Self {
-            Avx512(_mm512_fmadd_ps(T::load16(w), _mm512_loadu_ps(x), self.0))
+        unsafe fn load<T: Element>(w: *const T) -> Self::Row {
+            T::load16(w)
+        }
+        #[inline(always)]
+        unsafe fn fma(self, w: Self::Row, x: *const f32) -> Self {
+            Avx512(_mm512_fmadd_ps(w, _mm512_loadu_ps(x), self.0))
         }
         #[inline(always)]
         unsafe fn total(self) -> f32 {
@@ -368,6 +492,79 @@ mod simd {
             *o += sums.total() + tail_sum(row, x, T::widen);
             r += 1;
         }
+    }
+
+    /// `outs[v] += W · xs[v]` for every vector of `xs` (`cols` long each),
+    /// with sums `S`: `R` rows by `V` vectors per pass, so each piece of a
+    /// row is loaded (and widened) once for `V` vectors, and each piece of a
+    /// vector once for `R` rows. The vectors are the outer loop: `V` of them
+    /// stay in the L1 cache while the rows stream past from L2. Every sum is
+    /// `add_product`'s, in its order; the rows and vectors left over go
+    /// through `add_product` itself.
+    ///
+    /// # Safety
+    /// As `add_product`, with `xs.len()` `outs.len()` vectors of `cols`, and
+    /// each of `outs` `w.len() / cols` long (`Matrix::add_products_on`
+    /// checks both).
+    #[inline(always)]
+    unsafe fn add_products<S: Sums, T: Element, const R: usize, const V: usize>(
+        w: &[T],
+        cols: usize,
+        xs: &[f32],
+        outs: &mut [&mut [f32]],
+    ) {
+        let (rows, n) = (w.len() / cols, outs.len());
+        debug_assert_eq!(xs.len(), n * cols);
+        let body = cols - cols % LANES;
+        let (block_rows, block_vectors) = (rows - rows % R, n - n % V);
+        for v0 in (0..block_vectors).step_by(V) {
+            let x = |v: usize| &xs[(v0 + v) * cols..(v0 + v + 1) * cols];
+            for r in (0..block_rows).step_by(R) {
+                let row = |k: usize| &w[(r + k) * cols..(r + k + 1) * cols];
+                let mut sums = [[S::zero(); V]; R];
+                for j in (0..body).step_by(LANES) {
+                    let pieces: [S::Row; R] = std::array::from_fn(|k| S::load(row(k).as_ptr().add(j)));
+                    for v in 0..V {
+                        let xp = x(v).as_ptr().add(j);
+                        for k in 0..R {
+                            sums[k][v] = sums[k][v].fma(pieces[k], xp);
+                        }
+                    }
+                }
+                for v in 0..V {
+                    for k in 0..R {
+                        outs[v0 + v][r + k] += sums[k][v].total() + tail_sum(row(k), x(v), T::widen);
+                    }
+                }
+            }
+        }
+        let rest_w = &w[block_rows * cols..];
+        for (v, (x, out)) in xs.chunks_exact(cols).zip(outs.iter_mut()).enumerate() {
+            match v < block_vectors {
+                true => add_product::<S, T>(rest_w, cols, x, &mut out[block_rows..]),
+                false => add_product::<S, T>(w, cols, x, out),
+            }
+        }
+    }
+
+    /// The many-vector kernel on AVX2, FMA and F16C: two rows by two
+    /// vectors, which with the pieces loaded fits AVX2's sixteen registers.
+    ///
+    /// # Safety
+    /// The CPU must have them; the lengths as `add_products`'.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub unsafe fn add_products_avx2<T: Element>(w: &[T], cols: usize, xs: &[f32], outs: &mut [&mut [f32]]) {
+        add_products::<Avx2, T, 2, 2>(w, cols, xs, outs)
+    }
+
+    /// The many-vector kernel on AVX-512F: four rows by four vectors, sixteen
+    /// of the thirty-two registers for the sums.
+    ///
+    /// # Safety
+    /// The CPU must have them; the lengths as `add_products`'.
+    #[target_feature(enable = "avx512f,avx2,fma,f16c")]
+    pub unsafe fn add_products_avx512<T: Element>(w: &[T], cols: usize, xs: &[f32], outs: &mut [&mut [f32]]) {
+        add_products::<Avx512, T, 4, 4>(w, cols, xs, outs)
     }
 
     /// The kernel on AVX2, FMA and F16C.

@@ -5,10 +5,18 @@
 //! The layout (built once per model by `CharLstm::stepper`):
 //! - layer 0's input part depends only on the character, so it is a table of
 //!   `W_ih · input + b_ih + b_hh`, one row of 4H per character;
-//! - deeper layers multiply `[W_ih | W_hh]` by `[x ; h]` in one product;
+//! - deeper layers add `W_ih · x` to their biases, then `W_hh · h`, as two
+//!   products, so a known sequence can take the first for all its steps at
+//!   once (`read`);
 //! - the matrices are f16 when every value of the model's step matrices is
 //!   an f16 (a model stored in f16), which halves what a step reads
 //!   (`matvec`).
+//!
+//! `read` takes a known sequence layer by layer instead of character by
+//! character: a step then reads only one layer's `W_hh`, which two cores'
+//! caches hold between steps, where a whole step's weights would stream from
+//! memory every time. Every sum is the single step's, in its order, so
+//! `read` gives the bits that stepping gives.
 //!
 //! No libtorch call is made on a step: at these sizes each call's dispatch
 //! costs about as much as its arithmetic. The gates, c and h are what
@@ -34,10 +42,17 @@ pub struct Stepper {
     input_table: Vec<f32>,
     /// Layer 0's `W_hh`.
     w_hh0: Matrix,
-    /// Layers 1..: `[W_ih | W_hh]` and `b_ih + b_hh`.
-    joined: Vec<(Matrix, Vec<f32>)>,
+    /// Layers 1..: `W_ih`, `W_hh` and `b_ih + b_hh`.
+    deeper: Vec<Deeper>,
     head_w: Matrix,
     head_b: Vec<f32>,
+}
+
+/// A layer past the first: its input comes from the layer below.
+struct Deeper {
+    w_ih: Matrix,
+    w_hh: Matrix,
+    bias: Vec<f32>,
 }
 
 impl CharLstm {
@@ -60,12 +75,11 @@ impl Stepper {
         let w_ih = Matrix::f32(to_vec(&l0.w_ih), rows as usize, cols as usize);
         let bias = to_vec(&(&l0.b_ih + &l0.b_hh));
         let input_table = inputs.chunks_exact(cols as usize).flat_map(|x| w_ih.addmv(&bias, x)).collect();
-        let joined: Vec<(Tensor, Vec<f32>)> = model.layers[1..]
-            .iter()
-            .map(|l| (Tensor::cat(&[&l.w_ih, &l.w_hh], 1), to_vec(&(&l.b_ih + &l.b_hh))))
+        let deeper = &model.layers[1..];
+        let matrices: Vec<&Tensor> = std::iter::once(&l0.w_hh)
+            .chain(deeper.iter().flat_map(|l| [&l.w_ih, &l.w_hh]))
+            .chain([&model.head_w])
             .collect();
-        let matrices: Vec<&Tensor> =
-            std::iter::once(&l0.w_hh).chain(joined.iter().map(|(w, _)| w)).chain([&model.head_w]).collect();
         let shaped = |t: &Tensor| {
             let (rows, cols) = t.size2().expect("a step matrix is 2-d");
             (to_vec(t), rows as usize, cols as usize)
@@ -90,9 +104,16 @@ impl Stepper {
             })
             .into_iter();
         let w_hh0 = matrices.next().expect("layer 0's matrix");
-        let joined = joined.into_iter().map(|(_, b)| (matrices.next().expect("a layer's matrix"), b)).collect();
+        let deeper = deeper
+            .iter()
+            .map(|l| Deeper {
+                w_ih: matrices.next().expect("a layer's W_ih"),
+                w_hh: matrices.next().expect("a layer's W_hh"),
+                bias: to_vec(&(&l.b_ih + &l.b_hh)),
+            })
+            .collect();
         let head_w = matrices.next().expect("the head's matrix");
-        Self { dims: model.dims, input_table, w_hh0, joined, head_w, head_b: to_vec(&model.head_b) }
+        Self { dims: model.dims, input_table, w_hh0, deeper, head_w, head_b: to_vec(&model.head_b) }
     }
 
     /// Whether the step reads f16 matrices (the model's weights are all f16 values).
@@ -104,23 +125,40 @@ impl Stepper {
     /// of the input table. What bounds a step's speed from below.
     pub fn bytes_per_step(&self) -> usize {
         let matrices: usize = std::iter::once(&self.w_hh0)
-            .chain(self.joined.iter().map(|(m, _)| m))
+            .chain(self.deeper.iter().flat_map(|l| [&l.w_ih, &l.w_hh]))
             .chain([&self.head_w])
             .map(Matrix::bytes)
             .sum();
-        let biases: usize = self.joined.iter().map(|(_, b)| b.len()).sum::<usize>() + self.head_b.len();
+        let biases: usize = self.deeper.iter().map(|l| l.bias.len()).sum::<usize>() + self.head_b.len();
         matrices + (biases + 4 * self.dims.hidden) * 4
     }
 
-    /// Whether this step reads a prompt faster than the batched path
-    /// (libtorch's fused LSTM on every core, which reads f32 weights): when
-    /// it reads f16 matrices and splits its products over two cores. For
-    /// the shipped default (2×512 in f16) on a two-core Xeon, a 1,000-char
-    /// prompt takes 134 ms by step against 150 ms batched, and an edit in
-    /// its middle reaches the screen in 126 ms against 221 ms; in f32 the
-    /// batched pass is the faster (143 ms against 247 ms for 2×512).
+    /// Whether `read` takes a known sequence faster than the batched path
+    /// (libtorch's fused LSTM on every core, which reads f32 weights): on
+    /// two cores, where each keeps its half of a layer's `W_hh` in cache,
+    /// and on one when the step reads f16. On a two-core Xeon a 1,000-char
+    /// prompt through the shipped default (2×512, f16) takes 71 ms by
+    /// `read` against 157 ms batched, and through a 2×512 f32 model 118 ms
+    /// against 167 ms; on one core of it, 167 against 341 ms in f16, but
+    /// 368 against 342 ms in f32.
     pub fn reads_prompts_faster(&self) -> bool {
-        helper().is_some() && self.reads_f16()
+        Self::read_is_faster(helper().is_some(), self.reads_f16())
+    }
+
+    /// The rule `reads_prompts_faster` applies, by whether the machine has
+    /// the helper's second core and whether the step reads f16.
+    pub fn read_is_faster(two_cores: bool, reads_f16: bool) -> bool {
+        two_cores || reads_f16
+    }
+
+    /// Read a known sequence from `state` by the faster of `read` and the
+    /// batched path (`reads_prompts_faster`). `model` is the one this
+    /// stepper was made from.
+    pub fn read_faster(&self, model: &CharLstm, ids: &[i64], state: &mut LstmState) -> Vec<StepOutput> {
+        match self.reads_prompts_faster() {
+            true => self.read(ids, state),
+            false => model.prime_with_gates(ids, state),
+        }
     }
 
     /// Consume one character id, update `state`, and return every gate.
@@ -135,56 +173,113 @@ impl Stepper {
     pub fn step_with(&self, id: i64, state: &mut LstmState, active: &[Intervention]) -> StepOutput {
         let hd = self.dims.hidden;
         let mut layers: Vec<LayerGates> = Vec::with_capacity(self.dims.layers);
-        let mut xh = Vec::with_capacity(2 * hd);
         for k in 0..self.dims.layers {
             let pre = match k {
                 0 => {
-                    let id = usize::try_from(id).expect("a character id is not negative");
-                    let mut pre = self.input_table[id * 4 * hd..(id + 1) * 4 * hd].to_vec();
+                    let mut pre = self.input_row(id).to_vec();
                     self.w_hh0.add_product(&state.h[0], &mut pre);
                     pre
                 }
                 _ => {
-                    let (w, b) = &self.joined[k - 1];
-                    xh.clear();
-                    xh.extend_from_slice(&layers[k - 1].h);
-                    xh.extend_from_slice(&state.h[k]);
-                    w.addmv(b, &xh)
+                    let l = &self.deeper[k - 1];
+                    let mut pre = l.bias.clone();
+                    Matrix::add_two_products(&l.w_ih, &layers[k - 1].h, &l.w_hh, &state.h[k], &mut pre);
+                    pre
                 }
             };
-            let gate = |g: Gate| -> Vec<f32> {
-                let mut v = g.slice(&pre, hd).to_vec();
-                if g.is_tanh() {
-                    Tanh {}.map_mut(&mut v);
-                } else {
-                    Sigmoid {}.map_mut(&mut v);
-                }
-                v
-            };
-            let (mut i, mut f, mut g, mut o) = (gate(Gate::I), gate(Gate::F), gate(Gate::G), gate(Gate::O));
-            // Without interventions this is one empty check per target: the
-            // plain step's speed is unchanged.
-            let edit = |target: Target, v: &mut [f32]| {
-                for iv in active.iter().filter(|iv| iv.unit.layer == k && iv.target == target) {
-                    iv.apply_to(v);
-                }
-            };
-            for (which, v) in Gate::ALL.into_iter().zip([&mut i, &mut f, &mut g, &mut o]) {
-                edit(Target::Gate(which), v);
-            }
-            let c_prev = &state.c[k];
-            let mut c: Vec<f32> = (0..hd).map(|u| f[u] * c_prev[u] + i[u] * g[u]).collect();
-            edit(Target::C, &mut c);
-            let mut h = c.clone();
-            Tanh {}.map_mut(&mut h);
-            h.iter_mut().zip(&o).for_each(|(h, o)| *h *= o);
-            edit(Target::H, &mut h);
-            state.c[k].copy_from_slice(&c);
-            state.h[k].copy_from_slice(&h);
-            layers.push(LayerGates { i, f, g, o, c, h });
+            let gates = cell(&pre, state, k, hd, active);
+            layers.push(gates);
         }
         let top = &layers.last().expect("at least one layer").h;
         let logits = self.head_w.addmv(&self.head_b, top);
         StepOutput { layers, logits }
     }
+
+    /// Read a known sequence from `state`, leaving `state` after its last
+    /// character: what `step` per character returns, bit for bit, computed
+    /// layer by layer. Each deeper layer's input products and the head's
+    /// are taken for every step at once (`Matrix::add_products`); the steps
+    /// themselves then read only `W_hh`.
+    pub fn read(&self, ids: &[i64], state: &mut LstmState) -> Vec<StepOutput> {
+        let (hd, n) = (self.dims.hidden, ids.len());
+        let mut outputs: Vec<StepOutput> =
+            (0..n).map(|_| StepOutput { layers: Vec::with_capacity(self.dims.layers), logits: Vec::new() }).collect();
+        // The layer below's h for every step, end to end.
+        let mut below: Vec<f32> = Vec::new();
+        for k in 0..self.dims.layers {
+            let mut pre: Vec<f32> = match k {
+                0 => ids.iter().flat_map(|&id| self.input_row(id)).copied().collect(),
+                _ => {
+                    let l = &self.deeper[k - 1];
+                    let mut pre: Vec<f32> = l.bias.iter().copied().cycle().take(n * 4 * hd).collect();
+                    l.w_ih.add_products(&below, &mut pre);
+                    pre
+                }
+            };
+            below.clear();
+            for (pre, out) in pre.chunks_exact_mut(4 * hd).zip(&mut outputs) {
+                self.recurrent(k).add_product(&state.h[k], pre);
+                let gates = cell(pre, state, k, hd, &[]);
+                below.extend_from_slice(&gates.h);
+                out.layers.push(gates);
+            }
+        }
+        let mut logits: Vec<f32> = self.head_b.iter().copied().cycle().take(n * self.head_b.len()).collect();
+        self.head_w.add_products(&below, &mut logits);
+        for (out, row) in outputs.iter_mut().zip(logits.chunks_exact(self.head_b.len())) {
+            out.logits = row.to_vec();
+        }
+        outputs
+    }
+
+    /// Layer 0's input part for character `id`, biases included.
+    fn input_row(&self, id: i64) -> &[f32] {
+        let hd4 = 4 * self.dims.hidden;
+        let id = usize::try_from(id).expect("a character id is not negative");
+        &self.input_table[id * hd4..(id + 1) * hd4]
+    }
+
+    /// Layer `k`'s `W_hh`.
+    fn recurrent(&self, k: usize) -> &Matrix {
+        match k {
+            0 => &self.w_hh0,
+            _ => &self.deeper[k - 1].w_hh,
+        }
+    }
+}
+
+/// Layer `k`'s gates, c and h from its pre-activations `pre` (i, f, g, o),
+/// with `active`'s interventions on layer `k` applied; `state`'s layer `k`
+/// becomes the new c and h.
+fn cell(pre: &[f32], state: &mut LstmState, k: usize, hd: usize, active: &[Intervention]) -> LayerGates {
+    let gate = |g: Gate| -> Vec<f32> {
+        let mut v = g.slice(pre, hd).to_vec();
+        if g.is_tanh() {
+            Tanh {}.map_mut(&mut v);
+        } else {
+            Sigmoid {}.map_mut(&mut v);
+        }
+        v
+    };
+    let (mut i, mut f, mut g, mut o) = (gate(Gate::I), gate(Gate::F), gate(Gate::G), gate(Gate::O));
+    // Without interventions this is one empty check per target: the
+    // plain step's speed is unchanged.
+    let edit = |target: Target, v: &mut [f32]| {
+        for iv in active.iter().filter(|iv| iv.unit.layer == k && iv.target == target) {
+            iv.apply_to(v);
+        }
+    };
+    for (which, v) in Gate::ALL.into_iter().zip([&mut i, &mut f, &mut g, &mut o]) {
+        edit(Target::Gate(which), v);
+    }
+    let c_prev = &state.c[k];
+    let mut c: Vec<f32> = (0..hd).map(|u| f[u] * c_prev[u] + i[u] * g[u]).collect();
+    edit(Target::C, &mut c);
+    let mut h = c.clone();
+    Tanh {}.map_mut(&mut h);
+    h.iter_mut().zip(&o).for_each(|(h, o)| *h *= o);
+    edit(Target::H, &mut h);
+    state.c[k].copy_from_slice(&c);
+    state.h[k].copy_from_slice(&h);
+    LayerGates { i, f, g, o, c, h }
 }

@@ -153,3 +153,63 @@ fn a_product_split_over_two_threads_gives_the_same_bits() {
     m.add_product_on(Kernel::fastest(), &x, &mut one);
     assert!(m.addmv(&bias, &x) == one);
 }
+
+/// Several vectors at once (`add_products`, as a prompt's input products
+/// are taken) give each vector the bits `add_product` gives it alone: on
+/// every kernel, one thread or split over two, for every shape the kernels
+/// block differently (rows and vectors in their blocks and a remainder,
+/// columns in sixteens and a tail).
+#[test]
+fn products_of_many_vectors_give_each_vector_its_own_products_bits() {
+    let helper = helper().expect("the tests run on a machine with two cores");
+    let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<u32>>();
+    for rows in [1, 3, 4, 5, 8, 11] {
+        for cols in [1, 9, 16, 17, 64, 100] {
+            for n in [1, 2, 3, 4, 5, 9] {
+                for (held, _, m) in both(rows, cols) {
+                    let xs = values(n * cols, 2);
+                    let start = values(n * rows, 3);
+                    for kernel in Kernel::here() {
+                        let mut alone = start.clone();
+                        for (x, out) in xs.chunks_exact(cols).zip(alone.chunks_exact_mut(rows)) {
+                            m.add_product_on(kernel, x, out);
+                        }
+                        let (mut one, mut two) = (start.clone(), start.clone());
+                        m.add_products_on(kernel, &xs, &mut one);
+                        m.add_products_split(helper, kernel, &xs, &mut two);
+                        let at = format!("{held} {rows}x{cols}, {n} vectors, on {kernel:?}");
+                        assert_eq!(bits(&one), bits(&alone), "{at}");
+                        assert_eq!(bits(&two), bits(&alone), "{at}, split");
+                    }
+                }
+            }
+        }
+    }
+    // And through `add_products`, which splits a matrix of SPLIT_BYTES.
+    let (rows, cols, n) = (SPLIT_BYTES / 4 / 256 + 3, 256, 7);
+    let [_, (_, _, m)] = both(rows, cols);
+    let xs = values(n * cols, 2);
+    let mut alone = vec![0.5; n * rows];
+    for (x, out) in xs.chunks_exact(cols).zip(alone.chunks_exact_mut(rows)) {
+        m.add_product(x, out);
+    }
+    let mut many = vec![0.5; n * rows];
+    m.add_products(&xs, &mut many);
+    assert_eq!(bits(&many), bits(&alone));
+}
+
+/// A deeper layer's two products in one hand-over give the bits of the two
+/// products one after the other, split or not.
+#[test]
+fn two_products_in_one_hand_over_give_the_bits_of_each_in_turn() {
+    for (rows, cols) in [(5, 17), (SPLIT_BYTES / 4 / 256 + 3, 256)] {
+        let ([_, (_, _, a)], [(_, _, b), _]) = (both(rows, cols), both(rows, cols + 3));
+        let (x, y, bias) = (values(cols, 2), values(cols + 3, 4), values(rows, 3));
+        let mut want = bias.clone();
+        a.add_product(&x, &mut want);
+        b.add_product(&y, &mut want);
+        let mut got = bias.clone();
+        Matrix::add_two_products(&a, &x, &b, &y, &mut got);
+        assert!(got == want, "{rows}x{cols}");
+    }
+}

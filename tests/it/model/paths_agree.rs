@@ -52,7 +52,7 @@ fn a_model_stored_in_f16_steps_on_f16_matrices_and_agrees_with_the_fused_pass() 
 }
 
 /// What a step reads, the figure `make bench` divides the read bandwidth by:
-/// each matrix once (layer 0's W_hh, the deeper layers' [W_ih | W_hh], the
+/// each matrix once (layer 0's W_hh, the deeper layers' W_ih and W_hh, the
 /// head), in the bytes it is held in, and the f32 biases and table row.
 #[test]
 fn a_step_reads_every_matrix_once_in_the_bytes_it_is_held_in() {
@@ -85,6 +85,44 @@ fn fused_and_explicit_agree(model: &CharLstm, text: &str) {
     for k in 0..model.dims.layers {
         assert_close(&state.h[k], h.get(k as i64), 1e-5, &format!("h of layer {k}"));
         assert_close(&state.c[k], c.get(k as i64), 1e-5, &format!("c of layer {k}"));
+    }
+    read_gives_the_steps_bits(model, &ids, &state);
+}
+
+/// `Stepper::read` (layer by layer, the input products of every step at
+/// once) against `step` per character, from `from`: every gate, c, h and
+/// logit, and the state each leaves, bit for bit; and read in two pieces
+/// as read whole.
+fn read_gives_the_steps_bits(model: &CharLstm, ids: &[i64], from: &LstmState) {
+    let stepper = model.stepper();
+    let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<u32>>();
+    let mut stepped = from.clone();
+    let want: Vec<_> = ids.iter().map(|&id| stepper.step(id, &mut stepped)).collect();
+    let mut read = from.clone();
+    let got = stepper.read(ids, &mut read);
+    let cut = ids.len() / 3;
+    let mut pieces = from.clone();
+    let mut in_two = stepper.read(&ids[..cut], &mut pieces);
+    in_two.extend(stepper.read(&ids[cut..], &mut pieces));
+    assert_eq!((got.len(), in_two.len()), (ids.len(), ids.len()));
+    for (t, ((w, g), p)) in want.iter().zip(&got).zip(&in_two).enumerate() {
+        for out in [g, p] {
+            assert_eq!(bits(&out.logits), bits(&w.logits), "read's logits at t={t}");
+            for (k, (a, b)) in w.layers.iter().zip(&out.layers).enumerate() {
+                for (name, x, y) in [("i", &a.i, &b.i), ("f", &a.f, &b.f), ("g", &a.g, &b.g)].into_iter().chain([
+                    ("o", &a.o, &b.o),
+                    ("c", &a.c, &b.c),
+                    ("h", &a.h, &b.h),
+                ]) {
+                    assert_eq!(bits(y), bits(x), "read's {name} of layer {k} at t={t}");
+                }
+            }
+        }
+    }
+    for k in 0..model.dims.layers {
+        for state in [&read, &pieces] {
+            assert!(state.h[k] == stepped.h[k] && state.c[k] == stepped.c[k], "the state read leaves, layer {k}");
+        }
     }
 }
 
@@ -198,36 +236,36 @@ fn the_steps_sigmoid_and_tanh_are_within_three_tenths_of_a_millionth_of_the_exac
     }
 }
 
-/// A prompt is read by the faster path: by step on two cores when the step
-/// reads f16 (half of what libtorch's f32 pass reads), else by the batched
-/// pass. `feed_prompt` gives each path's own values, bit for bit, and the
-/// two paths agree to 1e-5 (above).
+/// A prompt is read by the faster path: `Stepper::read` on two cores, and
+/// on one when the step reads f16; libtorch's batched pass otherwise (a
+/// one-core machine, f32 weights). On this two-core machine `feed_prompt`
+/// gives `read`'s values bit for bit, for an f32 and an f16 model, and the
+/// batched pass agrees with them to 1e-5 (above).
 #[test]
-fn a_prompt_is_read_by_step_when_the_step_reads_f16_and_batched_otherwise() {
+fn a_prompt_is_read_layer_by_layer_on_two_cores_or_in_f16_and_batched_otherwise() {
     use gatescope::generate::Generator;
     use gatescope::model::sample::Sampling;
+    use gatescope::model::Stepper;
+    assert!(Stepper::read_is_faster(true, false) && Stepper::read_is_faster(true, true));
+    assert!(Stepper::read_is_faster(false, true) && !Stepper::read_is_faster(false, false));
     let text: String = "The quick brown fox jumps over the lazy dog; 0123456789!\n".chars().cycle().take(120).collect();
     let f32_model = CharLstm::random(Vocab::from_text(&text).unwrap(), 12, 40, 2, 3);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m16.safetensors");
     save_checkpoint_as(&f32_model, &Default::default(), &path, StoredAs::F16).unwrap();
     let f16_model = load_checkpoint(&path).unwrap().model;
-    assert!(!f32_model.stepper().reads_prompts_faster());
-    assert!(f16_model.stepper().reads_prompts_faster(), "on a machine with two cores");
-    for (model, by_step) in [(&f32_model, false), (&f16_model, true)] {
+    for model in [&f32_model, &f16_model] {
+        let stepper = model.stepper();
+        assert!(stepper.reads_prompts_faster(), "on a machine with two cores");
         let ids = model.vocab.encode(&text).unwrap();
         let mut state = LstmState::zeros(&model.dims);
-        let want: Vec<Vec<f32>> = if by_step {
-            let stepper = model.stepper();
-            ids.iter().map(|&id| stepper.step(id, &mut state).layers.last().unwrap().h.clone()).collect()
-        } else {
-            model.prime_with_gates(&ids, &mut state).into_iter().map(|o| o.layers.last().unwrap().h.clone()).collect()
-        };
+        let want: Vec<Vec<f32>> =
+            stepper.read(&ids, &mut state).into_iter().map(|o| o.layers.last().unwrap().h.clone()).collect();
         let mut generator = Generator::new(model, Sampling::default());
         let steps = generator.feed_prompt(&text).unwrap();
         for (t, (step, h)) in steps.iter().zip(&want).enumerate() {
             let got = &step.layers.last().unwrap().gates.h;
-            assert!(got == h, "by step: {by_step}, t={t}: feed_prompt's h is not that path's");
+            assert!(got == h, "f16: {}, t={t}: feed_prompt's h is not read's", stepper.reads_f16());
         }
     }
 }
