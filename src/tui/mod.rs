@@ -31,6 +31,13 @@ use worker::WorkerCmd;
 /// At most one frame per this long while text streams.
 pub const FRAME_INTERVAL: Duration = Duration::from_millis(16);
 
+/// At most one frame per this long while the worker reads a prompt and
+/// nothing was typed since the last frame: the read has both cores, and a
+/// frame of a wide terminal costs several milliseconds of one, so frames of
+/// a half-read prompt would delay the first character the user waits for.
+/// What the user types is still drawn at once.
+pub const READING_FRAME_INTERVAL: Duration = Duration::from_millis(100);
+
 /// Set by the panic hook: no more drawing into a restored terminal.
 static PANICKED: AtomicBool = AtomicBool::new(false);
 static HOOK: std::sync::Once = std::sync::Once::new();
@@ -187,6 +194,8 @@ type Term = Terminal<CrosstermBackend<std::io::BufWriter<Screen>>>;
 /// deadline.
 fn main_loop(terminal: &mut Term, app: &mut App, rx: &Receiver<Event>, cmd_tx: &Sender<WorkerCmd>) -> Result<()> {
     let mut dirty = true;
+    // Whether a key, a paste or a resize came since the last frame.
+    let mut input = false;
     let mut last_draw: Option<Instant> = None;
     // Which continuation the last frame showed (`Run::continuation`).
     let mut drawn_continuation: Option<u64> = None;
@@ -217,24 +226,24 @@ fn main_loop(terminal: &mut Term, app: &mut App, rx: &Receiver<Event>, cmd_tx: &
             bail!("an internal error (a panic, reported above) stopped the playground");
         }
         let now = Instant::now();
+        let interval = if app.run.reading_prompt() && !input { READING_FRAME_INTERVAL } else { FRAME_INTERVAL };
         if dirty
             && !PANICKED.load(Ordering::SeqCst)
-            && (last_draw.is_none_or(|t| now.duration_since(t) >= FRAME_INTERVAL)
-                || first_character(app, drawn_continuation))
+            && (last_draw.is_none_or(|t| now.duration_since(t) >= interval) || first_character(app, drawn_continuation))
         {
             let size = terminal.size()?;
             app.view.help_max_scroll = Some(ui::help::max_scroll(Rect::new(0, 0, size.width, size.height)));
             terminal.draw(|f| ui::draw(f, app))?;
             last_draw = Some(Instant::now());
             drawn_continuation = app.run.continuation();
-            dirty = false;
+            (dirty, input) = (false, false);
             if ui_fault && !app.run.steps.is_empty() {
                 panic!("injected fault: GATESCOPE_FAULT=ui-panic");
             }
         }
         let mut deadline = app.deadline();
         if dirty {
-            let next = last_draw.map(|t| t + FRAME_INTERVAL).unwrap_or(now);
+            let next = last_draw.map(|t| t + interval).unwrap_or(now);
             deadline = Some(deadline.map_or(next, |d| d.min(next)));
         }
         let first = match deadline {
@@ -245,14 +254,18 @@ fn main_loop(terminal: &mut Term, app: &mut App, rx: &Receiver<Event>, cmd_tx: &
             },
             None => Some(rx.recv().map_err(|_| anyhow!("every event source has ended"))?),
         };
-        if let Some(ev) = first {
+        let mut take = |ev: Event, app: &mut App| {
+            input |= matches!(ev, Event::Key(_) | Event::Paste(_) | Event::Resize);
             send(app.update(ev));
+        };
+        if let Some(ev) = first {
+            take(ev, app);
             dirty = true;
             // Coalesce: take whatever else is waiting, for at most a frame's time.
             let t0 = Instant::now();
             while t0.elapsed() < FRAME_INTERVAL {
                 match rx.try_recv() {
-                    Ok(ev) => send(app.update(ev)),
+                    Ok(ev) => take(ev, app),
                     Err(_) => break,
                 }
                 if app.quit || first_character(app, drawn_continuation) {

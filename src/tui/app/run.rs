@@ -115,6 +115,12 @@ impl Run {
         matches!(self.state, RunState::Generating | RunState::Paused)
     }
 
+    /// Whether the live request is still reading its prompt: generating,
+    /// with no character generated yet.
+    pub fn reading_prompt(&self) -> bool {
+        self.state == RunState::Generating && self.continuation().is_none()
+    }
+
     /// `history` once the run has generated a character (steps are the
     /// prompt's, then the continuation's), else None: the main loop draws
     /// the first character of each continuation without waiting for a frame.
