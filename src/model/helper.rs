@@ -7,6 +7,12 @@
 //! Waking a sleeping thread costs tens of microseconds (more in a virtual
 //! machine), so the helper spins while parts keep coming, and sleeps only
 //! after `SPIN` without one: an idle playground costs no CPU.
+//!
+//! A part is claimed before it runs, by the helper or by the caller. The
+//! caller, its own part done, takes back a part the helper has not claimed
+//! and runs it itself: when other processes hold the cores (a training run
+//! beside the playground), the helper may not run for milliseconds, and a
+//! caller waiting for it would make every product that slow.
 
 use std::cell::UnsafeCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -45,7 +51,11 @@ type Part = *mut (dyn FnMut() + Send);
 struct Shared {
     /// Parts handed over so far; the helper runs one when this moves.
     posted: AtomicUsize,
-    /// Parts finished so far.
+    /// The last part claimed, by the helper to run it or by its caller to
+    /// take it back: whoever moves this from one below a part's ticket to
+    /// the ticket runs it.
+    claimed: AtomicUsize,
+    /// The last part the helper finished.
     done: AtomicUsize,
     /// Whether the last part finished panicked.
     panicked: AtomicBool,
@@ -66,6 +76,7 @@ impl Helper {
     fn start() -> Option<Helper> {
         let shared = Arc::new(Shared {
             posted: AtomicUsize::new(0),
+            claimed: AtomicUsize::new(0),
             done: AtomicUsize::new(0),
             panicked: AtomicBool::new(false),
             sleeping: AtomicBool::new(false),
@@ -77,7 +88,9 @@ impl Helper {
     }
 
     /// Runs `there` on the helper thread and `here` on this one, and
-    /// returns when both have finished. A panic in either panics here.
+    /// returns when both have finished; `there` runs on this thread too,
+    /// after `here`, if the helper has not started it by then. A panic in
+    /// either panics here.
     pub fn join(&self, here: impl FnOnce(), there: impl FnOnce() + Send) {
         let _one = self.caller.lock().unwrap_or_else(|e| e.into_inner());
         let mut there = Some(there);
@@ -94,8 +107,12 @@ impl Helper {
         if self.shared.sleeping.load(SeqCst) {
             self.thread.unpark();
         }
-        let wait = Wait { shared: &self.shared, ticket };
+        let mut wait = Wait { shared: &self.shared, ticket, taken_back: false };
         here();
+        if let Some(part) = wait.take_back() {
+            // SAFETY: as the helper's call in `serve`; this thread claimed it.
+            return unsafe { (*part)() };
+        }
         drop(wait);
         if self.shared.panicked.load(Acquire) {
             panic!("the helper thread's part of a product panicked");
@@ -104,14 +121,31 @@ impl Helper {
 }
 
 /// Waits, when dropped, for the helper to finish part `ticket`: on the way
-/// out of `join`, whether `here` returned or panicked.
+/// out of `join`, whether `here` returned or panicked. A part the helper
+/// has not claimed by then is claimed here instead, so that the helper
+/// never runs it after `join` has returned.
 struct Wait<'a> {
     shared: &'a Shared,
     ticket: usize,
+    /// Whether this thread claimed the part.
+    taken_back: bool,
+}
+
+impl Wait<'_> {
+    /// The part, if the helper has not claimed it: claimed for this thread.
+    fn take_back(&mut self) -> Option<Part> {
+        let claim = self.shared.claimed.compare_exchange(self.ticket - 1, self.ticket, SeqCst, SeqCst);
+        self.taken_back = claim.is_ok();
+        // SAFETY: claimed here, so the helper will not read the part.
+        self.taken_back.then(|| unsafe { (*self.shared.part.get()).take().expect("a posted part") })
+    }
 }
 
 impl Drop for Wait<'_> {
     fn drop(&mut self) {
+        if self.taken_back || self.take_back().is_some() {
+            return;
+        }
         let mut spins = 0u32;
         while self.shared.done.load(Acquire) != self.ticket {
             spins += 1;
@@ -146,8 +180,18 @@ fn serve(shared: &Shared) {
                 idle_since = Instant::now();
             }
         }
-        seen += 1;
-        // SAFETY: posted, so the caller wrote the part and waits for `done`.
+        // Parts are posted one at a time (`caller`), so this is `seen + 1`
+        // unless the caller took part `seen + 1` back and posted the next.
+        seen = shared.posted.load(SeqCst);
+        #[cfg(test)]
+        while tests::HELD.load(SeqCst) {
+            std::hint::spin_loop();
+        }
+        if shared.claimed.compare_exchange(seen - 1, seen, SeqCst, SeqCst).is_err() {
+            continue; // taken back by its caller
+        }
+        // SAFETY: posted and claimed here, so the caller wrote the part and
+        // waits for `done`.
         let part = unsafe { (*shared.part.get()).take().expect("a posted part") };
         // SAFETY: the caller keeps what the part borrows alive until `done`.
         let ran = catch_unwind(AssertUnwindSafe(|| unsafe { (*part)() }));
@@ -159,6 +203,10 @@ fn serve(shared: &Shared) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// While set, the helper sees parts posted but claims none, as when it
+    /// has lost its core to another process.
+    pub(super) static HELD: AtomicBool = AtomicBool::new(false);
 
     fn the_helper() -> &'static Helper {
         helper().expect("the tests run on a machine with two cores")
@@ -210,5 +258,33 @@ mod tests {
         let mut b = 0;
         h.join(|| {}, || b = 7);
         assert_eq!(b, 7, "the helper still serves");
+    }
+
+    /// A helper that does not get to run: the caller takes each part back
+    /// and runs it itself, after its own, and the helper serves again after.
+    #[test]
+    fn a_part_the_helper_has_not_claimed_runs_on_the_calling_thread() {
+        let h = the_helper();
+        HELD.store(true, SeqCst);
+        let (tx, rx) = std::sync::mpsc::channel();
+        // On a thread of its own, so that a caller left waiting fails the
+        // test instead of hanging it.
+        std::thread::spawn(move || {
+            let caller = std::thread::current().id();
+            let ran = (0..50).all(|round| {
+                let (mut a, mut b) = (None, None);
+                h.join(|| a = Some(round), || b = Some((round, std::thread::current().id())));
+                (a, b) == (Some(round), Some((round, caller)))
+            });
+            let _ = tx.send(ran);
+        });
+        let ran = rx.recv_timeout(Duration::from_secs(10));
+        HELD.store(false, SeqCst);
+        assert_eq!(ran, Ok(true), "each part ran on the calling thread, within 10 s");
+        let caller = std::thread::current().id();
+        let mut there = None;
+        while there.is_none_or(|t| t == caller) {
+            h.join(|| std::thread::sleep(Duration::from_millis(1)), || there = Some(std::thread::current().id()));
+        }
     }
 }
