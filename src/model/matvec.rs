@@ -521,19 +521,20 @@ mod simd {
             let x = |v: usize| &xs[(v0 + v) * cols..(v0 + v + 1) * cols];
             for r in (0..block_rows).step_by(R) {
                 let row = |k: usize| &w[(r + k) * cols..(r + k + 1) * cols];
-                let mut sums = [[S::zero(); V]; R];
+                // sums[v][k]: vector v0 + v by row r + k.
+                let mut sums = [[S::zero(); R]; V];
                 for j in (0..body).step_by(LANES) {
                     let pieces: [S::Row; R] = std::array::from_fn(|k| S::load(row(k).as_ptr().add(j)));
-                    for v in 0..V {
+                    for (v, by_row) in sums.iter_mut().enumerate() {
                         let xp = x(v).as_ptr().add(j);
-                        for k in 0..R {
-                            sums[k][v] = sums[k][v].fma(pieces[k], xp);
+                        for (sum, &piece) in by_row.iter_mut().zip(&pieces) {
+                            *sum = sum.fma(piece, xp);
                         }
                     }
                 }
-                for v in 0..V {
-                    for k in 0..R {
-                        outs[v0 + v][r + k] += sums[k][v].total() + tail_sum(row(k), x(v), T::widen);
+                for (v, by_row) in sums.iter().enumerate() {
+                    for (k, sum) in by_row.iter().enumerate() {
+                        outs[v0 + v][r + k] += sum.total() + tail_sum(row(k), x(v), T::widen);
                     }
                 }
             }
