@@ -56,7 +56,7 @@ pub fn replay(a: ReplayArgs) -> Result<()> {
     if let Some(out) = &a.svg {
         let title = format!(
             "{} · {} snapshots · first {} characters of {}",
-            a.dir.display(),
+            name(&a.dir),
             snapshots.len(),
             chars.len(),
             name(&a.data)

@@ -68,12 +68,15 @@ pub fn plot(replay: &Replay, title: &str) -> String {
     let axes = Axes { lx0: (first.max(1) as f64).log10(), lx1: (last.max(1) as f64).log10(), loss };
     let height = (TOP + replay.features.len() as f64 * (PANEL + GAP) + 10.0) as usize;
     let mut out = String::with_capacity(4000 + replay.features.len() * points.len() * 400);
+    // The title's size shrinks from 14 px to fit the width: a monospace
+    // character is about 0.6 em wide.
+    let title_px = ((WIDTH as f64 - 32.0) / (0.6 * title.chars().count().max(1) as f64)).min(14.0);
     let _ = write!(
         out,
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" \
          height=\"{height}\" viewBox=\"0 0 {WIDTH} {height}\" font-family=\"'DejaVu Sans Mono',Menlo,Consolas,monospace\" \
          font-size=\"11\">\n<title>{}</title>\n<rect id=\"background\" width=\"{WIDTH}\" height=\"{height}\" fill=\"#ffffff\"/>\n\
-         <text x=\"16\" y=\"22\" font-size=\"14\" font-weight=\"bold\">{}</text>\n",
+         <text x=\"16\" y=\"22\" font-size=\"{title_px:.1}\" font-weight=\"bold\">{}</text>\n",
         escape(title),
         escape(title)
     );
@@ -265,5 +268,23 @@ mod tests {
         assert_eq!(lines(BEST), 2);
         assert_eq!(lines(LOSS), 1);
         assert!(svg.contains(">10</text>") && svg.contains(">100</text>"));
+    }
+
+    /// A long title (a long folder or data name) shrinks to fit the width
+    /// instead of running off the figure; a short one keeps 14 px.
+    #[test]
+    fn a_long_title_shrinks_to_the_width() {
+        let replay = Replay { features: vec![] };
+        let size = |title: &str| -> f64 {
+            let svg = plot(&replay, title);
+            let at = svg.find("font-weight=\"bold\">").expect("the title");
+            let head = &svg[..at];
+            let size = head.rsplit("font-size=\"").next().unwrap();
+            size[..size.find('"').unwrap()].parse().unwrap()
+        };
+        assert_eq!(size("m.snapshots"), 14.0);
+        let long = "default-replay.snapshots · 71 snapshots · first 20000 characters of tinyshakespeare-validation.txt";
+        let px = size(long);
+        assert!(px < 14.0 && 0.6 * px * long.chars().count() as f64 <= (WIDTH - 32) as f64, "{px} px");
     }
 }
