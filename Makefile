@@ -14,7 +14,7 @@ export LIBTORCH_USE_PYTORCH := 1
 CHECKPOINT ?= assets/default.safetensors
 DATA ?= data/tinyshakespeare.txt
 
-.PHONY: run test test-slow test-figures lint build bench figures venv clean default-model shakespeare-2x512-dropout shakespeare-3x512 python-model replay-demo
+.PHONY: run test test-slow test-figures lint build bench figures venv clean default-model default-replay shakespeare-2x512-dropout shakespeare-3x512 python-model replay-demo
 
 run: build
 	target/release/gatescope play --checkpoint $(CHECKPOINT)
@@ -68,6 +68,19 @@ default-model: build runs/tinyshakespeare-validation.txt
 	target/release/gatescope cells -c runs/default.safetensors --data runs/tinyshakespeare-validation.txt \
 	  --save --pin speaker_line,line_position,in_word
 	target/release/gatescope eval -c runs/default.safetensors --data $(DATA)
+
+# The README's replay figure: the default's recipe again, with a snapshot
+# (f16) every 100 steps, replayed for the line-position and speaker-line
+# features over the validation text's first 20,000 characters. The
+# snapshots (about 460 MB) stay in runs/; the figure is docs/replay-default.svg.
+default-replay: build runs/tinyshakespeare-validation.txt
+	target/release/gatescope train --data $(DATA) --out runs/default-replay.safetensors \
+	  --layers 2 --hidden 512 --embed 64 --batch 64 --seq 100 --dropout 0.3 --weight-drop 0.4 \
+	  --weight-decay 0.1 --lr 3e-3 --warmup 100 --steps 7000 \
+	  --eval-every 250 --checkpoint-every 100 --seed 1 --threads $(THREADS) \
+	  --snapshot-every 100 --snapshot-dtype f16
+	target/release/gatescope replay runs/default-replay.snapshots --data runs/tinyshakespeare-validation.txt \
+	  --feature line_position,speaker_line --svg docs/replay-default.svg
 
 # The validation split (nanoGPT's: the last 10% of the characters) as a file.
 runs/tinyshakespeare-validation.txt: $(STAMP)

@@ -199,7 +199,8 @@ impl Stepper {
     /// character: what `step` per character returns, bit for bit, computed
     /// layer by layer. Each deeper layer's input products and the head's
     /// are taken for every step at once (`Matrix::add_products`); the steps
-    /// themselves then read only `W_hh`.
+    /// themselves then read only `W_hh`. No intervention applies: a caller
+    /// reads up to the first step one covers and steps from there.
     pub fn read(&self, ids: &[i64], state: &mut LstmState) -> Vec<StepOutput> {
         let (hd, n) = (self.dims.hidden, ids.len());
         let mut outputs: Vec<StepOutput> =
