@@ -159,6 +159,11 @@ impl Generator {
         &self.model
     }
 
+    /// The step this generator takes, laid out for its model.
+    pub fn stepper(&self) -> &Stepper {
+        &self.stepper
+    }
+
     pub fn set_sampling(&mut self, sampling: Sampling) {
         self.sampler.set(sampling);
     }

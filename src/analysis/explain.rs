@@ -148,7 +148,7 @@ pub fn explain(model: &CharLstm, ids: &[i64], step: usize, unit: Unit, top: usiz
     if top == 0 {
         bail!("top must be at least 1");
     }
-    let outs = model.prime_with_gates(&ids[..=step], &mut LstmState::zeros(&model.dims));
+    let outs = model.stepper().read_faster(model, &ids[..=step], &mut LstmState::zeros(&model.dims));
     let layers: Vec<&[LayerGates]> = outs.iter().map(|o| &o.layers[..]).collect();
     explain_run(model, ids, &layers, step, unit, top)
 }

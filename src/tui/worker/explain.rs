@@ -94,7 +94,8 @@ impl Worker {
             Err(e) => return self.explain_answer(id, Err(one_line(&e))),
         };
         let state = w.state.get_or_insert_with(|| LstmState::zeros(&model.dims));
-        let outs = crate::model::on_all_cores(|| model.prime_with_gates(&ids, state));
+        let stepper = self.generator.stepper();
+        let outs = crate::model::on_all_cores(|| stepper.read_faster(model, &ids, state));
         w.layers.extend(outs.into_iter().map(|o| o.layers));
         w.chars.extend_from_slice(&req.text[from..to]);
         w.ids.extend(ids);
