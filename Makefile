@@ -148,10 +148,13 @@ python-model: build
 
 venv: $(STAMP)
 
+# The wheel and its CUDA libraries take about 4.7 GB in .venv; pip's cache
+# would keep a second copy of the downloads (about 3.5 GB more), so it is
+# off. libtorch's CUDA parts are unused but load with it, so they stay.
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install $(TORCH_PIN)
+	$(VENV)/bin/pip install --quiet --no-cache-dir --upgrade pip
+	$(VENV)/bin/pip install --no-cache-dir $(TORCH_PIN)
 	touch $@
 
 clean:
