@@ -6,7 +6,11 @@
 //! likeliest next character after it, as `gatescope attribute` does with
 //! no --step and no --target. Each figure is the median of RUNS runs taken
 //! in alternation, after one untimed run of each.
-//! grad_ms   gradient × input: one pass without gradients (F(e), F(0)), one with
+//! grad_ms   gradient × input (`attribute`): the text read at e and at the zero
+//!           input layer by layer, one hand-written backward; it builds the model's
+//!           stepper first
+//! grad_worker_ms  the same as the playground's worker runs it, with the stepper
+//!           it already holds
 //! ig32_ms   integrated gradients, M = 32: the same first pass, then one batch of 32
 //! ig32_worker_ms  the same, in passes of `COPIES_PER_PASS` copies, as the
 //!           playground's worker runs it (between passes it looks at its
@@ -51,7 +55,8 @@ fn main() -> anyhow::Result<()> {
     let ids = model.vocab.encode(&prompt)?;
     let step = ids.len() - 1;
     let (mut grad, mut ig, mut grad_cpu, mut ig_cpu) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut worker = Vec::new();
+    let (mut worker, mut grad_worker) = (Vec::new(), Vec::new());
+    let stepper = model.stepper();
     let mut gap = 0.0;
     for run in 0..=runs {
         let (t0, c0) = (Instant::now(), cpu_ms());
@@ -62,12 +67,18 @@ fn main() -> anyhow::Result<()> {
         let (i, ic) = (t0.elapsed().as_secs_f64() * 1e3, cpu_ms() - c0);
         gap = r.completeness_gap();
         let t0 = Instant::now();
+        let mut one = Attributor::new(model, &ids, step, Target::Next(None), Method::Grad, COPIES_PER_PASS)?;
+        while !one.pass(model, &stepper)? {}
+        one.finish()?;
+        let gw = t0.elapsed().as_secs_f64() * 1e3;
+        let t0 = Instant::now();
         let mut passes = Attributor::new(model, &ids, step, Target::Next(None), Method::Ig(32), COPIES_PER_PASS)?;
-        while !passes.pass(model)? {}
+        while !passes.pass(model, &stepper)? {}
         passes.finish()?;
         let w = t0.elapsed().as_secs_f64() * 1e3;
         if run > 0 {
             worker.push(w);
+            grad_worker.push(gw);
             grad.push(g);
             ig.push(i);
             grad_cpu.push(gc);
@@ -76,8 +87,8 @@ fn main() -> anyhow::Result<()> {
     }
     let d = model.dims;
     println!(
-        "model={}x{} chars={} threads={} grad_ms={:.0} ig32_ms={:.0} grad_cpu_ms={:.0} ig32_cpu_ms={:.0} ig32_worker_ms={:.0} gap32={gap:.2e} \
-         grad_runs={:?} ig_runs={:?}",
+        "model={}x{} chars={} threads={} grad_ms={:.0} ig32_ms={:.0} grad_cpu_ms={:.0} ig32_cpu_ms={:.0} ig32_worker_ms={:.0} grad_worker_ms={:.0} \
+         gap32={gap:.2e} grad_runs={:?} ig_runs={:?}",
         d.layers,
         d.hidden,
         ids.len(),
@@ -87,6 +98,7 @@ fn main() -> anyhow::Result<()> {
         median(grad_cpu),
         median(ig_cpu),
         median(worker),
+        median(grad_worker),
         grad.iter().map(|v| v.round()).collect::<Vec<_>>(),
         ig.iter().map(|v| v.round()).collect::<Vec<_>>()
     );

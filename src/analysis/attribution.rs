@@ -10,13 +10,19 @@
 //!   by α_m = (m − 0.5)/M, m = 1..M (zero baseline, midpoint rule), so that
 //!   Σ_s a_s ≈ F(e) − F(0) up to the midpoint rule's error.
 //!
+//! grad is one forward at e and one at the zero baseline by `Stepper::read`,
+//! and one backward by `model::Backward`, written out like the step (about
+//! half the time of libtorch's autograd through the fused LSTM on the
+//! shipped model). ig takes libtorch's autograd over the scaled copies in
+//! batches, since its many copies share each product.
+//!
 //! `attribute` is a plain function from ids to plain numbers; `Attributor`
 //! is the same one pass at a time, so the playground's model worker (which
 //! runs without gradients) can run it between its other work and send the
-//! result on. Gradients are on for each pass's own scope only.
+//! result on. Gradients are on for each ig pass's own scope only.
 
 use super::State;
-use crate::model::{CharLstm, Unit};
+use crate::model::{CharLstm, LstmState, Seed, StepOutput, Stepper, Unit};
 use anyhow::{anyhow, bail, Result};
 use std::fmt;
 use std::str::FromStr;
@@ -130,7 +136,8 @@ impl Attribution {
 /// `step` only name the default target). Errors name what is out of range.
 pub fn attribute(model: &CharLstm, ids: &[i64], step: usize, target: Target, method: Method) -> Result<Attribution> {
     let mut work = Attributor::new(model, ids, step, target, method, usize::MAX)?;
-    while !work.pass(model)? {}
+    let stepper = model.stepper();
+    while !work.pass(model, &stepper)? {}
     work.finish()
 }
 
@@ -154,6 +161,8 @@ pub struct Attributor {
     resolved: Option<Resolved>,
     f_x: f32,
     f_baseline: f32,
+    /// grad's attributions, from its one pass (`grad_by_steps`).
+    stepped: Option<Vec<f32>>,
 }
 
 impl Attributor {
@@ -233,6 +242,7 @@ impl Attributor {
             resolved: None,
             f_x: 0.0,
             f_baseline: 0.0,
+            stepped: None,
         })
     }
 
@@ -241,10 +251,19 @@ impl Attributor {
         (self.passes.len(), self.done)
     }
 
-    /// Run the next pass; true when none is left.
-    pub fn pass(&mut self, model: &CharLstm) -> Result<bool> {
+    /// Run the next pass; true when none is left. `stepper` is `model`'s
+    /// (grad reads the text with it).
+    pub fn pass(&mut self, model: &CharLstm, stepper: &Stepper) -> Result<bool> {
         let Some((rows, grad_rows)) = self.passes.get(self.done).cloned() else { return Ok(true) };
         let n = self.step + 1;
+        if self.method == Method::Grad {
+            let (resolved, attributions, f_x, f_baseline) =
+                grad_by_steps(model, stepper, &self.ids, self.step, self.target)?;
+            (self.resolved, self.stepped, self.f_x, self.f_baseline) =
+                (Some(resolved), Some(attributions), f_x, f_baseline);
+            self.done += 1;
+            return Ok(true);
+        }
         // The caller (the playground's worker) may have gradients off; they
         // are on for this scope only, and only layer 0's input asks for them.
         tch::with_grad(|| -> Result<()> {
@@ -291,6 +310,16 @@ impl Attributor {
             Resolved::Next { id, .. } => Resolved::Next { id, log_p: self.f_x },
             Resolved::Unit { target, .. } => Resolved::Unit { target, value: self.f_x },
         };
+        if let Some(attributions) = self.stepped {
+            return Ok(Attribution {
+                step: self.step,
+                method: self.method,
+                target,
+                attributions,
+                f_x: self.f_x,
+                f_baseline: self.f_baseline,
+            });
+        }
         let mean = tch::no_grad(|| &self.grad_sum / self.method.alphas().len() as f64);
         let a = (&self.e * mean).sum_dim_intlist(-1, false, Kind::Float);
         let attributions = Vec::<f32>::try_from(&a).map_err(|err| anyhow!("reading the attributions: {err}"))?;
@@ -303,6 +332,95 @@ impl Attributor {
             f_baseline: self.f_baseline,
         })
     }
+}
+
+/// grad without libtorch's autograd: the text's steps 0..=`step` read from
+/// a zero state at e and at the zero input, F and its gradient at the last
+/// step, then `Backward` to ∂F/∂pre₀ and a_s = (W_ih·e_s) · ∂F/∂pre₀(s),
+/// which is e_s · ∂F/∂e_s. Returns the target, the attributions, F(e) and F(0).
+fn grad_by_steps(
+    model: &CharLstm,
+    stepper: &Stepper,
+    ids: &[i64],
+    step: usize,
+    target: Target,
+) -> Result<(Resolved, Vec<f32>, f32, f32)> {
+    let (n, dims) = (step + 1, model.dims);
+    let hd4 = 4 * dims.hidden;
+    let floats = |t: &Tensor, what: &str| {
+        Vec::<f32>::try_from(&t.to_kind(Kind::Float).contiguous().view(-1)).map_err(|e| anyhow!("reading {what}: {e}"))
+    };
+    let l0 = &model.layers[0];
+    let (bias0, input_products, head_w) = tch::no_grad(|| -> Result<_> {
+        let e = model.input_layer(&Tensor::from_slice(&ids[..n])).to_kind(Kind::Float);
+        Ok((
+            floats(&(&l0.b_ih + &l0.b_hh), "layer 0's biases")?,
+            floats(&e.matmul(&l0.w_ih.tr()), "layer 0's input products")?,
+            floats(&model.head_w, "the head's weights")?,
+        ))
+    })?;
+    // The text and the zero input read side by side: each step's W_hh is
+    // read once for both.
+    let text: Vec<f32> = ids[..n].iter().flat_map(|&id| stepper.input_row(id)).copied().collect();
+    let mut states = [LstmState::zeros(&dims), LstmState::zeros(&dims)];
+    let [outputs, baseline]: [Vec<StepOutput>; 2] =
+        stepper.read_several(vec![text, bias0.repeat(n)], &mut states).try_into().expect("two sequences read");
+    let (last, last0) = (&outputs[n - 1], &baseline[n - 1]);
+    let (resolved, f_x, f_baseline, seed) = match target {
+        Target::Next(y) => {
+            let y = y.or_else(|| ids.get(n).copied()).unwrap_or_else(|| argmax(&last.logits));
+            let (log_p, d_logits) = log_softmax_at(&last.logits, y as usize);
+            let (log_p0, _) = log_softmax_at(&last0.logits, y as usize);
+            // dF/dh at the top: the head's W transposed times dF/dlogits.
+            let mut grad = vec![0.0f32; dims.hidden];
+            for (row, d) in head_w.chunks_exact(dims.hidden).zip(&d_logits) {
+                grad.iter_mut().zip(row).for_each(|(g, w)| *g += d * w);
+            }
+            (Resolved::Next { id: y, log_p }, log_p, log_p0, Seed::H { layer: dims.layers - 1, grad })
+        }
+        Target::Unit(u) => {
+            let (k, i) = (u.unit.layer, u.unit.index);
+            let value = |o: &StepOutput| match u.state {
+                State::C => o.layers[k].c[i],
+                State::H => o.layers[k].h[i],
+            };
+            let mut grad = vec![0.0f32; dims.hidden];
+            grad[i] = 1.0;
+            let seed = match u.state {
+                State::C => Seed::C { layer: k, grad },
+                State::H => Seed::H { layer: k, grad },
+            };
+            let v = value(last);
+            (Resolved::Unit { target: u, value: v }, v, value(last0), seed)
+        }
+    };
+    let dpre0 = stepper.backward().input_gradients(&outputs, &seed);
+    let attributions = input_products
+        .chunks_exact(hd4)
+        .zip(dpre0.chunks_exact(hd4))
+        .map(|(p, d)| p.iter().zip(d).map(|(p, d)| p * d).sum())
+        .collect();
+    Ok((resolved, attributions, f_x, f_baseline))
+}
+
+/// The first index of the largest value, as libtorch's argmax.
+fn argmax(v: &[f32]) -> i64 {
+    let mut best = 0;
+    for (i, &x) in v.iter().enumerate() {
+        if x > v[best] {
+            best = i;
+        }
+    }
+    best as i64
+}
+
+/// log softmax(logits)[y], and its gradient with respect to the logits
+/// (one-hot y minus the softmax), summed in f64.
+fn log_softmax_at(logits: &[f32], y: usize) -> (f32, Vec<f32>) {
+    let max = logits.iter().fold(f64::NEG_INFINITY, |m, &l| m.max(l as f64));
+    let lse = max + logits.iter().map(|&l| (l as f64 - max).exp()).sum::<f64>().ln();
+    let grad = logits.iter().enumerate().map(|(v, &l)| (f64::from(v == y) - (l as f64 - lse).exp()) as f32).collect();
+    ((logits[y] as f64 - lse) as f32, grad)
 }
 
 /// The logits at the last of `n` steps, `[batch, vocab]`, through the head.

@@ -66,6 +66,30 @@ impl Matrix {
         Some(Self { rows, cols, data: Data::F16(data) })
     }
 
+    /// The transpose (`cols × rows`), stored as this one is: exact.
+    pub fn transposed(&self) -> Matrix {
+        // In tiles, so both sides of the copy stay in cache.
+        fn t<T: Copy + Default>(v: &[T], rows: usize, cols: usize) -> Vec<T> {
+            const TILE: usize = 32;
+            let mut out = vec![T::default(); v.len()];
+            for r0 in (0..rows).step_by(TILE) {
+                for c0 in (0..cols).step_by(TILE) {
+                    for r in r0..(r0 + TILE).min(rows) {
+                        for c in c0..(c0 + TILE).min(cols) {
+                            out[c * rows + r] = v[r * cols + c];
+                        }
+                    }
+                }
+            }
+            out
+        }
+        let data = match &self.data {
+            Data::F32(v) => Data::F32(t(v, self.rows, self.cols)),
+            Data::F16(v) => Data::F16(t(v, self.rows, self.cols)),
+        };
+        Self { rows: self.cols, cols: self.rows, data }
+    }
+
     pub fn rows(&self) -> usize {
         self.rows
     }

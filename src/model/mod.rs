@@ -2,6 +2,7 @@
 //! checkpoint format, the models built into the binary, and sampling over
 //! its logits.
 
+mod backward;
 pub mod builtin;
 pub mod checkpoint;
 mod dropout;
@@ -16,6 +17,7 @@ pub mod sample;
 pub mod snapshot;
 mod step;
 
+pub use backward::{Backward, Seed};
 pub use builtin::{builtin_named, builtin_names, load_model, load_model_with, Builtin, BUILTINS};
 pub use checkpoint::{
     describe_pt, load_checkpoint, load_checkpoint_with, save_checkpoint, save_checkpoint_as, stored_lstm_dtype,

@@ -93,17 +93,18 @@ impl Worker {
     /// One pass of the request under way, or its answer after the last.
     pub(super) fn attribution_step(&mut self) -> Flow {
         let Some(mut req) = self.attribution.request.take() else { return Flow::Continue };
-        let model = self.generator.model();
+        let (model, stepper) = (self.generator.model(), self.generator.stepper());
         // On every core, as a prompt chunk is read: a pass's products are
         // big enough to share (2.4 times as fast on two cores, docs/performance.md).
-        let result: Result<Box<Attribution>, String> = match crate::model::on_all_cores(|| req.work.pass(model)) {
-            Ok(false) => {
-                self.attribution.request = Some(req);
-                return Flow::Continue;
-            }
-            Ok(true) => req.work.finish().map(Box::new).map_err(|e| one_line(&e)),
-            Err(e) => Err(one_line(&e)),
-        };
+        let result: Result<Box<Attribution>, String> =
+            match crate::model::on_all_cores(|| req.work.pass(model, stepper)) {
+                Ok(false) => {
+                    self.attribution.request = Some(req);
+                    return Flow::Continue;
+                }
+                Ok(true) => req.work.finish().map(Box::new).map_err(|e| one_line(&e)),
+                Err(e) => Err(one_line(&e)),
+            };
         self.send(WorkerEvent::Attributed { id: req.id, result })
     }
 }

@@ -204,6 +204,27 @@ fn a_prompt_of_more_than_500_characters_matches_pytorch_autograd() {
     );
 }
 
+/// A model stored in f16, as the shipped ones are: grad's backward then
+/// reads its transposed matrices in f16, as the step reads the forward's.
+#[test]
+fn f16_model_matches_pytorch_autograd() {
+    let f = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let half = dir.path().join("trained-f16.safetensors");
+    let out = run(&["convert", f.trained.to_str().unwrap(), "--dtype", "f16", "--out", half.to_str().unwrap()]);
+    assert!(out.status.success(), "convert: {}", String::from_utf8_lossy(&out.stderr));
+    let prompt = shakespeare(300);
+    check(
+        &half,
+        &prompt,
+        &[
+            &["--method", "grad", "--step", "280"],
+            &["--method", "grad", "--unit", "l0:17", "--step", "150"],
+            &["--method", "grad", "--unit", "l1:30:h"],
+        ],
+    );
+}
+
 /// Σ a_s − (f_x − f_baseline) is the midpoint rule's error, which falls as
 /// 1/M² for a smooth F: on a trained model it shrinks about fourfold at
 /// every doubling of M (measured: 1.4e-4, 3.5e-5, 8.8e-6, 2.2e-6 for a

@@ -213,3 +213,27 @@ fn two_products_in_one_hand_over_give_the_bits_of_each_in_turn() {
         assert!(got == want, "{rows}x{cols}");
     }
 }
+
+/// The transpose (the backward pass's matrices) holds the same values, in
+/// the same storage: its product with x is the sum of x times each column,
+/// and transposing twice gives the matrix back, for shapes on either side
+/// of its tiles.
+#[test]
+fn a_transposed_matrix_multiplies_by_the_columns() {
+    for (rows, cols) in [(1, 1), (3, 70), (33, 5), (64, 64), (100, 37)] {
+        for (held, v, m) in both(rows, cols) {
+            let t = m.transposed();
+            assert_eq!((t.rows(), t.is_f16()), (cols, m.is_f16()), "{held} {rows}x{cols}");
+            let x = values(rows, 5);
+            let got = t.addmv(&vec![0.0; cols], &x);
+            for (c, g) in got.iter().enumerate() {
+                let want: f64 = (0..rows).map(|r| v[r * cols + c] as f64 * x[r] as f64).sum();
+                let scale: f64 = (0..rows).map(|r| (v[r * cols + c] as f64 * x[r] as f64).abs()).sum::<f64>() + 1.0;
+                assert!((*g as f64 - want).abs() <= 1e-6 * scale, "{held} {rows}x{cols}, column {c}: {g} vs {want}");
+            }
+            let y = values(cols, 6);
+            let back = t.transposed();
+            assert!(back.addmv(&vec![0.0; rows], &y) == m.addmv(&vec![0.0; rows], &y), "{held} {rows}x{cols} twice");
+        }
+    }
+}
