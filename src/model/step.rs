@@ -225,72 +225,42 @@ impl Stepper {
     /// (`n × 4H`): `W_ih · x + b_ih + b_hh` for an input x that need not be
     /// a character's, such as the zero input attribution's baseline reads.
     pub fn read_inputs(&self, pre0: Vec<f32>, state: &mut LstmState) -> Vec<StepOutput> {
-        self.read_several(vec![pre0], std::slice::from_mut(state)).pop().expect("one sequence")
-    }
-
-    /// `read_inputs` for several sequences of the same length at once, each
-    /// from its own state: a step's `W_hh` is read once for all of them
-    /// (`Matrix::add_products`), and each gets the bits it would get alone.
-    pub fn read_several(&self, pre0s: Vec<Vec<f32>>, states: &mut [LstmState]) -> Vec<Vec<StepOutput>> {
-        let (hd4, m) = (4 * self.dims.hidden, pre0s.len());
-        assert!(m > 0 && states.len() == m, "a state for each of one or more sequences");
-        let n = pre0s[0].len() / hd4;
-        assert!(pre0s.iter().all(|p| p.len() == n * hd4), "layer 0's inputs of 4H per step, as many for each sequence");
-        let mut outputs: Vec<Vec<StepOutput>> = (0..m)
-            .map(|_| {
-                (0..n)
-                    .map(|_| StepOutput { layers: Vec::with_capacity(self.dims.layers), logits: Vec::new() })
-                    .collect()
-            })
-            .collect();
-        // Rows step by step, the sequences' rows of a step side by side, so
-        // a step's products take one contiguous block.
-        let interleave = |per_sequence: &[Vec<f32>]| -> Vec<f32> {
-            (0..n).flat_map(|t| per_sequence.iter().flat_map(move |p| &p[t * hd4..(t + 1) * hd4])).copied().collect()
-        };
-        let mut pre0 = Some(interleave(&pre0s));
-        drop(pre0s);
-        // The layer below's h for every step and sequence, in the same order.
+        let hd = self.dims.hidden;
+        assert!(pre0.len().is_multiple_of(4 * hd), "layer 0's inputs of 4H per step");
+        let n = pre0.len() / (4 * hd);
+        let mut pre0 = Some(pre0);
+        let mut outputs: Vec<StepOutput> =
+            (0..n).map(|_| StepOutput { layers: Vec::with_capacity(self.dims.layers), logits: Vec::new() }).collect();
+        // The layer below's h for every step, end to end.
         let mut below: Vec<f32> = Vec::new();
-        let mut hs: Vec<f32> = Vec::new();
         for k in 0..self.dims.layers {
             let mut pre: Vec<f32> = match k {
                 0 => pre0.take().expect("layer 0 comes first"),
                 _ => {
                     let l = &self.deeper[k - 1];
-                    let mut pre: Vec<f32> = l.bias.iter().copied().cycle().take(n * m * hd4).collect();
+                    let mut pre: Vec<f32> = l.bias.iter().copied().cycle().take(n * 4 * hd).collect();
                     l.w_ih.add_products(&below, &mut pre);
                     pre
                 }
             };
             below.clear();
-            for (t, block) in pre.chunks_exact_mut(m * hd4).enumerate() {
-                match &mut *states {
-                    [state] => self.recurrent(k).add_product(&state.h[k], block),
-                    states => {
-                        hs.clear();
-                        hs.extend(states.iter().flat_map(|s| &s.h[k]));
-                        self.recurrent(k).add_products(&hs, block);
-                    }
-                }
-                for ((pre, state), out) in block.chunks_exact(hd4).zip(states.iter_mut()).zip(&mut outputs) {
-                    let gates = cell(pre, state, k, self.dims.hidden, &[]);
-                    below.extend_from_slice(&gates.h);
-                    out[t].layers.push(gates);
-                }
+            for (pre, out) in pre.chunks_exact_mut(4 * hd).zip(&mut outputs) {
+                self.recurrent(k).add_product(&state.h[k], pre);
+                let gates = cell(pre, state, k, hd, &[]);
+                below.extend_from_slice(&gates.h);
+                out.layers.push(gates);
             }
         }
-        let v = self.head_b.len();
-        let mut logits: Vec<f32> = self.head_b.iter().copied().cycle().take(n * m * v).collect();
+        let mut logits: Vec<f32> = self.head_b.iter().copied().cycle().take(n * self.head_b.len()).collect();
         self.head_w.add_products(&below, &mut logits);
-        for (r, row) in logits.chunks_exact(v).enumerate() {
-            outputs[r % m][r / m].logits = row.to_vec();
+        for (out, row) in outputs.iter_mut().zip(logits.chunks_exact(self.head_b.len())) {
+            out.logits = row.to_vec();
         }
         outputs
     }
 
     /// Layer 0's input part for character `id`, biases included.
-    pub fn input_row(&self, id: i64) -> &[f32] {
+    fn input_row(&self, id: i64) -> &[f32] {
         let hd4 = 4 * self.dims.hidden;
         let id = usize::try_from(id).expect("a character id is not negative");
         &self.input_table[id * hd4..(id + 1) * hd4]

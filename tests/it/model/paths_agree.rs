@@ -2,7 +2,7 @@
 //! compute the same thing.
 
 use crate::common::assert_close;
-use gatescope::model::{load_checkpoint, save_checkpoint_as, CharLstm, Dropout, LstmState, Stepper, StoredAs};
+use gatescope::model::{load_checkpoint, save_checkpoint_as, CharLstm, Dropout, LstmState, StoredAs};
 use gatescope::vocab::Vocab;
 use tch::Tensor;
 
@@ -122,42 +122,6 @@ fn read_gives_the_steps_bits(model: &CharLstm, ids: &[i64], from: &LstmState) {
     for k in 0..model.dims.layers {
         for state in [&read, &pieces] {
             assert!(state.h[k] == stepped.h[k] && state.c[k] == stepped.c[k], "the state read leaves, layer {k}");
-        }
-    }
-    several_read_side_by_side_as_alone(&stepper, ids, from);
-}
-
-/// `Stepper::read_several`: three sequences (the text from `from`, the text
-/// reversed and the zero input from a zero state) each get the bits `read`
-/// gives them alone, and leave the same states.
-fn several_read_side_by_side_as_alone(stepper: &Stepper, ids: &[i64], from: &LstmState) {
-    let dims = stepper.dims();
-    let rows = |ids: &[i64]| -> Vec<f32> { ids.iter().flat_map(|&id| stepper.input_row(id)).copied().collect() };
-    let reversed: Vec<i64> = ids.iter().rev().copied().collect();
-    // Any layer-0 input will do: the first character's row, halved.
-    let other: Vec<f32> = stepper.input_row(ids[0]).iter().map(|v| v * 0.5).collect::<Vec<_>>().repeat(ids.len());
-    let inputs = vec![rows(ids), rows(&reversed), other];
-    let starts = [from.clone(), LstmState::zeros(&dims), LstmState::zeros(&dims)];
-    let mut together = starts.clone();
-    let got = stepper.read_several(inputs.clone(), &mut together);
-    let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<u32>>();
-    for (j, (input, start)) in inputs.into_iter().zip(starts).enumerate() {
-        let mut alone = start;
-        let want = stepper.read_inputs(input, &mut alone);
-        assert_eq!(got[j].len(), want.len(), "sequence {j}'s steps");
-        for (t, (g, w)) in got[j].iter().zip(&want).enumerate() {
-            assert_eq!(bits(&g.logits), bits(&w.logits), "sequence {j}'s logits at t={t}");
-            for (k, (a, b)) in w.layers.iter().zip(&g.layers).enumerate() {
-                for (x, y) in a.vectors().into_iter().zip(b.vectors()) {
-                    assert_eq!(bits(x), bits(y), "sequence {j}, layer {k}, t={t}");
-                }
-            }
-        }
-        for k in 0..dims.layers {
-            assert!(
-                together[j].h[k] == alone.h[k] && together[j].c[k] == alone.c[k],
-                "sequence {j}'s state, layer {k}"
-            );
         }
     }
 }
