@@ -10,19 +10,19 @@
 //!   by α_m = (m − 0.5)/M, m = 1..M (zero baseline, midpoint rule), so that
 //!   Σ_s a_s ≈ F(e) − F(0) up to the midpoint rule's error.
 //!
-//! grad is one forward at e and one at the zero baseline by `Stepper::read`,
-//! and one backward by `model::Backward`, written out like the step (about
-//! half the time of libtorch's autograd through the fused LSTM on the
-//! shipped model). ig takes libtorch's autograd over the scaled copies in
-//! batches, since its many copies share each product.
+//! Both are computed without libtorch's autograd: each scaled copy of the
+//! input is read by `Stepper::read_several` (the copies side by side, so a
+//! step's matrices are read once for all of them), and one backward pass
+//! by `model::Backward`, written out like the step, gives ∂F/∂pre₀ at every
+//! step; then ∂F/∂e_s = W_ihᵀ · ∂F/∂pre₀(s), so a_s = (W_ih · e_s) ·
+//! ∂F/∂pre₀(s), averaged over the copies for ig.
 //!
 //! `attribute` is a plain function from ids to plain numbers; `Attributor`
-//! is the same one pass at a time, so the playground's model worker (which
-//! runs without gradients) can run it between its other work and send the
-//! result on. Gradients are on for each ig pass's own scope only.
+//! is the same one pass at a time, so the playground's model worker can run
+//! it between its other work and send the result on.
 
 use super::State;
-use crate::model::{CharLstm, LstmState, Seed, StepOutput, Stepper, Unit};
+use crate::model::{CharLstm, Dims, LstmState, Seed, StepOutput, Stepper, Unit};
 use anyhow::{anyhow, bail, Result};
 use std::fmt;
 use std::str::FromStr;
@@ -149,11 +149,13 @@ pub struct Attributor {
     step: usize,
     method: Method,
     target: Target,
-    /// The text's ids, e (layer 0's input for steps 0..=step) and the sum
-    /// of the gradients at every α so far.
+    /// The text's ids; layer 0's input products W_ih · e_s for steps
+    /// 0..=step (`n × 4H`, no bias) and its biases b_ih + b_hh; and the sum
+    /// of ∂F/∂pre₀ over the copies run so far.
     ids: Vec<i64>,
-    e: Tensor,
-    grad_sum: Tensor,
+    input_products: Vec<f32>,
+    bias0: Vec<f32>,
+    dpre_sum: Vec<f32>,
     /// Each pass's α per copy, and the copies whose gradient counts (the
     /// first pass also carries e itself and the zero baseline).
     passes: Vec<(Vec<f32>, std::ops::Range<usize>)>,
@@ -161,8 +163,6 @@ pub struct Attributor {
     resolved: Option<Resolved>,
     f_x: f32,
     f_baseline: f32,
-    /// grad's attributions, from its one pass (`grad_by_steps`).
-    stepped: Option<Vec<f32>>,
 }
 
 impl Attributor {
@@ -228,21 +228,27 @@ impl Attributor {
                 }
             }
         }
-        let e = tch::no_grad(|| model.input_layer(&Tensor::from_slice(&ids[..n])).detach().to_kind(Kind::Float));
-        let grad_sum = e.zeros_like();
+        let l0 = &model.layers[0];
+        let (products, bias0) = tch::no_grad(|| {
+            let e = model.input_layer(&Tensor::from_slice(&ids[..n])).to_kind(Kind::Float);
+            (e.matmul(&l0.w_ih.tr()), &l0.b_ih + &l0.b_hh)
+        });
+        let input_products = floats_of(&products, "layer 0's input products")?;
+        let bias0 = floats_of(&bias0, "layer 0's biases")?;
+        let dpre_sum = vec![0.0; input_products.len()];
         Ok(Self {
             step,
             method,
             target,
             ids: ids.to_vec(),
-            e,
-            grad_sum,
+            input_products,
+            bias0,
+            dpre_sum,
             passes,
             done: 0,
             resolved: None,
             f_x: 0.0,
             f_baseline: 0.0,
-            stepped: None,
         })
     }
 
@@ -251,52 +257,39 @@ impl Attributor {
         (self.passes.len(), self.done)
     }
 
-    /// Run the next pass; true when none is left. `stepper` is `model`'s
-    /// (grad reads the text with it).
+    /// Run the next pass; true when none is left. `stepper` is `model`'s.
     pub fn pass(&mut self, model: &CharLstm, stepper: &Stepper) -> Result<bool> {
-        let Some((rows, grad_rows)) = self.passes.get(self.done).cloned() else { return Ok(true) };
-        let n = self.step + 1;
-        if self.method == Method::Grad {
-            let (resolved, attributions, f_x, f_baseline) =
-                grad_by_steps(model, stepper, &self.ids, self.step, self.target)?;
-            (self.resolved, self.stepped, self.f_x, self.f_baseline) =
-                (Some(resolved), Some(attributions), f_x, f_baseline);
-            self.done += 1;
-            return Ok(true);
-        }
-        // The caller (the playground's worker) may have gradients off; they
-        // are on for this scope only, and only layer 0's input asks for them.
-        tch::with_grad(|| -> Result<()> {
-            let a = Tensor::from_slice(&rows).view([-1, 1, 1]);
-            // The scaled copies are the leaf: ∂F/∂x at α_m·e is the gradient the
-            // definition asks for (a leaf at e would pick up a factor α_m).
-            let x = (self.e.unsqueeze(0) * a).detach().set_requires_grad(true);
-            let (out, h, c) = model.lstm_on_input(&x);
-            let ids = &self.ids;
-            let target = self.target;
-            let target = *self.resolved.get_or_insert_with(|| match target {
-                Target::Next(y) => {
-                    let y = y.or_else(|| ids.get(n).copied()).unwrap_or_else(|| {
-                        tch::no_grad(|| head(model, &out, n).get(0).argmax(0, false).int64_value(&[]))
-                    });
-                    Resolved::Next { id: y, log_p: 0.0 }
-                }
-                Target::Unit(u) => Resolved::Unit { target: u, value: 0.0 },
-            });
-            let f = quantity(model, &out, &h, &c, n, target);
-            if self.done == 0 {
-                (self.f_x, self.f_baseline) = (f.double_value(&[0]) as f32, f.double_value(&[1]) as f32);
+        let Some((alphas, grad_rows)) = self.passes.get(self.done).cloned() else { return Ok(true) };
+        let (n, dims) = (self.step + 1, model.dims);
+        // Each copy's layer 0 input, α · W_ih · e_s + b_ih + b_hh, step by
+        // step with the copies side by side (as `read_several` takes them).
+        let (products, bias) = (&self.input_products, &self.bias0);
+        let mut inputs: Vec<f32> = Vec::with_capacity(products.len() * alphas.len());
+        for p in products.chunks_exact(bias.len()) {
+            for &a in &alphas {
+                inputs.extend(p.iter().zip(bias).map(|(p, b)| a * p + b));
             }
-            // The copies are independent, so the gradient of their sum is each one's own.
-            let (from, len) = (grad_rows.start as i64, grad_rows.len() as i64);
-            let f = f.narrow(0, from, len).sum(Kind::Float);
-            let grad = Tensor::f_run_backward(&[f], &[&x], false, false)
-                .map_err(|err| anyhow!("the backward pass failed: {err}"))?
-                .pop()
-                .ok_or_else(|| anyhow!("the backward pass returned no gradient"))?;
-            self.grad_sum += grad.narrow(0, from, len).sum_dim_intlist(0, false, Kind::Float);
-            Ok(())
-        })?;
+        }
+        let mut states = vec![LstmState::zeros(&dims); alphas.len()];
+        let outputs = stepper.read_several(inputs, &mut states);
+        let target = match (self.resolved, self.target) {
+            (Some(r), _) => r,
+            // The first pass's first copy is e itself.
+            (None, Target::Next(y)) => {
+                let y = y.or_else(|| self.ids.get(n).copied()).unwrap_or_else(|| argmax(&outputs[0][n - 1].logits));
+                Resolved::Next { id: y, log_p: 0.0 }
+            }
+            (None, Target::Unit(u)) => Resolved::Unit { target: u, value: 0.0 },
+        };
+        self.resolved = Some(target);
+        let (head_w, fs) = (floats_of(&model.head_w, "the head's weights")?, outputs.iter().map(|o| &o[n - 1]));
+        let (values, seeds): (Vec<f32>, Vec<Seed>) = fs.map(|last| quantity(last, target, &head_w, dims)).unzip();
+        if self.done == 0 {
+            (self.f_x, self.f_baseline) = (values[0], values[1]);
+        }
+        let seeds = &seeds[grad_rows.clone()];
+        let dpre = stepper.backward().input_gradients(&outputs[grad_rows], seeds);
+        self.dpre_sum.iter_mut().zip(dpre).for_each(|(sum, d)| *sum += d);
         self.done += 1;
         Ok(self.done == self.passes.len())
     }
@@ -310,19 +303,11 @@ impl Attributor {
             Resolved::Next { id, .. } => Resolved::Next { id, log_p: self.f_x },
             Resolved::Unit { target, .. } => Resolved::Unit { target, value: self.f_x },
         };
-        if let Some(attributions) = self.stepped {
-            return Ok(Attribution {
-                step: self.step,
-                method: self.method,
-                target,
-                attributions,
-                f_x: self.f_x,
-                f_baseline: self.f_baseline,
-            });
-        }
-        let mean = tch::no_grad(|| &self.grad_sum / self.method.alphas().len() as f64);
-        let a = (&self.e * mean).sum_dim_intlist(-1, false, Kind::Float);
-        let attributions = Vec::<f32>::try_from(&a).map_err(|err| anyhow!("reading the attributions: {err}"))?;
+        let copies = self.method.alphas().len() as f64;
+        let hd4 = self.bias0.len();
+        let attributions = (self.input_products.chunks_exact(hd4).zip(self.dpre_sum.chunks_exact(hd4)))
+            .map(|(p, d)| (p.iter().zip(d).map(|(&p, &d)| p as f64 * d as f64).sum::<f64>() / copies) as f32)
+            .collect();
         Ok(Attribution {
             step: self.step,
             method: self.method,
@@ -332,74 +317,6 @@ impl Attributor {
             f_baseline: self.f_baseline,
         })
     }
-}
-
-/// grad without libtorch's autograd: the text's steps 0..=`step` read from
-/// a zero state at e and at the zero input, F and its gradient at the last
-/// step, then `Backward` to ∂F/∂pre₀ and a_s = (W_ih·e_s) · ∂F/∂pre₀(s),
-/// which is e_s · ∂F/∂e_s. Returns the target, the attributions, F(e) and F(0).
-fn grad_by_steps(
-    model: &CharLstm,
-    stepper: &Stepper,
-    ids: &[i64],
-    step: usize,
-    target: Target,
-) -> Result<(Resolved, Vec<f32>, f32, f32)> {
-    let (n, dims) = (step + 1, model.dims);
-    let hd4 = 4 * dims.hidden;
-    let floats = |t: &Tensor, what: &str| {
-        Vec::<f32>::try_from(&t.to_kind(Kind::Float).contiguous().view(-1)).map_err(|e| anyhow!("reading {what}: {e}"))
-    };
-    let l0 = &model.layers[0];
-    let (bias0, input_products, head_w) = tch::no_grad(|| -> Result<_> {
-        let e = model.input_layer(&Tensor::from_slice(&ids[..n])).to_kind(Kind::Float);
-        Ok((
-            floats(&(&l0.b_ih + &l0.b_hh), "layer 0's biases")?,
-            floats(&e.matmul(&l0.w_ih.tr()), "layer 0's input products")?,
-            floats(&model.head_w, "the head's weights")?,
-        ))
-    })?;
-    // One after the other: side by side (two vectors per product, W_hh
-    // read once for both) the two reads took longer on the shipped model,
-    // 84 to 97 ms against 72 for 500 characters.
-    let outputs = stepper.read(&ids[..n], &mut LstmState::zeros(&dims));
-    let baseline = stepper.read_inputs(bias0.repeat(n), &mut LstmState::zeros(&dims));
-    let (last, last0) = (&outputs[n - 1], &baseline[n - 1]);
-    let (resolved, f_x, f_baseline, seed) = match target {
-        Target::Next(y) => {
-            let y = y.or_else(|| ids.get(n).copied()).unwrap_or_else(|| argmax(&last.logits));
-            let (log_p, d_logits) = log_softmax_at(&last.logits, y as usize);
-            let (log_p0, _) = log_softmax_at(&last0.logits, y as usize);
-            // dF/dh at the top: the head's W transposed times dF/dlogits.
-            let mut grad = vec![0.0f32; dims.hidden];
-            for (row, d) in head_w.chunks_exact(dims.hidden).zip(&d_logits) {
-                grad.iter_mut().zip(row).for_each(|(g, w)| *g += d * w);
-            }
-            (Resolved::Next { id: y, log_p }, log_p, log_p0, Seed::H { layer: dims.layers - 1, grad })
-        }
-        Target::Unit(u) => {
-            let (k, i) = (u.unit.layer, u.unit.index);
-            let value = |o: &StepOutput| match u.state {
-                State::C => o.layers[k].c[i],
-                State::H => o.layers[k].h[i],
-            };
-            let mut grad = vec![0.0f32; dims.hidden];
-            grad[i] = 1.0;
-            let seed = match u.state {
-                State::C => Seed::C { layer: k, grad },
-                State::H => Seed::H { layer: k, grad },
-            };
-            let v = value(last);
-            (Resolved::Unit { target: u, value: v }, v, value(last0), seed)
-        }
-    };
-    let dpre0 = stepper.backward().input_gradients(&outputs, &seed);
-    let attributions = input_products
-        .chunks_exact(hd4)
-        .zip(dpre0.chunks_exact(hd4))
-        .map(|(p, d)| p.iter().zip(d).map(|(p, d)| p * d).sum())
-        .collect();
-    Ok((resolved, attributions, f_x, f_baseline))
 }
 
 /// The first index of the largest value, as libtorch's argmax.
@@ -422,23 +339,38 @@ fn log_softmax_at(logits: &[f32], y: usize) -> (f32, Vec<f32>) {
     ((logits[y] as f64 - lse) as f32, grad)
 }
 
-/// The logits at the last of `n` steps, `[batch, vocab]`, through the head.
-fn head(model: &CharLstm, out: &Tensor, n: usize) -> Tensor {
-    out.select(1, n as i64 - 1).linear(&model.head_w.detach(), Some(&model.head_b.detach()))
-}
-
-/// F for every copy in the batch, `[batch]`.
-fn quantity(model: &CharLstm, out: &Tensor, h: &Tensor, c: &Tensor, n: usize, target: Resolved) -> Tensor {
+/// F at a copy's last step and the seed of its backward pass: dF/dh at the
+/// top layer (the head's W transposed times dF/dlogits) for a prediction,
+/// the unit's own state for a unit. `head_w` is the head's `[vocab, H]`.
+fn quantity(last: &StepOutput, target: Resolved, head_w: &[f32], dims: Dims) -> (f32, Seed) {
+    let one_hot = |i: usize| {
+        let mut grad = vec![0.0f32; dims.hidden];
+        grad[i] = 1.0;
+        grad
+    };
     match target {
-        Resolved::Next { id, .. } => head(model, out, n).log_softmax(-1, Kind::Float).select(1, id),
+        Resolved::Next { id, .. } => {
+            let (log_p, d_logits) = log_softmax_at(&last.logits, id as usize);
+            let mut grad = vec![0.0f32; dims.hidden];
+            for (row, d) in head_w.chunks_exact(dims.hidden).zip(&d_logits) {
+                grad.iter_mut().zip(row).for_each(|(g, w)| *g += d * w);
+            }
+            (log_p, Seed::H { layer: dims.layers - 1, grad })
+        }
         Resolved::Unit { target, .. } => {
-            let state = match target.state {
-                State::C => c,
-                State::H => h,
-            };
-            state.select(0, target.unit.layer as i64).select(1, target.unit.index as i64)
+            let (k, i) = (target.unit.layer, target.unit.index);
+            match target.state {
+                State::C => (last.layers[k].c[i], Seed::C { layer: k, grad: one_hot(i) }),
+                State::H => (last.layers[k].h[i], Seed::H { layer: k, grad: one_hot(i) }),
+            }
         }
     }
+}
+
+/// A tensor's values as f32, flat.
+fn floats_of(t: &Tensor, what: &str) -> Result<Vec<f32>> {
+    tch::no_grad(|| Vec::<f32>::try_from(&t.to_kind(Kind::Float).contiguous().view(-1)))
+        .map_err(|e| anyhow!("reading {what}: {e}"))
 }
 
 #[cfg(test)]

@@ -20,8 +20,11 @@
 //! - δpre_o = δh · tc · o(1 − o), δpre_i = δc · g · i(1 − i),
 //!   δpre_g = δc · i · (1 − g²), δpre_f = δc · c_(t−1) · f(1 − f).
 
+use super::helper::helper;
 use super::lstm::StepOutput;
-use super::matvec::Matrix;
+use super::matvec::{Matrix, SIDE_BY_SIDE};
+use rten_simd::SimdUnaryOp;
+use rten_vecmath::Tanh;
 
 pub struct Backward {
     hidden: usize,
@@ -49,50 +52,91 @@ impl Backward {
         }
     }
 
-    /// ∂F/∂pre₀ for each step of `outputs` (a sequence read from a zero
-    /// state, as `Stepper::read` returns it), end to end (`n × 4H`), for F
-    /// entering at the last step as `seed` says.
-    pub fn input_gradients(&self, outputs: &[StepOutput], seed: &Seed) -> Vec<f32> {
-        let (hd, n) = (self.hidden, outputs.len());
-        let (top, grad) = match seed {
-            Seed::H { layer, grad } | Seed::C { layer, grad } => (*layer, grad),
+    /// ∂F/∂pre₀ for each step, summed over the sequences in `outputs`
+    /// (sequences of one length, each read from a zero state as
+    /// `Stepper::read_several` returns them), end to end (`n × 4H`), for
+    /// each sequence's F entering at its last step as its seed says: what
+    /// integrated gradients average, and one sequence's own for one. Every seed
+    /// is in the same layer. As in `read_several`, from `SIDE_BY_SIDE`
+    /// sequences on a step's `W_hhᵀ` is read once for all of them.
+    pub fn input_gradients(&self, outputs: &[Vec<StepOutput>], seeds: &[Seed]) -> Vec<f32> {
+        let (hd, m) = (self.hidden, outputs.len());
+        let hd4 = 4 * hd;
+        let n = outputs.first().map_or(0, Vec::len);
+        assert!(m > 0 && seeds.len() == m && n > 0, "a seed for each of one or more sequences, after a step");
+        assert!(outputs.iter().all(|o| o.len() == n), "sequences of one length");
+        let layer = |seed: &Seed| match seed {
+            Seed::H { layer, .. } | Seed::C { layer, .. } => *layer,
         };
-        assert!(n > 0 && top < self.w_hh_t.len(), "a seed in one of the model's layers, after a step");
-        assert_eq!(grad.len(), hd, "a seed of H values");
-        // The gradient reaching each step's h from above: the seed alone at
-        // the seed's layer, then each layer's W_ihᵀ products.
-        let mut from_above = vec![0.0f32; n * hd];
-        let mut dc_carry = vec![0.0f32; hd];
-        match seed {
-            Seed::H { .. } => from_above[(n - 1) * hd..].copy_from_slice(grad),
-            Seed::C { .. } => dc_carry.copy_from_slice(grad),
+        let top = layer(&seeds[0]);
+        assert!(top < self.w_hh_t.len() && seeds.iter().all(|s| layer(s) == top), "seeds in one of the model's layers");
+        // Rows step by step, the sequences' rows of a step side by side (as
+        // `read_several` lays them out): the gradient reaching each h from
+        // above (the seeds, then each layer's W_ihᵀ products), and ∂F/∂pre.
+        let mut from_above = vec![0.0f32; n * m * hd];
+        let mut dc_carry = vec![0.0f32; m * hd];
+        for (j, seed) in seeds.iter().enumerate() {
+            match seed {
+                Seed::H { grad, .. } => from_above[((n - 1) * m + j) * hd..][..hd].copy_from_slice(grad),
+                Seed::C { grad, .. } => dc_carry[j * hd..][..hd].copy_from_slice(grad),
+            }
         }
         let zeros = vec![0.0f32; hd];
-        let mut dpre = vec![0.0f32; n * 4 * hd];
+        let mut dh_rec = vec![0.0f32; m * hd];
+        let mut dpre = vec![0.0f32; n * m * hd4];
         for k in (0..=top).rev() {
-            let mut dh_rec = vec![0.0f32; hd];
+            dh_rec.fill(0.0);
             for t in (0..n).rev() {
-                let gates = &outputs[t].layers[k];
-                let c_prev = if t > 0 { &outputs[t - 1].layers[k].c } else { &zeros };
-                let above = &from_above[t * hd..(t + 1) * hd];
-                let d = &mut dpre[t * 4 * hd..(t + 1) * 4 * hd];
-                let (di, rest) = d.split_at_mut(hd);
-                let (df, rest) = rest.split_at_mut(hd);
-                let (dg, d_o) = rest.split_at_mut(hd);
-                for u in 0..hd {
-                    let (i, f, g, o) = (gates.i[u], gates.f[u], gates.g[u], gates.o[u]);
-                    let dh = above[u] + dh_rec[u];
-                    let tc = gates.c[u].tanh();
-                    let dc = dc_carry[u] + dh * o * (1.0 - tc * tc);
-                    d_o[u] = dh * tc * o * (1.0 - o);
-                    di[u] = dc * g * i * (1.0 - i);
-                    dg[u] = dc * i * (1.0 - g * g);
-                    df[u] = dc * c_prev[u] * f * (1.0 - f);
-                    dc_carry[u] = dc * f;
+                let block = &mut dpre[t * m * hd4..(t + 1) * m * hd4];
+                let (above_all, rec_all) = (&from_above, &dh_rec);
+                // The copies from `first` on: their rows of `block` and of the carry.
+                let cells = |first: usize, block: &mut [f32], dc_carry: &mut [f32]| {
+                    let mut tc = vec![0.0f32; hd];
+                    for (jj, (d, dc_carry)) in
+                        block.chunks_exact_mut(hd4).zip(dc_carry.chunks_exact_mut(hd)).enumerate()
+                    {
+                        let j = first + jj;
+                        let gates = &outputs[j][t].layers[k];
+                        let c_prev = if t > 0 { &outputs[j][t - 1].layers[k].c } else { &zeros };
+                        let above = &above_all[(t * m + j) * hd..][..hd];
+                        let dh_rec = &rec_all[j * hd..][..hd];
+                        tc.copy_from_slice(&gates.c);
+                        Tanh {}.map_mut(&mut tc);
+                        let (di, rest) = d.split_at_mut(hd);
+                        let (df, rest) = rest.split_at_mut(hd);
+                        let (dg, d_o) = rest.split_at_mut(hd);
+                        for u in 0..hd {
+                            let (i, f, g, o) = (gates.i[u], gates.f[u], gates.g[u], gates.o[u]);
+                            let dh = above[u] + dh_rec[u];
+                            let dc = dc_carry[u] + dh * o * (1.0 - tc[u] * tc[u]);
+                            d_o[u] = dh * tc[u] * o * (1.0 - o);
+                            di[u] = dc * g * i * (1.0 - i);
+                            dg[u] = dc * i * (1.0 - g * g);
+                            df[u] = dc * c_prev[u] * f * (1.0 - f);
+                            dc_carry[u] = dc * f;
+                        }
+                    }
+                };
+                // Many copies are worth a hand-over: half on each core.
+                match helper() {
+                    Some(helper) if m >= SIDE_BY_SIDE => {
+                        let half = m / 2;
+                        let (b1, b2) = block.split_at_mut(half * hd4);
+                        let (c1, c2) = dc_carry.split_at_mut(half * hd);
+                        helper.join(|| cells(0, b1, c1), || cells(half, b2, c2));
+                    }
+                    _ => cells(0, block, &mut dc_carry),
                 }
+                let block = &dpre[t * m * hd4..(t + 1) * m * hd4];
                 if t > 0 {
                     dh_rec.fill(0.0);
-                    self.w_hh_t[k].add_product(d, &mut dh_rec);
+                    if m < SIDE_BY_SIDE {
+                        for (d, out) in block.chunks_exact(hd4).zip(dh_rec.chunks_exact_mut(hd)) {
+                            self.w_hh_t[k].add_product(d, out);
+                        }
+                    } else {
+                        self.w_hh_t[k].add_products(block, &mut dh_rec);
+                    }
                 }
             }
             dc_carry.fill(0.0);
@@ -101,6 +145,13 @@ impl Backward {
                 self.w_ih_t[k - 1].add_products(&dpre, &mut from_above);
             }
         }
-        dpre
+        // Summed over the sequences, step by step.
+        let mut sum = vec![0.0f32; n * hd4];
+        for (out, block) in sum.chunks_exact_mut(hd4).zip(dpre.chunks_exact(m * hd4)) {
+            for d in block.chunks_exact(hd4) {
+                out.iter_mut().zip(d).for_each(|(o, d)| *o += d);
+            }
+        }
+        sum
     }
 }

@@ -252,21 +252,6 @@ impl CharLstm {
         self.fused_on(self.input_layer(ids), state, &self.flat_params(), dropout, train)
     }
 
-    /// libtorch's fused LSTM from a zero state over the first layer's input
-    /// `x: [batch, time, input]`, given as a tensor rather than looked up
-    /// from ids: attribution differentiates with respect to it. Returns the
-    /// top layer's outputs `[batch, time, hidden]` (the head is left to the
-    /// caller, which needs it at one step only) and the final `(h, c)`, each
-    /// `[layers, batch, hidden]`. The weights are detached, so a backward
-    /// pass reaches `x` alone and never the model's own tensors.
-    pub fn lstm_on_input(&self, x: &Tensor) -> (Tensor, Tensor, Tensor) {
-        let params: Vec<Tensor> = self.flat_params().into_iter().map(Tensor::detach).collect();
-        let zeros =
-            Tensor::zeros([self.dims.layers as i64, x.size()[0], self.dims.hidden as i64], (Kind::Float, x.device()));
-        let params: Vec<&Tensor> = params.iter().collect();
-        x.lstm(&[&zeros, &zeros], &params, true, self.dims.layers as i64, 0.0, false, false, true)
-    }
-
     /// The training pass: `forward` from a zero state with the dropouts of
     /// `d` on (see `Dropout`). Every mask is scaled by 1/(1 − p), so the
     /// expected value is unchanged; the weight-drop masks are drawn once per

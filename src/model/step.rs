@@ -31,7 +31,7 @@ use super::helper::helper;
 use super::intervene::{Intervention, Target};
 use super::layout::{Dims, Gate};
 use super::lstm::{to_vec, CharLstm, LayerGates, LstmState, StepOutput};
-use super::matvec::Matrix;
+use super::matvec::{Matrix, SIDE_BY_SIDE};
 use rten_simd::SimdUnaryOp;
 use rten_vecmath::{Sigmoid, Tanh};
 use std::sync::OnceLock;
@@ -218,43 +218,97 @@ impl Stepper {
     /// themselves then read only `W_hh`. No intervention applies: a caller
     /// reads up to the first step one covers and steps from there.
     pub fn read(&self, ids: &[i64], state: &mut LstmState) -> Vec<StepOutput> {
-        self.read_inputs(ids.iter().flat_map(|&id| self.input_row(id)).copied().collect(), state)
+        self.read_inputs(self.read_inputs_of(ids), state)
+    }
+
+    /// The layer 0 inputs `read` takes for `ids`: each character's row of
+    /// the input table, end to end.
+    pub fn read_inputs_of(&self, ids: &[i64]) -> Vec<f32> {
+        ids.iter().flat_map(|&id| self.input_row(id)).copied().collect()
     }
 
     /// `read` with layer 0's input part given for each step, end to end
     /// (`n × 4H`): `W_ih · x + b_ih + b_hh` for an input x that need not be
     /// a character's, such as the zero input attribution's baseline reads.
     pub fn read_inputs(&self, pre0: Vec<f32>, state: &mut LstmState) -> Vec<StepOutput> {
-        let hd = self.dims.hidden;
-        assert!(pre0.len().is_multiple_of(4 * hd), "layer 0's inputs of 4H per step");
-        let n = pre0.len() / (4 * hd);
+        self.read_several(pre0, std::slice::from_mut(state)).pop().expect("one sequence")
+    }
+
+    /// `read_inputs` for several sequences of the same length at once, each
+    /// from its own state in `states`, and each with the bits it would get
+    /// alone. `pre0` holds their layer 0 inputs step by step, the sequences'
+    /// rows of a step side by side (`n × m × 4H`), the order in which a
+    /// step's products take them. From `SIDE_BY_SIDE` sequences on, a
+    /// step's `W_hh` is read once for all of them (`Matrix::add_products`)
+    /// and their cells are shared between the two cores; fewer take one
+    /// product each. Returns each sequence's outputs.
+    pub fn read_several(&self, pre0: Vec<f32>, states: &mut [LstmState]) -> Vec<Vec<StepOutput>> {
+        let (hd, m) = (self.dims.hidden, states.len());
+        let hd4 = 4 * hd;
+        assert!(m > 0 && pre0.len().is_multiple_of(m * hd4), "layer 0's inputs of 4H per step for each sequence");
+        let n = pre0.len() / (m * hd4);
+        let mut outputs: Vec<Vec<StepOutput>> = (0..m)
+            .map(|_| {
+                (0..n)
+                    .map(|_| StepOutput { layers: Vec::with_capacity(self.dims.layers), logits: Vec::new() })
+                    .collect()
+            })
+            .collect();
         let mut pre0 = Some(pre0);
-        let mut outputs: Vec<StepOutput> =
-            (0..n).map(|_| StepOutput { layers: Vec::with_capacity(self.dims.layers), logits: Vec::new() }).collect();
-        // The layer below's h for every step, end to end.
+        // The layer below's h for every step and sequence, in the same order.
         let mut below: Vec<f32> = Vec::new();
+        let mut hs: Vec<f32> = Vec::new();
         for k in 0..self.dims.layers {
             let mut pre: Vec<f32> = match k {
                 0 => pre0.take().expect("layer 0 comes first"),
                 _ => {
                     let l = &self.deeper[k - 1];
-                    let mut pre: Vec<f32> = l.bias.iter().copied().cycle().take(n * 4 * hd).collect();
+                    let mut pre: Vec<f32> = l.bias.iter().copied().cycle().take(n * m * hd4).collect();
                     l.w_ih.add_products(&below, &mut pre);
                     pre
                 }
             };
             below.clear();
-            for (pre, out) in pre.chunks_exact_mut(4 * hd).zip(&mut outputs) {
-                self.recurrent(k).add_product(&state.h[k], pre);
-                let gates = cell(pre, state, k, hd, &[]);
-                below.extend_from_slice(&gates.h);
-                out.layers.push(gates);
+            for (t, block) in pre.chunks_exact_mut(m * hd4).enumerate() {
+                if m < SIDE_BY_SIDE {
+                    for (state, pre) in states.iter().zip(block.chunks_exact_mut(hd4)) {
+                        self.recurrent(k).add_product(&state.h[k], pre);
+                    }
+                } else {
+                    hs.clear();
+                    hs.extend(states.iter().flat_map(|s| &s.h[k]));
+                    self.recurrent(k).add_products(&hs, block);
+                }
+                let at = below.len();
+                below.resize(at + m * self.dims.hidden, 0.0);
+                let cells =
+                    |pres: &[f32], states: &mut [LstmState], outputs: &mut [Vec<StepOutput>], hs: &mut [f32]| {
+                        let per_copy = pres.chunks_exact(hd4).zip(states).zip(outputs).zip(hs.chunks_exact_mut(hd));
+                        for (((pre, state), out), h) in per_copy {
+                            let gates = cell(pre, state, k, hd, &[]);
+                            h.copy_from_slice(&gates.h);
+                            out[t].layers.push(gates);
+                        }
+                    };
+                // Many sequences' cells are worth a hand-over: half on each core.
+                match helper() {
+                    Some(helper) if m >= SIDE_BY_SIDE => {
+                        let half = m / 2;
+                        let (pres, rest) = block.split_at(half * hd4);
+                        let (s1, s2) = states.split_at_mut(half);
+                        let (o1, o2) = outputs.split_at_mut(half);
+                        let (h1, h2) = below[at..].split_at_mut(half * hd);
+                        helper.join(|| cells(pres, s1, o1, h1), || cells(rest, s2, o2, h2));
+                    }
+                    _ => cells(block, states, &mut outputs, &mut below[at..]),
+                }
             }
         }
-        let mut logits: Vec<f32> = self.head_b.iter().copied().cycle().take(n * self.head_b.len()).collect();
+        let v = self.head_b.len();
+        let mut logits: Vec<f32> = self.head_b.iter().copied().cycle().take(n * m * v).collect();
         self.head_w.add_products(&below, &mut logits);
-        for (out, row) in outputs.iter_mut().zip(logits.chunks_exact(self.head_b.len())) {
-            out.logits = row.to_vec();
+        for (r, row) in logits.chunks_exact(v).enumerate() {
+            outputs[r % m][r / m].logits = row.to_vec();
         }
         outputs
     }

@@ -16,13 +16,14 @@ use crate::analysis::encode;
 use crate::tui::event::WorkerEvent;
 
 /// Scaled copies per pass for integrated gradients: M = 32 and the two
-/// rows for f_x and f_baseline in two passes. The worker looks at its
-/// commands between passes, so a request is dropped within one pass (about
-/// a second for a 500-character text on the shipped model, on two cores);
-/// smaller passes would answer a new command sooner but cost more in all
-/// (each pass has libtorch's fixed cost per step): passes of 8 took 2.4 s
-/// where passes of 17 took 2.1 s (docs/performance.md).
-pub const COPIES_PER_PASS: usize = 17;
+/// rows for f_x and f_baseline in two passes, of 18 and 16 copies, so each
+/// pass's backward takes 16 (whole blocks of the product kernel's four
+/// vectors). The worker looks at its commands between passes, so a request
+/// is dropped within one pass (about 0.7 s for a 500-character text on the
+/// shipped model, on two cores); smaller passes would answer a new command
+/// sooner but read the matrices more often: passes of 10 took 1.51 s in
+/// all where passes of 18 took 1.35 s (docs/performance.md).
+pub const COPIES_PER_PASS: usize = 18;
 
 /// What is attributed, as the app names it: the prediction of the character
 /// after the step (None: the text's next character when it has one, else

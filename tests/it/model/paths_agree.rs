@@ -2,7 +2,8 @@
 //! compute the same thing.
 
 use crate::common::assert_close;
-use gatescope::model::{load_checkpoint, save_checkpoint_as, CharLstm, Dropout, LstmState, StoredAs};
+use gatescope::model::matvec::SIDE_BY_SIDE;
+use gatescope::model::{load_checkpoint, save_checkpoint_as, CharLstm, Dropout, LstmState, Stepper, StoredAs};
 use gatescope::vocab::Vocab;
 use tch::Tensor;
 
@@ -122,6 +123,44 @@ fn read_gives_the_steps_bits(model: &CharLstm, ids: &[i64], from: &LstmState) {
     for k in 0..model.dims.layers {
         for state in [&read, &pieces] {
             assert!(state.h[k] == stepped.h[k] && state.c[k] == stepped.c[k], "the state read leaves, layer {k}");
+        }
+    }
+    for m in [2, SIDE_BY_SIDE + 1] {
+        several_read_side_by_side_as_alone(&stepper, ids, from, m);
+    }
+}
+
+/// `Stepper::read_several`: `m` sequences (the text from `from`, then the
+/// text from a zero state with its layer-0 inputs scaled, as attribution's
+/// copies are) each get the bits `read_inputs` gives them alone, and leave
+/// the same states.
+fn several_read_side_by_side_as_alone(stepper: &Stepper, ids: &[i64], from: &LstmState, m: usize) {
+    let dims = stepper.dims();
+    let hd4 = 4 * dims.hidden;
+    let text: Vec<f32> = stepper.read_inputs_of(ids);
+    let inputs: Vec<Vec<f32>> =
+        (0..m).map(|j| text.iter().map(|v| v * (1.0 - j as f32 / (m as f32 + 1.0))).collect()).collect();
+    let starts: Vec<LstmState> = (0..m).map(|j| if j == 0 { from.clone() } else { LstmState::zeros(&dims) }).collect();
+    let side_by_side: Vec<f32> =
+        (0..ids.len()).flat_map(|t| inputs.iter().flat_map(move |p| &p[t * hd4..(t + 1) * hd4])).copied().collect();
+    let mut together = starts.clone();
+    let got = stepper.read_several(side_by_side, &mut together);
+    let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<u32>>();
+    for (j, (input, start)) in inputs.into_iter().zip(starts).enumerate() {
+        let mut alone = start;
+        let want = stepper.read_inputs(input, &mut alone);
+        assert_eq!(got[j].len(), want.len(), "{m} sequences: sequence {j}'s steps");
+        for (t, (g, w)) in got[j].iter().zip(&want).enumerate() {
+            assert_eq!(bits(&g.logits), bits(&w.logits), "{m} sequences: sequence {j}'s logits at t={t}");
+            for (k, (a, b)) in w.layers.iter().zip(&g.layers).enumerate() {
+                for (x, y) in a.vectors().into_iter().zip(b.vectors()) {
+                    assert_eq!(bits(x), bits(y), "{m} sequences: sequence {j}, layer {k}, t={t}");
+                }
+            }
+        }
+        for k in 0..dims.layers {
+            let same = together[j].h[k] == alone.h[k] && together[j].c[k] == alone.c[k];
+            assert!(same, "{m} sequences: sequence {j}'s state, layer {k}");
         }
     }
 }
