@@ -254,20 +254,19 @@ impl Stepper {
                     .collect()
             })
             .collect();
-        let mut pre0 = Some(pre0);
         // The layer below's h for every step and sequence, in the same order.
         let mut below: Vec<f32> = Vec::new();
         let mut hs: Vec<f32> = Vec::new();
+        // Each layer's pre-activations, in one buffer: layer 0's inputs, then
+        // each deeper layer's over them (fresh memory costs a page fault per
+        // 4 KB, and a pass of many copies is hundreds of MB).
+        let mut pre = pre0;
         for k in 0..self.dims.layers {
-            let mut pre: Vec<f32> = match k {
-                0 => pre0.take().expect("layer 0 comes first"),
-                _ => {
-                    let l = &self.deeper[k - 1];
-                    let mut pre: Vec<f32> = l.bias.iter().copied().cycle().take(n * m * hd4).collect();
-                    l.w_ih.add_products(&below, &mut pre);
-                    pre
-                }
-            };
+            if k > 0 {
+                let l = &self.deeper[k - 1];
+                pre.iter_mut().zip(l.bias.iter().cycle()).for_each(|(p, b)| *p = *b);
+                l.w_ih.add_products(&below, &mut pre);
+            }
             below.clear();
             for (t, block) in pre.chunks_exact_mut(m * hd4).enumerate() {
                 if m < SIDE_BY_SIDE {
