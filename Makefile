@@ -152,6 +152,12 @@ venv: $(STAMP)
 # would keep a second copy of the downloads (about 3.5 GB more), so it is
 # off. libtorch's CUDA parts are unused but load with it, so they stay.
 $(STAMP):
+	@free=$$(df -Pk . | awk 'NR == 2 { print int($$4 / 1024) }'); \
+	if [ "$$free" -lt 5000 ]; then \
+	  echo "make: the PyTorch install needs about 7.4 GB free here and 4.7 GB after; $$free MB are free" >&2; exit 1; \
+	elif [ "$$free" -lt 8000 ]; then \
+	  echo "make: warning: $$free MB free here; the PyTorch install needs about 7.4 GB at its peak" >&2; \
+	fi
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --no-cache-dir --upgrade pip
 	$(VENV)/bin/pip install --no-cache-dir $(TORCH_PIN)
