@@ -156,6 +156,8 @@ pub struct Attributor {
     input_products: Vec<f32>,
     bias0: Vec<f32>,
     dpre_sum: Vec<f32>,
+    /// The head's `[vocab, H]`, for F's gradient at the top.
+    head_w: Vec<f32>,
     /// Each pass's α per copy, and the copies whose gradient counts (the
     /// first pass also carries e itself and the zero baseline).
     passes: Vec<(Vec<f32>, std::ops::Range<usize>)>,
@@ -236,6 +238,7 @@ impl Attributor {
         let input_products = floats_of(&products, "layer 0's input products")?;
         let bias0 = floats_of(&bias0, "layer 0's biases")?;
         let dpre_sum = vec![0.0; input_products.len()];
+        let head_w = floats_of(&model.head_w, "the head's weights")?;
         Ok(Self {
             step,
             method,
@@ -244,6 +247,7 @@ impl Attributor {
             input_products,
             bias0,
             dpre_sum,
+            head_w,
             passes,
             done: 0,
             resolved: None,
@@ -282,8 +286,8 @@ impl Attributor {
             (None, Target::Unit(u)) => Resolved::Unit { target: u, value: 0.0 },
         };
         self.resolved = Some(target);
-        let (head_w, fs) = (floats_of(&model.head_w, "the head's weights")?, outputs.iter().map(|o| &o[n - 1]));
-        let (values, seeds): (Vec<f32>, Vec<Seed>) = fs.map(|last| quantity(last, target, &head_w, dims)).unzip();
+        let (values, seeds): (Vec<f32>, Vec<Seed>) =
+            outputs.iter().map(|o| quantity(&o[n - 1], target, &self.head_w, dims)).unzip();
         if self.done == 0 {
             (self.f_x, self.f_baseline) = (values[0], values[1]);
         }

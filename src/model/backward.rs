@@ -130,13 +130,7 @@ impl Backward {
                 let block = &dpre[t * m * hd4..(t + 1) * m * hd4];
                 if t > 0 {
                     dh_rec.fill(0.0);
-                    if m < SIDE_BY_SIDE {
-                        for (d, out) in block.chunks_exact(hd4).zip(dh_rec.chunks_exact_mut(hd)) {
-                            self.w_hh_t[k].add_product(d, out);
-                        }
-                    } else {
-                        self.w_hh_t[k].add_products(block, &mut dh_rec);
-                    }
+                    self.w_hh_t[k].add_products(block, &mut dh_rec);
                 }
             }
             dc_carry.fill(0.0);

@@ -34,9 +34,8 @@ use std::sync::OnceLock;
 /// below it the handing over costs more than the second core saves.
 pub const SPLIT_BYTES: usize = 512 * 1024;
 
-/// From this many vectors on, a sequence of products one vector at a time
-/// each (a step of several sequences read side by side) takes
-/// `add_products`, one pass over the matrix for all of them: on a two-core
+/// From this many vectors on, `add_products` takes one pass over the
+/// matrix for all of them; fewer take one product each: on a two-core
 /// Xeon a 2048×512 f16 product costs 10 µs a vector for four or more at
 /// once, 21 µs for two at once or one alone.
 pub const SIDE_BY_SIDE: usize = 4;
@@ -176,6 +175,13 @@ impl Matrix {
     /// over two cores as `add_product` is.
     pub fn add_products(&self, xs: &[f32], outs: &mut [f32]) {
         let n = self.vectors(xs, outs);
+        // Too few vectors to share a pass over the matrix: one product each.
+        if n < SIDE_BY_SIDE {
+            for (x, out) in xs.chunks_exact(self.cols).zip(outs.chunks_exact_mut(self.rows)) {
+                self.add_product(x, out);
+            }
+            return;
+        }
         match helper() {
             Some(helper) if n >= 2 && self.bytes() >= SPLIT_BYTES => {
                 self.add_products_split(helper, Kernel::fastest(), xs, outs)

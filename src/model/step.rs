@@ -269,15 +269,9 @@ impl Stepper {
             }
             below.clear();
             for (t, block) in pre.chunks_exact_mut(m * hd4).enumerate() {
-                if m < SIDE_BY_SIDE {
-                    for (state, pre) in states.iter().zip(block.chunks_exact_mut(hd4)) {
-                        self.recurrent(k).add_product(&state.h[k], pre);
-                    }
-                } else {
-                    hs.clear();
-                    hs.extend(states.iter().flat_map(|s| &s.h[k]));
-                    self.recurrent(k).add_products(&hs, block);
-                }
+                hs.clear();
+                hs.extend(states.iter().flat_map(|s| &s.h[k]));
+                self.recurrent(k).add_products(&hs, block);
                 let at = below.len();
                 below.resize(at + m * self.dims.hidden, 0.0);
                 let cells =
