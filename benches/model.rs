@@ -16,6 +16,9 @@
 //! prompt1000_ms          a 1,000-character prompt through `feed_prompt`, with gates
 //! prompt1000_fused_only_ms  the same prompt through libtorch's fused LSTM alone
 //! prompt1000_ratio       the two medians' ratio, beside its goal (a second line)
+//! prompt1000_products_only_ms  the products alone that `read` does for that prompt
+//!                        (each W_hh per step, the deeper W_ih and the head at once):
+//!                        the floor of the prompt path with these kernels
 //! prompt1000_batched_all_cores_ms  the batched path (libtorch's fused LSTM and its gates)
 //!                        on every core, as the playground's worker runs it
 //! prompt_path            which path `feed_prompt` takes for this model: `read` (the step
@@ -25,7 +28,8 @@
 use gatescope::generate::Generator;
 use gatescope::model::sample::Sampling;
 use gatescope::model::LstmState;
-use gatescope::model::{load_model, on_all_cores, use_one_thread};
+use gatescope::model::matvec::Matrix;
+use gatescope::model::{load_model, on_all_cores, use_one_thread, CharLstm};
 use gatescope::trace::{TraceThread, TraceWriter};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -106,6 +110,59 @@ fn xor_four_streams(words: &[u64]) -> u64 {
     acc.iter().flatten().fold(0, |x, y| x ^ y)
 }
 
+/// Milliseconds (median of 9) of the products alone that reading an
+/// `n`-character prompt takes (`Stepper::read`): each layer's `W_hh` once per
+/// step, a product per step as the recurrence needs, and the deeper layers'
+/// `W_ih` and the head over all `n` steps at once, in the bytes the step
+/// holds them in. What the read cannot beat with these kernels.
+fn read_products_ms(model: &CharLstm, n: usize) -> f64 {
+    let values = |t: &Tensor| -> (Vec<f32>, usize, usize) {
+        let (rows, cols) = t.size2().expect("a 2-d matrix");
+        (Vec::try_from(t.flatten(0, -1)).expect("f32 values"), rows as usize, cols as usize)
+    };
+    let tensors: Vec<&Tensor> =
+        model.layers.iter().flat_map(|l| [&l.w_hh, &l.w_ih]).chain([&model.head_w]).collect();
+    let half: Option<Vec<Matrix>> = tensors
+        .iter()
+        .map(|t| {
+            let (v, r, c) = values(t);
+            Matrix::f16_exact(&v, r, c)
+        })
+        .collect();
+    let matrices = half.unwrap_or_else(|| {
+        tensors
+            .iter()
+            .map(|t| {
+                let (v, r, c) = values(t);
+                Matrix::f32(v, r, c)
+            })
+            .collect()
+    });
+    let hidden = model.dims.hidden;
+    let h: Vec<f32> = (0..hidden).map(|u| (u as f32 * 0.37).sin() * 0.5).collect();
+    let hs: Vec<f32> = h.iter().copied().cycle().take(n * hidden).collect();
+    let mut times = Vec::new();
+    for _ in 0..9 {
+        let t0 = Instant::now();
+        for (k, pair) in matrices[..2 * model.dims.layers].chunks_exact(2).enumerate() {
+            let (w_hh, w_ih) = (&pair[0], &pair[1]);
+            let mut out = vec![0f32; w_hh.rows()];
+            for _ in 0..n {
+                w_hh.add_product(&h, &mut out);
+            }
+            if k > 0 {
+                let mut outs = vec![0f32; n * w_ih.rows()];
+                w_ih.add_products(&hs, &mut outs);
+            }
+        }
+        let head = matrices.last().expect("the head");
+        let mut logits = vec![0f32; n * head.rows()];
+        head.add_products(&hs, &mut logits);
+        times.push(t0.elapsed().as_secs_f64() * 1e3);
+    }
+    median(times)
+}
+
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
     let checkpoint = args.first().map(PathBuf::from);
@@ -181,6 +238,7 @@ fn main() -> anyhow::Result<()> {
         if ck.model.prompt_gates_from_workspace() { "workspace" } else { "product" },
     );
     println!("prompt1000_ratio={:.2} (goal <= 1.2)", prompt_ms / fused_ms);
+    println!("prompt1000_products_only_ms={:.1}", read_products_ms(&ck.model, ids.len()));
     println!(
         "prompt1000_batched_all_cores_ms={:.1} prompt_path={}",
         median(batched),
