@@ -132,6 +132,11 @@ runs/replay-demo.snapshots: | build
 data/python-stdlib.txt:
 	$(PYTHON) data/python_corpus.py $@
 
+# A wider corpus for the code model (not committed): the standard library's,
+# then twelve pinned PyPI sdists' Python source, fetched and checked by sha256.
+data/python-varied.txt: data/python-stdlib.txt
+	$(PYTHON) data/python_varied.py data/python-stdlib.txt $@
+
 # Its catalogue is measured on code it never saw: the start of PyTorch's own
 # LSTM module, from the pinned wheel in .venv.
 HELD_OUT := $(VENV)/lib/python3.11/site-packages/torch/nn/modules/rnn.py
