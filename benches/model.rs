@@ -26,9 +26,9 @@
 //! prompt_gates           where the prompt path found the gates (workspace or product)
 
 use gatescope::generate::Generator;
+use gatescope::model::matvec::Matrix;
 use gatescope::model::sample::Sampling;
 use gatescope::model::LstmState;
-use gatescope::model::matvec::Matrix;
 use gatescope::model::{load_model, on_all_cores, use_one_thread, CharLstm};
 use gatescope::trace::{TraceThread, TraceWriter};
 use std::path::PathBuf;
@@ -120,8 +120,7 @@ fn read_products_ms(model: &CharLstm, n: usize) -> f64 {
         let (rows, cols) = t.size2().expect("a 2-d matrix");
         (Vec::try_from(t.flatten(0, -1)).expect("f32 values"), rows as usize, cols as usize)
     };
-    let tensors: Vec<&Tensor> =
-        model.layers.iter().flat_map(|l| [&l.w_hh, &l.w_ih]).chain([&model.head_w]).collect();
+    let tensors: Vec<&Tensor> = model.layers.iter().flat_map(|l| [&l.w_hh, &l.w_ih]).chain([&model.head_w]).collect();
     let half: Option<Vec<Matrix>> = tensors
         .iter()
         .map(|t| {

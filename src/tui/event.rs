@@ -60,6 +60,21 @@ pub struct ModelInfo {
 }
 
 impl ModelInfo {
+    /// What the app learns of a checkpoint, its cell catalogue included (one
+    /// that does not parse is a warning, and the playground starts without it).
+    pub fn of(ck: &crate::model::Checkpoint) -> Self {
+        use crate::analysis::{catalogue::METADATA_KEY, SavedCatalogue};
+        let mut warnings = ck.warnings.clone();
+        let cells = ck.metadata.get(METADATA_KEY).and_then(|json| match SavedCatalogue::from_json(json) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                warnings.push(e.to_string());
+                None
+            }
+        });
+        ModelInfo { cells, ..ModelInfo::new(ck.name(), &ck.model, warnings) }
+    }
+
     /// The status bar's facts about `model`, shown under `name`.
     pub fn new(name: impl Into<String>, model: &crate::model::CharLstm, warnings: Vec<String>) -> Self {
         let d = model.dims;

@@ -233,9 +233,14 @@ fn main_loop(terminal: &mut Term, app: &mut App, rx: &Receiver<Event>, cmd_tx: &
         {
             let size = terminal.size()?;
             app.view.help_max_scroll = Some(ui::help::max_scroll(Rect::new(0, 0, size.width, size.height)));
+            let shows_first = first_character(app, drawn_continuation);
             terminal.draw(|f| ui::draw(f, app))?;
             last_draw = Some(Instant::now());
             drawn_continuation = app.run.continuation();
+            if shows_first {
+                // Written out: the worker may go on generating.
+                send(Some(WorkerCmd::FirstShown));
+            }
             (dirty, input) = (false, false);
             if ui_fault && !app.run.steps.is_empty() {
                 panic!("injected fault: GATESCOPE_FAULT=ui-panic");

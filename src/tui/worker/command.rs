@@ -38,6 +38,10 @@ pub enum WorkerCmd {
     },
     /// Stop the current run (its `Done` follows).
     Stop,
+    /// The playground has drawn the live request's first generated
+    /// character: the rest of the request may go on (it waits a little for
+    /// this, so as not to slow that frame).
+    FirstShown,
     /// Hold the current run where it is (inspect mode).
     Pause,
     Resume,

@@ -22,16 +22,14 @@ pub use timeline::Reread;
 pub use prompt_cache::SNAPSHOT_EVERY;
 
 use super::event::{Event, ModelInfo, WorkerEvent};
-use crate::analysis::catalogue::METADATA_KEY;
-use crate::analysis::SavedCatalogue;
 use crate::generate::{Generator, Mark, Step};
-use crate::model::checkpoint::Checkpoint;
 use crate::model::sample::Sampling;
 use crate::model::{Intervention, LoadOptions};
 use prompt_cache::{covering_prompt, PromptCache, PROMPT_CACHE_MAX};
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, Sender, TryRecvError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// How much of a file the playground's catalogue reads: what `gatescope
 /// cells` reads by default, so the two agree on the same file.
@@ -68,20 +66,6 @@ pub fn spawn_with(
     Ok((tx, handle))
 }
 
-/// What the app learns of a checkpoint, its cell catalogue included (one
-/// that does not parse is a warning, and the playground starts without it).
-pub fn model_info(ck: &Checkpoint) -> ModelInfo {
-    let mut warnings = ck.warnings.clone();
-    let cells = ck.metadata.get(METADATA_KEY).and_then(|json| match SavedCatalogue::from_json(json) {
-        Ok(c) => Some(c),
-        Err(e) => {
-            warnings.push(e.to_string());
-            None
-        }
-    });
-    ModelInfo { cells, ..ModelInfo::new(ck.name(), &ck.model, warnings) }
-}
-
 /// Prompt characters read per batched pass: memory stays bounded for a huge
 /// paste, and a new command can interrupt between chunks.
 pub const PROMPT_CHUNK: usize = 1024;
@@ -104,7 +88,15 @@ struct Job {
     /// The beam search to run once the prompt is read, if the request is
     /// one; its first beam becomes `forced`.
     beam: Option<beam::Beam>,
+    /// Whether its first generated character has gone out.
+    first_sent: bool,
 }
+
+/// How long the rest of a request waits, after its first generated
+/// character, for the playground to say that character is on screen
+/// (`WorkerCmd::FirstShown`): generating on both cores meanwhile would slow
+/// the frame that shows it, the latency a user feels after an edit.
+const FIRST_SHOWN_WAIT: Duration = Duration::from_millis(25);
 
 /// The model and the state of its one request at a time.
 pub struct Worker {
@@ -126,6 +118,8 @@ pub struct Worker {
     explain: explain::ExplainWork,
     /// The attribution under way.
     attribution: attribute::AttributeWork,
+    /// Until when the live request waits for `FirstShown`.
+    held: Option<Instant>,
 }
 
 /// What the thread does after a command or a unit of work.
@@ -152,6 +146,7 @@ impl Worker {
             fault: std::env::var("GATESCOPE_FAULT").is_ok_and(|v| v == "worker-panic"),
             explain: explain::ExplainWork::default(),
             attribution: attribute::AttributeWork::default(),
+            held: None,
         }
     }
 
@@ -166,6 +161,15 @@ impl Worker {
     /// Whether there is work to do without a new command.
     pub fn busy(&self) -> bool {
         self.explain.pending() || self.attribution.pending() || (self.job.is_some() && !self.paused)
+    }
+
+    /// How much longer the live request waits for `FirstShown`, if it does.
+    pub fn held_for(&mut self) -> Option<Duration> {
+        let left = self.held?.checked_duration_since(Instant::now());
+        if left.is_none() {
+            self.held = None;
+        }
+        left
     }
 
     pub fn handle(&mut self, cmd: WorkerCmd) -> Flow {
@@ -191,6 +195,7 @@ impl Worker {
             }
             WorkerCmd::SetInterventions(list) => self.interventions = list,
             WorkerCmd::Stop => self.cancel(),
+            WorkerCmd::FirstShown => self.held = None,
             WorkerCmd::Pause => self.paused = true,
             WorkerCmd::Resume => self.paused = false,
             WorkerCmd::SetSampling(s) => {
@@ -225,13 +230,14 @@ impl Worker {
         self.generator = Generator::new(&ck.model, self.sampling);
         self.cache = None;
         self.explain = explain::ExplainWork::default();
-        Ok(model_info(&ck))
+        Ok(ModelInfo::of(&ck))
     }
 
     /// End the live request, if any, and say so with its `Done`: the one
     /// place a request ends, whether stopped, replaced or finished.
     pub fn cancel(&mut self) {
         self.paused = false;
+        self.held = None;
         if let Some(job) = self.job.take() {
             let _ = self.send(WorkerEvent::Done { id: job.id });
         }
@@ -257,6 +263,7 @@ impl Worker {
             remaining: length,
             forced: Default::default(),
             beam: None,
+            first_sent: false,
         };
         let keep = job.prompt.len() <= PROMPT_CACHE_MAX;
         match self.cache.as_ref().and_then(|c| Some((c, c.serves(&job.prompt, &self.interventions)?))) {
@@ -303,9 +310,19 @@ impl Worker {
         }
         let id = job.id;
         match self.next_character() {
-            Ok(step) => self.send(WorkerEvent::Step { id, step }),
+            Ok(step) => self.send_generated(id, step),
             Err(e) => self.fail(&e),
         }
+    }
+
+    /// Send a generated step; after a request's first, the rest waits for
+    /// the playground to show it (`FIRST_SHOWN_WAIT`).
+    fn send_generated(&mut self, id: u64, step: Arc<Step>) -> Flow {
+        if let Some(job) = self.job.as_mut().filter(|j| !j.first_sent) {
+            job.first_sent = true;
+            self.held = Some(Instant::now() + FIRST_SHOWN_WAIT);
+        }
+        self.send(WorkerEvent::Step { id, step })
     }
 
     /// Generate the live request's next character.
@@ -365,7 +382,7 @@ impl Worker {
             }
         }
         match first {
-            Some(Ok(step)) => self.send(WorkerEvent::Step { id, step }),
+            Some(Ok(step)) => self.send_generated(id, step),
             Some(Err(e)) => self.fail(&e),
             None => Flow::Continue,
         }
@@ -386,7 +403,7 @@ fn run(checkpoint: Option<PathBuf>, opts: LoadOptions, rx: Receiver<WorkerCmd>, 
     let _guard = tch::no_grad_guard();
     let mut worker = match crate::model::load_model_with(checkpoint.as_deref(), &opts) {
         Ok(ck) => {
-            let _ = tx.send(Event::Worker(WorkerEvent::Loaded(model_info(&ck))));
+            let _ = tx.send(Event::Worker(WorkerEvent::Loaded(ModelInfo::of(&ck))));
             Worker::new(&ck.model, tx)
         }
         Err(e) => {
@@ -395,19 +412,23 @@ fn run(checkpoint: Option<PathBuf>, opts: LoadOptions, rx: Receiver<WorkerCmd>, 
         }
     };
     loop {
-        let first = match worker.busy() {
-            true => match rx.try_recv() {
+        let first = match (worker.busy(), worker.held_for()) {
+            (true, Some(left)) => match rx.recv_timeout(left) {
+                Err(RecvTimeoutError::Disconnected) => return,
+                next => next.ok(),
+            },
+            (true, None) => match rx.try_recv() {
                 Err(TryRecvError::Disconnected) => return,
                 next => next.ok(),
             },
-            false => Some(rx.recv().unwrap_or(WorkerCmd::Shutdown)),
+            (false, _) => Some(rx.recv().unwrap_or(WorkerCmd::Shutdown)),
         };
         for cmd in first.into_iter().chain(std::iter::from_fn(|| rx.try_recv().ok())) {
             if worker.handle(cmd) == Flow::Exit {
                 return;
             }
         }
-        if worker.busy() && worker.step() == Flow::Exit {
+        if worker.busy() && worker.held_for().is_none() && worker.step() == Flow::Exit {
             return;
         }
     }

@@ -7,9 +7,9 @@ use gatescope::analysis::{self, catalogue::MeasuredOn, SavedCatalogue};
 use gatescope::model::{load_checkpoint, save_checkpoint, CharLstm, Unit};
 use gatescope::tui::app::analyses::{named_cells, short_r, TOP};
 use gatescope::tui::app::{App, Mode, Panel};
-use gatescope::tui::event::{Event, WorkerEvent};
+use gatescope::tui::event::{Event, ModelInfo, WorkerEvent};
 use gatescope::tui::ui::theme;
-use gatescope::tui::worker::{self, WorkerCmd};
+use gatescope::tui::worker::WorkerCmd;
 use ratatui::crossterm::event::KeyCode;
 use std::collections::{BTreeMap, HashSet};
 use std::time::Instant;
@@ -248,7 +248,7 @@ fn a_checkpoint_catalogue_names_and_pins_the_three_strongest_cells() {
     let path = dir.path().join("named.safetensors");
     let meta = BTreeMap::from([("cells".to_string(), saved.to_json())]);
     save_checkpoint(&m, &meta, &path).unwrap();
-    let info = worker::model_info(&load_checkpoint(&path).unwrap());
+    let info = ModelInfo::of(&load_checkpoint(&path).unwrap());
     let (named, pins) = named_cells(info.cells.as_ref().expect("the catalogue is read"), 2, 16);
     let mut app = App::new(info);
     assert_eq!(pins, 3);
@@ -271,7 +271,7 @@ fn a_checkpoint_catalogue_names_and_pins_the_three_strongest_cells() {
     // A `cells` value that is not a catalogue: a warning, no pins, no panic.
     let meta = BTreeMap::from([("cells".to_string(), "{not json".to_string())]);
     save_checkpoint(&m, &meta, &path).unwrap();
-    let app = App::new(worker::model_info(&load_checkpoint(&path).unwrap()));
+    let app = App::new(ModelInfo::of(&load_checkpoint(&path).unwrap()));
     assert!(app.view.pins.is_empty());
     let msg = &app.message.as_ref().unwrap().text;
     assert!(msg.contains("not a cell catalogue") && !msg.contains('\n'), "{msg}");
@@ -293,7 +293,7 @@ fn a_catalogue_with_pins_pins_those_features_in_order() {
     saved.pin = weak.clone();
     let path = dir.path().join("pinned.safetensors");
     save_checkpoint(&m, &BTreeMap::from([("cells".to_string(), saved.to_json())]), &path).unwrap();
-    let info = worker::model_info(&load_checkpoint(&path).unwrap());
+    let info = ModelInfo::of(&load_checkpoint(&path).unwrap());
     let app = App::new(info);
     assert_eq!(app.view.pins, [best(&weak[0]), best(&weak[1])]);
     assert!(app.view.labels[&best(&weak[0])].starts_with(&weak[0].replace('_', " ")));
@@ -318,7 +318,7 @@ fn loading_another_model_replaces_its_pins_and_names() {
     type_str(&mut app, "l1:3");
     app.update(key(KeyCode::Enter));
     assert_eq!(app.view.pins, [Unit::new(1, 3)]);
-    let python = worker::model_info(&gatescope::model::load_model(Some(std::path::Path::new("python"))).unwrap());
+    let python = ModelInfo::of(&gatescope::model::load_model(Some(std::path::Path::new("python"))).unwrap());
     let (named, pins) = named_cells(python.cells.as_ref().expect("the code model has a catalogue"), 3, 512);
     app.update(Event::Worker(WorkerEvent::Loaded(python)));
     assert_eq!(app.view.pins, named.iter().take(pins).map(|n| n.0).collect::<Vec<_>>());

@@ -88,6 +88,48 @@ fn start_step_and_cancel_directly() {
     assert!(!w.busy());
 }
 
+/// After a request's first generated character the rest waits (the
+/// worker's thread does no step while `held_for` is Some) until the
+/// playground says that character is shown, or the wait runs out; a new
+/// request or a stop ends the wait, and later characters start none.
+#[test]
+fn the_first_generated_character_holds_the_rest_until_it_is_shown() {
+    let (tx, rx) = channel();
+    let mut w = Worker::new(&model(), tx);
+    w.start(1, "ROMEO", 5);
+    assert_eq!(w.held_for(), None, "reading the prompt holds nothing");
+    w.step();
+    assert!(drain(&rx).iter().any(|e| matches!(e, WorkerEvent::Step { step, .. } if !step.is_prompt)));
+    let left = w.held_for().expect("held after the first generated character");
+    assert!(left > Duration::ZERO && left <= Duration::from_millis(25), "{left:?}");
+    w.handle(WorkerCmd::FirstShown);
+    assert_eq!(w.held_for(), None, "shown: the rest goes on");
+    w.step();
+    assert_eq!(w.held_for(), None, "only the first character holds");
+    // The wait runs out by itself.
+    w.start(2, "RO", 3);
+    w.step();
+    assert!(w.held_for().is_some());
+    std::thread::sleep(Duration::from_millis(30));
+    assert_eq!(w.held_for(), None, "the wait is over after 25 ms");
+    // A stop, or a new request, ends it.
+    w.start(3, "RO", 3);
+    w.step();
+    assert!(w.held_for().is_some());
+    w.handle(WorkerCmd::Stop);
+    assert_eq!(w.held_for(), None);
+    // A request whose prompt the cache serves whole generates its first
+    // character in a step of its own, and holds after it too.
+    w.start(4, "RO", 3);
+    w.step();
+    let read = w.prompt_chars_read;
+    w.start(5, "RO", 3);
+    w.step();
+    assert_eq!(w.prompt_chars_read, read, "the cache served the prompt");
+    assert!(drain(&rx).iter().any(|e| matches!(e, WorkerEvent::Step { id: 5, step } if !step.is_prompt)));
+    assert!(w.held_for().is_some());
+}
+
 #[test]
 fn commands_pause_resume_and_fail_directly() {
     let (tx, rx) = channel();
