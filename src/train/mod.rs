@@ -246,10 +246,20 @@ pub fn run(mut a: TrainConfig) -> Result<()> {
         a.batch,
         a.seq
     );
+    // Another corpus or split: the resumed best was measured on other text.
+    let keep_best =
+        resumed.as_ref().is_some_and(|ck| resume::same_validation(&ck.metadata, &a.data, text.len(), a.val_frac));
     let finished = catch_torch(&what, || {
-        let run = Run::start(&a, arch, &corpus, resumed.as_ref(), &what, dev)?;
+        let run = Run::start(&a, arch, &corpus, resumed.as_ref().map(|ck| (ck, keep_best)), &what, dev)?;
         // Said once the run is sure to start, so that a refusal stays one line.
         merged.report();
+        if resumed.is_some() && !keep_best {
+            eprintln!(
+                "validating on other text than the resumed run's (another --data or --val-frac): its best does not \
+                 carry over, and the first evaluation writes {}",
+                a.out.display()
+            );
+        }
         run.train(&text, &signals)
     })?;
     if !finished {
@@ -366,7 +376,8 @@ impl<'a> Run<'a> {
         a: &'a TrainConfig,
         arch: Arch,
         corpus: &'a Corpus,
-        resumed: Option<&Checkpoint>,
+        // The checkpoint resumed from, and whether its best carries over.
+        resumed: Option<(&Checkpoint, bool)>,
         what: &str,
         dev: Device,
     ) -> Result<Self> {
@@ -374,7 +385,7 @@ impl<'a> Run<'a> {
         let model = build_model(&vs, corpus.vocab.clone(), arch, a.seed, what)?;
         let mut start_step = 0;
         let mut best = f64::INFINITY;
-        if let Some(ck) = resumed {
+        if let Some((ck, keep_best)) = resumed {
             tch::no_grad(|| -> Result<()> {
                 for ((_, dst), (_, src)) in model.named_tensors().iter().zip(ck.model.named_tensors()) {
                     dst.shallow_clone().f_copy_(src).map_err(|e| torch_error(what, e))?;
@@ -382,7 +393,9 @@ impl<'a> Run<'a> {
                 Ok(())
             })?;
             start_step = ck.metadata.get("steps").and_then(|s| s.parse().ok()).unwrap_or(0);
-            best = ck.metadata.get("best_val_loss").and_then(|s| s.parse().ok()).unwrap_or(f64::INFINITY);
+            if keep_best {
+                best = ck.metadata.get("best_val_loss").and_then(|s| s.parse().ok()).unwrap_or(f64::INFINITY);
+            }
         }
         let chars_per_step = a.batch * a.seq;
         let total = a
@@ -410,7 +423,7 @@ impl<'a> Run<'a> {
             a.weight_decay,
         );
         let mut warm_from = 0;
-        if let Some(ck) = resumed {
+        if let Some((ck, _)) = resumed {
             let moments = moments_path(&ck.path);
             if !opt.load(&moments, start_step)? {
                 eprintln!(

@@ -8,6 +8,8 @@ use super::TrainConfig;
 use crate::model::StoredAs;
 use anyhow::{anyhow, Result};
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::path::Path;
 
 /// The options a checkpoint stores, by their name on the command line
 /// (`--batch`) and in the metadata (`batch`); `steps` is stored as
@@ -82,6 +84,22 @@ pub fn merge(a: &mut TrainConfig, hyperparameters: Option<&str>) -> Result<Merge
         }
     }
     Ok(merged)
+}
+
+/// Whether this run validates on the text the resumed checkpoint's best
+/// was measured on: the same file name and size (metadata `trained_on`,
+/// `data_bytes`) and the same `val_frac`. When it does not (another
+/// corpus, or another split), the stored best says nothing of this run's
+/// validation loss, and the run starts its best afresh.
+pub fn same_validation(metadata: &BTreeMap<String, String>, data: &Path, data_bytes: usize, val_frac: f64) -> bool {
+    let name = data.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let stored_frac = metadata
+        .get("hyperparameters")
+        .and_then(|j| serde_json::from_str::<Map<String, Value>>(j).ok())
+        .and_then(|m| m.get("val_frac").and_then(Value::as_f64));
+    metadata.get("trained_on") == Some(&name)
+        && metadata.get("data_bytes") == Some(&data_bytes.to_string())
+        && stored_frac.is_none_or(|f| f == val_frac)
 }
 
 fn show(v: Option<&Value>) -> String {

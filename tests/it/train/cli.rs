@@ -53,6 +53,7 @@ fn learns_a_repeating_pattern_then_resumes_from_its_step_count() {
     let log = String::from_utf8_lossy(&second.stderr);
     assert!(second.status.success(), "{log}");
     assert!(log.contains("300 steps from step 100"), "{log}");
+    assert!(!log.contains("does not carry over"), "the same text: the best carries over: {log}");
     assert_eq!(meta(&last, "steps"), 300.0);
     let after_300 = meta(&out, "val_loss");
     assert!(after_300 < after_100, "resume improves: {after_100} -> {after_300}");
@@ -60,6 +61,34 @@ fn learns_a_repeating_pattern_then_resumes_from_its_step_count() {
     let ck = load_checkpoint(&out).unwrap();
     assert_eq!(ck.metadata["tokenizer"], "char");
     assert_eq!(ck.metadata["trained_on"], "pattern.txt");
+}
+
+/// A run resumed on another text validates on other characters: the best
+/// it resumed with (measured on the first text) does not carry over, so
+/// the first evaluation writes --out, though its loss is higher than the
+/// old best. The same text and split keep the best, as above.
+#[test]
+fn a_run_resumed_on_another_text_starts_its_best_afresh() {
+    let dir = tempfile::tempdir().unwrap();
+    let (easy, hard) = (dir.path().join("easy.txt"), dir.path().join("hard.txt"));
+    std::fs::write(&easy, "abcdefghij\n".repeat(300)).unwrap();
+    let scrambled: String =
+        (0..3300u64).map(|i| b"abcdefghij\n"[((i * 7919 + i * i * 31) % 11) as usize] as char).collect();
+    std::fs::write(&hard, scrambled).unwrap();
+    let (first, second) = (dir.path().join("a.safetensors"), dir.path().join("b.safetensors"));
+    let a = run(&learner(easy.to_str().unwrap(), first.to_str().unwrap(), "100", &[]));
+    assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
+    let easy_best = meta(&first, "best_val_loss");
+    let last = dir.path().join("a.last.safetensors");
+    let b =
+        run(&learner(hard.to_str().unwrap(), second.to_str().unwrap(), "150", &["--resume", last.to_str().unwrap()]));
+    let log = String::from_utf8_lossy(&b.stderr);
+    assert!(b.status.success(), "{log}");
+    assert!(log.contains("its best does not carry over"), "{log}");
+    let hard_best = meta(&second, "best_val_loss");
+    assert!(hard_best > easy_best, "the scrambled text is harder: {easy_best} -> {hard_best}");
+    assert_eq!(meta(&second, "steps"), 150.0, "the best of this run, written at its last evaluation or before");
+    assert_eq!(load_checkpoint(&second).unwrap().metadata["trained_on"], "hard.txt");
 }
 
 /// The weights of a checkpoint, by name, as bytes.
