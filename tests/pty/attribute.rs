@@ -57,11 +57,13 @@ fn the_playground_colours_by_attribution() {
     pty.send("A");
     let screen = pty.wait_for_screen("the colouring", |s| s.contents().contains("· grad · red − blue +"));
     let first = why(&screen).expect("the target");
-    // The next-character panel's rows: `C  bars  P%`; the second is chosen by ↓↓.
+    // The next-character panel's rows: `C  bars  P%`, and ` ◀` on the
+    // character that came next when the text goes on past the cursor (the
+    // preview may still be streaming); the second is chosen by ↓↓.
     let panel: Vec<String> = screen
         .lines()
         .filter_map(|l| l.rsplit('│').nth(1).map(str::to_string))
-        .filter(|cell| cell.trim_end().ends_with('%') && cell.contains('█'))
+        .filter(|cell| cell.trim_end().trim_end_matches('◀').trim_end().ends_with('%') && cell.contains('█'))
         .collect();
     let second = panel.get(1).and_then(|r| r.split_whitespace().next()).expect("a second candidate").to_string();
     pty.send("\x1b[B\x1b[B");
