@@ -26,10 +26,9 @@
 //! prompt_gates           where the prompt path found the gates (workspace or product)
 
 use gatescope::generate::Generator;
-use gatescope::model::matvec::Matrix;
 use gatescope::model::sample::Sampling;
 use gatescope::model::LstmState;
-use gatescope::model::{load_model, on_all_cores, use_one_thread, CharLstm};
+use gatescope::model::{load_model, on_all_cores, step_matrices, use_one_thread, CharLstm};
 use gatescope::trace::{TraceThread, TraceWriter};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -116,27 +115,8 @@ fn xor_four_streams(words: &[u64]) -> u64 {
 /// `W_ih` and the head over all `n` steps at once, in the bytes the step
 /// holds them in. What the read cannot beat with these kernels.
 fn read_products_ms(model: &CharLstm, n: usize) -> f64 {
-    let values = |t: &Tensor| -> (Vec<f32>, usize, usize) {
-        let (rows, cols) = t.size2().expect("a 2-d matrix");
-        (Vec::try_from(t.flatten(0, -1)).expect("f32 values"), rows as usize, cols as usize)
-    };
     let tensors: Vec<&Tensor> = model.layers.iter().flat_map(|l| [&l.w_hh, &l.w_ih]).chain([&model.head_w]).collect();
-    let half: Option<Vec<Matrix>> = tensors
-        .iter()
-        .map(|t| {
-            let (v, r, c) = values(t);
-            Matrix::f16_exact(&v, r, c)
-        })
-        .collect();
-    let matrices = half.unwrap_or_else(|| {
-        tensors
-            .iter()
-            .map(|t| {
-                let (v, r, c) = values(t);
-                Matrix::f32(v, r, c)
-            })
-            .collect()
-    });
+    let matrices = step_matrices(&tensors);
     let hidden = model.dims.hidden;
     let h: Vec<f32> = (0..hidden).map(|u| (u as f32 * 0.37).sin() * 0.5).collect();
     let hs: Vec<f32> = h.iter().copied().cycle().take(n * hidden).collect();

@@ -28,7 +28,7 @@ pub use intervene::{Intervention, Op, Span, Target};
 pub use layout::{Dims, Gate, Unit};
 pub use lstm::{CharLstm, LayerWeights, LstmState, StepOutput};
 pub use pt::{parse_load_request, LoadOptions, NameMap};
-pub use step::Stepper;
+pub use step::{step_matrices, Stepper};
 
 /// libtorch on one thread, for the commands that step. The step makes no
 /// libtorch call (its large products take the second core through

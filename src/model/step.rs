@@ -84,29 +84,7 @@ impl Stepper {
             .chain(deeper.iter().flat_map(|l| [&l.w_ih, &l.w_hh]))
             .chain([&model.head_w])
             .collect();
-        let shaped = |t: &Tensor| {
-            let (rows, cols) = t.size2().expect("a step matrix is 2-d");
-            (to_vec(t), rows as usize, cols as usize)
-        };
-        // All f16 or all f32: f16 only pays when the whole step reads half.
-        let half: Option<Vec<Matrix>> = matrices
-            .iter()
-            .map(|t| {
-                let (v, r, c) = shaped(t);
-                Matrix::f16_exact(&v, r, c)
-            })
-            .collect();
-        let mut matrices = half
-            .unwrap_or_else(|| {
-                matrices
-                    .iter()
-                    .map(|t| {
-                        let (v, r, c) = shaped(t);
-                        Matrix::f32(v, r, c)
-                    })
-                    .collect()
-            })
-            .into_iter();
+        let mut matrices = step_matrices(&matrices).into_iter();
         let w_hh0 = matrices.next().expect("layer 0's matrix");
         let deeper = deeper
             .iter()
@@ -331,6 +309,32 @@ impl Stepper {
             _ => &self.deeper[k - 1].w_hh,
         }
     }
+}
+
+/// `tensors` (2-d, f32) as the step holds them: all in f16 when every value
+/// of every one is an f16 (a model stored in f16), else all in f32, since
+/// f16 only pays when the whole step reads half.
+pub fn step_matrices(tensors: &[&Tensor]) -> Vec<Matrix> {
+    let shaped = |t: &Tensor| {
+        let (rows, cols) = t.size2().expect("a step matrix is 2-d");
+        (to_vec(t), rows as usize, cols as usize)
+    };
+    let half: Option<Vec<Matrix>> = tensors
+        .iter()
+        .map(|t| {
+            let (v, r, c) = shaped(t);
+            Matrix::f16_exact(&v, r, c)
+        })
+        .collect();
+    half.unwrap_or_else(|| {
+        tensors
+            .iter()
+            .map(|t| {
+                let (v, r, c) = shaped(t);
+                Matrix::f32(v, r, c)
+            })
+            .collect()
+    })
 }
 
 /// Layer `k`'s gates, c and h from its pre-activations `pre` (i, f, g, o),
