@@ -115,26 +115,35 @@ fn xor_four_streams(words: &[u64]) -> u64 {
 /// `W_ih` and the head over all `n` steps at once, in the bytes the step
 /// holds them in. What the read cannot beat with these kernels.
 fn read_products_ms(model: &CharLstm, n: usize) -> f64 {
-    let tensors: Vec<&Tensor> = model.layers.iter().flat_map(|l| [&l.w_hh, &l.w_ih]).chain([&model.head_w]).collect();
+    // The step's matrices, in the order `Stepper` takes them: layer 0's
+    // `W_hh` (its `W_ih` is a table by character), each deeper layer's
+    // `W_ih` and `W_hh`, the head.
+    let (l0, deeper) = model.layers.split_first().expect("a layer");
+    let tensors: Vec<&Tensor> = std::iter::once(&l0.w_hh)
+        .chain(deeper.iter().flat_map(|l| [&l.w_ih, &l.w_hh]))
+        .chain([&model.head_w])
+        .collect();
     let matrices = step_matrices(&tensors);
+    let (w_hh0, rest) = matrices.split_first().expect("layer 0's W_hh");
+    let (head, pairs) = rest.split_last().expect("the head");
     let hidden = model.dims.hidden;
     let h: Vec<f32> = (0..hidden).map(|u| (u as f32 * 0.37).sin() * 0.5).collect();
     let hs: Vec<f32> = h.iter().copied().cycle().take(n * hidden).collect();
     let mut times = Vec::new();
     for _ in 0..9 {
         let t0 = Instant::now();
-        for (k, pair) in matrices[..2 * model.dims.layers].chunks_exact(2).enumerate() {
-            let (w_hh, w_ih) = (&pair[0], &pair[1]);
+        let recurrence = |w_hh: &gatescope::model::matvec::Matrix| {
             let mut out = vec![0f32; w_hh.rows()];
             for _ in 0..n {
                 w_hh.add_product(&h, &mut out);
             }
-            if k > 0 {
-                let mut outs = vec![0f32; n * w_ih.rows()];
-                w_ih.add_products(&hs, &mut outs);
-            }
+        };
+        recurrence(w_hh0);
+        for pair in pairs.chunks_exact(2) {
+            let mut outs = vec![0f32; n * pair[0].rows()];
+            pair[0].add_products(&hs, &mut outs);
+            recurrence(&pair[1]);
         }
-        let head = matrices.last().expect("the head");
         let mut logits = vec![0f32; n * head.rows()];
         head.add_products(&hs, &mut logits);
         times.push(t0.elapsed().as_secs_f64() * 1e3);

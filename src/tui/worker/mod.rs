@@ -172,6 +172,16 @@ impl Worker {
         left
     }
 
+    /// How long the thread waits for `FirstShown` before its next step:
+    /// what is left of the hold, unless an explanation or an attribution is
+    /// waiting, which `step` takes first and which hold no frame back.
+    fn waiting(&mut self) -> Option<Duration> {
+        match self.explain.pending() || self.attribution.pending() {
+            true => None,
+            false => self.held_for(),
+        }
+    }
+
     pub fn handle(&mut self, cmd: WorkerCmd) -> Flow {
         match cmd {
             WorkerCmd::Start { id, prompt, length, sampling } => {
@@ -412,7 +422,7 @@ fn run(checkpoint: Option<PathBuf>, opts: LoadOptions, rx: Receiver<WorkerCmd>, 
         }
     };
     loop {
-        let first = match (worker.busy(), worker.held_for()) {
+        let first = match (worker.busy(), worker.waiting()) {
             (true, Some(left)) => match rx.recv_timeout(left) {
                 Err(RecvTimeoutError::Disconnected) => return,
                 next => next.ok(),
@@ -428,7 +438,7 @@ fn run(checkpoint: Option<PathBuf>, opts: LoadOptions, rx: Receiver<WorkerCmd>, 
                 return;
             }
         }
-        if worker.busy() && worker.held_for().is_none() && worker.step() == Flow::Exit {
+        if worker.busy() && worker.waiting().is_none() && worker.step() == Flow::Exit {
             return;
         }
     }
