@@ -109,6 +109,9 @@ def main():
         return 2
     stdlib, out = sys.argv[1], sys.argv[2]
     cache = sys.argv[3] if len(sys.argv) == 4 else os.path.join("runs", "sdists")
+    if not os.path.isfile(stdlib):
+        print(f"{stdlib}: no such file (make data/python-stdlib.txt builds it)", file=sys.stderr)
+        return 1
     if os.path.exists(out):
         print(f"{out}: exists; remove it first", file=sys.stderr)
         return 1
