@@ -220,14 +220,7 @@ pub fn render(run: &Run, view: &View, focus: Focus, area: Rect, buf: &mut Buffer
         // Rows: (gutter text, upper unit, lower unit, pinned).
         let mut lines: Vec<(String, Unit, Option<Unit>, bool)> = Vec::new();
         for &u in &view.pins[..pin_rows] {
-            // The label's first words that fit the gutter.
-            let mut name = u.to_string();
-            for word in view.labels.get(&u).map(|l| l.split(' ')).into_iter().flatten() {
-                if name.len() + 1 + word.len() > gutter as usize - 1 {
-                    break;
-                }
-                name = format!("{name} {word}");
-            }
+            let name = gutter_name(u, view.labels.get(&u).map(String::as_str), gutter as usize - 1);
             lines.push((name, u, Some(u), true));
         }
         for pair in shown.chunks(2).take(rows - pin_rows) {
@@ -279,5 +272,48 @@ pub fn render(run: &Run, view: &View, focus: Focus, area: Rect, buf: &mut Buffer
             style = Style::new().bg(theme::CURSOR_BG).fg(Color::Black);
         }
         buf[(heat_x + col as u16, sy)].set_symbol(&sym).set_style(style);
+    }
+}
+
+/// A pinned unit's name in a gutter of `width` columns: the unit, then the
+/// words of its label (`in string r .58`) that fit. The feature's last word
+/// that does not fit is cut with an ellipsis when three of its letters fit;
+/// "r" and its value go together or not at all.
+fn gutter_name(u: Unit, label: Option<&str>, width: usize) -> String {
+    let mut name = u.to_string();
+    let label = label.unwrap_or("");
+    let (feature, r) = label.rsplit_once(" r ").map_or((label, None), |(f, r)| (f, Some(r)));
+    for word in feature.split(' ').filter(|w| !w.is_empty()) {
+        let room = width.saturating_sub(name.len() + 1);
+        if word.len() > room {
+            if room >= 4 {
+                name = format!("{name} {}…", word.chars().take(room - 1).collect::<String>());
+            }
+            return name;
+        }
+        name = format!("{name} {word}");
+    }
+    if let Some(r) = r.filter(|r| name.len() + 3 + r.len() <= width) {
+        name = format!("{name} r {r}");
+    }
+    name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pinned_units_gutter_name_keeps_what_fits() {
+        let name = |u: Unit, label: &str, width: usize| gutter_name(u, Some(label), width);
+        let (l0, l2) = (Unit::new(0, 106), Unit::new(2, 386));
+        assert_eq!(name(l0, "in string r .58", 15), "l0:106 in stri…");
+        assert_eq!(name(l0, "in string r .58", 16), "l0:106 in string");
+        assert_eq!(name(l0, "in string r .58", 22), "l0:106 in string r .58");
+        assert_eq!(name(l0, "in string r .58", 21), "l0:106 in string");
+        assert_eq!(name(l2, "indent r .88", 15), "l2:386 indent", "no r without its value");
+        assert_eq!(name(Unit::new(1, 271), "line position r .91", 15), "l1:271 line", "too little room to cut");
+        assert_eq!(name(Unit::new(0, 222), "in word r .64", 15), "l0:222 in word");
+        assert_eq!(gutter_name(l2, None, 15), "l2:386");
     }
 }
