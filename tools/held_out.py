@@ -8,13 +8,15 @@ Per checkpoint and feature: the best |r| on each file (`gatescope cells
 --top 10`, any unit and state), their mean and range, and the unit-state
 that is the best, or within 0.02 of the best, on the most files. Then the
 held-out loss: `gatescope score` over the same 20,000 characters of each
-file, averaged over the files. Run from the project root after `make build`.
+file, averaged over the files. Run from the project root after `make build`;
+the environment variable GATESCOPE names another binary. With --json, each
+checkpoint's files and its loss on each are given too, in one order.
 """
 
 import json, os, statistics, subprocess, sys, tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-GS = os.path.join(ROOT, "target", "release", "gatescope")
+GS = os.environ.get("GATESCOPE") or os.path.join(ROOT, "target", "release", "gatescope")
 TORCH = os.path.join(ROOT, ".venv", "lib", "python3.11", "site-packages", "torch")
 FILES = ["nn/modules/rnn.py", "nn/modules/conv.py", "nn/modules/activation.py", "nn/modules/loss.py",
          "optim/adam.py", "nn/functional.py", "serialization.py", "_tensor.py"]
@@ -31,7 +33,7 @@ def gatescope(*args):
 
 
 def measure(ck):
-    """{feature: [{unit-state: |r|} per file]}, and the mean nats/char."""
+    """{feature: [{unit-state: |r|} per file]}, and nats/char per file."""
     per_file = {f: [] for f in FEATURES}
     losses = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -45,7 +47,7 @@ def measure(ck):
             with open(path, encoding="utf-8") as f, open(head, "w", encoding="utf-8") as out:
                 out.write(f.read()[:CHARS])
             losses.append(gatescope("score", "-c", ck, "--data", head, "--json")["nats_per_char"])
-    return per_file, statistics.mean(losses)
+    return per_file, losses
 
 
 def summary(files):
@@ -64,8 +66,9 @@ def main():
         sys.exit(__doc__)
     results = {}
     for ck in args:
-        per_file, loss = measure(ck)
-        results[ck] = dict(loss=loss, features={f: summary(v) for f, v in per_file.items()})
+        per_file, losses = measure(ck)
+        results[ck] = dict(files=FILES, loss=statistics.mean(losses), losses=losses,
+                           features={f: summary(v) for f, v in per_file.items()})
     if "--json" in sys.argv:
         print(json.dumps(results, indent=1))
         return
