@@ -43,7 +43,7 @@ pub const BUILTINS: [Builtin; 2] = [
     Builtin {
         name: "python",
         file: "assets/python.safetensors",
-        about: "Python source (data/python-stdlib.txt, CPython's standard library)",
+        about: "Python source (CPython's standard library, then twelve PyPI packages: data/python-varied.txt)",
         bytes: PYTHON_BYTES,
     },
 ];
