@@ -43,8 +43,11 @@ fn the_readme_losses_are_measured_by_gatescope_and_by_pytorch() {
 /// on each of eight modules of the pinned torch wheel, their mean and range,
 /// and the unit that is the best (or within 0.02 of it) on the most files;
 /// and the loss on each file, which PyTorch's reference measures the same.
-/// Then the catalogue stored in the file is the one `cells` measures again
-/// on the start of `nn/modules/rnn.py`, with the units docs/models.md names.
+/// docs/models.md's table states every figure, and the README's summary its
+/// last three rows. The validation loss `train` stored in the file is the one
+/// docs/models.md states. Then the catalogue stored in the file, with its
+/// pins, is the one `cells` measures again on the start of
+/// `nn/modules/rnn.py`, with the units docs/models.md names.
 #[test]
 #[ignore = "slow: run with make test-slow"]
 fn the_code_models_readme_figures_are_measured() {
