@@ -26,7 +26,7 @@ pub use intervene::{Compare, Interventions};
 pub use prompt::{Prompt, PREVIEW_DELAY};
 pub use run::{ring_capacity, Run, RunKind, RunState, MAX_STEPS};
 pub use timeline::{SnapshotInfo, Timeline};
-pub use view::{ColorMode, Panel, View};
+pub use view::{short_r, CellLabel, ColorMode, Panel, View};
 
 use super::editor::Editor;
 use super::event::{Event, ModelInfo};

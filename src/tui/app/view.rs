@@ -5,6 +5,7 @@
 
 use crate::model::Unit;
 use std::collections::BTreeMap;
+use std::fmt;
 
 /// What the panel beside the output shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +35,39 @@ pub enum ColorMode {
     Attribution(crate::analysis::attribution::Method),
 }
 
+/// A catalogued cell's name: the feature its unit tracks best (`line_position`)
+/// and the unit's r with it. Shown as `line position r .89`; the heatmap
+/// gutter shows as many of its words as fit (`ui/gates.rs`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellLabel {
+    pub feature: String,
+    pub r: f64,
+}
+
+impl CellLabel {
+    /// The feature's name as words: `line position`.
+    pub fn words(&self) -> impl Iterator<Item = &str> {
+        self.feature.split('_').filter(|w| !w.is_empty())
+    }
+}
+
+impl fmt::Display for CellLabel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} r {}", self.words().collect::<Vec<_>>().join(" "), short_r(self.r))
+    }
+}
+
+/// r as the labels show it: two decimals without the leading zero (`.89`, `−.42`).
+pub fn short_r(r: f64) -> String {
+    let s = format!("{:.2}", r.abs());
+    let s = s.strip_prefix('0').unwrap_or(&s).to_string();
+    if r < 0.0 {
+        format!("−{s}")
+    } else {
+        s
+    }
+}
+
 pub struct View {
     /// Layers and units per layer of the model shown.
     layers: usize,
@@ -57,8 +91,8 @@ pub struct View {
     pub help_max_scroll: Option<usize>,
     /// Units shown first in the heatmaps (any layer), in pin order.
     pub pins: Vec<Unit>,
-    /// Names of the checkpoint's catalogued cells, e.g. "line position r .89".
-    pub labels: BTreeMap<Unit, String>,
+    /// Names of the checkpoint's catalogued cells.
+    pub labels: BTreeMap<Unit, CellLabel>,
     pub panel: Panel,
     /// The candidate chosen in the next-character panel (its rank, 0 the
     /// likeliest) while inspecting; Enter branches with it.

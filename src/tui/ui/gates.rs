@@ -10,7 +10,7 @@
 use super::{step_window, theme, Focus};
 use crate::generate::{LayerStep, Step};
 use crate::model::Unit;
-use crate::tui::app::{Run, View};
+use crate::tui::app::{short_r, CellLabel, Run, View};
 use crate::tui::text::char_label;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -220,7 +220,7 @@ pub fn render(run: &Run, view: &View, focus: Focus, area: Rect, buf: &mut Buffer
         // Rows: (gutter text, upper unit, lower unit, pinned).
         let mut lines: Vec<(String, Unit, Option<Unit>, bool)> = Vec::new();
         for &u in &view.pins[..pin_rows] {
-            let name = gutter_name(u, view.labels.get(&u).map(String::as_str), gutter as usize - 1);
+            let name = gutter_name(u, view.labels.get(&u), gutter as usize - 1);
             lines.push((name, u, Some(u), true));
         }
         for pair in shown.chunks(2).take(rows - pin_rows) {
@@ -279,11 +279,10 @@ pub fn render(run: &Run, view: &View, focus: Focus, area: Rect, buf: &mut Buffer
 /// words of its label (`in string r .58`) that fit. The feature's last word
 /// that does not fit is cut with an ellipsis when three of its letters fit;
 /// "r" and its value go together or not at all.
-fn gutter_name(u: Unit, label: Option<&str>, width: usize) -> String {
+fn gutter_name(u: Unit, label: Option<&CellLabel>, width: usize) -> String {
     let mut name = u.to_string();
-    let label = label.unwrap_or("");
-    let (feature, r) = label.rsplit_once(" r ").map_or((label, None), |(f, r)| (f, Some(r)));
-    for word in feature.split(' ').filter(|w| !w.is_empty()) {
+    let Some(label) = label else { return name };
+    for word in label.words() {
         let room = width.saturating_sub(name.len() + 1);
         if word.len() > room {
             if room >= 4 {
@@ -293,7 +292,8 @@ fn gutter_name(u: Unit, label: Option<&str>, width: usize) -> String {
         }
         name = format!("{name} {word}");
     }
-    if let Some(r) = r.filter(|r| name.len() + 3 + r.len() <= width) {
+    let r = short_r(label.r);
+    if name.chars().count() + 3 + r.chars().count() <= width {
         name = format!("{name} r {r}");
     }
     name
@@ -305,15 +305,18 @@ mod tests {
 
     #[test]
     fn a_pinned_units_gutter_name_keeps_what_fits() {
-        let name = |u: Unit, label: &str, width: usize| gutter_name(u, Some(label), width);
+        let name = |u: Unit, (feature, r): (&str, f64), width: usize| {
+            gutter_name(u, Some(&CellLabel { feature: feature.into(), r }), width)
+        };
         let (l0, l2) = (Unit::new(0, 106), Unit::new(2, 386));
-        assert_eq!(name(l0, "in string r .58", 15), "l0:106 in stri…");
-        assert_eq!(name(l0, "in string r .58", 16), "l0:106 in string");
-        assert_eq!(name(l0, "in string r .58", 22), "l0:106 in string r .58");
-        assert_eq!(name(l0, "in string r .58", 21), "l0:106 in string");
-        assert_eq!(name(l2, "indent r .88", 15), "l2:386 indent", "no r without its value");
-        assert_eq!(name(Unit::new(1, 271), "line position r .91", 15), "l1:271 line", "too little room to cut");
-        assert_eq!(name(Unit::new(0, 222), "in word r .64", 15), "l0:222 in word");
+        assert_eq!(name(l0, ("in_string", 0.58), 15), "l0:106 in stri…");
+        assert_eq!(name(l0, ("in_string", 0.58), 16), "l0:106 in string");
+        assert_eq!(name(l0, ("in_string", 0.58), 22), "l0:106 in string r .58");
+        assert_eq!(name(l0, ("in_string", 0.58), 21), "l0:106 in string");
+        assert_eq!(name(l2, ("indent", 0.88), 15), "l2:386 indent", "no r without its value");
+        assert_eq!(name(Unit::new(1, 271), ("line_position", 0.91), 15), "l1:271 line", "too little room to cut");
+        assert_eq!(name(Unit::new(0, 222), ("in_word", 0.64), 15), "l0:222 in word");
+        assert_eq!(name(l0, ("in_string", -0.58), 23), "l0:106 in string r −.58", "the minus is one column");
         assert_eq!(gutter_name(l2, None, 15), "l2:386");
     }
 }

@@ -5,8 +5,8 @@
 
 use gatescope::analysis::{self, catalogue::MeasuredOn, SavedCatalogue};
 use gatescope::model::{load_checkpoint, save_checkpoint, CharLstm, Unit};
-use gatescope::tui::app::analyses::{named_cells, short_r, TOP};
-use gatescope::tui::app::{App, Mode, Panel};
+use gatescope::tui::app::analyses::{named_cells, TOP};
+use gatescope::tui::app::{short_r, App, CellLabel, Mode, Panel};
 use gatescope::tui::event::{Event, ModelInfo, WorkerEvent};
 use gatescope::tui::ui::theme;
 use gatescope::tui::worker::WorkerCmd;
@@ -128,7 +128,7 @@ fn pins_head_the_heatmaps_with_their_names_and_the_box_refuses_bad_units() {
     let msg = app.message.as_ref().unwrap().text.clone();
     assert!(msg.contains("l7:1") && !msg.contains('\n'), "{msg}");
     app.update(key(KeyCode::Esc));
-    app.view.labels.insert(Unit::new(1, 3), "line position r .89".into());
+    app.view.labels.insert(Unit::new(1, 3), CellLabel { feature: "line_position".into(), r: 0.89 });
     let t = draw(&app, 120, 36);
     assert_snapshot("heatmaps_headed_by_pinned_units_120x36", t.backend());
     let screen: String = format!("{}", t.backend());
@@ -147,13 +147,13 @@ fn pins_head_the_heatmaps_with_their_names_and_the_box_refuses_bad_units() {
 #[test]
 fn the_status_keeps_the_length_beside_three_named_pins() {
     let mut app = app_with_run("ROMEO:\n", 150);
-    for (u, name) in [
-        (Unit::new(1, 3), "speaker line r .88"),
-        (Unit::new(1, 5), "line position r .91"),
-        (Unit::new(0, 2), "in word r .64"),
+    for (u, (feature, r)) in [
+        (Unit::new(1, 3), ("speaker_line", 0.88)),
+        (Unit::new(1, 5), ("line_position", 0.91)),
+        (Unit::new(0, 2), ("in_word", 0.64)),
     ] {
         app.view.pins.push(u);
-        app.view.labels.insert(u, name.into());
+        app.view.labels.insert(u, CellLabel { feature: feature.into(), r });
     }
     app.update(alt('+'));
     app.update(alt('+'));
@@ -262,12 +262,13 @@ fn a_checkpoint_catalogue_names_and_pins_the_three_strongest_cells() {
         .max_by(|a, b| a.1.r.abs().total_cmp(&b.1.r.abs()))
         .unwrap();
     assert_eq!(*best, top.1.unit);
-    assert_eq!(*label, format!("{} r {}", top.0.name.replace('_', " "), short_r(top.1.r)));
+    assert_eq!(*label, CellLabel { feature: top.0.name.clone(), r: top.1.r });
+    assert_eq!(label.to_string(), format!("{} r {}", top.0.name.replace('_', " "), short_r(top.1.r)));
     app.view.colour_by(*best);
     app = run(app, &m, "ROMEO:\n", 60);
     let screen = format!("{}", draw(&app, 120, 36).backend());
     assert!(screen.contains(&format!("tanh(c) of {best} {label}")), "colouring title:\n{screen}");
-    assert!(screen.contains(&format!("{best} {}", label.split(' ').next().unwrap())), "gutter:\n{screen}");
+    assert!(screen.contains(&format!("{best} {}", label.words().next().unwrap())), "gutter:\n{screen}");
     // A `cells` value that is not a catalogue: a warning, no pins, no panic.
     let meta = BTreeMap::from([("cells".to_string(), "{not json".to_string())]);
     save_checkpoint(&m, &meta, &path).unwrap();
@@ -296,7 +297,7 @@ fn a_catalogue_with_pins_pins_those_features_in_order() {
     let info = ModelInfo::of(&load_checkpoint(&path).unwrap());
     let app = App::new(info);
     assert_eq!(app.view.pins, [best(&weak[0]), best(&weak[1])]);
-    assert!(app.view.labels[&best(&weak[0])].starts_with(&weak[0].replace('_', " ")));
+    assert_eq!(app.view.labels[&best(&weak[0])].feature, weak[0]);
     assert_eq!(app.view.labels.len(), ranked.iter().map(|(_, f)| f.units[0].unit).collect::<HashSet<_>>().len());
 }
 

@@ -5,7 +5,7 @@ use super::NAMED_PINS;
 use crate::analysis::features::FEATURES;
 use crate::analysis::{Catalogue, Correlation, SavedCatalogue};
 use crate::model::Unit;
-use crate::tui::app::App;
+use crate::tui::app::{App, CellLabel};
 
 /// The cells panel's rows: each feature's units in order, or one empty row
 /// for a feature that lists none.
@@ -20,29 +20,13 @@ pub fn cell_rows(cat: &Catalogue) -> Vec<(usize, Option<Correlation>)> {
     rows
 }
 
-/// r as the labels show it: two decimals without the leading zero (`.89`, `−.42`).
-pub fn short_r(r: f64) -> String {
-    let s = format!("{:.2}", r.abs());
-    let s = s.strip_prefix('0').unwrap_or(&s).to_string();
-    if r < 0.0 {
-        format!("−{s}")
-    } else {
-        s
-    }
-}
-
-/// A unit's label from a feature: `line position r .89`.
-pub fn label(feature: &str, r: f64) -> String {
-    format!("{} r {}", feature.replace('_', " "), short_r(r))
-}
-
 /// The named cells of a checkpoint's catalogue, for a model of `layers` ×
 /// `hidden` (units it does not have are skipped): every feature's best unit
 /// with its label, and how many of them, from the front, to pin at start.
 /// The catalogue's `pin` features come first, in their order, and are the
 /// ones pinned; without them, the three strongest are. The rest follow
 /// strongest first. A unit keeps the label of the feature that placed it.
-pub fn named_cells(cat: &SavedCatalogue, layers: usize, hidden: usize) -> (Vec<(Unit, String)>, usize) {
+pub fn named_cells(cat: &SavedCatalogue, layers: usize, hidden: usize) -> (Vec<(Unit, CellLabel)>, usize) {
     let mut best: Vec<(&str, Correlation, usize)> = cat
         .features
         .iter()
@@ -54,11 +38,11 @@ pub fn named_cells(cat: &SavedCatalogue, layers: usize, hidden: usize) -> (Vec<(
     best.sort_by(|a, b| {
         (pinned_rank(a.0).cmp(&pinned_rank(b.0))).then(b.1.r.abs().total_cmp(&a.1.r.abs())).then(a.2.cmp(&b.2))
     });
-    let mut out: Vec<(Unit, String)> = Vec::new();
+    let mut out: Vec<(Unit, CellLabel)> = Vec::new();
     let mut pins = 0;
     for (name, c, _) in best {
         if !out.iter().any(|(u, _)| *u == c.unit) {
-            out.push((c.unit, label(name, c.r)));
+            out.push((c.unit, CellLabel { feature: name.to_string(), r: c.r }));
             if pinned_rank(name) != usize::MAX {
                 pins = out.len();
             }

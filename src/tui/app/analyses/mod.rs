@@ -24,7 +24,7 @@ mod panel;
 mod saturation;
 mod search;
 
-pub use cells::{cell_rows, label, named_cells, short_r};
+pub use cells::{cell_rows, named_cells};
 pub use cells_file::{FileCells, FileJob};
 pub use jobs::{Finished, Job, JobKind, Measured, SearchDone, SLICE};
 pub use saturation::{SatCursor, SAT_GRID};
