@@ -19,8 +19,14 @@ float64 numpy (float32 values converted exactly).
 Subcommands
 -----------
 cells [--top 3]
+    --data takes one or more files. Each is read as above (its first N
+    characters from a zero state, its features computed from its own start),
+    and the steps of all of them are pooled: "the steps" below are every
+    step of every file, in order, and "chars" in the output is their count.
+    A half-life never reaches into an earlier file (t counts from each
+    file's start).
     For each text feature (below) and each unit's c_t and h_t in every layer:
-    Pearson r over the N steps, in float64:
+    Pearson r over the steps, in float64:
       r = sum((f - mean f) * (u - mean u)) / sqrt(sum((f - mean f)^2) * sum((u - mean u)^2)).
     A unit whose value is the same at every step is skipped; a feature whose
     value is the same at every step lists no units. Each feature lists its
@@ -298,25 +304,37 @@ def half_lives(f):
     return result
 
 
-def median_half_life(f):
-    """The median of the half-lives over the steps, steps without one left out; None if none has one."""
-    h = half_lives(f)
+def median_half_life(fs):
+    """The median of the half-lives over the steps of one or more texts (a
+    forget-gate array per text, each from its own start), steps without one
+    left out; None if none has one."""
+    h = np.concatenate([half_lives(f) for f in fs])
     h = h[h > 0]
     return float(np.median(h)) if h.size else None
 
 
 def cmd_cells(a):
-    _, text, layers = load_run(a)
-    units, names = unit_columns(layers)
+    """Over one file, or several pooled: each file's first --chars characters
+    from a zero state, its features from its own start, r over all steps."""
+    model, vocab = charlstm.load(a.checkpoint)
+    runs, texts = [], []
+    for path in a.data:
+        text = read_chars(path, a.chars)
+        runs.append(run_states(model, charlstm.encode(text, vocab, path)))
+        texts.append(text)
+    units = np.concatenate([unit_columns(layers)[0] for layers in runs], axis=0)
+    names = unit_columns(runs[0])[1]
+    per_text = [text_features(text) for text in texts]
+    pooled = {name: np.concatenate([f[name] for f in per_text]) for name in FEATURES}
     medians = {}
 
     def median_of(k, u):
         if (k, u) not in medians:
-            medians[(k, u)] = median_half_life(layers[k]["f"][:, u])
+            medians[(k, u)] = median_half_life([layers[k]["f"][:, u] for layers in runs])
         return medians[(k, u)]
 
     features = []
-    for name, f in text_features(text).items():
+    for name, f in pooled.items():
         listed = []
         if not np.all(f == f[0]):
             r = pearson(f, units)
@@ -326,7 +344,7 @@ def cmd_cells(a):
                        "median_half_life": median_of(names[j][0], names[j][1])}
                       for j in order[:a.top]]
         features.append({"name": name, "units": listed})
-    print(json.dumps({"chars": len(text), "features": features}))
+    print(json.dumps({"chars": sum(len(t) for t in texts), "features": features}))
 
 
 # ----------------------------------------------------------------------------
@@ -414,14 +432,14 @@ def parser():
     p = argparse.ArgumentParser(description="gatescope's reference cell analyses (see the module docstring)")
     sub = p.add_subparsers(dest="cmd", required=True)
 
-    def common(name):
+    def common(name, several=False):
         s = sub.add_parser(name)
         s.add_argument("--checkpoint", required=True)
-        s.add_argument("--data", required=True)
+        s.add_argument("--data", required=True, nargs="+" if several else None)
         s.add_argument("--chars", type=int, default=20000)
         return s
 
-    c = common("cells")
+    c = common("cells", several=True)
     c.add_argument("--top", type=int, default=3)
     s = common("search")
     s.add_argument("--layer", required=True)

@@ -495,9 +495,11 @@ pub struct AnalysisInput {
     #[command(flatten)]
     pub model: ModelArgs,
     /// UTF-8 text; the analysis reads its first --chars characters in one pass from a zero state.
-    #[arg(long)]
-    pub data: PathBuf,
-    /// How many characters to read, from the start of the file [default: the whole file, up to
+    /// `cells` takes several files (--data A B, or --data A --data B), each read so, and pools
+    /// them: r over every character of every file.
+    #[arg(long, required = true, num_args = 1.., value_name = "FILE")]
+    pub data: Vec<PathBuf>,
+    /// How many characters to read, from the start of each file [default: the whole file, up to
     /// 20000]. Range: 1 to the length of the text.
     #[arg(long, allow_hyphen_values = true, allow_negative_numbers = true, value_parser = at_least(1))]
     pub chars: Option<usize>,

@@ -140,6 +140,12 @@ impl CatalogueBuilder {
         self.n
     }
 
+    /// The steps that follow are another text, read from a zero state: r
+    /// pools every text's steps, and half-lives do not reach across texts.
+    pub fn start_text(&mut self) {
+        self.half_lives.iter_mut().for_each(HalfLives::restart);
+    }
+
     /// One step: the feature row and, per layer in order, (c_t, h_t, f_t).
     /// Panics if the layer count or sizes differ from `new`'s (a caller bug).
     pub fn push<'a>(
@@ -272,6 +278,17 @@ pub struct MeasuredOn {
     /// Offset of the first analysed character in the file, in characters.
     pub offset: usize,
     pub chars: usize,
+    /// Further files the catalogue pools (`cells --data A B …`), each read
+    /// from its start and a zero state.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<FileChars>,
+}
+
+/// A file a catalogue read, by name, and how many characters of it from its start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileChars {
+    pub file: String,
+    pub chars: usize,
 }
 
 /// The catalogue as a checkpoint carries it in its metadata key `cells`.
@@ -403,7 +420,11 @@ mod tests {
             row[0] = t as f64;
             b.push(&row, [(&[t as f32][..], &[1.0 - t as f32][..], &[0.5f32][..])]);
         }
-        let saved = SavedCatalogue::new(b.finish(3), MeasuredOn { file: "v.txt".into(), offset: 9, chars: 5 }, 3);
+        let saved = SavedCatalogue::new(
+            b.finish(3),
+            MeasuredOn { file: "v.txt".into(), offset: 9, chars: 5, also: Vec::new() },
+            3,
+        );
         assert_eq!(SavedCatalogue::from_json(&saved.to_json()).unwrap(), saved);
         assert!(SavedCatalogue::from_json("{}").is_err());
     }

@@ -110,6 +110,14 @@ impl HalfLives {
         below * self.back_product
     }
 
+    /// Another text from a zero state: its first gate is f_0 again, and no
+    /// window reaches back into the text before. The half-lives counted so
+    /// far stay, so the median pools the texts.
+    pub fn restart(&mut self) {
+        self.steps = 0;
+        self.clear();
+    }
+
     /// The next step's forget gate; returns that step's half-life.
     pub fn push(&mut self, f: f32) -> Option<usize> {
         let t = self.steps;

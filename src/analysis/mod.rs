@@ -146,9 +146,26 @@ pub fn catalogue(
     top: usize,
     progress: &mut dyn FnMut(usize),
 ) -> Catalogue {
-    let features = FeatureTable::new(chars);
+    pooled_catalogue(model, &[(chars, ids)], top, progress)
+}
+
+/// The catalogue of `model` over several texts, each (characters, ids) read
+/// from a zero state and its features computed from its own start: r pools
+/// every step of every text. `progress` counts the steps of all texts.
+pub fn pooled_catalogue(
+    model: &CharLstm,
+    texts: &[(&[char], &[i64])],
+    top: usize,
+    progress: &mut dyn FnMut(usize),
+) -> Catalogue {
     let mut builder = CatalogueBuilder::new(model.dims.layers, model.dims.hidden);
-    stream(model, ids, progress, |t, layers| builder.push(features.row(t), states(layers)));
+    let mut done = 0;
+    for &(chars, ids) in texts {
+        let features = FeatureTable::new(chars);
+        builder.start_text();
+        stream(model, ids, &mut |t| progress(done + t), |t, layers| builder.push(features.row(t), states(layers)));
+        done += ids.len();
+    }
     builder.finish(top)
 }
 

@@ -49,14 +49,24 @@ fn characters(n: usize) -> String {
     }
 }
 
-/// The catalogue as a table: one line per feature with its units, state and r.
-pub fn catalogue_text(cat: &Catalogue, source: &str, top: usize) -> String {
+/// The catalogue as a table: one line per feature with its units, state and
+/// r. `sources` are the files read and the characters read of each.
+pub fn catalogue_text(cat: &Catalogue, sources: &[(String, usize)], top: usize) -> String {
     let mut out = String::new();
+    let over = match sources {
+        [(path, n)] => {
+            format!("the first {} of {path}", if *n == 1 { "character".to_string() } else { characters(*n) })
+        }
+        _ => format!(
+            "{} of {} files, each from its start: {}",
+            characters(cat.chars),
+            sources.len(),
+            sources.iter().map(|(path, n)| format!("{path} ({})", thousands(*n))).collect::<Vec<_>>().join(", ")
+        ),
+    };
     let _ = writeln!(
         out,
-        "cells over the first {} of {source}: per feature, the top {top} unit states by |r| \
-         (Pearson r of c_t or h_t with the feature)",
-        if cat.chars == 1 { "character".to_string() } else { characters(cat.chars) }
+        "cells over {over}: per feature, the top {top} unit states by |r| (Pearson r of c_t or h_t with the feature)"
     );
     let _ = writeln!(out);
     let width = cat.features.iter().map(|f| f.name.len()).max().unwrap_or(0);

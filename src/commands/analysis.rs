@@ -2,17 +2,19 @@
 //! line naming the option, before any long work), run the analysis over the
 //! text with progress on a terminal, and print a table or JSON.
 
-use crate::analysis::catalogue::MeasuredOn;
+use crate::analysis::catalogue::{FileChars, MeasuredOn};
 use crate::analysis::report::{self, SearchQuery};
 use crate::analysis::save::save_catalogue;
 use crate::analysis::{self, encode, read_chars, read_prefix, Pads, SavedCatalogue, CATALOGUE_CHARS};
 use crate::atomic::check_destination;
 use crate::cli::{AnalysisInput, CellsArgs, SaturationArgs, SearchArgs};
+use crate::export::same_file;
 use crate::model::{builtin_named, Checkpoint, FileFormat};
 use anyhow::{anyhow, bail, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{IsTerminal, Write};
 use std::ops::Range;
+use std::path::{Path, PathBuf};
 
 /// `--span`'s end against the characters read (its form is checked by the parser).
 fn check_span(span: &Range<usize>, n: usize) -> Result<()> {
@@ -23,11 +25,36 @@ fn check_span(span: &Range<usize>, n: usize) -> Result<()> {
     Ok(())
 }
 
-/// The model (with its warnings said) and the encoded first N characters.
+/// The model (with its warnings said) and each --data file's text.
 struct Input {
     ck: Checkpoint,
+    texts: Vec<Text>,
+}
+
+/// One file's characters read (its first N) and their ids.
+struct Text {
+    path: PathBuf,
     chars: Vec<char>,
     ids: Vec<i64>,
+}
+
+impl Input {
+    /// The one text of `search` and `saturation` (`one_file` checked it).
+    fn only(&self) -> &Text {
+        &self.texts[0]
+    }
+}
+
+/// `search` and `saturation` read one file: their results are positions
+/// in a text, or counts that a user reads as one text's.
+fn one_file(input: &AnalysisInput, command: &str) -> Result<()> {
+    if input.data.len() > 1 {
+        bail!(
+            "--data: {command} reads one file, and {} were given (`gatescope cells` pools several)",
+            input.data.len()
+        );
+    }
+    Ok(())
 }
 
 /// The analyses keep libtorch's default threads: their pass is the batched
@@ -39,18 +66,29 @@ fn load(input: &AnalysisInput, before_reading: impl FnOnce(&Checkpoint) -> Resul
         eprintln!("gatescope: warning: {}: {w}", ck.path.display());
     }
     before_reading(&ck)?;
-    let chars = read_input(input)?;
-    let ids = encode(&ck.model.vocab, &chars, &input.data.display().to_string())?;
-    Ok(Input { ck, chars, ids })
+    let mut texts: Vec<Text> = Vec::new();
+    for path in &input.data {
+        if let Some(earlier) = texts.iter().find(|t| t.path == *path || same_file(&t.path, path)) {
+            bail!(
+                "--data: {} is the same file as {}, given earlier; each file is read once",
+                path.display(),
+                earlier.path.display()
+            );
+        }
+        let chars = read_input(path, input.chars)?;
+        let ids = encode(&ck.model.vocab, &chars, &path.display().to_string())?;
+        texts.push(Text { path: path.clone(), chars, ids });
+    }
+    Ok(Input { ck, texts })
 }
 
-/// The characters the analysis reads: exactly --chars of them (more than
-/// the file has is an error), or without it the whole file up to
-/// `CATALOGUE_CHARS`, as the playground's Alt-F and `train`'s catalogue read.
-fn read_input(input: &AnalysisInput) -> Result<Vec<char>> {
-    match input.chars {
-        Some(n) => read_chars(&input.data, n),
-        None => read_prefix(&input.data, CATALOGUE_CHARS),
+/// The characters the analysis reads of `path`: exactly --chars of them
+/// (more than the file has is an error), or without it the whole file up
+/// to `CATALOGUE_CHARS`, as the playground's Alt-F and `train`'s catalogue read.
+fn read_input(path: &Path, chars: Option<usize>) -> Result<Vec<char>> {
+    match chars {
+        Some(n) => read_chars(path, n),
+        None => read_prefix(path, CATALOGUE_CHARS),
     }
 }
 
@@ -101,7 +139,7 @@ fn print(text: &str) -> Result<()> {
         .map_err(|e| anyhow!("stdout: {e}"))
 }
 
-fn file_name(path: &std::path::Path) -> String {
+fn file_name(path: &Path) -> String {
     path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
 }
 
@@ -127,21 +165,28 @@ pub fn cells(a: CellsArgs) -> Result<()> {
         (Some(list), true) => list.0.clone(),
     };
     let input = load(&a.input, |ck| if save_to.is_some() { check_save_destination(ck) } else { Ok(()) })?;
-    let n = input.chars.len();
-    let cat = with_progress(n, "cells", |p| analysis::catalogue(&input.ck.model, &input.chars, &input.ids, top, p));
+    let texts: Vec<(&[char], &[i64])> = input.texts.iter().map(|t| (&t.chars[..], &t.ids[..])).collect();
+    let n = input.texts.iter().map(|t| t.chars.len()).sum();
+    let cat = with_progress(n, "cells", |p| analysis::pooled_catalogue(&input.ck.model, &texts, top, p));
     if a.input.json {
         print(&report::catalogue_json(&cat))?;
     } else {
-        print(&report::catalogue_text(&cat, &a.input.data.display().to_string(), top))?;
+        let sources: Vec<(String, usize)> =
+            input.texts.iter().map(|t| (t.path.display().to_string(), t.chars.len())).collect();
+        print(&report::catalogue_text(&cat, &sources, top))?;
     }
     if let Some(path) = save_to {
-        let measured_on = MeasuredOn { file: file_name(&a.input.data), offset: 0, chars: n };
+        let (first, rest) = input.texts.split_first().expect("--data gives at least one file");
+        let measured_on = MeasuredOn {
+            file: file_name(&first.path),
+            offset: 0,
+            chars: first.chars.len(),
+            also: rest.iter().map(|t| FileChars { file: file_name(&t.path), chars: t.chars.len() }).collect(),
+        };
         if let Some(f) = pin.iter().find(|f| cat.units(**f).is_empty()) {
-            bail!(
-                "--pin: '{}' is constant over {}, so it has no unit to pin; nothing was saved",
-                f.name(),
-                measured_on.file
-            );
+            let over =
+                if rest.is_empty() { measured_on.file.clone() } else { format!("the {} files", input.texts.len()) };
+            bail!("--pin: '{}' is constant over {over}, so it has no unit to pin; nothing was saved", f.name());
         }
         let mut saved = SavedCatalogue::new(cat, measured_on, top);
         saved.pin = pin.iter().map(|f| f.name().to_string()).collect();
@@ -154,6 +199,7 @@ pub fn cells(a: CellsArgs) -> Result<()> {
 pub fn search(a: SearchArgs) -> Result<()> {
     let (span, state, threshold, top, layer) = (a.span, a.state, a.threshold, a.top, a.layer);
     let pads = Pads { left: a.pad_left, right: a.pad_right };
+    one_file(&a.input, "search")?;
     if let Some(n) = a.input.chars {
         check_span(&span, n)?;
     }
@@ -168,15 +214,16 @@ pub fn search(a: SearchArgs) -> Result<()> {
         }
         Ok(())
     })?;
-    let n = input.chars.len();
+    let text = input.only();
+    let n = text.chars.len();
     check_span(&span, n)?;
     let bits =
-        with_progress(n, "search", |p| analysis::on_bits(&input.ck.model, &input.ids, layer, state, threshold, p));
+        with_progress(n, "search", |p| analysis::on_bits(&input.ck.model, &text.ids, layer, state, threshold, p));
     let result = analysis::search(&bits, span.clone(), pads, top);
     if a.input.json {
-        print(&report::search_json(&input.chars, &result))
+        print(&report::search_json(&text.chars, &result))
     } else {
-        let q = SearchQuery { layer, state, threshold, span, pads, top, chars: &input.chars };
+        let q = SearchQuery { layer, state, threshold, span, pads, top, chars: &text.chars };
         print(&report::search_text(&q, &result))
     }
 }
@@ -186,9 +233,12 @@ pub fn saturation(a: SaturationArgs) -> Result<()> {
     if low > high {
         bail!("--low {low} is above --high {high}");
     }
+    one_file(&a.input, "saturation")?;
     let input = load(&a.input, |_| Ok(()))?;
-    let n = input.chars.len();
-    let sat = with_progress(n, "saturation", |p| analysis::saturation(&input.ck.model, &input.ids, low, high, p));
+    let text = input.only();
+    let sat = with_progress(text.chars.len(), "saturation", |p| {
+        analysis::saturation(&input.ck.model, &text.ids, low, high, p)
+    });
     if a.input.json {
         print(&report::saturation_json(&sat))
     } else {

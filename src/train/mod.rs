@@ -331,7 +331,7 @@ fn catalogue_of_best(a: &TrainConfig, offset: usize, text: &str, val: &[i64]) ->
     let n = val.len().min(crate::analysis::CATALOGUE_CHARS);
     let chars: Vec<char> = text.chars().skip(offset).take(n).collect();
     let file = a.data.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-    let on = crate::analysis::catalogue::MeasuredOn { file, offset, chars: n };
+    let on = crate::analysis::catalogue::MeasuredOn { file, offset, chars: n, also: Vec::new() };
     crate::analysis::save::measure_and_save(&a.out, &chars, &val[..n], on, 3)?;
     eprintln!("cell catalogue of {n} validation characters written into {} (metadata key 'cells')", a.out.display());
     Ok(())

@@ -55,8 +55,9 @@ pub struct ModelInfo {
     pub device: String,
     pub vocab: Vec<char>,
     pub warnings: Vec<String>,
-    /// The checkpoint's cell catalogue (metadata key `cells`), if it has one.
-    pub cells: Option<crate::analysis::SavedCatalogue>,
+    /// The checkpoint's cell catalogue (metadata key `cells`), if it has one;
+    /// boxed, so every event does not carry its size.
+    pub cells: Option<Box<crate::analysis::SavedCatalogue>>,
 }
 
 impl ModelInfo {
@@ -66,7 +67,7 @@ impl ModelInfo {
         use crate::analysis::{catalogue::METADATA_KEY, SavedCatalogue};
         let mut warnings = ck.warnings.clone();
         let cells = ck.metadata.get(METADATA_KEY).and_then(|json| match SavedCatalogue::from_json(json) {
-            Ok(c) => Some(c),
+            Ok(c) => Some(Box::new(c)),
             Err(e) => {
                 warnings.push(e.to_string());
                 None

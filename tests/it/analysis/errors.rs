@@ -202,3 +202,30 @@ fn save_refuses_the_built_in_model() {
     assert!(err.contains("--save: the built-in model has no file"), "{err}");
     assert!(out.stdout.is_empty());
 }
+
+/// Several --data files: `cells` pools them, each file is read once, every
+/// file is checked (a bad one is named wherever it stands), and `search`
+/// and `saturation` take one.
+#[test]
+fn several_files_are_checked_each() {
+    let s = setup();
+    let dir = s.ck.parent().unwrap();
+    let other = dir.join("other.txt");
+    std::fs::write(&other, TEXT).unwrap();
+    let (d, o) = (s.data.to_str().unwrap(), other.to_str().unwrap());
+    refused(&s, "cells", &["--data", d], &["--data", "d.txt", "same file", "once"]);
+    // The same file by another path.
+    let again = dir.join(".").join("d.txt");
+    refused(&s, "cells", &["--data", again.to_str().unwrap()], &["--data", "same file"]);
+    refused(&s, "cells", &["--data", o], &["other.txt", "--chars 100", "only 77 characters"]);
+    let short = run(&["cells", "-c", s.ck.to_str().unwrap(), "--data", d, o, "--chars", "50"]);
+    assert!(short.status.success(), "{}", String::from_utf8_lossy(&short.stderr));
+    refused_with("cells", &s.ck, &s.data, &["--data", "missing.txt", "--chars", "5"], &["missing.txt", "cannot read"]);
+    refused(
+        &s,
+        "search",
+        &["--data", o, "--layer", "l0", "--span", "0..2"],
+        &["--data", "search reads one file", "2 were given"],
+    );
+    refused(&s, "saturation", &["--data", o], &["--data", "saturation reads one file"]);
+}

@@ -119,6 +119,61 @@ fn the_catalogue_matches_the_reference() {
     assert!(checked >= 100, "compared {checked} correlations");
 }
 
+/// Several files pooled: each read from a zero state with its features from
+/// its own start, r over all their steps, median half-lives over all their
+/// steps; the reference pools the same way. The second file starts in the
+/// middle of the first's text, so its lines, brackets and quotes restart.
+#[test]
+fn a_pooled_catalogue_matches_the_reference() {
+    let f = fixture();
+    let text: Vec<char> = std::fs::read_to_string(&f.data).unwrap().chars().collect();
+    let dir = tempfile::tempdir().unwrap();
+    let second = dir.path().join("second.txt");
+    std::fs::write(&second, text[1400..].iter().collect::<String>()).unwrap();
+    let (a, b) = (f.data.to_str().unwrap(), second.to_str().unwrap());
+    let ck = f.embed.to_str().unwrap();
+    let args = strings(&["cells", "--checkpoint", ck, "--data", a, b, "--chars", "600", "--top", "4"]);
+    let theirs = &reference_runs("analysis", std::slice::from_ref(&args))[0];
+    let ours = run_json(&[args.clone(), strings(&["--json"])].concat());
+    assert_eq!(ours["chars"], 1200);
+    assert_eq!(theirs["chars"], 1200);
+    let (of, tf) = (ours["features"].as_array().unwrap(), theirs["features"].as_array().unwrap());
+    let mut checked = 0;
+    for (o, t) in of.iter().zip(tf) {
+        let name = t["name"].as_str().unwrap();
+        let (ou, tu) = (o["units"].as_array().unwrap(), t["units"].as_array().unwrap());
+        assert_eq!(ou.len(), tu.len(), "{name}");
+        for (x, y) in ou.iter().zip(tu) {
+            assert_eq!((&x["unit"], &x["state"]), (&y["unit"], &y["state"]), "{name}");
+            let (rx, ry) = (x["r"].as_f64().unwrap(), y["r"].as_f64().unwrap());
+            assert!((rx - ry).abs() < 1e-3, "{name}: r {rx} against the reference's {ry}");
+            assert_eq!(x["median_half_life"], y["median_half_life"], "{name} {}", x["unit"]);
+            checked += 1;
+        }
+    }
+    assert!(checked >= 40, "compared {checked} units");
+    // Pooling is not the first file alone, nor the two texts run as one.
+    let first =
+        run_json(&strings(&["cells", "--checkpoint", ck, "--data", a, "--chars", "600", "--top", "4", "--json"]));
+    assert_ne!(first["features"], ours["features"]);
+    let joined = dir.path().join("joined.txt");
+    let both: String = text[..600].iter().chain(&text[1400..2000]).collect();
+    std::fs::write(&joined, both).unwrap();
+    let as_one =
+        run_json(&strings(&["cells", "--checkpoint", ck, "--data", joined.to_str().unwrap(), "--top", "4", "--json"]));
+    assert_eq!(as_one["chars"], 1200);
+    assert_ne!(as_one["features"], ours["features"]);
+    // The table names every file and what was read of each.
+    let out = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        table.starts_with(&format!(
+            "cells over 1,200 characters of 2 files, each from its start: {a} (600), {b} (600):"
+        )),
+        "{table}"
+    );
+}
+
 #[test]
 fn search_selects_and_matches_like_the_reference() {
     let f = fixture();

@@ -237,7 +237,7 @@ fn saved_catalogue(m: &CharLstm) -> SavedCatalogue {
     let chars: Vec<char> = TEXT.repeat(20).chars().collect();
     let ids = analysis::encode(&m.vocab, &chars, "text").unwrap();
     let cat = analysis::catalogue(m, &chars, &ids, 3, &mut |_| {});
-    SavedCatalogue::new(cat, MeasuredOn { file: "t.txt".into(), offset: 0, chars: chars.len() }, 3)
+    SavedCatalogue::new(cat, MeasuredOn { file: "t.txt".into(), offset: 0, chars: chars.len(), also: Vec::new() }, 3)
 }
 
 #[test]
