@@ -227,13 +227,14 @@ fn main_loop(terminal: &mut Term, app: &mut App, rx: &Receiver<Event>, cmd_tx: &
         }
         let now = Instant::now();
         let interval = if app.run.reading_prompt() && !input { READING_FRAME_INTERVAL } else { FRAME_INTERVAL };
+        // A continuation's first character is drawn at once, between frames too.
+        let shows_first = first_character(app, drawn_continuation);
         if dirty
             && !PANICKED.load(Ordering::SeqCst)
-            && (last_draw.is_none_or(|t| now.duration_since(t) >= interval) || first_character(app, drawn_continuation))
+            && (last_draw.is_none_or(|t| now.duration_since(t) >= interval) || shows_first)
         {
             let size = terminal.size()?;
             app.view.help_max_scroll = Some(ui::help::max_scroll(Rect::new(0, 0, size.width, size.height)));
-            let shows_first = first_character(app, drawn_continuation);
             terminal.draw(|f| ui::draw(f, app))?;
             last_draw = Some(Instant::now());
             drawn_continuation = app.run.continuation();
