@@ -247,8 +247,9 @@ pub fn run(mut a: TrainConfig) -> Result<()> {
         a.seq
     );
     // Another corpus or split: the resumed best was measured on other text.
-    let keep_best =
-        resumed.as_ref().is_some_and(|ck| resume::same_validation(&ck.metadata, &a.data, text.len(), a.val_frac));
+    let keep_best = resumed.as_ref().is_some_and(|ck| {
+        resume::same_validation(&ck.metadata, merged.stored_val_frac, &a.data, text.len(), a.val_frac)
+    });
     let finished = catch_torch(&what, || {
         let run = Run::start(&a, arch, &corpus, resumed.as_ref().map(|ck| (ck, keep_best)), &what, dev)?;
         // Said once the run is sure to start, so that a refusal stays one line.

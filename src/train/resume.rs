@@ -36,11 +36,13 @@ const STORED: &[(&str, &str)] = &[
 
 /// What resuming did to the options: the ones taken from the checkpoint,
 /// and the ones the command line gave that differ from it, each as
-/// `--name value` (with the stored value for the latter).
+/// `--name value` (with the stored value for the latter); and the resumed
+/// run's validation fraction, for `same_validation`.
 #[derive(Debug, Default, PartialEq)]
 pub struct Merged {
     pub taken: Vec<String>,
     pub changed: Vec<String>,
+    pub stored_val_frac: Option<f64>,
 }
 
 impl Merged {
@@ -65,7 +67,7 @@ pub fn merge(a: &mut TrainConfig, hyperparameters: Option<&str>) -> Result<Merge
     let stored: Map<String, Value> = serde_json::from_str(json).map_err(|e| {
         anyhow!("--resume: the checkpoint's training options (metadata 'hyperparameters') do not parse: {e}")
     })?;
-    let mut merged = Merged::default();
+    let mut merged = Merged { stored_val_frac: stored.get("val_frac").and_then(Value::as_f64), ..Merged::default() };
     for &(flag, key) in STORED {
         let Some(v) = stored.get(key) else { continue };
         let id = flag.replace('-', "_");
@@ -88,18 +90,21 @@ pub fn merge(a: &mut TrainConfig, hyperparameters: Option<&str>) -> Result<Merge
 
 /// Whether this run validates on the text the resumed checkpoint's best
 /// was measured on: the same file name and size (metadata `trained_on`,
-/// `data_bytes`) and the same `val_frac`. When it does not (another
-/// corpus, or another split), the stored best says nothing of this run's
-/// validation loss, and the run starts its best afresh.
-pub fn same_validation(metadata: &BTreeMap<String, String>, data: &Path, data_bytes: usize, val_frac: f64) -> bool {
+/// `data_bytes`) and the same `val_frac` as the run stored (`merge` read
+/// it; None when it stored none). When it does not (another corpus, or
+/// another split), the stored best says nothing of this run's validation
+/// loss, and the run starts its best afresh.
+pub fn same_validation(
+    metadata: &BTreeMap<String, String>,
+    stored_val_frac: Option<f64>,
+    data: &Path,
+    data_bytes: usize,
+    val_frac: f64,
+) -> bool {
     let name = data.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let stored_frac = metadata
-        .get("hyperparameters")
-        .and_then(|j| serde_json::from_str::<Map<String, Value>>(j).ok())
-        .and_then(|m| m.get("val_frac").and_then(Value::as_f64));
     metadata.get("trained_on") == Some(&name)
         && metadata.get("data_bytes") == Some(&data_bytes.to_string())
-        && stored_frac.is_none_or(|f| f == val_frac)
+        && stored_val_frac.is_none_or(|f| f == val_frac)
 }
 
 fn show(v: Option<&Value>) -> String {
