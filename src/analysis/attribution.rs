@@ -371,7 +371,10 @@ fn quantity(last: &StepOutput, target: Resolved, head_w: &[f32], dims: Dims) -> 
     }
 }
 
-/// A tensor's values as f32, flat.
+/// A tensor's values as f32, flat. Unlike the model's own reader
+/// (`model::lstm::to_vec`, for f32 tensors it made), this takes the
+/// gradients' tensors of any float kind, outside the autograd graph, and
+/// says which values it could not read.
 fn floats_of(t: &Tensor, what: &str) -> Result<Vec<f32>> {
     tch::no_grad(|| Vec::<f32>::try_from(&t.to_kind(Kind::Float).contiguous().view(-1)))
         .map_err(|e| anyhow!("reading {what}: {e}"))
