@@ -46,8 +46,8 @@ fn the_readme_losses_are_measured_by_gatescope_and_by_pytorch() {
 /// docs/models.md's table states every figure, and the README's summary its
 /// last three rows. The validation loss `train` stored in the file is the one
 /// docs/models.md states. Then the catalogue stored in the file, with its
-/// pins, is the one `cells` measures again on the start of
-/// `nn/modules/rnn.py`, with the units docs/models.md names.
+/// pins, is the one `cells` measures again over the same eight files
+/// pooled, with the units docs/models.md names.
 #[test]
 #[ignore = "slow: run with make test-slow"]
 fn the_code_models_readme_figures_are_measured() {
@@ -113,8 +113,11 @@ fn the_code_models_readme_figures_are_measured() {
         assert_close(ours, &theirs["nats_per_char"], 1e-4, &format!("{name}: the loss against PyTorch's"));
     }
 
-    let held_out = format!("{root}/.venv/lib/python3.11/site-packages/torch/nn/modules/rnn.py");
-    let out = run(&["cells", "-c", "python", "--data", &held_out, "--json"]);
+    let paths: Vec<String> =
+        files.iter().map(|name| format!("{root}/.venv/lib/python3.11/site-packages/torch/{name}")).collect();
+    let mut args = vec!["cells", "-c", "python", "--json", "--data"];
+    args.extend(paths.iter().map(String::as_str));
+    let out = run(&args);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let fresh: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let info = String::from_utf8(run(&["info", "python"]).stdout).unwrap();
@@ -126,7 +129,12 @@ fn the_code_models_readme_figures_are_measured() {
     assert!(readme.contains(&format!("validation {val_loss:.4} nats/char")), "docs/models.md states {val_loss:.4}");
     let stored = info.lines().find_map(|l| l.strip_prefix("meta        cells = ")).expect("a stored catalogue");
     let stored: serde_json::Value = serde_json::from_str(stored).unwrap();
-    assert_eq!(stored["measured_on"]["file"], "rnn.py");
+    let base = |name: &&str| name.rsplit('/').next().unwrap().to_string();
+    assert_eq!(stored["measured_on"]["file"], base(&files[0]));
+    let also: Vec<serde_json::Value> =
+        files[1..].iter().map(|f| serde_json::json!({"file": base(f), "chars": 20_000})).collect();
+    assert_eq!(stored["measured_on"]["also"], serde_json::Value::Array(also), "the other seven files");
+    assert_eq!(stored["measured_on"]["chars"], 20_000);
     assert_eq!(stored["pin"], serde_json::json!(["bracket_depth", "indent", "in_string"]), "the stored pins");
     let (fresh, stored) = (fresh["features"].as_array().unwrap(), stored["features"].as_array().unwrap());
     assert_eq!(fresh.len(), stored.len(), "the stored catalogue has every feature");

@@ -324,6 +324,6 @@ fn loading_another_model_replaces_its_pins_and_names() {
     app.update(Event::Worker(WorkerEvent::Loaded(python)));
     assert_eq!(app.view.pins, named.iter().take(pins).map(|n| n.0).collect::<Vec<_>>());
     // Its catalogue was saved with --pin bracket_depth,indent,in_string (docs/models.md).
-    assert_eq!(app.view.pins, [Unit::new(2, 51), Unit::new(2, 386), Unit::new(0, 106)]);
+    assert_eq!(app.view.pins, [Unit::new(2, 171), Unit::new(2, 409), Unit::new(0, 106)]);
     assert_eq!(app.view.labels.len(), named.len());
 }
