@@ -244,7 +244,19 @@ pub fn render_with(
     match view.color {
         ColorMode::Plain => {}
         ColorMode::Surprise => title.push_str("· surprise: red = unexpected "),
-        ColorMode::Cell => title.push_str(&format!("· tanh(c) of {}: red − blue + ", view.name(view.unit()))),
+        ColorMode::Cell => {
+            // The longest form that fits: the unit's label, then the bare
+            // unit, then without "output" (at 80 columns the title has 34).
+            // A label cut at the border would show a wrong r (`r .8`).
+            let (u, legend) = (view.unit(), "red − blue +");
+            let forms = [
+                format!("{title}· tanh(c) of {}: {legend} ", view.name(u)),
+                format!("{title}· tanh(c) of {u}: {legend} "),
+                format!(" tanh(c) of {u}: {legend} "),
+            ];
+            let fits = |t: &&String| t.chars().count() + 2 <= area.width as usize;
+            title = forms.iter().find(fits).unwrap_or(&forms[2]).clone();
+        }
         ColorMode::Memory => {
             let name = view.unit();
             match memory {

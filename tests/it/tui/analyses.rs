@@ -266,8 +266,14 @@ fn a_checkpoint_catalogue_names_and_pins_the_three_strongest_cells() {
     assert_eq!(label.to_string(), format!("{} r {}", top.0.name.replace('_', " "), short_r(top.1.r)));
     app.view.colour_by(*best);
     app = run(app, &m, "ROMEO:\n", 60);
+    // The colouring title names the unit with its label where the whole
+    // title fits, and the bare unit, legend kept, where it does not.
+    let screen = format!("{}", draw(&app, 200, 36).backend());
+    assert!(screen.contains(&format!("tanh(c) of {best} {label}: red − blue +")), "colouring title:\n{screen}");
     let screen = format!("{}", draw(&app, 120, 36).backend());
-    assert!(screen.contains(&format!("tanh(c) of {best} {label}")), "colouring title:\n{screen}");
+    assert!(screen.contains(&format!("tanh(c) of {best}: red − blue +")), "colouring title:\n{screen}");
+    let narrow = format!("{}", draw(&app, 80, 24).backend());
+    assert!(narrow.contains(&format!("┌ tanh(c) of {best}: red − blue + ─")), "colouring title:\n{narrow}");
     assert!(screen.contains(&format!("{best} {}", label.words().next().unwrap())), "gutter:\n{screen}");
     // A `cells` value that is not a catalogue: a warning, no pins, no panic.
     let meta = BTreeMap::from([("cells".to_string(), "{not json".to_string())]);
