@@ -244,21 +244,26 @@ fn parent_dir(path: &Path) -> PathBuf {
     }
 }
 
+/// Whether two paths name one file (same device and inode, so hard links and
+/// `./a` vs `a` count too). A path that does not exist names no file.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
+}
+
 /// Refuse to write `output` when it is the same file as one of `inputs`
 /// (`(option, path)` pairs), so that an output never replaces what the run
 /// reads. Both the canonical paths and (device, inode) are compared: the
 /// first catches `./` tricks and symbolic links, also for an output that
 /// does not exist yet; the second catches hard links.
 pub fn refuse_same_file(output: (&str, &Path), inputs: &[(&str, &Path)]) -> Result<()> {
-    use std::os::unix::fs::MetadataExt;
     let (out_flag, out) = output;
-    let out_id = std::fs::metadata(out).ok().map(|m| (m.dev(), m.ino()));
     let out_canon = canonical(out);
     for &(flag, input) in inputs {
-        let same_inode = match (out_id, std::fs::metadata(input)) {
-            (Some(o), Ok(m)) => o == (m.dev(), m.ino()),
-            _ => false,
-        };
+        let same_inode = same_file(out, input);
         let same_path = matches!((&out_canon, canonical(input)), (Some(a), Some(b)) if *a == b);
         if same_inode || same_path {
             bail!(

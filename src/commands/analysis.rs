@@ -6,9 +6,8 @@ use crate::analysis::catalogue::{FileChars, MeasuredOn};
 use crate::analysis::report::{self, SearchQuery};
 use crate::analysis::save::save_catalogue;
 use crate::analysis::{self, encode, read_chars, read_prefix, Pads, SavedCatalogue, CATALOGUE_CHARS};
-use crate::atomic::check_destination;
+use crate::atomic::{check_destination, same_file};
 use crate::cli::{AnalysisInput, CellsArgs, SaturationArgs, SearchArgs};
-use crate::export::same_file;
 use crate::model::{builtin_named, Checkpoint, FileFormat};
 use anyhow::{anyhow, bail, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -68,7 +67,7 @@ fn load(input: &AnalysisInput, before_reading: impl FnOnce(&Checkpoint) -> Resul
     before_reading(&ck)?;
     let mut texts: Vec<Text> = Vec::new();
     for path in &input.data {
-        if let Some(earlier) = texts.iter().find(|t| t.path == *path || same_file(&t.path, path)) {
+        if let Some(earlier) = texts.iter().find(|t| same_file(&t.path, path)) {
             bail!(
                 "--data: {} is the same file as {}, given earlier; each file is read once",
                 path.display(),

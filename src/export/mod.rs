@@ -20,7 +20,7 @@ pub use svg::{heatmap, HeatmapMeta};
 pub use writes::{writes_page, WritesMeta};
 
 use crate::analysis::State;
-use crate::atomic::{check_destination, write_atomic};
+use crate::atomic::{check_destination, same_file, write_atomic};
 use crate::model::{Gate, Unit};
 use crate::trace::{read_trace, Trace};
 use anyhow::{bail, Result};
@@ -181,16 +181,6 @@ fn open(trace: &Path, out: &Path) -> Result<Trace> {
         bail!("{}: is the trace itself; choose another output file", out.display());
     }
     read_trace(trace)
-}
-
-/// Whether two paths name one file (same device and inode, so hard links and
-/// `./a` vs `a` count too). A destination that does not exist is not the trace.
-pub fn same_file(a: &Path, b: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    match (std::fs::metadata(a), std::fs::metadata(b)) {
-        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
-        _ => false,
-    }
 }
 
 fn check_unit(trace: &Trace, unit: Unit) -> Result<()> {
