@@ -17,8 +17,8 @@ use crate::generate::{trace_header, Generator};
 use crate::model::layout::layer_tensor_names;
 use crate::model::sample::Sampling;
 use crate::model::{
-    builtin_named, describe_pt, intervene, load_model_with, save_checkpoint_as, stored_lstm_dtype, use_one_thread,
-    Builtin, CharLstm, Checkpoint, Dropout, Intervention, LoadOptions, StoredAs, BUILTINS,
+    builtin_named, describe_pt, intervene, load_model_with, refuse_checkpoint, save_checkpoint_as, stored_lstm_dtype,
+    use_one_thread, Builtin, CharLstm, Checkpoint, Dropout, Intervention, LoadOptions, StoredAs, BUILTINS,
 };
 use crate::trace::{TraceThread, TraceWriter};
 use crate::train::{DeviceChoice, TrainConfig};
@@ -104,6 +104,7 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
             refuse_same_file(("--trace", t), &[("--prompt-file", f)])?;
         }
         refuse_stdout("--trace", t)?;
+        refuse_checkpoint("--trace", t)?;
         check_destination(t)?;
     }
     let ck = a.model.load()?;

@@ -10,7 +10,7 @@ use crate::atomic::{check_destination, refuse_same_file, refuse_stdout, write_at
 use crate::cli::{AttributeArgs, AttributeMethod};
 use crate::export::attribution::{attribution_page, largest, normalised, AttributionMeta};
 use crate::export::{label, scale, shown};
-use crate::model::builtin_named;
+use crate::model::{builtin_named, refuse_checkpoint};
 use crate::vocab::{quoted_char, Vocab};
 use anyhow::{anyhow, bail, Result};
 use serde::Serialize;
@@ -40,6 +40,7 @@ pub fn attribute(a: AttributeArgs) -> Result<()> {
         }
         refuse_same_file(("--html", out), &inputs)?;
         refuse_stdout("--html", out)?;
+        refuse_checkpoint("--html", out)?;
         check_destination(out)?;
     }
     let ck = a.model.load()?;

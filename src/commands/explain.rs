@@ -9,6 +9,7 @@ use crate::analysis::explain_text::explanation_text;
 use crate::atomic::{check_destination, refuse_same_file, refuse_stdout, write_atomic};
 use crate::cli::ExplainArgs;
 use crate::export::{writes_page, WritesMeta};
+use crate::model::refuse_checkpoint;
 use anyhow::{anyhow, bail, Result};
 use std::io::Write;
 
@@ -23,6 +24,7 @@ pub fn explain(a: ExplainArgs) -> Result<()> {
         }
         refuse_same_file(("--html", out), &inputs)?;
         refuse_stdout("--html", out)?;
+        refuse_checkpoint("--html", out)?;
         check_destination(out)?;
     }
     if a.prompt.is_empty() {

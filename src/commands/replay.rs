@@ -6,6 +6,7 @@
 use crate::analysis::{read_chars, Feature};
 use crate::atomic::{check_destination, refuse_same_file, write_atomic};
 use crate::cli::ReplayArgs;
+use crate::model::refuse_checkpoint;
 use crate::model::snapshot::list_snapshots;
 use crate::replay::{self, report};
 use anyhow::{anyhow, bail, Result};
@@ -27,6 +28,7 @@ pub fn replay(a: ReplayArgs) -> Result<()> {
                 a.dir.display()
             );
         }
+        refuse_checkpoint("--svg", out)?;
         check_destination(out)?;
     }
     let chars = read_chars(&a.data, a.chars)?;

@@ -21,7 +21,7 @@ pub use writes::{writes_page, WritesMeta};
 
 use crate::analysis::State;
 use crate::atomic::{check_destination, same_file, write_atomic};
-use crate::model::{Gate, Unit};
+use crate::model::{refuse_checkpoint, Gate, Unit};
 use crate::trace::{read_trace, Trace};
 use anyhow::{bail, Result};
 use std::path::{Path, PathBuf};
@@ -125,7 +125,7 @@ pub struct SvgJob {
 
 /// Write the HTML page; returns the number of steps drawn.
 pub fn write_html(job: &HtmlJob) -> Result<usize> {
-    let trace = open(&job.trace, &job.out)?;
+    let trace = open(&job.trace, ("--html", &job.out))?;
     check_unit(&trace, job.unit)?;
     trace.require_states(&format!("--unit with --state {}", job.state.letter()))?;
     let meta = PageMeta { checkpoint: legend_label(&job.label, &trace), top: job.top };
@@ -136,7 +136,7 @@ pub fn write_html(job: &HtmlJob) -> Result<usize> {
 
 /// Write the SVG heatmap; returns (steps, units) drawn.
 pub fn write_svg(job: &SvgJob) -> Result<(usize, usize)> {
-    let trace = open(&job.trace, &job.out)?;
+    let trace = open(&job.trace, ("--svg", &job.out))?;
     let shown = trace.path.display();
     if job.layer >= trace.layers {
         bail!("{shown}: --layer l{}: the trace has {} layers (l0..l{})", job.layer, trace.layers, trace.layers - 1);
@@ -170,13 +170,14 @@ pub fn write_svg(job: &SvgJob) -> Result<(usize, usize)> {
 }
 
 /// Check the destination (before the possibly long read), refuse to write
-/// over the trace, then read it.
-fn open(trace: &Path, out: &Path) -> Result<Trace> {
+/// over the trace or a checkpoint, then read the trace.
+fn open(trace: &Path, (flag, out): (&str, &Path)) -> Result<Trace> {
     if !trace.exists() {
         // Named before the destination, so a mistyped trace is the error shown.
         bail!("{}: cannot read the trace (no such file)", trace.display());
     }
     check_destination(out)?;
+    refuse_checkpoint(flag, out)?;
     if same_file(trace, out) {
         bail!("{}: is the trace itself; choose another output file", out.display());
     }

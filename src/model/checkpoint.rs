@@ -173,6 +173,28 @@ pub fn stored_lstm_dtype(path: &Path) -> Option<String> {
     header.get(layer_tensor_names(0)[1].as_str())?.get("dtype")?.as_str().map(str::to_string)
 }
 
+/// Refuse to write a trace, page or picture (`flag`'s output) over a model
+/// checkpoint: one mistyped path would lose what may be hours of training.
+/// A checkpoint is known by its first bytes (a safetensors header, or a
+/// `torch.save` zip or pickle), whatever the file is called.
+pub fn refuse_checkpoint(flag: &str, out: &Path) -> Result<()> {
+    use std::io::Read;
+    // Only a regular file is opened: a FIFO would block until a writer comes.
+    if !std::fs::metadata(out).is_ok_and(|m| m.is_file()) {
+        return Ok(());
+    }
+    let mut head = Vec::with_capacity(9);
+    if let Ok(f) = std::fs::File::open(out) {
+        let _ = f.take(9).read_to_end(&mut head);
+    }
+    let header_len = head.get(..8).and_then(|b| b.try_into().ok()).map_or(0, u64::from_le_bytes);
+    let safetensors = header_len >= 2 && head.get(8) == Some(&b'{');
+    if safetensors || pt::is_pt(&head) {
+        bail!("{flag} {}: is a model checkpoint; refusing to write over it (choose another file)", out.display());
+    }
+    Ok(())
+}
+
 /// A safetensors checkpoint carries its own vocabulary and names: `--vocab`
 /// may only confirm the vocabulary, and `--map` has nothing to choose.
 fn check_options(ck: &Checkpoint, opts: &LoadOptions) -> Result<()> {

@@ -20,8 +20,8 @@ mod step;
 pub use backward::{Backward, Seed};
 pub use builtin::{builtin_named, builtin_names, load_model, load_model_with, Builtin, BUILTINS};
 pub use checkpoint::{
-    describe_pt, load_checkpoint, load_checkpoint_with, save_checkpoint, save_checkpoint_as, stored_lstm_dtype,
-    Checkpoint, FileFormat, StoredAs,
+    describe_pt, load_checkpoint, load_checkpoint_with, refuse_checkpoint, save_checkpoint, save_checkpoint_as,
+    stored_lstm_dtype, Checkpoint, FileFormat, StoredAs,
 };
 pub use dropout::Dropout;
 pub use intervene::{Intervention, Op, Span, Target};

@@ -171,6 +171,48 @@ fn an_output_that_is_an_input_is_refused() {
     assert!(temp_files(d).is_empty());
 }
 
+/// A trace, page or picture is never written over a model checkpoint, whatever
+/// the checkpoint is called; an ordinary file in the same place is replaced.
+#[test]
+fn a_report_is_never_written_over_a_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ck = tiny_checkpoint(d, "m.safetensors", TEXT, 4, 8, 1);
+    let c = ck.to_str().unwrap();
+    let trace = d.join("t.jsonl");
+    let made = run(&["generate", "-c", c, "-p", "hear", "-l", "3", "--trace", trace.to_str().unwrap()]);
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let t = trace.to_str().unwrap();
+    // Another checkpoint under a report's name, and a torch.save zip's first bytes.
+    let other = d.join("other.html");
+    std::fs::copy(&ck, &other).unwrap();
+    let zip = d.join("zip.svg");
+    std::fs::write(&zip, b"PK\x03\x04 the rest of a torch.save file").unwrap();
+    for victim in [&other, &zip] {
+        let v = victim.to_str().unwrap();
+        let before = std::fs::read(victim).unwrap();
+        let cases: [(&[&str], &str); 5] = [
+            (&["generate", "-c", c, "-p", "hear", "-l", "3", "--trace", v], "--trace"),
+            (&["explain", "-c", c, "--prompt", "hear", "--unit", "l0:1", "--html", v], "--html"),
+            (&["attribute", "-c", c, "--prompt", "hear", "--html", v], "--html"),
+            (&["export", t, "--unit", "l0:1", "--html", v], "--html"),
+            (&["export", t, "--layer", "l0", "--gate", "o", "--svg", v], "--svg"),
+        ];
+        for (args, flag) in cases {
+            let err = one_line_error(&run(args));
+            assert!(err.contains(&format!("{flag} {v}: is a model checkpoint")), "{args:?}: {err}");
+            assert_eq!(std::fs::read(victim).unwrap(), before, "{args:?}: the file is untouched");
+        }
+    }
+    // A file that is not a checkpoint is an ordinary destination.
+    let page = d.join("page.html");
+    std::fs::write(&page, "an old page").unwrap();
+    let out = run(&["export", t, "--unit", "l0:1", "--html", page.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(std::fs::read_to_string(&page).unwrap().starts_with("<!DOCTYPE html>"));
+    assert!(temp_files(d).is_empty());
+}
+
 /// Start a long traced generation and wait until its temporary file is growing.
 /// The caller signals and waits for the child it gets back.
 #[allow(clippy::zombie_processes)]

@@ -390,6 +390,13 @@ fn bad_input_is_one_line_naming_what_is_wrong() {
     let inside = good.join("plot.svg");
     assert!(replay(good, &["--svg", inside.to_str().unwrap()]).contains("inside the snapshot folder"));
     assert!(!inside.exists());
+    // --svg over a checkpoint that is not an input.
+    let other = d.join("other.svg");
+    std::fs::copy(&snap, &other).unwrap();
+    let err = replay(good, &["--svg", other.to_str().unwrap()]);
+    assert!(err.contains("other.svg: is a model checkpoint"), "{err}");
+    assert_eq!(std::fs::read(&other).unwrap(), snap_bytes);
+    std::fs::remove_file(&other).unwrap();
     // train's options.
     let out = d.join("t.safetensors");
     let train = |extra: &[&str]| one_line_error(&run_s(&train_args(&f.data, &out, extra)));
