@@ -143,11 +143,11 @@ data/python-varied.txt: data/python-stdlib.txt
 TORCH_DIR := $(VENV)/lib/python3.11/site-packages/torch
 HELD_OUT := $(addprefix $(TORCH_DIR)/,nn/modules/rnn.py nn/modules/conv.py nn/modules/activation.py \
   nn/modules/loss.py optim/adam.py nn/functional.py serialization.py _tensor.py)
-# The code model is trained in two stages: the standard library alone, then,
-# from that run's latest state (Adam's moments included), the wider corpus,
-# with the cosine schedule stretched to 12,000 steps. PYTHON_STOP is the step
-# the shipped file's run had reached; its best validation is what is kept.
-PYTHON_STOP ?= 10000
+# The code model is trained in three stages: the standard library alone;
+# then, from that run's latest state (Adam's moments included), the wider
+# corpus with the cosine schedule stretched to 12,000 steps; then, from that
+# run's end, the same stretched to 16,000. The third run's best validation
+# is what is kept.
 
 python-model: build data/python-varied.txt
 	mkdir -p runs
@@ -155,9 +155,10 @@ python-model: build data/python-varied.txt
 	  --layers 3 --hidden 512 --embed 64 --batch 16 --seq 400 --dropout 0.1 --weight-drop 0.2 \
 	  --weight-decay 0.1 --lr 3e-3 --warmup 100 --steps 6000 --stop-at 3752 \
 	  --eval-every 250 --checkpoint-every 50 --seed 1 --threads $(THREADS)
+	target/release/gatescope train --data data/python-varied.txt --out runs/python-varied-f32.safetensors \
+	  --resume runs/python-stdlib-f32.last.safetensors --steps 12000 --val-frac 0.01 --threads $(THREADS)
 	target/release/gatescope train --data data/python-varied.txt --out runs/python-f32.safetensors \
-	  --resume runs/python-stdlib-f32.last.safetensors --steps 12000 --val-frac 0.01 \
-	  --stop-at $(PYTHON_STOP) --threads $(THREADS)
+	  --resume runs/python-varied-f32.last.safetensors --steps 16000 --threads $(THREADS)
 	target/release/gatescope convert runs/python-f32.safetensors --dtype f16 --out runs/python.safetensors
 	target/release/gatescope cells -c runs/python.safetensors --data $(HELD_OUT) --save --pin bracket_depth,indent,in_string
 	$(VENV)/bin/python tools/held_out.py runs/python.safetensors
