@@ -190,7 +190,10 @@ pub fn refuse_checkpoint(flag: &str, out: &Path) -> Result<()> {
     let header_len = head.get(..8).and_then(|b| b.try_into().ok()).map_or(0, u64::from_le_bytes);
     let safetensors = header_len >= 2 && head.get(8) == Some(&b'{');
     if safetensors || pt::is_pt(&head) {
-        bail!("{flag} {}: is a model checkpoint; refusing to write over it (choose another file)", out.display());
+        bail!(
+            "{flag} {}: looks like a model checkpoint; refusing to write over it (choose another file)",
+            out.display()
+        );
     }
     Ok(())
 }

@@ -200,7 +200,7 @@ fn a_report_is_never_written_over_a_checkpoint() {
         ];
         for (args, flag) in cases {
             let err = one_line_error(&run(args));
-            assert!(err.contains(&format!("{flag} {v}: is a model checkpoint")), "{args:?}: {err}");
+            assert!(err.contains(&format!("{flag} {v}: looks like a model checkpoint")), "{args:?}: {err}");
             assert_eq!(std::fs::read(victim).unwrap(), before, "{args:?}: the file is untouched");
         }
     }

@@ -394,7 +394,7 @@ fn bad_input_is_one_line_naming_what_is_wrong() {
     let other = d.join("other.svg");
     std::fs::copy(&snap, &other).unwrap();
     let err = replay(good, &["--svg", other.to_str().unwrap()]);
-    assert!(err.contains("other.svg: is a model checkpoint"), "{err}");
+    assert!(err.contains("other.svg: looks like a model checkpoint"), "{err}");
     assert_eq!(std::fs::read(&other).unwrap(), snap_bytes);
     std::fs::remove_file(&other).unwrap();
     // train's options.
