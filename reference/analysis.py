@@ -193,17 +193,18 @@ def leading_blanks(line):
     return len(line) - len(line.lstrip(" \t"))
 
 
-def python_lexemes(text):
-    """Per character: "code", "comment" or "string" (see in_string above)."""
+def python_spans(text):
+    """The comments and strings of `text` as (kind, start, end, triple), in
+    order: kind is "comment" or "string", [start, end) its characters (see
+    in_string above), triple whether a string opened with three quotes."""
     n = len(text)
-    out = ["code"] * n
     i = 0
     while i < n:
         ch = text[i]
         if ch == "#":
             end = text.find("\n", i)
             end = n if end < 0 else end
-            out[i:end] = ["comment"] * (end - i)
+            yield "comment", i, end, False
             i = end
         elif ch in "'\"":
             triple = text[i + 1:i + 3] == ch * 2
@@ -223,10 +224,17 @@ def python_lexemes(text):
                     break
                 else:
                     j += 1
-            out[i:end] = ["string"] * (end - i)
+            yield "string", i, end, triple
             i = end
         else:
             i += 1
+
+
+def python_lexemes(text):
+    """Per character: "code", "comment" or "string" (see in_string above)."""
+    out = ["code"] * len(text)
+    for kind, start, end, _ in python_spans(text):
+        out[start:end] = [kind] * (end - start)
     return out
 
 

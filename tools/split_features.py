@@ -49,32 +49,10 @@ def unit_states(model, ids):
 
 def string_kinds(text):
     """(triple, single) indicator arrays: in_string's strings by their opening quote."""
-    n = len(text)
-    triple, single = np.zeros(n), np.zeros(n)
-    i = 0
-    while i < n:
-        ch = text[i]
-        if ch == "#":
-            end = text.find("\n", i)
-            i = n if end < 0 else end
-        elif ch in "'\"":
-            is_triple = text[i + 1:i + 3] == ch * 2
-            j, end = (i + 3 if is_triple else i + 1), n
-            while j < n:
-                if text[j] == "\\":
-                    j += 2
-                elif is_triple and text[j:j + 3] == ch * 3:
-                    end = j + 3
-                    break
-                elif not is_triple and text[j] in (ch, "\n"):
-                    end = j + 1 if text[j] == ch else j
-                    break
-                else:
-                    j += 1
-            (triple if is_triple else single)[i:end] = 1
-            i = end
-        else:
-            i += 1
+    triple, single = np.zeros(len(text)), np.zeros(len(text))
+    for kind, start, end, is_triple in analysis.python_spans(text):
+        if kind == "string":
+            (triple if is_triple else single)[start:end] = 1
     return triple, single
 
 
