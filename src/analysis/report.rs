@@ -7,6 +7,7 @@ use super::saturation::{GateSaturation, Saturation};
 use super::search::{Pads, SearchResult};
 use serde::Serialize;
 use std::fmt::Write;
+use std::path::{Path, PathBuf};
 
 /// `12345` as `12,345`.
 pub fn thousands(n: usize) -> String {
@@ -57,12 +58,25 @@ pub fn catalogue_text(cat: &Catalogue, sources: &[(String, usize)], top: usize) 
         [(path, n)] => {
             format!("the first {} of {path}", if *n == 1 { "character".to_string() } else { characters(*n) })
         }
-        _ => format!(
-            "{} of {} files, each from its start: {}",
-            characters(cat.chars),
-            sources.len(),
-            sources.iter().map(|(path, n)| format!("{path} ({})", thousands(*n))).collect::<Vec<_>>().join(", ")
-        ),
+        _ => {
+            // Files in one folder are named within it, so the header reads as a list.
+            let folder = common_folder(sources.iter().map(|(path, _)| Path::new(path)));
+            let within = |path: &str| match &folder {
+                Some(f) => Path::new(path).strip_prefix(f).map_or(path.to_string(), |p| p.display().to_string()),
+                None => path.to_string(),
+            };
+            format!(
+                "{} of {} files{}, each from its start: {}",
+                characters(cat.chars),
+                sources.len(),
+                folder.as_ref().map_or(String::new(), |f| format!(" in {}", f.display())),
+                sources
+                    .iter()
+                    .map(|(path, n)| format!("{} ({})", within(path), thousands(*n)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
     };
     let _ = writeln!(
         out,
@@ -84,6 +98,20 @@ pub fn catalogue_text(cat: &Catalogue, sources: &[(String, usize)], top: usize) 
         let _ = writeln!(out, "{:width$}  {units}", f.name);
     }
     out
+}
+
+/// The deepest folder that holds every path (None when they share none, or
+/// only the root).
+fn common_folder<'a>(paths: impl Iterator<Item = &'a Path>) -> Option<PathBuf> {
+    let mut common: Option<PathBuf> = None;
+    for path in paths {
+        let parent = path.parent()?;
+        common = Some(match common {
+            None => parent.to_path_buf(),
+            Some(c) => c.components().zip(parent.components()).take_while(|(a, b)| a == b).map(|(a, _)| a).collect(),
+        });
+    }
+    common.filter(|c| c.file_name().is_some())
 }
 
 pub fn catalogue_json(cat: &Catalogue) -> String {
@@ -342,6 +370,16 @@ mod tests {
         let text: Vec<char> = "0123456789".repeat(6).chars().collect();
         assert_eq!(in_context(&text, 0..2), "⟦01⟧234567890123456789012345…");
         assert_eq!(in_context(&text, 58..60), "…456789012345678901234567⟦89⟧");
+    }
+
+    #[test]
+    fn files_in_one_folder_are_named_within_it() {
+        let folder = |ps: &[&str]| common_folder(ps.iter().map(Path::new)).map(|p| p.display().to_string());
+        assert_eq!(folder(&["/t/torch/nn/rnn.py", "/t/torch/optim/adam.py"]).as_deref(), Some("/t/torch"));
+        assert_eq!(folder(&["d/a.txt", "d/b.txt"]).as_deref(), Some("d"));
+        assert_eq!(folder(&["a.txt", "b.txt"]), None);
+        assert_eq!(folder(&["d/a.txt", "e/b.txt"]), None);
+        assert_eq!(folder(&["/d/a.txt", "/e/b.txt"]), None);
     }
 
     #[test]

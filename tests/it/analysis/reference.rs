@@ -128,9 +128,10 @@ fn a_pooled_catalogue_matches_the_reference() {
     let f = fixture();
     let text: Vec<char> = std::fs::read_to_string(&f.data).unwrap().chars().collect();
     let dir = tempfile::tempdir().unwrap();
-    let second = dir.path().join("second.txt");
+    let (first, second) = (dir.path().join("first.txt"), dir.path().join("second.txt"));
+    std::fs::copy(&f.data, &first).unwrap();
     std::fs::write(&second, text[1400..].iter().collect::<String>()).unwrap();
-    let (a, b) = (f.data.to_str().unwrap(), second.to_str().unwrap());
+    let (a, b) = (first.to_str().unwrap(), second.to_str().unwrap());
     let ck = f.embed.to_str().unwrap();
     let args = strings(&["cells", "--checkpoint", ck, "--data", a, b, "--chars", "600", "--top", "4"]);
     let theirs = &reference_runs("analysis", std::slice::from_ref(&args))[0];
@@ -163,12 +164,14 @@ fn a_pooled_catalogue_matches_the_reference() {
         run_json(&strings(&["cells", "--checkpoint", ck, "--data", joined.to_str().unwrap(), "--top", "4", "--json"]));
     assert_eq!(as_one["chars"], 1200);
     assert_ne!(as_one["features"], ours["features"]);
-    // The table names every file and what was read of each.
+    // The table names every file, within the folder they share, and what
+    // was read of each.
     let out = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
     let table = String::from_utf8(out.stdout).unwrap();
+    let folder = dir.path().display();
     assert!(
         table.starts_with(&format!(
-            "cells over 1,200 characters of 2 files, each from its start: {a} (600), {b} (600):"
+            "cells over 1,200 characters of 2 files in {folder}, each from its start: first.txt (600), second.txt (600):"
         )),
         "{table}"
     );
