@@ -42,7 +42,10 @@ def unit_states(model, ids):
         x = torch.stack(hs)
         cols += [torch.stack(cs), x]
     top, _ = model.lstm(model.inputs(ids.view(1, -1)))
-    if not torch.allclose(top[0], x, atol=1e-4):
+    # Two float32 orders of summation drift apart over 20,000 steps (up to
+    # 4e-4 on one file for a four-layer model); a wrong weight layout is off
+    # by tenths.
+    if not torch.allclose(top[0], x, atol=1e-3):
         sys.exit("split_features: the cell-by-cell states disagree with nn.LSTM")
     return torch.cat(cols, dim=1).double().numpy()
 
